@@ -7,10 +7,11 @@ the site overlay. Other parts of the engine read it; nothing writes to it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 
 #: A label in one or more languages: ``{"en": "Order", "zh-CN": "订单"}``.
 Label = Mapping[str, str]

@@ -1,0 +1,53 @@
+"""Database engines, set up the same way for every part of Yiti.
+
+SQLite gets foreign keys, WAL, a busy timeout and real transactions (``BEGIN`` issued by
+us, so DDL is transactional and a write transaction takes the write lock up front with
+``BEGIN IMMEDIATE``, which avoids the deadlock of two readers upgrading to writers).
+PostgreSQL gets a small pool: on hot rows more concurrent transactions are slower.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine, event
+from sqlalchemy import create_engine as _create_engine
+
+#: Execution option that marks a connection as one that will write.
+WRITE = "yiti_write"
+
+
+def create_engine(url: str, **options: Any) -> Engine:
+    """An engine for ``url`` (``sqlite:///path`` or ``postgresql+psycopg://...``)."""
+    if url.startswith("sqlite"):
+        options.setdefault("connect_args", {}).setdefault("timeout", 30)
+        options["connect_args"].setdefault("check_same_thread", False)
+        engine = _create_engine(url, **options)
+        _set_up_sqlite(engine)
+        return engine
+    options.setdefault("pool_size", 8)
+    options.setdefault("max_overflow", 4)
+    options.setdefault("pool_pre_ping", True)
+    return _create_engine(url, **options)
+
+
+def _set_up_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        if engine.url.database and engine.url.database != ":memory:":
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        immediate = conn.get_execution_options().get(WRITE)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def is_sqlite(engine_or_conn: Any) -> bool:
+    return engine_or_conn.dialect.name == "sqlite"

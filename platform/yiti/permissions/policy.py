@@ -1,0 +1,67 @@
+"""Who is acting, and the interface every permission policy offers the record service.
+
+The record service asks the policy before every read and write; the web UI, the REST
+API, reports, exports and scripts never decide on their own. A policy answers four
+questions; one rule therefore serves a list query (as a SQL condition) and a single
+record check, so the two cannot disagree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from sqlalchemy import ColumnElement, Table
+
+from yiti.definitions.model import Entity
+
+ACTIONS = ("read", "create", "write", "delete", "submit", "cancel", "export", "import")
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The user (or integration, or the system) on whose behalf the service acts."""
+
+    name: str
+    roles: frozenset[str] = frozenset()
+    system: bool = False
+    #: Values row rules compare with: the user's store, supplier, department...
+    attributes: Mapping[str, Any] = field(default_factory=dict)
+
+
+SYSTEM = Actor("system", frozenset({"System"}), system=True)
+
+
+class Policy(Protocol):
+    def check(self, actor: Actor, entity: Entity, action: str,
+              record: Mapping[str, Any] | None = None) -> None:
+        """Raise :class:`yiti.errors.Forbidden` (or NotFound, to hide) when not allowed."""
+
+    def row_filter(self, actor: Actor, entity: Entity, table: Table
+                   ) -> ColumnElement[bool] | None:
+        """A condition limiting which rows ``actor`` may see, or None for all."""
+
+    def readable(self, actor: Actor, entity: Entity) -> frozenset[str] | None:
+        """Field names ``actor`` may read, or None for all."""
+
+    def writable(self, actor: Actor, entity: Entity) -> frozenset[str] | None:
+        """Field names ``actor`` may set, or None for all."""
+
+
+class AllowAll:
+    """The policy for the system actor and for sites without permission definitions."""
+
+    def check(self, actor: Actor, entity: Entity, action: str,
+              record: Mapping[str, Any] | None = None) -> None:
+        return None
+
+    def row_filter(self, actor: Actor, entity: Entity, table: Table
+                   ) -> ColumnElement[bool] | None:
+        return None
+
+    def readable(self, actor: Actor, entity: Entity) -> frozenset[str] | None:
+        return None
+
+    def writable(self, actor: Actor, entity: Entity) -> frozenset[str] | None:
+        return None

@@ -1,0 +1,86 @@
+"""Events a pack (or another part of the engine) can hook on records.
+
+A pack's ``hooks.py`` marks functions with :func:`yiti.api.hook`; the engine finds them
+when it loads the pack. A hook is called as ``fn(doc, ctx)``: ``doc`` is the record as a
+dict (change it in ``before_*`` events to set values), ``ctx`` a :class:`HookContext`.
+Raise :class:`yiti.errors.ValidationError` to refuse the operation; everything it did rolls back.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from collections import defaultdict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from yiti.records.service import Records
+
+#: Each event with when it runs. Kept in one place; docs/hooks.md is checked against it.
+EVENTS: dict[str, str] = {
+    "before_validate": "before values are checked; set defaults or derived values here",
+    "validate": "after the engine's checks passed; raise ValidationError to refuse",
+    "before_save": "just before the row is written (create and update)",
+    "after_save": "after the row and its lines are written, in the same transaction",
+    "before_delete": "before a record is deleted; raise to refuse",
+    "after_delete": "after a record is deleted, in the same transaction",
+    "on_submit": "when a draft is submitted, after its checks, in the same transaction",
+    "on_cancel": "when a submitted record is cancelled, in the same transaction",
+}
+
+Hook = Callable[[dict[str, Any], "HookContext"], None]
+
+#: Marker set by :func:`yiti.api.hook` on a pack's functions.
+MARK = "__yiti_hook__"
+
+
+@dataclass
+class HookContext:
+    records: Records
+    entity: str
+    event: str
+    old: Mapping[str, Any] | None = None  # the record before this change, if any
+
+    @property
+    def user(self) -> str:
+        return self.records.actor.name
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` once the transaction commits (never if it rolls back)."""
+        self.records.after_commit(callback)
+
+
+@dataclass
+class Hooks:
+    """Registry of hooks by (entity, event); entity ``"*"`` hooks every entity."""
+
+    by_key: dict[tuple[str, str], list[Hook]] = field(default_factory=lambda: defaultdict(list))
+
+    def add(self, entity: str, event: str, fn: Hook) -> None:
+        if event not in EVENTS:
+            from yiti.errors import did_you_mean
+
+            hint = did_you_mean(event, EVENTS)
+            raise ValueError(f"unknown event {event!r}" + (f"; {hint}" if hint else ""))
+        self.by_key[(entity, event)].append(fn)
+
+    def for_event(self, entity: str, event: str) -> list[Hook]:
+        return [*self.by_key.get((entity, event), ()), *self.by_key.get(("*", event), ())]
+
+    def load_pack(self, module_name: str, path: Path) -> None:
+        """Import a pack's hooks.py and register the functions it marks."""
+        qualified = f"yiti_packs.{module_name}.hooks"
+        if qualified in sys.modules:
+            module = sys.modules[qualified]
+        else:
+            spec = importlib.util.spec_from_file_location(qualified, path)
+            assert spec and spec.loader
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[qualified] = module
+            spec.loader.exec_module(module)
+        for value in vars(module).values():
+            for entity, event in getattr(value, MARK, ()):
+                self.add(entity, event, value)

@@ -1,0 +1,298 @@
+"""List queries: filters, sort, search and keyset pagination as SQLAlchemy Core.
+
+A filter is ``(path, op, value)``; ``path`` is a field, a system column, or a walk along
+link fields (``customer.city``), or into child lines (``lines.sku``: records having a line
+that matches). Values are parsed with the field's own parser, so ``"12.50"`` compares as
+a Decimal and ``"2026-11-11"`` as a date.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    FromClause,
+    Select,
+    Table,
+    and_,
+    exists,
+    false,
+    not_,
+    or_,
+    select,
+    true,
+)
+from sqlalchemy.sql.elements import KeyedColumnElement
+
+from yiti.definitions.model import Entity, Field, Model, Option
+from yiti.errors import FieldProblem, ValidationError, did_you_mean
+from yiti.values import ValueProblem, parse
+
+OPERATORS = ("=", "!=", "<", "<=", ">", ">=", "in", "not in", "like", "not like",
+             "between", "is null", "is not null")
+
+#: System columns as pseudo-fields, so they filter and sort like any field.
+SYSTEM_FIELDS: dict[str, Field] = {
+    "id": Field("id", "integer", {"en": "ID"}),
+    "name": Field("name", "string", {"en": "Name"}, max_length=140),
+    "version": Field("version", "integer", {"en": "Version"}),
+    "created_at": Field("created_at", "datetime", {"en": "Created at"}),
+    "modified_at": Field("modified_at", "datetime", {"en": "Modified at"}),
+    "created_by": Field("created_by", "string", {"en": "Created by"}, max_length=140),
+    "modified_by": Field("modified_by", "string", {"en": "Modified by"}, max_length=140),
+    "parent_id": Field("parent_id", "integer", {"en": "Parent"}),
+    "idx": Field("idx", "integer", {"en": "Line"}),
+}
+DOCSTATUS_FIELD = Field("docstatus", "select", {"en": "Status"}, options=tuple(
+    Option(v, {"en": v.title()}) for v in ("draft", "submitted", "cancelled")
+))
+
+
+def field_of(entity: Entity, name: str) -> Field | None:
+    if name in entity.fields:
+        return entity.fields[name]
+    if name == "docstatus" and entity.submittable:
+        return DOCSTATUS_FIELD
+    if name in ("parent_id", "idx") and not entity.child:
+        return None
+    if name == "name" and entity.child:
+        return None
+    return SYSTEM_FIELDS.get(name)
+
+
+@dataclass
+class Compiler:
+    """Builds the FROM clause (with link joins) and conditions for one list query."""
+
+    model: Model
+    entity: Entity
+    tables: dict[str, Table]
+    #: Decides whether the caller may filter or sort on a field (field-level permissions).
+    may_read: Callable[[Entity, str], bool] = lambda entity, name: True
+    joins: dict[str, FromClause] = field(default_factory=dict)
+    source: FromClause | None = None
+
+    def __post_init__(self) -> None:
+        self.base = self.tables[self.entity.table_name]
+        self.source = self.base
+
+    def resolve(self, path: str, param: str) -> tuple[Entity, Field, Any]:
+        """The entity, field and column at the end of ``path``, joining links on the way."""
+        parts = path.split(".")
+        entity, current, walked = self.entity, self.base, []
+        for i, part in enumerate(parts):
+            f = field_of(entity, part)
+            if f is None or not self.may_read(entity, part):
+                choices = [n for n in [*entity.fields, *SYSTEM_FIELDS]
+                           if field_of(entity, n) and self.may_read(entity, n)]
+                hint = did_you_mean(part, choices)
+                raise ValidationError([FieldProblem(
+                    param, f"unknown field {'.'.join(parts[:i + 1])!r}"
+                    + (f"; {hint}" if hint else ""), "unknown_field")])
+            walked.append(part)
+            if i == len(parts) - 1:
+                return entity, f, current.c[f.name]
+            if f.type != "link":
+                raise ValidationError([FieldProblem(
+                    param, f"{'.'.join(walked)!r} is not a link, so it has no fields",
+                    "not_a_link")])
+            target = self.model.entities[f.target or ""]
+            key = ".".join(walked)
+            if key not in self.joins:
+                alias = self.tables[target.table_name].alias(f"j_{len(self.joins)}")
+                self.joins[key] = alias
+                self.source = self.source.outerjoin(alias, alias.c.id == current.c[f.name])
+            entity, current = target, self.joins[key]
+        raise AssertionError("unreachable")
+
+    def condition(self, path: str, op: str, value: Any, param: str = "filters"
+                  ) -> ColumnElement[bool]:
+        op = op.lower().strip()
+        if op not in OPERATORS:
+            hint = did_you_mean(op, OPERATORS)
+            raise ValidationError([FieldProblem(
+                param, f"unknown operator {op!r}" + (f"; {hint}" if hint else ""),
+                "unknown_operator")])
+        head, _, rest = path.partition(".")
+        table_field = self.entity.fields.get(head)
+        if table_field is not None and table_field.is_table and rest:
+            child = self.model.entities[table_field.target or ""]
+            inner = Compiler(self.model, child, self.tables, self.may_read)
+            cond = inner.condition(rest, op, value, param)
+            child_table = self.tables[child.table_name]
+            return exists(select(child_table.c.id).select_from(inner.source).where(
+                child_table.c.parent_id == self.base.c.id, cond))
+        _, f, col = self.resolve(path, param)
+        if op == "is null":
+            return col.is_(None)
+        if op == "is not null":
+            return col.is_not(None)
+        if op in ("like", "not like"):
+            if not isinstance(value, str):
+                raise ValidationError([FieldProblem(param, f"{path}: like needs text",
+                                                    "type")])
+            cond = col.ilike(value) if col.type.python_type is str else col.like(value)
+            return not_(cond) if op == "not like" else cond
+        if op in ("in", "not in"):
+            if not isinstance(value, (list, tuple)):
+                raise ValidationError([FieldProblem(param, f"{path}: {op} needs a list",
+                                                    "type")])
+            if len(value) > 1000:
+                raise ValidationError([FieldProblem(param, f"{path}: at most 1000 values",
+                                                    "too_many")])
+            parsed = [self._value(f, v, path, param) for v in value]
+            if not parsed:
+                return false() if op == "in" else true()
+            return col.in_(parsed) if op == "in" else col.not_in(parsed)
+        if op == "between":
+            if not isinstance(value, (list, tuple)) or len(value) != 2:
+                raise ValidationError([FieldProblem(
+                    param, f"{path}: between needs two values", "type")])
+            low, high = (self._value(f, v, path, param) for v in value)
+            return col.between(low, high)
+        parsed = self._value(f, value, path, param)
+        if parsed is None:
+            return col.is_(None) if op == "=" else col.is_not(None)
+        return {
+            "=": col.__eq__, "!=": col.__ne__, "<": col.__lt__, "<=": col.__le__,
+            ">": col.__gt__, ">=": col.__ge__,
+        }[op](parsed)
+
+    def _value(self, f: Field, value: Any, path: str, param: str) -> Any:
+        probe = f
+        if f.type == "select":  # filtering on a value no longer offered is fine
+            probe = Field(f.name, "string", f.label, max_length=None)
+        try:
+            return parse(probe, value)
+        except ValueProblem as problem:
+            raise ValidationError([FieldProblem(param, f"{path} {problem.message}",
+                                                problem.code)]) from None
+
+    def where(self, filters: Iterable[Any]) -> list[ColumnElement[bool]]:
+        conditions = []
+        for i, item in enumerate(normalise_filters(filters)):
+            path, op, value = item
+            conditions.append(self.condition(path, op, value, f"filters[{i}]"))
+        return conditions
+
+    def search(self, text: str) -> ColumnElement[bool]:
+        fields = list(self.entity.search_fields) or (
+            [self.entity.title_field] if self.entity.title_field else [])
+        if not self.entity.child:
+            fields.append("name")
+        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        conds = [self.base.c[f].ilike(pattern, escape="\\") for f in fields
+                 if self.may_read(self.entity, f)]
+        return or_(*conds) if conds else false()
+
+    def order(self, sort: Sequence[str]) -> list[tuple[Any, bool]]:
+        """(column, descending) for each sort key, id last so the order is total."""
+        keys: list[tuple[Any, bool]] = []
+        for i, key in enumerate(sort):
+            desc = key.startswith("-")
+            path = key.lstrip("-+")
+            _, f, col = self.resolve(path, f"sort[{i}]")
+            if f.type in ("json", "text", "table"):
+                raise ValidationError([FieldProblem(f"sort[{i}]",
+                                                    f"cannot sort by {path} ({f.type})")])
+            if path == "id":
+                keys.append((col, desc))
+                return keys
+            keys.append((col, desc))
+        keys.append((self.base.c.id, keys[-1][1] if keys else False))
+        return keys
+
+
+def normalise_filters(filters: Any) -> list[tuple[str, str, Any]]:
+    """Accept ``[(path, op, value)]``, ``[[...]]``, ``[{"field","op","value"}]`` or ``{path: value}``."""
+    if not filters:
+        return []
+    if isinstance(filters, dict):
+        return [(k, "=", v) for k, v in filters.items()]
+    out = []
+    for i, item in enumerate(filters):
+        if isinstance(item, dict):
+            try:
+                out.append((str(item["field"]), str(item.get("op", "=")), item.get("value")))
+            except KeyError:
+                raise ValidationError([FieldProblem(f"filters[{i}]", "needs a 'field'")]
+                                      ) from None
+        elif isinstance(item, (list, tuple)) and len(item) in (2, 3):
+            if len(item) == 2:
+                out.append((str(item[0]), "=", item[1]))
+            else:
+                out.append((str(item[0]), str(item[1]), item[2]))
+        else:
+            raise ValidationError([FieldProblem(f"filters[{i}]",
+                                                "must be [field, operator, value]")])
+    return out
+
+
+def ordered(query: Select, keys: list[tuple[Any, bool]]) -> Select:
+    return query.order_by(*[
+        col.desc().nulls_last() if desc else col.asc().nulls_first() for col, desc in keys
+    ])
+
+
+def after(keys: list[tuple[KeyedColumnElement[Any], bool]], values: list[Any]
+          ) -> ColumnElement[bool]:
+    """Rows strictly after ``values`` in the order of ``keys`` (nulls first ascending,
+    last descending, as :func:`ordered` sorts them)."""
+    cond: ColumnElement[bool] = false()
+    for (col, desc), value in reversed(list(zip(keys, values, strict=True))):
+        tie = cond
+        if value is None:
+            cond = or_(and_(col.is_(None), tie), col.is_not(None)) if not desc else and_(
+                col.is_(None), tie)
+        elif desc:
+            cond = or_(col < value, col.is_(None), and_(col == value, tie))
+        else:
+            cond = or_(col > value, and_(col == value, tie))
+    return cond
+
+
+def encode_cursor(values: list[Any]) -> str:
+    data = json.dumps([_jsonable(v) for v in values], separators=(",", ":"))
+    return base64.urlsafe_b64encode(data.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, keys: list[tuple[Any, bool]]) -> list[Any]:
+    try:
+        raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if not isinstance(raw, list) or len(raw) != len(keys):
+            raise ValueError
+        return [_from_json(v, col) for v, (col, _) in zip(raw, keys, strict=True)]
+    except (ValueError, TypeError, ArithmeticError):
+        raise ValidationError([FieldProblem("after", "is not a cursor from this list",
+                                            "cursor")]) from None
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return {"d": str(value)}
+    if isinstance(value, dt.datetime):
+        return {"t": value.isoformat()}
+    if isinstance(value, dt.date):
+        return {"D": value.isoformat()}
+    return value
+
+
+def _from_json(value: Any, col: Any) -> Any:
+    if isinstance(value, dict):
+        if "d" in value:
+            return Decimal(value["d"])
+        if "t" in value:
+            return dt.datetime.fromisoformat(value["t"])
+        if "D" in value:
+            return dt.date.fromisoformat(value["D"])
+        raise ValueError
+    if isinstance(value, (list, dict)):
+        raise ValueError
+    return value

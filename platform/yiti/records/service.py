@@ -1,0 +1,652 @@
+"""The record service: the one door for reading and writing records.
+
+Validation, defaults, naming series, permissions, optimistic locking, the audit trail and
+hooks happen here once; the web UI, the REST API, imports, reports and scripts are thin
+callers. Every operation runs in one transaction, or joins the caller's unit of work.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from yiti.definitions.model import Entity, label_text
+from yiti.errors import Conflict, FieldProblem, NotFound, ValidationError
+from yiti.permissions.policy import Actor
+from yiti.records import audit, naming
+from yiti.records.hooks import HookContext
+from yiti.records.query import (
+    Compiler,
+    after,
+    decode_cursor,
+    encode_cursor,
+    ordered,
+)
+from yiti.records.transaction import Transaction, reading, transaction
+from yiti.records.validate import clean, unknown_keys
+
+if TYPE_CHECKING:
+    from yiti.site import Site
+
+UTC = dt.UTC
+Record = dict[str, Any]
+MAX_PAGE = 500
+
+
+@dataclass
+class Page:
+    """One page of a list: ``rows``, and ``next`` (a cursor) when there are more."""
+
+    rows: list[Record]
+    next: str | None
+    has_more: bool
+
+
+@dataclass
+class Count:
+    value: int
+    exact: bool  # False: "more than value" (the count stopped at its cap)
+
+
+class Records:
+    """Records as seen by one actor. Get one with :meth:`yiti.site.Site.records`."""
+
+    def __init__(self, site: Site, actor: Actor) -> None:
+        self.site = site
+        self.actor = actor
+        self.model = site.model
+        self.tables = site.tables
+        self.policy = site.policy
+
+    # -- transactions -------------------------------------------------------------
+
+    @contextmanager
+    def unit_of_work(self) -> Iterator[Transaction]:
+        """Run several operations in one transaction: all are saved, or none."""
+        with transaction(self.site.engine) as tx:
+            yield tx
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` when the current transaction commits; now if there is none."""
+        from yiti.records.transaction import current
+
+        tx = current(self.site.engine)
+        if tx is None:
+            callback()
+        else:
+            tx.after_commit.append(callback)
+
+    # -- reads --------------------------------------------------------------------
+
+    def get(self, entity_name: str, ident: int | str, *, action: str = "read") -> Record:
+        """The record with id (or name) ``ident``, with its lines; NotFound if hidden."""
+        entity = self._entity(entity_name)
+        with reading(self.site.engine) as conn:
+            row = self._load(conn, entity, ident)
+            self.policy.check(self.actor, entity, action, row)
+            return self._present(entity, row)
+
+    def list(
+        self,
+        entity_name: str,
+        *,
+        filters: Any = None,
+        sort: Sequence[str] | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        after_cursor: str | None = None,
+        search: str | None = None,
+        fields: Sequence[str] | None = None,
+        action: str = "read",
+    ) -> Page:
+        """A page of records matching ``filters`` (see :mod:`yiti.records.query`).
+
+        Use ``after_cursor`` (the previous page's ``next``) for keyset pagination, which
+        stays fast on any page; ``offset`` is there for "jump to page N".
+        ``fields`` may name link paths (``customer.city``), returned under that key.
+        """
+        entity = self._entity(entity_name)
+        self.policy.check(self.actor, entity, action, None)
+        limit = entity.list_defaults.page_size if limit is None else limit
+        if not 0 < limit <= MAX_PAGE:
+            raise ValidationError([FieldProblem("limit", f"must be 1 to {MAX_PAGE}")])
+        if offset is not None and offset < 0:
+            raise ValidationError([FieldProblem("offset", "must not be negative")])
+        compiler = self._compiler(entity)
+        conditions = self._conditions(compiler, entity, filters, search)
+        keys = compiler.order(list(sort or entity.list_defaults.sort))
+        columns = self._columns(compiler, entity, fields)
+        key_labels = [f"_k{i}" for i in range(len(keys))]
+        query = select(*columns, *[c.label(n) for (c, _), n in zip(keys, key_labels,
+                                                                     strict=True)])
+        if after_cursor:
+            conditions.append(after(keys, decode_cursor(after_cursor, keys)))
+        query = ordered(query.select_from(compiler.source).where(and_(*conditions)), keys)
+        query = query.limit(limit + 1)
+        if offset:
+            query = query.offset(offset)
+        with reading(self.site.engine) as conn:
+            rows = conn.execute(query).mappings().all()
+        more = len(rows) > limit
+        rows = rows[:limit]
+        out = []
+        for row in rows:
+            out.append({k: v for k, v in row.items() if not k.startswith("_k")})
+        cursor = encode_cursor([rows[-1][n] for n in key_labels]) if more and rows else None
+        return Page(out, cursor, more)
+
+    def count(self, entity_name: str, *, filters: Any = None, search: str | None = None,
+              cap: int = 10_000) -> Count:
+        """How many records match, counting at most ``cap`` (never a full scan per page)."""
+        entity = self._entity(entity_name)
+        self.policy.check(self.actor, entity, "read", None)
+        compiler = self._compiler(entity)
+        conditions = self._conditions(compiler, entity, filters, search)
+        inner = (select(compiler.base.c.id).select_from(compiler.source)
+                 .where(and_(*conditions)).limit(cap + 1).subquery())
+        with reading(self.site.engine) as conn:
+            n = conn.execute(select(func.count()).select_from(inner)).scalar_one()
+        return Count(min(n, cap), n <= cap)
+
+    def history(self, entity_name: str, ident: int) -> list[Record]:
+        """The audit trail of a record, oldest first (needs read access to the record)."""
+        record = self.get(entity_name, ident)
+        audit_table = self.tables["yiti_audit"]
+        with reading(self.site.engine) as conn:
+            rows = conn.execute(
+                select(audit_table).where(audit_table.c.entity == entity_name,
+                                          audit_table.c.record_id == record["id"])
+                .order_by(audit_table.c.id)
+            ).mappings().all()
+        readable = self.policy.readable(self.actor, self._entity(entity_name))
+        out = []
+        for row in rows:
+            item = dict(row)
+            if readable is not None:
+                item["changes"] = {k: v for k, v in item["changes"].items() if k in readable}
+            out.append(item)
+        return out
+
+    # -- writes -------------------------------------------------------------------
+
+    def create(self, entity_name: str, values: Mapping[str, Any]) -> Record:
+        """Validate and save a new record with its lines; returns it as stored."""
+        entity = self._entity(entity_name, writable=True)
+        self.policy.check(self.actor, entity, "create", values)
+        self._refuse_unwritable(entity, values, creating=True)
+        with transaction(self.site.engine) as tx:
+            return self._insert(tx, entity, self._with_defaults(entity, values))
+
+    def create_many(self, entity_name: str, rows: Iterable[Mapping[str, Any]]) -> list[int]:
+        """Create many records in one transaction (imports, bulk loads); returns ids.
+
+        Each record goes through the same checks and hooks as :meth:`create`; the
+        inserts are batched. Nothing is saved if any record is refused, and the error
+        names the row (``rows[12].qty``).
+        """
+        entity = self._entity(entity_name, writable=True)
+        self.policy.check(self.actor, entity, "create", None)
+        docs: list[dict[str, Any]] = []
+        problems: list[FieldProblem] = []
+        with transaction(self.site.engine) as tx:
+            for i, values in enumerate(rows):
+                self._refuse_unwritable(entity, values, creating=True)
+                doc = self._with_defaults(entity, values)
+                try:
+                    self._prepare(tx, entity, doc, None)
+                except ValidationError as error:
+                    problems += [FieldProblem(f"rows[{i}].{p.field}", p.message, p.code)
+                                 for p in error.problems]
+                    continue
+                docs.append(doc)
+            if problems:
+                raise ValidationError(problems, entity=entity.name)
+            return self._write_new(tx, entity, docs)
+
+    def update(self, entity_name: str, ident: int | str, values: Mapping[str, Any], *,
+               version: int | None = None) -> Record:
+        """Change some fields (a table field given replaces all its lines).
+
+        ``version`` is the version the caller read: if the record changed since, the
+        update is refused with :class:`Conflict` instead of overwriting.
+        """
+        entity = self._entity(entity_name, writable=True)
+        version = values.get("version", version) if version is None else version
+        with transaction(self.site.engine) as tx:
+            old = self._present(entity, self._load(tx.conn, entity, ident), hide=False)
+            self.policy.check(self.actor, entity, "write", old)
+            self._refuse_unwritable(entity, values, creating=False)
+            self._expect(entity, old, version)
+            if entity.submittable and old["docstatus"] != "draft":
+                raise Conflict(f"{self._title(entity, old)} is {old['docstatus']}; "
+                               "cancel and amend it to change it", record=old["id"])
+            doc = copy.deepcopy(old)
+            for key, value in values.items():
+                if key not in ("id", "version"):
+                    doc[key] = copy.deepcopy(value)
+            return self._save_existing(tx, entity, old, doc, "update")
+
+    def delete(self, entity_name: str, ident: int | str, *, version: int | None = None) -> None:
+        entity = self._entity(entity_name, writable=True)
+        with transaction(self.site.engine) as tx:
+            old = self._present(entity, self._load(tx.conn, entity, ident), hide=False)
+            self.policy.check(self.actor, entity, "delete", old)
+            self._expect(entity, old, version)
+            if entity.submittable and old["docstatus"] == "submitted":
+                raise Conflict(f"{self._title(entity, old)} is submitted; cancel it first",
+                               record=old["id"])
+            self._run_hooks(entity, "before_delete", old, old)
+            t = self.tables[entity.table_name]
+            try:
+                with tx.conn.begin_nested():
+                    done = tx.conn.execute(delete(t).where(t.c.id == old["id"],
+                                                           t.c.version == old["version"]))
+            except IntegrityError:
+                raise Conflict(f"{self._title(entity, old)} is still used by other records",
+                               record=old["id"]) from None
+            if done.rowcount != 1:
+                raise self._stale(entity, old)
+            self._audit(tx, entity, old["id"], "delete", None, old, None)
+            self._run_hooks(entity, "after_delete", old, old)
+
+    def submit(self, entity_name: str, ident: int | str, *, version: int | None = None
+               ) -> Record:
+        """Draft → submitted: the record becomes immutable (cancel and amend to change)."""
+        return self._transition(entity_name, ident, version, "submit", "draft", "submitted",
+                                "on_submit")
+
+    def cancel(self, entity_name: str, ident: int | str, *, version: int | None = None
+               ) -> Record:
+        """Submitted → cancelled."""
+        return self._transition(entity_name, ident, version, "cancel", "submitted",
+                                "cancelled", "on_cancel")
+
+    def amend(self, entity_name: str, ident: int | str) -> Record:
+        """A new draft copied from a cancelled record, linked to it by ``amended_from``."""
+        entity = self._entity(entity_name, writable=True)
+        with transaction(self.site.engine) as tx:
+            old = self._present(entity, self._load(tx.conn, entity, ident), hide=False)
+            self.policy.check(self.actor, entity, "create", old)
+            if old.get("docstatus") != "cancelled":
+                raise Conflict(f"only a cancelled record can be amended; "
+                               f"{self._title(entity, old)} is {old.get('docstatus')}")
+            values = {k: copy.deepcopy(old[k]) for k in entity.fields
+                      if not entity.fields[k].formula}
+            for f in entity.table_fields:
+                values[f.name] = [{k: v for k, v in line.items() if k not in ("id", "idx")}
+                                  for line in values.get(f.name) or []]
+            t = self.tables[entity.table_name]
+            base = re.sub(r"-\d+$", "", old["name"]) if old.get("amended_from") else old["name"]
+            n = tx.conn.execute(select(func.count()).where(
+                t.c.name.like(f"{base}-%"), t.c.amended_from.is_not(None))).scalar_one()
+            doc = self._with_defaults(entity, values)
+            doc["name"] = f"{base}-{n + 1}"
+            doc["amended_from"] = old["id"]
+            return self._insert(tx, entity, doc)
+
+    # -- files --------------------------------------------------------------------
+
+    def store_file(self, filename: str, content_type: str, data: bytes) -> int:
+        """Keep an uploaded file outside the database; returns its id for attachment fields."""
+        from yiti.records.files import store
+
+        with transaction(self.site.engine) as tx:
+            return store(tx.conn, self.tables["yiti_file"], self.site.settings.files_path,
+                         filename=filename, content_type=content_type, data=data,
+                         user=self.actor.name)
+
+    # -- internals ----------------------------------------------------------------
+
+    def _entity(self, name: str, *, writable: bool = False) -> Entity:
+        try:
+            entity = self.model.entity(name)
+        except KeyError as error:
+            raise NotFound(str(error.args[0])) from None
+        if writable and entity.child:
+            raise ValidationError(f"{entity.name} lines are saved with their "
+                                  f"{entity.parent}, not on their own")
+        return entity
+
+    def _compiler(self, entity: Entity) -> Compiler:
+        def may_read(e: Entity, name: str) -> bool:
+            readable = self.policy.readable(self.actor, e)
+            return readable is None or name in readable or name in ("id", "name")
+
+        return Compiler(self.model, entity, self.tables, may_read)
+
+    def _conditions(self, compiler: Compiler, entity: Entity, filters: Any,
+                    search: str | None) -> list[Any]:
+        conditions = compiler.where(filters)
+        row_rule = self.policy.row_filter(self.actor, entity, compiler.base)
+        if row_rule is not None:
+            conditions.append(row_rule)
+        if search:
+            conditions.append(compiler.search(search[:200]))
+        return conditions
+
+    def _columns(self, compiler: Compiler, entity: Entity, fields: Sequence[str] | None
+                 ) -> list[Any]:
+        readable = self.policy.readable(self.actor, entity)
+        base = compiler.base
+        if not fields:
+            return [c for c in base.c if readable is None or c.name in readable
+                    or c.name not in entity.fields]
+        cols = [base.c.id]
+        for i, path in enumerate(fields):
+            if path == "id":
+                continue
+            _, f, col = compiler.resolve(path, f"fields[{i}]")
+            if f.is_table:
+                raise ValidationError([FieldProblem(f"fields[{i}]",
+                                                    f"{path} is a table of lines")])
+            cols.append(col.label(path) if "." in path else col)
+        return cols
+
+    def _load(self, conn: Any, entity: Entity, ident: int | str) -> Mapping[str, Any]:
+        t = self.tables[entity.table_name]
+        if isinstance(ident, int) or (isinstance(ident, str) and ident.isdigit()):
+            cond = t.c.id == int(ident)
+        elif not entity.child:
+            cond = t.c.name == str(ident)
+        else:
+            raise NotFound(f"{entity.name} {ident!r} not found")
+        query = select(t).where(cond)
+        row_rule = self.policy.row_filter(self.actor, entity, t)
+        if row_rule is not None:
+            query = query.where(row_rule)
+        row = conn.execute(query).mappings().first()
+        if row is None:
+            raise NotFound(f"{label_text(entity.label)} {ident} not found", entity=entity.name)
+        record = dict(row)
+        for f in entity.table_fields:
+            child = self.model.entities[f.target or ""]
+            ct = self.tables[child.table_name]
+            lines = conn.execute(select(ct).where(ct.c.parent_id == record["id"])
+                                 .order_by(ct.c.idx)).mappings().all()
+            record[f.name] = [dict(line) for line in lines]
+        return record
+
+    def _present(self, entity: Entity, row: Mapping[str, Any], *, hide: bool = True) -> Record:
+        record = dict(row)
+        if hide:
+            readable = self.policy.readable(self.actor, entity)
+            if readable is not None:
+                for name in entity.fields:
+                    if name not in readable:
+                        record.pop(name, None)
+        return record
+
+    def _refuse_unwritable(self, entity: Entity, values: Mapping[str, Any], *,
+                           creating: bool) -> None:
+        problems = unknown_keys(entity, values)
+        writable = self.policy.writable(self.actor, entity)
+        for key in values:
+            f = entity.fields.get(key)
+            if f is None:
+                if key == "name" and (entity.naming.series or not creating):
+                    problems.append(FieldProblem("name", "is set by the naming series"
+                                                 if entity.naming.series else
+                                                 "cannot be changed", "read_only"))
+                continue
+            if (f.read_only or f.formula) and not self.actor.system:
+                problems.append(FieldProblem(key, "is read-only", "read_only"))
+            elif writable is not None and key not in writable:
+                problems.append(FieldProblem(key, "you may not change this field",
+                                             "forbidden_field"))
+        if problems:
+            raise ValidationError(problems, entity=entity.name)
+
+    def _with_defaults(self, entity: Entity, values: Mapping[str, Any]) -> dict[str, Any]:
+        doc: dict[str, Any] = {}
+        for f in entity.fields.values():
+            if f.is_table:
+                child = self.model.entities[f.target or ""]
+                doc[f.name] = [self._child_defaults(child, line)
+                               for line in values.get(f.name) or []]
+            elif f.name in values:
+                doc[f.name] = copy.deepcopy(values[f.name])
+            elif f.default is not None and not isinstance(f.default, dict):
+                doc[f.name] = copy.deepcopy(f.default)
+            else:
+                doc[f.name] = None
+        for key in ("name",):
+            if key in values:
+                doc[key] = values[key]
+        return doc
+
+    def _child_defaults(self, child: Entity, line: Any) -> Any:
+        if not isinstance(line, dict):
+            return line
+        out = {k: copy.deepcopy(v) for k, v in line.items()}
+        for f in child.fields.values():
+            if f.name not in out and f.default is not None and not isinstance(f.default, dict):
+                out[f.name] = copy.deepcopy(f.default)
+        return out
+
+    def _prepare(self, tx: Transaction, entity: Entity, doc: dict[str, Any],
+                 old: Record | None) -> None:
+        """Hooks, checks and derived values, in the documented order."""
+        self._run_hooks(entity, "before_validate", doc, old)
+        problems = clean(self.model, entity, doc, timezone=self.site.settings.timezone)
+        if problems:
+            raise ValidationError(problems, entity=entity.name)
+        self.site.derive(entity, doc, self)
+        problems = self.site.check_rules(entity, doc, self)
+        if problems:
+            raise ValidationError(problems, entity=entity.name)
+        self._check_links(tx, entity, doc)
+        self._run_hooks(entity, "validate", doc, old)
+
+    def _check_links(self, tx: Transaction, entity: Entity, doc: Mapping[str, Any],
+                     prefix: str = "") -> None:
+        problems = []
+        for f in entity.fields.values():
+            if f.is_table:
+                child = self.model.entities[f.target or ""]
+                for i, line in enumerate(doc.get(f.name) or []):
+                    self._check_links(tx, child, line, f"{prefix}{f.name}[{i}].")
+                continue
+            value = doc.get(f.name)
+            if value is None or f.type not in ("link", "attachment"):
+                continue
+            target = (self.tables["yiti_file"] if f.type == "attachment"
+                      else self.tables[self.model.entities[f.target or ""].table_name])
+            found = tx.conn.execute(select(target.c.id).where(target.c.id == value)).first()
+            if found is None:
+                what = "file" if f.type == "attachment" else f.target
+                problems.append(FieldProblem(f"{prefix}{f.name}",
+                                             f"no {what} with id {value}", "link"))
+        if problems:
+            raise ValidationError(problems, entity=entity.name)
+
+    def _insert(self, tx: Transaction, entity: Entity, doc: dict[str, Any]) -> Record:
+        self._prepare(tx, entity, doc, None)
+        ident = self._write_new(tx, entity, [doc])[0]
+        return self._present(entity, self._load(tx.conn, entity, ident))
+
+    def _write_new(self, tx: Transaction, entity: Entity, docs: list[dict[str, Any]]
+                   ) -> list[int]:
+        if not docs:
+            return []
+        now = dt.datetime.now(UTC)
+        if entity.naming.series:
+            if naming.uses_fields(entity.naming.series):
+                names = [naming.next_names(tx.conn, tx.engine, entity, d, 1,
+                                           timezone=self.site.settings.timezone)[0]
+                         for d in docs]
+            else:
+                names = naming.next_names(tx.conn, tx.engine, entity, {}, len(docs),
+                                          timezone=self.site.settings.timezone)
+            for doc, name in zip(docs, names, strict=True):
+                doc.setdefault("name", None)
+                if not doc["name"]:
+                    doc["name"] = name
+        elif entity.naming.field:
+            for doc in docs:
+                doc["name"] = str(doc.get(entity.naming.field) or "") or None
+        for doc in docs:
+            self._run_hooks(entity, "before_save", doc, None)
+        t = self.tables[entity.table_name]
+        rows = [self._row(entity, doc, now, version=1) for doc in docs]
+        try:
+            with tx.conn.begin_nested():
+                if len(rows) == 1:
+                    ids = [tx.conn.execute(insert(t).values(rows[0]).returning(t.c.id))
+                           .scalar_one()]
+                else:
+                    ids = list(tx.conn.execute(insert(t).returning(t.c.id, sort_by_parameter_order=True),
+                                               rows).scalars())
+                for ident, doc in zip(ids, docs, strict=True):
+                    doc["id"] = ident
+                    self._write_lines(tx, entity, doc, None, now)
+        except IntegrityError as error:
+            raise self._integrity(entity, error) from None
+        for ident, doc in zip(ids, docs, strict=True):
+            self._audit(tx, entity, ident, "create", 1, None, doc)
+            self._run_hooks(entity, "after_save", doc, None)
+        return ids
+
+    def _save_existing(self, tx: Transaction, entity: Entity, old: Record, doc: dict[str, Any],
+                       action: str, docstatus: str | None = None) -> Record:
+        self._prepare(tx, entity, doc, old)
+        self._run_hooks(entity, "before_save", doc, old)
+        now = dt.datetime.now(UTC)
+        t = self.tables[entity.table_name]
+        row = self._row(entity, doc, now, version=old["version"] + 1, creating=False)
+        if docstatus:
+            row["docstatus"] = docstatus
+        try:
+            with tx.conn.begin_nested():
+                done = tx.conn.execute(update(t).where(t.c.id == old["id"],
+                                                       t.c.version == old["version"])
+                                       .values(row))
+                if done.rowcount != 1:
+                    raise self._stale(entity, old)
+                self._write_lines(tx, entity, doc, old, now)
+        except IntegrityError as error:
+            raise self._integrity(entity, error) from None
+        self._audit(tx, entity, old["id"], action, row["version"], old, doc)
+        self._run_hooks(entity, "after_save", doc, old)
+        return self._present(entity, self._load(tx.conn, entity, old["id"]))
+
+    def _row(self, entity: Entity, doc: Mapping[str, Any], now: dt.datetime, *, version: int,
+             creating: bool = True) -> dict[str, Any]:
+        row = {f.name: doc.get(f.name) for f in entity.stored_fields}
+        row.update(version=version, modified_at=now, modified_by=self.actor.name)
+        if creating:
+            row.update(created_at=now, created_by=self.actor.name)
+            if not entity.child:
+                row["name"] = doc.get("name")
+            if entity.submittable:
+                row["docstatus"] = "draft"
+                row["amended_from"] = doc.get("amended_from")
+        return row
+
+    def _write_lines(self, tx: Transaction, entity: Entity, doc: dict[str, Any],
+                     old: Record | None, now: dt.datetime) -> None:
+        for f in entity.table_fields:
+            child = self.model.entities[f.target or ""]
+            ct = self.tables[child.table_name]
+            lines = doc.get(f.name) or []
+            before = {line["id"]: line for line in (old or {}).get(f.name) or []}
+            keep = set()
+            for i, line in enumerate(lines, start=1):
+                line["idx"] = i
+                ident = line.get("id")
+                if ident is not None and ident in before:
+                    keep.add(ident)
+                    row = {k: line.get(k) for k in (c.name for c in child.stored_fields)}
+                    prev = before[ident]
+                    if any(prev.get(k) != v for k, v in row.items()) or prev["idx"] != i:
+                        tx.conn.execute(update(ct).where(ct.c.id == ident).values(
+                            **row, idx=i, version=ct.c.version + 1, modified_at=now,
+                            modified_by=self.actor.name))
+                    continue
+                if ident is not None:
+                    raise ValidationError([FieldProblem(
+                        f"{f.name}[{i - 1}].id", f"line {ident} is not a line of this record",
+                        "unknown_line")])
+                row = self._row(child, line, now, version=1)
+                row.update(parent_id=doc["id"], idx=i)
+                line["id"] = tx.conn.execute(insert(ct).values(row).returning(ct.c.id)
+                                             ).scalar_one()
+            gone = [i for i in before if i not in keep]
+            if gone:
+                tx.conn.execute(delete(ct).where(ct.c.id.in_(gone)))
+
+    def _transition(self, entity_name: str, ident: int | str, version: int | None,
+                    action: str, source: str, target: str, event: str) -> Record:
+        entity = self._entity(entity_name, writable=True)
+        if not entity.submittable:
+            raise ValidationError(f"{label_text(entity.label)} records are not submittable")
+        with transaction(self.site.engine) as tx:
+            old = self._present(entity, self._load(tx.conn, entity, ident), hide=False)
+            self.policy.check(self.actor, entity, action, old)
+            self._expect(entity, old, version)
+            if old["docstatus"] != source:
+                raise Conflict(f"{self._title(entity, old)} is {old['docstatus']}; "
+                               f"only a {source} record can be {target}", record=old["id"])
+            doc = copy.deepcopy(old)
+            self._run_hooks(entity, event, doc, old)
+            return self._save_existing(tx, entity, old, doc, action, docstatus=target)
+
+    def _expect(self, entity: Entity, old: Record, version: Any) -> None:
+        if version is None:
+            return
+        try:
+            version = int(version)
+        except (TypeError, ValueError):
+            raise ValidationError([FieldProblem("version", "must be a whole number")]) from None
+        if version != old["version"]:
+            raise self._stale(entity, old)
+
+    def _stale(self, entity: Entity, old: Record) -> Conflict:
+        return Conflict(f"{self._title(entity, old)} was changed by someone else since you "
+                        f"opened it; reload it and try again", record=old["id"])
+
+    def _title(self, entity: Entity, record: Mapping[str, Any]) -> str:
+        name = record.get("name") or record.get("id")
+        return f"{label_text(entity.label)} {name}"
+
+    def _integrity(self, entity: Entity, error: IntegrityError) -> ValidationError | Conflict:
+        text = str(error.orig)
+        for f in [*entity.stored_fields]:
+            if (f"uq_{entity.table_name}_{f.name}" in text
+                    or f"{entity.table_name}.{f.name}" in text):
+                return ValidationError([FieldProblem(f.name, "is already used by another record",
+                                                     "unique")], entity=entity.name)
+        for key in entity.unique_together:
+            if f"uq_{entity.table_name}_{'_'.join(key)}" in text or all(
+                    f"{entity.table_name}.{k}" in text for k in key):
+                return ValidationError([FieldProblem(key[0], "the combination of "
+                                                     f"{', '.join(key)} is already used",
+                                                     "unique")], entity=entity.name)
+        if "name" in text and "uq_" in text or f"{entity.table_name}.name" in text:
+            return Conflict(f"a {label_text(entity.label)} with this name already exists")
+        return Conflict(f"the change to {label_text(entity.label)} conflicts with other "
+                        "records (a linked record is missing or still in use)")
+
+    def _audit(self, tx: Transaction, entity: Entity, ident: int, action: str,
+               version: int | None, old: Mapping[str, Any] | None,
+               new: Mapping[str, Any] | None) -> None:
+        diff = audit.changes(self.model, entity, old, new) if entity.track_changes else {}
+        audit.record(tx.conn, self.tables["yiti_audit"], entity=entity.name, record_id=ident,
+                     action=action, user=self.actor.name, version=version, changes=diff)
+
+    def _run_hooks(self, entity: Entity, event: str, doc: dict[str, Any],
+                   old: Mapping[str, Any] | None) -> None:
+        hooks = self.site.hooks.for_event(entity.name, event)
+        if not hooks:
+            return
+        ctx = HookContext(self, entity.name, event, old)
+        for hook in hooks:
+            hook(doc, ctx)
+

@@ -1,0 +1,69 @@
+"""One transaction per operation, or one for several (a unit of work).
+
+The current transaction is kept in a context variable, so hooks and nested calls made
+while an operation runs join it instead of opening another; threads and requests each
+start with none.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+
+from sqlalchemy import Connection, Engine
+
+from yiti.db import WRITE
+
+
+@dataclass
+class Transaction:
+    engine: Engine
+    conn: Connection
+    after_commit: list[Callable[[], None]] = field(default_factory=list)
+    #: Values kept for the length of the transaction (hook re-entrancy counts, caches).
+    state: dict[str, object] = field(default_factory=dict)
+
+
+_current: ContextVar[Transaction | None] = ContextVar("yiti_transaction", default=None)
+
+
+def current(engine: Engine) -> Transaction | None:
+    tx = _current.get()
+    return tx if tx is not None and tx.engine is engine else None
+
+
+@contextmanager
+def transaction(engine: Engine) -> Iterator[Transaction]:
+    """Join the current transaction on ``engine``, or run a new one and commit it.
+
+    Callbacks in ``after_commit`` run once the outermost transaction has committed, and
+    never when it rolls back: that is where jobs and notifications are released.
+    """
+    tx = current(engine)
+    if tx is not None:
+        yield tx
+        return
+    with engine.connect() as conn:
+        conn = conn.execution_options(**{WRITE: True})
+        tx = Transaction(engine, conn)
+        token = _current.set(tx)
+        try:
+            with conn.begin():
+                yield tx
+        finally:
+            _current.reset(token)
+    for callback in tx.after_commit:
+        callback()
+
+
+@contextmanager
+def reading(engine: Engine) -> Iterator[Connection]:
+    """A connection for reads: the current transaction's, or a fresh one."""
+    tx = current(engine)
+    if tx is not None:
+        yield tx.conn
+        return
+    with engine.connect() as conn:
+        yield conn

@@ -1,0 +1,414 @@
+"""Bring the database in line with the definitions, losing no data.
+
+One migration runs in one transaction (PostgreSQL and SQLite both have transactional DDL):
+
+1. renames declared with ``renamed_from`` (tables and columns) keep their data;
+2. a field whose type changed is converted row by row with the new type's parser
+   (``yiti.values``); widening is automatic, anything else needs ``convert: parse`` in the
+   definition or ``--allow-destructive``, and rows whose value doesn't fit are reported;
+3. alembic's comparison (``compare_metadata``) finds what else differs: new tables,
+   columns and indexes are added; dropped tables and columns are destructive and refused
+   unless allowed;
+4. the applied steps are recorded in ``yiti_migration``, and each column's type
+   signature in ``yiti_schema_state`` (what step 2 compares against next time).
+
+A dry run does all of that and then rolls back (PostgreSQL) or works on a copy of the
+database file (SQLite), so it reports failing rows and changes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.operations import Operations
+from sqlalchemy import (
+    Column,
+    Connection,
+    Engine,
+    MetaData,
+    Table,
+    column,
+    delete,
+    insert,
+    inspect,
+    select,
+    table,
+    update,
+)
+from sqlalchemy.schema import CreateColumn
+
+from yiti.db import WRITE, create_engine, is_sqlite
+from yiti.definitions.model import Field, Model
+from yiti.errors import MigrationRefused
+from yiti.schema.tables import build_metadata
+from yiti.schema.types import column_type, field_from_signature, is_widening, signature
+from yiti.values import ValueProblem, parse
+
+UTC = dt.UTC
+BATCH = 2000
+
+
+@dataclass
+class Step:
+    """One change to the database, as printed in a plan."""
+
+    kind: str
+    table: str
+    column: str | None = None
+    detail: str = ""
+    destructive: bool = False
+
+    def __str__(self) -> str:
+        target = f"{self.table}.{self.column}" if self.column else self.table
+        mark = " [destructive]" if self.destructive else ""
+        return f"{self.kind} {target}{': ' + self.detail if self.detail else ''}{mark}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "table": self.table, "column": self.column,
+                "detail": self.detail, "destructive": self.destructive}
+
+
+@dataclass
+class RowFailure:
+    """A row whose value could not be converted to the field's new type."""
+
+    table: str
+    column: str
+    record_id: int
+    value: Any
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.table} id={self.record_id} {self.column}={self.value!r}: {self.message}"
+
+
+@dataclass
+class MigrationResult:
+    steps: list[Step] = field(default_factory=list)
+    failures: list[RowFailure] = field(default_factory=list)
+    dry_run: bool = False
+
+    @property
+    def destructive(self) -> list[Step]:
+        return [s for s in self.steps if s.destructive]
+
+    def describe(self) -> str:
+        if not self.steps:
+            return "Nothing to do: the database matches the definitions."
+        lines = [f"  {s}" for s in self.steps]
+        lines += [f"  row failed: {f}" for f in self.failures]
+        return "\n".join(lines)
+
+
+class _Refused(Exception):
+    def __init__(self, result: MigrationResult, reason: str) -> None:
+        self.result, self.reason = result, reason
+
+
+def migrate(
+    engine: Engine, model: Model, *, allow_destructive: bool = False, dry_run: bool = False
+) -> MigrationResult:
+    """Apply the plan that makes the database match ``model``; see the module docstring.
+
+    Raises :class:`MigrationRefused` (nothing changed) when the plan holds destructive
+    steps that were not allowed, or rows that cannot be converted.
+    """
+    if dry_run and is_sqlite(engine) and engine.url.database not in (None, "", ":memory:"):
+        return _dry_run_on_copy(engine, model, allow_destructive)
+    with engine.connect() as conn:
+        sqlite = is_sqlite(conn)
+        if sqlite:
+            # Table rebuilds must not cascade deletes; checked again before commit.
+            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        conn = conn.execution_options(**{WRITE: True})
+        try:
+            with conn.begin() as tx:
+                try:
+                    result = _run(conn, model, allow_destructive)
+                except _Refused as refused:
+                    tx.rollback()
+                    raise MigrationRefused(
+                        f"{refused.reason}\n{refused.result.describe()}",
+                        steps=[s.to_dict() for s in refused.result.steps],
+                        failures=[str(f) for f in refused.result.failures],
+                    ) from None
+                if sqlite:
+                    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        tx.rollback()
+                        raise MigrationRefused(f"foreign keys would break: {broken[:5]}")
+                if dry_run:
+                    result.dry_run = True
+                    tx.rollback()
+        finally:
+            if sqlite:
+                conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+    return result
+
+
+def _dry_run_on_copy(engine: Engine, model: Model, allow_destructive: bool) -> MigrationResult:
+    source = Path(engine.url.database or "")
+    with tempfile.TemporaryDirectory(prefix="yiti-dry-run-") as tmp:
+        copy = Path(tmp) / "copy.db"
+        if source.exists():
+            with engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(FULL)")
+            shutil.copyfile(source, copy)
+        scratch = create_engine(f"sqlite:///{copy}", poolclass=None)
+        try:
+            result = migrate(scratch, model, allow_destructive=allow_destructive)
+        finally:
+            scratch.dispose()
+    result.dry_run = True
+    return result
+
+
+def _run(conn: Connection, model: Model, allow_destructive: bool) -> MigrationResult:
+    md = build_metadata(model)
+    result = MigrationResult()
+    ops = Operations(MigrationContext.configure(conn))
+    state = _read_state(conn)
+    existing = set(inspect(conn).get_table_names())
+
+    # 1. Renames.
+    for entity in model.entities.values():
+        old, new = entity.renamed_from, entity.table_name
+        if old and old in existing and new not in existing:
+            ops.rename_table(old, new)
+            existing = (existing - {old}) | {new}
+            state = {(new if t == old else t, c): s for (t, c), s in state.items()}
+            result.steps.append(Step("rename table", old, detail=f"to {new}"))
+    for entity in model.entities.values():
+        if entity.table_name not in existing:
+            continue
+        columns = {c["name"] for c in inspect(conn).get_columns(entity.table_name)}
+        for f in entity.stored_fields:
+            if f.renamed_from and f.renamed_from in columns and f.name not in columns:
+                _rename_column(conn, entity.table_name, f.renamed_from, f.name)
+                key = (entity.table_name, f.renamed_from)
+                if key in state:
+                    state[(entity.table_name, f.name)] = state.pop(key)
+                result.steps.append(Step("rename column", entity.table_name, f.renamed_from,
+                                         detail=f"to {f.name}"))
+
+    # 2. Type changes.
+    for entity in model.entities.values():
+        if entity.table_name not in existing:
+            continue
+        for f in entity.stored_fields:
+            old_sig = state.get((entity.table_name, f.name))
+            new_sig = signature(f)
+            if old_sig is None or old_sig == new_sig:
+                continue
+            widening = is_widening(old_sig, new_sig)
+            destructive = not widening and f.convert != "parse"
+            step = Step("convert column", entity.table_name, f.name,
+                        detail=f"{_sig_text(old_sig)} -> {_sig_text(new_sig)}",
+                        destructive=destructive)
+            result.steps.append(step)
+            if destructive and not allow_destructive:
+                continue
+            failures = _convert(conn, ops, md.tables[entity.table_name], f, old_sig,
+                                null_failures=allow_destructive)
+            result.failures += failures
+
+    # 3. Everything else, from alembic's comparison.
+    managed = {t for t, _ in state} | set(md.tables)
+    ctx = MigrationContext.configure(conn, opts={
+        "compare_type": False,
+        "include_name": lambda name, kind, parent: (
+            kind != "table" or name in managed
+        ),
+    })
+    diffs = compare_metadata(ctx, md)
+    new_tables = [d[1] for d in diffs if isinstance(d, tuple) and d[0] == "add_table"]
+    for t in md.sorted_tables:
+        if t in new_tables:
+            t.create(conn)
+            result.steps.append(Step("create table", t.name))
+    for diff in diffs:
+        _apply_diff(conn, ops, md, diff, result, new_tables)
+
+    if result.destructive and not allow_destructive:
+        raise _Refused(result, "Refused: the plan drops or narrows data; "
+                               "run with --allow-destructive if that is intended.")
+    if result.failures and not allow_destructive:
+        raise _Refused(result, f"Refused: {len(result.failures)} row(s) cannot be converted.")
+
+    _write_state(conn, md, model)
+    if result.steps:
+        conn.execute(insert(md.tables["yiti_migration"]).values(
+            applied_at=dt.datetime.now(UTC),
+            summary="; ".join(str(s) for s in result.steps)[:10000],
+            steps=[s.to_dict() for s in result.steps],
+        ))
+    return result
+
+
+def _apply_diff(conn: Connection, ops: Operations, md: MetaData, diff: Any,
+                result: MigrationResult, new_tables: list[Table]) -> None:
+    if isinstance(diff, list):  # modify_* groups
+        for sub in diff:
+            if sub[0] == "modify_nullable":
+                _, _, tname, cname, kw, _old, new = sub
+                with ops.batch_alter_table(tname) as batch:
+                    batch.alter_column(cname, nullable=new, existing_type=kw.get("existing_type"))
+                result.steps.append(Step("alter nullable", tname, cname,
+                                         detail="null allowed" if new else "not null"))
+        return
+    kind = diff[0]
+    if kind == "add_table":
+        return
+    if kind == "remove_table":
+        t = diff[1]
+        result.steps.append(Step("drop table", t.name, destructive=True))
+        t.drop(conn)
+    elif kind == "add_column":
+        _, _, tname, col = diff
+        _add_column(conn, ops, tname, col)
+        result.steps.append(Step("add column", tname, col.name, detail=str(col.type)))
+    elif kind == "remove_column":
+        _, _, tname, col = diff
+        result.steps.append(Step("drop column", tname, col.name, destructive=True))
+        _drop_column(conn, ops, tname, col.name)
+    elif kind == "add_index":
+        idx = diff[1]
+        if idx.table in new_tables:
+            return
+        idx.create(conn)
+        result.steps.append(Step("add unique index" if idx.unique else "add index",
+                                 idx.table.name, ", ".join(c.name for c in idx.columns)))
+    elif kind == "remove_index":
+        idx = diff[1]
+        ops.drop_index(idx.name, table_name=idx.table.name)
+        result.steps.append(Step("drop index", idx.table.name, detail=str(idx.name)))
+    elif kind == "add_fk":
+        fk = diff[1]
+        tname = fk.parent.name
+        if is_sqlite(conn):
+            with ops.batch_alter_table(tname, recreate="always") as batch:
+                batch.create_foreign_key(fk.name, fk.referred_table.name,
+                                         [c.name for c in fk.columns],
+                                         [e.column.name for e in fk.elements],
+                                         ondelete=fk.ondelete)
+        else:
+            ops.create_foreign_key(fk.name, tname, fk.referred_table.name,
+                                   [c.name for c in fk.columns],
+                                   [e.column.name for e in fk.elements], ondelete=fk.ondelete)
+        result.steps.append(Step("add foreign key", tname, detail=str(fk.name)))
+    elif kind == "remove_fk":
+        fk = diff[1]
+        tname = fk.parent.name
+        if is_sqlite(conn):
+            with ops.batch_alter_table(tname, recreate="always") as batch:
+                batch.drop_constraint(fk.name, type_="foreignkey")
+        else:
+            ops.drop_constraint(fk.name, tname, type_="foreignkey")
+        result.steps.append(Step("drop foreign key", tname, detail=str(fk.name)))
+
+
+def _add_column(conn: Connection, ops: Operations, tname: str, col: Column) -> None:
+    new = col._copy()
+    if is_sqlite(conn) and new.foreign_keys:
+        # SQLite can add a column with an inline REFERENCES, not a named constraint.
+        fk = next(iter(new.foreign_keys))
+        new.foreign_keys.clear()
+        q = conn.dialect.identifier_preparer.quote
+        ddl = CreateColumn(Column(new.name, new.type)).compile(dialect=conn.dialect)
+        ondelete = f" ON DELETE {fk.ondelete}" if fk.ondelete else ""
+        conn.exec_driver_sql(
+            f"ALTER TABLE {q(tname)} ADD COLUMN {ddl} REFERENCES "
+            f"{q(fk.column.table.name)} ({q(fk.column.name)}){ondelete}"
+        )
+    else:
+        ops.add_column(tname, new)
+
+
+def _drop_column(conn: Connection, ops: Operations, tname: str, cname: str) -> None:
+    insp = inspect(conn)
+    for idx in insp.get_indexes(tname):
+        if cname in idx["column_names"] and idx["name"]:
+            ops.drop_index(idx["name"], table_name=tname)
+    has_fk = any(cname in fk["constrained_columns"] for fk in insp.get_foreign_keys(tname))
+    if is_sqlite(conn) and has_fk:
+        with ops.batch_alter_table(tname, recreate="always") as batch:
+            batch.drop_column(cname)
+    else:
+        ops.drop_column(tname, cname)
+
+
+def _rename_column(conn: Connection, tname: str, old: str, new: str) -> None:
+    q = conn.dialect.identifier_preparer.quote
+    conn.exec_driver_sql(f"ALTER TABLE {q(tname)} RENAME COLUMN {q(old)} TO {q(new)}")
+
+
+def _convert(conn: Connection, ops: Operations, target: Table, f: Field,
+             old_sig: dict[str, Any], *, null_failures: bool) -> list[RowFailure]:
+    """Re-read every value of ``f``'s column with the new type; swap the column in."""
+    tname, tmp = target.name, f"yiti_tmp_{f.name}"[:63]
+    old_field = field_from_signature(f.name, old_sig)
+    old_view = table(tname, column("id"), column(f.name, column_type(old_field)))
+    ops.add_column(tname, Column(tmp, column_type(f), nullable=True))
+    new_view = table(tname, column("id"), column(tmp, column_type(f)))
+    failures: list[RowFailure] = []
+    last = 0
+    while True:
+        rows = conn.execute(
+            select(old_view.c.id, old_view.c[f.name]).where(old_view.c.id > last)
+            .order_by(old_view.c.id).limit(BATCH)
+        ).all()
+        if not rows:
+            break
+        last = rows[-1][0]
+        for ident, value in rows:
+            try:
+                converted = parse(f, value)
+            except ValueProblem as problem:
+                failures.append(RowFailure(tname, f.name, ident, value, problem.message))
+                converted = None
+            if converted is not None:
+                conn.execute(update(new_view).where(new_view.c.id == ident)
+                             .values({tmp: converted}))
+    if failures and not null_failures:
+        return failures
+    _drop_column(conn, ops, tname, f.name)
+    _rename_column(conn, tname, tmp, f.name)
+    return failures
+
+
+def _sig_text(sig: dict[str, Any]) -> str:
+    extra = ", ".join(f"{k}={v}" for k, v in sig.items() if k != "type")
+    return f"{sig['type']}({extra})" if extra else sig["type"]
+
+
+def _read_state(conn: Connection) -> dict[tuple[str, str], dict[str, Any]]:
+    if "yiti_schema_state" not in inspect(conn).get_table_names():
+        return {}
+    t = table("yiti_schema_state", column("table_name"), column("column_name"),
+              column("signature"))
+    import json
+
+    state = {}
+    for tname, cname, sig in conn.execute(select(t.c.table_name, t.c.column_name,
+                                                 t.c.signature)):
+        state[(tname, cname)] = json.loads(sig) if isinstance(sig, str) else sig
+    return state
+
+
+def _write_state(conn: Connection, md: MetaData, model: Model) -> None:
+    t = md.tables["yiti_schema_state"]
+    conn.execute(delete(t))
+    rows = [
+        {"table_name": e.table_name, "column_name": name, "signature": sig}
+        for e in model.entities.values()
+        for name, sig in md.tables[e.table_name].info["signatures"].items()
+    ]
+    if rows:
+        conn.execute(insert(t), rows)

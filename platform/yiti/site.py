@@ -1,0 +1,73 @@
+"""A site: its settings, definitions, database and hooks, put together once.
+
+Everything that serves requests or runs jobs holds one :class:`Site` and asks it for a
+record service per actor: ``site.records(actor).create("customer", {...})``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Engine
+
+from yiti.config import Settings
+from yiti.db import create_engine
+from yiti.definitions.model import Entity, Model
+from yiti.errors import FieldProblem
+from yiti.permissions.policy import SYSTEM, Actor, AllowAll, Policy
+from yiti.records.hooks import Hooks
+from yiti.schema.tables import build_metadata
+
+if TYPE_CHECKING:
+    from yiti.records.service import Records
+    from yiti.schema.migrate import MigrationResult
+
+
+class Site:
+    def __init__(self, settings: Settings, *, model: Model | None = None,
+                 engine: Engine | None = None, policy: Policy | None = None) -> None:
+        if model is None:
+            from yiti.definitions import load_settings_model
+
+            model = load_settings_model(settings)
+        self.settings = settings
+        self.model = model
+        self.engine = engine or create_engine(settings.database_url)
+        self.metadata = build_metadata(model)
+        self.tables = self.metadata.tables
+        self.hooks = Hooks()
+        for module in model.modules.values():
+            if module.hooks:
+                self.hooks.load_pack(module.name, module.hooks)
+        self.policy: Policy = policy or AllowAll()
+        #: Computes formula fields; set by the scripting layer (see yiti.scripting).
+        self.deriver: Callable[[Entity, dict[str, Any], Records], None] | None = None
+        #: Checks an entity's declared rules; returns the problems.
+        self.rule_checker: Callable[[Entity, dict[str, Any], Records], list[FieldProblem]
+                                    ] | None = None
+
+    def records(self, actor: Actor = SYSTEM) -> Records:
+        from yiti.records.service import Records
+
+        return Records(self, actor)
+
+    def migrate(self, *, allow_destructive: bool = False, dry_run: bool = False
+                ) -> MigrationResult:
+        from yiti.schema.migrate import migrate
+
+        return migrate(self.engine, self.model, allow_destructive=allow_destructive,
+                       dry_run=dry_run)
+
+    def derive(self, entity: Entity, doc: dict[str, Any], records: Records) -> None:
+        if self.deriver is not None:
+            self.deriver(entity, doc, records)
+
+    def check_rules(self, entity: Entity, doc: dict[str, Any], records: Records
+                    ) -> list[FieldProblem]:
+        if self.rule_checker is None:
+            return []
+        return self.rule_checker(entity, doc, records)
+
+    def close(self) -> None:
+        self.engine.dispose()
