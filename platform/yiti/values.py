@@ -105,6 +105,10 @@ def _parse_integer(field: Field, value: Any) -> int:
     return number
 
 
+#: (precision, scale) of each decimal type when the definition gives none.
+DECIMAL_DEFAULTS = {"decimal": (18, 6), "money": (18, 2), "percent": (7, 4)}
+
+
 @parser("decimal", "money", "percent")
 def _parse_decimal(field: Field, value: Any) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, (int, str, Decimal, float)):
@@ -120,8 +124,9 @@ def _parse_decimal(field: Field, value: Any) -> Decimal:
         raise ValueProblem("must be a number", "type") from None
     if not number.is_finite():
         raise ValueProblem("must be a finite number", "type")
-    scale = field.scale if field.scale is not None else 6
-    precision = field.precision if field.precision is not None else 18
+    default_precision, default_scale = DECIMAL_DEFAULTS[field.type]
+    scale = field.scale if field.scale is not None else default_scale
+    precision = field.precision if field.precision is not None else default_precision
     quantum = Decimal(1).scaleb(-scale)
     exponent = number.as_tuple().exponent
     if isinstance(exponent, int) and exponent < -scale:

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
 
 #: A label in one or more languages: ``{"en": "Order", "zh-CN": "订单"}``.
@@ -56,7 +55,7 @@ class Field:
     name: str
     type: str
     label: Label
-    help: Label = MappingProxyType({})
+    help: Label = field(default_factory=dict)
     required: bool = False
     unique: bool = False
     default: Any = None
@@ -135,7 +134,7 @@ class Entity:
     list_defaults: ListDefaults = ListDefaults()
     rules: tuple[Rule, ...] = ()
     renamed_from: str | None = None
-    description: Label = MappingProxyType({})
+    description: Label = field(default_factory=dict)
     location: Location | None = None
 
     @property
@@ -181,13 +180,11 @@ class Definition:
 class Model:
     modules: Mapping[str, Module]  # in dependency order
     entities: Mapping[str, Entity]
-    forms: Mapping[str, Definition] = MappingProxyType({})
-    views: Mapping[str, Definition] = MappingProxyType({})
-    workflows: Mapping[str, Definition] = MappingProxyType({})
-    reports: Mapping[str, Definition] = MappingProxyType({})
-    extra: Mapping[str, Mapping[str, Definition]] = field(
-        default_factory=lambda: MappingProxyType({})
-    )  # other kinds added by later work (permissions, schedules, webhooks...)
+    forms: Mapping[str, Definition] = field(default_factory=dict)
+    views: Mapping[str, Definition] = field(default_factory=dict)
+    workflows: Mapping[str, Definition] = field(default_factory=dict)
+    reports: Mapping[str, Definition] = field(default_factory=dict)
+    extra: Mapping[str, Mapping[str, Definition]] = field(default_factory=dict)  # other kinds added by later work (permissions, schedules, webhooks...)
 
     def entity(self, name: str) -> Entity:
         """The entity called ``name``; raises :class:`KeyError` with a suggestion."""

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import and_, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from yiti.definitions.model import Entity, label_text
+from yiti.definitions.model import SYSTEM_COLUMNS, Entity, label_text
 from yiti.errors import Conflict, FieldProblem, NotFound, ValidationError
 from yiti.permissions.policy import Actor
 from yiti.records import audit, naming
@@ -181,7 +181,7 @@ class Records:
         """Validate and save a new record with its lines; returns it as stored."""
         entity = self._entity(entity_name, writable=True)
         self.policy.check(self.actor, entity, "create", values)
-        self._refuse_unwritable(entity, values, creating=True)
+        self._refuse_unwritable(entity, values, None)
         with transaction(self.site.engine) as tx:
             return self._insert(tx, entity, self._with_defaults(entity, values))
 
@@ -198,7 +198,7 @@ class Records:
         problems: list[FieldProblem] = []
         with transaction(self.site.engine) as tx:
             for i, values in enumerate(rows):
-                self._refuse_unwritable(entity, values, creating=True)
+                self._refuse_unwritable(entity, values, None)
                 doc = self._with_defaults(entity, values)
                 try:
                     self._prepare(tx, entity, doc, None)
@@ -223,7 +223,7 @@ class Records:
         with transaction(self.site.engine) as tx:
             old = self._present(entity, self._load(tx.conn, entity, ident), hide=False)
             self.policy.check(self.actor, entity, "write", old)
-            self._refuse_unwritable(entity, values, creating=False)
+            self._refuse_unwritable(entity, values, old)
             self._expect(entity, old, version)
             if entity.submittable and old["docstatus"] != "draft":
                 raise Conflict(f"{self._title(entity, old)} is {old['docstatus']}; "
@@ -384,17 +384,27 @@ class Records:
                         record.pop(name, None)
         return record
 
-    def _refuse_unwritable(self, entity: Entity, values: Mapping[str, Any], *,
-                           creating: bool) -> None:
+    def _refuse_unwritable(self, entity: Entity, values: Mapping[str, Any],
+                           old: Mapping[str, Any] | None) -> None:
+        """Refuse (never silently drop) values the caller may not set.
+
+        A value sent back unchanged (a whole record read, edited and saved) is no attempt
+        to set anything and passes.
+        """
         problems = unknown_keys(entity, values)
         writable = self.policy.writable(self.actor, entity)
-        for key in values:
+        for key, value in values.items():
+            if old is not None and key in old and old[key] == value:
+                continue
             f = entity.fields.get(key)
             if f is None:
-                if key == "name" and (entity.naming.series or not creating):
-                    problems.append(FieldProblem("name", "is set by the naming series"
-                                                 if entity.naming.series else
-                                                 "cannot be changed", "read_only"))
+                if key in ("id", "version") or key not in SYSTEM_COLUMNS:
+                    continue
+                if key == "name" and old is None and not entity.naming.series:
+                    continue
+                if key == "name" and self.actor.system and old is None:
+                    continue  # imports keep their documents' numbers
+                problems.append(FieldProblem(key, "is set by the system", "read_only"))
                 continue
             if (f.read_only or f.formula) and not self.actor.system:
                 problems.append(FieldProblem(key, "is read-only", "read_only"))

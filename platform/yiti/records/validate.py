@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from yiti.definitions.model import Entity, Model
+from yiti.definitions.model import SYSTEM_COLUMNS, Entity, Model
 from yiti.errors import FieldProblem
 from yiti.values import ValueProblem, check_bounds, parse
 
@@ -49,8 +49,9 @@ def clean(model: Model, entity: Entity, doc: dict[str, Any], *, prefix: str = ""
     return problems
 
 
-#: Keys a caller may send that aren't fields: they name or identify the record.
-PASSTHROUGH = {"id", "version", "idx"}
+#: Keys a caller may send that aren't fields: they identify the record or echo back
+#: what the system set (a line read, edited and sent back whole).
+PASSTHROUGH = set(SYSTEM_COLUMNS)
 
 
 def unknown_keys(entity: Entity, values: Mapping[str, Any], *, prefix: str = ""
@@ -59,7 +60,7 @@ def unknown_keys(entity: Entity, values: Mapping[str, Any], *, prefix: str = ""
 
     problems = []
     for key in values:
-        if key in entity.fields or key in PASSTHROUGH or (key == "name" and not entity.child):
+        if key in entity.fields or key in PASSTHROUGH:
             continue
         hint = did_you_mean(key, entity.fields)
         problems.append(FieldProblem(

@@ -126,7 +126,7 @@ def migrate(
         sqlite = is_sqlite(conn)
         if sqlite:
             # Table rebuilds must not cascade deletes; checked again before commit.
-            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            conn.connection.dbapi_connection.execute("PRAGMA foreign_keys=OFF")
         conn = conn.execution_options(**{WRITE: True})
         try:
             with conn.begin() as tx:
@@ -149,7 +149,7 @@ def migrate(
                     tx.rollback()
         finally:
             if sqlite:
-                conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+                conn.connection.dbapi_connection.execute("PRAGMA foreign_keys=ON")
     return result
 
 
@@ -159,7 +159,7 @@ def _dry_run_on_copy(engine: Engine, model: Model, allow_destructive: bool) -> M
         copy = Path(tmp) / "copy.db"
         if source.exists():
             with engine.connect() as conn:
-                conn.exec_driver_sql("PRAGMA wal_checkpoint(FULL)")
+                conn.connection.dbapi_connection.execute("PRAGMA wal_checkpoint(FULL)")
             shutil.copyfile(source, copy)
         scratch = create_engine(f"sqlite:///{copy}", poolclass=None)
         try:
@@ -228,9 +228,9 @@ def _run(conn: Connection, model: Model, allow_destructive: bool) -> MigrationRe
         ),
     })
     diffs = compare_metadata(ctx, md)
-    new_tables = [d[1] for d in diffs if isinstance(d, tuple) and d[0] == "add_table"]
+    new_tables = {d[1].name for d in diffs if isinstance(d, tuple) and d[0] == "add_table"}
     for t in md.sorted_tables:
-        if t in new_tables:
+        if t.name in new_tables:
             t.create(conn)
             result.steps.append(Step("create table", t.name))
     for diff in diffs:
@@ -253,7 +253,7 @@ def _run(conn: Connection, model: Model, allow_destructive: bool) -> MigrationRe
 
 
 def _apply_diff(conn: Connection, ops: Operations, md: MetaData, diff: Any,
-                result: MigrationResult, new_tables: list[Table]) -> None:
+                result: MigrationResult, new_tables: set[str]) -> None:
     if isinstance(diff, list):  # modify_* groups
         for sub in diff:
             if sub[0] == "modify_nullable":
@@ -280,7 +280,7 @@ def _apply_diff(conn: Connection, ops: Operations, md: MetaData, diff: Any,
         _drop_column(conn, ops, tname, col.name)
     elif kind == "add_index":
         idx = diff[1]
-        if idx.table in new_tables:
+        if idx.table.name in new_tables:
             return
         idx.create(conn)
         result.steps.append(Step("add unique index" if idx.unique else "add index",

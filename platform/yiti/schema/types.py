@@ -17,6 +17,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from yiti.definitions.model import Field
+from yiti.values import DECIMAL_DEFAULTS
 
 UTC = dt.UTC
 
@@ -95,6 +96,11 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
 
 SELECT_LENGTH = 64
 
+
+def _decimal(f: Field) -> ExactDecimal:
+    precision, scale = DECIMAL_DEFAULTS[f.type]
+    return ExactDecimal(f.precision or precision, scale if f.scale is None else f.scale)
+
 ColumnTypeBuilder = Callable[[Field], TypeEngine[Any]]
 
 COLUMN_TYPES: dict[str, ColumnTypeBuilder] = {
@@ -104,9 +110,9 @@ COLUMN_TYPES: dict[str, ColumnTypeBuilder] = {
     "url": lambda f: String(f.max_length or 2048),
     "text": lambda f: Text(),
     "integer": lambda f: BigInteger(),
-    "decimal": lambda f: ExactDecimal(f.precision or 18, 6 if f.scale is None else f.scale),
-    "money": lambda f: ExactDecimal(f.precision or 18, 2 if f.scale is None else f.scale),
-    "percent": lambda f: ExactDecimal(f.precision or 7, 4 if f.scale is None else f.scale),
+    "decimal": lambda f: _decimal(f),
+    "money": lambda f: _decimal(f),
+    "percent": lambda f: _decimal(f),
     "boolean": lambda f: Boolean(create_constraint=False),
     "date": lambda f: Date(),
     "datetime": lambda f: UTCDateTime(),
