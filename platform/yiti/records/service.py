@@ -445,6 +445,7 @@ class Records:
                  old: Record | None) -> None:
         """Hooks, checks and derived values, in the documented order."""
         self._run_hooks(entity, "before_validate", doc, old)
+        self._resolve_lookups(tx, entity, doc)
         problems = clean(self.model, entity, doc, timezone=self.site.settings.timezone)
         if problems:
             raise ValidationError(problems, entity=entity.name)
@@ -454,6 +455,37 @@ class Records:
             raise ValidationError(problems, entity=entity.name)
         self._check_links(tx, entity, doc)
         self._run_hooks(entity, "validate", doc, old)
+
+    def _resolve_lookups(self, tx: Transaction, entity: Entity, doc: dict[str, Any],
+                         prefix: str = "") -> None:
+        """A link given as ``{field: value, ...}`` becomes the id of the one match."""
+        problems = []
+        for f in entity.fields.values():
+            value = doc.get(f.name)
+            if f.is_table and isinstance(value, list):
+                child = self.model.entities[f.target or ""]
+                for i, line in enumerate(value):
+                    if isinstance(line, dict):
+                        self._resolve_lookups(tx, child, line, f"{prefix}{f.name}[{i}].")
+                continue
+            if f.type != "link" or not isinstance(value, dict) or "id" in value or not value:
+                continue
+            try:
+                page = self.list(f.target or "", filters=list(value.items()), limit=2,
+                                 fields=["id"])
+            except ValidationError as error:
+                problems.append(FieldProblem(f"{prefix}{f.name}", error.message, "link"))
+                continue
+            if len(page.rows) != 1:
+                what = ", ".join(f"{k}={v!r}" for k, v in value.items())
+                problems.append(FieldProblem(
+                    f"{prefix}{f.name}",
+                    f"{'no' if not page.rows else 'more than one'} {f.target} with {what}",
+                    "link"))
+                continue
+            doc[f.name] = page.rows[0]["id"]
+        if problems:
+            raise ValidationError(problems, entity=entity.name)
 
     def _check_links(self, tx: Transaction, entity: Entity, doc: Mapping[str, Any],
                      prefix: str = "") -> None:

@@ -1,0 +1,117 @@
+"""The ``yiti`` command: check definitions, migrate, load demo data, serve."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from yiti.config import Settings, from_env
+
+
+def _settings(modules: tuple[str, ...] = (), packs: str | None = None,
+              overlay: str | None = None) -> Settings:
+    settings = from_env()
+    changes: dict[str, object] = {}
+    if modules:
+        changes["module_paths"] = tuple(Path(m) for m in modules)
+    if packs:
+        changes["packs"] = tuple(p.strip() for p in packs.split(",") if p.strip())
+    if overlay:
+        changes["overlay"] = Path(overlay)
+    return settings.with_(**changes) if changes else settings
+
+
+def _site(settings: Settings):  # noqa: ANN202 - imported lazily to keep `yiti check` light
+    from yiti.errors import DefinitionErrors
+    from yiti.site import Site
+
+    try:
+        return Site(settings)
+    except DefinitionErrors as errors:
+        for error in errors.errors:
+            click.echo(str(error), err=True)
+        click.echo(f"{len(errors.errors)} problem(s) in the definitions; "
+                   "run `yiti check` for details.", err=True)
+        sys.exit(1)
+
+
+@click.group()
+def main() -> None:
+    """Yiti (一体): a metadata-driven business platform."""
+
+
+@main.command()
+@click.option("--modules", multiple=True, help="A folder of module packs (repeatable).")
+@click.option("--packs", help="Comma-separated packs to load (default: all found).")
+@click.option("--overlay", help="The site's overlay folder.")
+def check(modules: tuple[str, ...], packs: str | None, overlay: str | None) -> None:
+    """Validate every definition; print each problem as path:line: key: message."""
+    from yiti.definitions import check as check_definitions
+
+    settings = _settings(modules, packs, overlay)
+    try:
+        problems = check_definitions(list(settings.module_paths), packs=settings.packs,
+                                     overlay=settings.overlay)
+    except Exception as error:  # never a traceback for the analyst
+        click.echo(f"{settings.module_paths[0]}: error: {error}", err=True)
+        sys.exit(2)
+    for problem in problems:
+        click.echo(str(problem))
+    if problems:
+        click.echo(f"{len(problems)} problem(s) found.")
+        sys.exit(1)
+    click.echo("ok: the definitions are valid.")
+
+
+@main.command()
+@click.option("--dry-run", is_flag=True, help="Run the whole plan, report, change nothing.")
+@click.option("--allow-destructive", is_flag=True, help="Allow dropping or narrowing data.")
+def migrate(dry_run: bool, allow_destructive: bool) -> None:
+    """Bring the database in line with the definitions."""
+    from yiti.errors import MigrationRefused
+
+    settings = _settings()
+    settings.instance_path.mkdir(parents=True, exist_ok=True)
+    site = _site(settings)
+    try:
+        result = site.migrate(allow_destructive=allow_destructive, dry_run=dry_run)
+    except MigrationRefused as refused:
+        click.echo(refused.message, err=True)
+        sys.exit(1)
+    finally:
+        site.close()
+    click.echo(("Dry run (nothing changed):\n" if dry_run else "") + result.describe())
+
+
+@main.command()
+def demo() -> None:
+    """Load every pack's fixtures, demo data included (safe to run again)."""
+    from yiti.fixtures import load_fixtures
+
+    site = _site(_settings())
+    try:
+        counts = load_fixtures(site, demo=True)
+    finally:
+        site.close()
+    total = sum(counts.values())
+    click.echo(f"Loaded {total} record(s) of demo data and fixtures.")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=lambda: int(os.environ.get("PORT", "5000")),
+              show_default="5000 or $PORT")
+def serve(host: str, port: int) -> None:
+    """Serve the web UI and API (the development server; use gunicorn in production)."""
+    from yiti.web.app import create_app
+
+    app = create_app(_settings())
+    click.echo(f"Yiti is running at http://{host}:{port}/  (Ctrl+C stops it)")
+    app.run(host=host, port=port, threaded=True, use_reloader=False)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

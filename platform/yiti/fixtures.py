@@ -1,0 +1,63 @@
+"""Fixtures: records a pack ships (roles, a chart of accounts, demo data).
+
+A fixture file ``modules/<pack>/fixtures/*.yaml`` names an entity and lists records::
+
+    entity: contact
+    demo: true          # only loaded by `yiti demo`
+    key: [email]        # a record whose key fields match one already there is skipped
+    records:
+      - {full_name: Ann Lee, email: ann@example.com, group: {name: Friends}}
+
+A link may be given as a lookup (``{field: value}``) instead of an id. Files load in
+pack dependency order, then by file name; every record goes through the record service.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from yiti.errors import ValidationError
+from yiti.site import Site
+
+
+def fixture_files(site: Site) -> list[tuple[str, Path]]:
+    out = []
+    for module in site.model.modules.values():
+        folder = Path(module.path) / "fixtures"
+        if folder.is_dir():
+            out += [(module.name, p) for p in sorted(folder.glob("*.y*ml"))]
+    return out
+
+
+def load_fixtures(site: Site, *, demo: bool = False) -> dict[str, int]:
+    """Create the fixtures' records that aren't there yet; returns counts per file."""
+    records = site.records()
+    counts: dict[str, int] = {}
+    for _module, path in fixture_files(site):
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        if data.get("demo") and not demo:
+            continue
+        entity = data["entity"]
+        key = data.get("key") or []
+        created = 0
+        with records.unit_of_work():
+            for i, values in enumerate(data.get("records") or []):
+                if key and _exists(records, entity, key, values):
+                    continue
+                try:
+                    records.create(entity, values)
+                except ValidationError as error:
+                    raise ValidationError(
+                        [type(p)(f"{path.name}: records[{i}].{p.field}", p.message, p.code)
+                         for p in error.problems]) from None
+                created += 1
+        counts[str(path)] = created
+    return counts
+
+
+def _exists(records: Any, entity: str, key: list[str], values: dict[str, Any]) -> bool:
+    filters = [(k, "=", values.get(k)) for k in key]
+    return bool(records.list(entity, filters=filters, limit=1, fields=["id"]).rows)

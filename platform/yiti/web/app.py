@@ -1,0 +1,54 @@
+"""The Flask application factory.
+
+``create_app()`` builds the site from the environment (or takes one), then registers
+each blueprint named in :data:`BLUEPRINTS`. Views are thin: they call the record
+service (``current_site().records(actor)``) and render or serialise what it returns.
+"""
+
+from __future__ import annotations
+
+import importlib
+import secrets
+from pathlib import Path
+
+from flask import Flask, current_app
+
+from yiti.config import Settings, from_env
+from yiti.site import Site
+
+#: "module:attribute" of every blueprint (or ``init_app(app)`` function) to register.
+BLUEPRINTS: list[str] = [
+    "yiti.web.home:bp",
+]
+
+
+def create_app(settings: Settings | None = None, *, site: Site | None = None) -> Flask:
+    settings = settings or (site.settings if site else from_env())
+    site = site or Site(settings)
+    app = Flask("yiti", template_folder=str(Path(__file__).parent / "templates"),
+                static_folder=None)
+    app.config["SECRET_KEY"] = settings.secret_key or _instance_secret(settings)
+    app.config["YITI_SETTINGS"] = settings
+    app.extensions["yiti"] = site
+    for target in BLUEPRINTS:
+        module_name, _, attr = target.partition(":")
+        obj = getattr(importlib.import_module(module_name), attr)
+        if callable(obj) and not hasattr(obj, "register"):
+            obj(app)
+        else:
+            app.register_blueprint(obj)
+    return app
+
+
+def current_site() -> Site:
+    return current_app.extensions["yiti"]
+
+
+def _instance_secret(settings: Settings) -> str:
+    """A random secret kept in the instance folder, so sessions survive a restart."""
+    path = settings.instance_path / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
