@@ -1,0 +1,153 @@
+"""Loading a site's definitions: packs → files → validated data → one immutable :class:`Model`.
+
+The stages: find the packs and order them by dependency (:mod:`.packs`); read every
+definition file of every pack, then the site overlay (:mod:`.source`), and validate it
+against its kind's schema (:mod:`.validate`); take the entities, then the extensions
+(:mod:`.merge`), then every other kind (:mod:`.kinds`); resolve the entities
+(:mod:`.resolve`) and check the other definitions against them (:mod:`.refs`).
+Every problem is collected; nothing stops at the first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from types import MappingProxyType
+
+from yiti.config import Settings
+from yiti.errors import DefinitionError, DefinitionErrors
+
+from . import merge, refs, resolve  # noqa: F401  (they register the built-in kinds)
+from .build import SITE, Build, Item
+from .kinds import KINDS, kind_for_folder, kind_of_data
+from .model import Location, Model, Module
+from .packs import dependency_order, discover, select, transitive_depends
+from .source import EXTENSIONS, display_path, read_source
+from .validate import validate
+
+
+def load_model(
+    module_paths: Sequence[Path],
+    *,
+    packs: Sequence[str] | None = None,
+    overlay: Path | None = None,
+) -> Model:
+    """The model of the packs under ``module_paths`` (only ``packs`` and their
+    dependencies when given) with the site ``overlay`` applied last.
+
+    Raises :class:`~yiti.errors.DefinitionErrors` listing every problem found.
+    """
+    model, errors = build_model(module_paths, packs=packs, overlay=overlay)
+    if errors:
+        raise DefinitionErrors(errors)
+    assert model is not None
+    return model
+
+
+def check(
+    module_paths: Sequence[Path],
+    *,
+    packs: Sequence[str] | None = None,
+    overlay: Path | None = None,
+) -> list[DefinitionError]:
+    """Every problem of the definitions :func:`load_model` would load; empty when fine."""
+    return build_model(module_paths, packs=packs, overlay=overlay)[1]
+
+
+def load_settings_model(settings: Settings) -> Model:
+    """:func:`load_model` with the site's settings (module paths, packs, overlay)."""
+    return load_model(settings.module_paths, packs=settings.packs, overlay=settings.overlay)
+
+
+def build_model(
+    module_paths: Sequence[Path],
+    *,
+    packs: Sequence[str] | None = None,
+    overlay: Path | None = None,
+) -> tuple[Model | None, list[DefinitionError]]:
+    """The model (None when there are problems) and the problems, sorted by file and line."""
+    build = Build()
+    found = discover([Path(p) for p in module_paths], build)
+    ordered = dependency_order(select(found, packs, build), build)
+    build.depends = transitive_depends(ordered)
+    folders = [(pack.name, pack.path) for pack in ordered]
+    for pack in ordered:
+        build.modules[pack.name] = pack.module
+    if overlay is not None:
+        overlay = Path(overlay)
+        if overlay.is_dir():
+            build.modules[SITE] = Module(
+                name=SITE, version="0", label=MappingProxyType({"en": "Site"}),
+                depends=tuple(p.name for p in ordered), path=overlay,
+                hooks=overlay / "hooks.py" if (overlay / "hooks.py").is_file() else None,
+                location=Location(display_path(overlay)),
+            )
+            build.depends[SITE] = frozenset(p.name for p in ordered)
+            folders.append((SITE, overlay))
+        else:
+            build.add(DefinitionError(display_path(overlay), 0, "overlay", "no such folder"))
+
+    items = [item for module, path in folders for item in _read_pack_files(build, module, path)]
+    for item in sorted(items, key=lambda i: i.kind.stage):  # stable: pack order within a stage
+        item.kind.take(build, item)
+    build.entities = resolve.resolve_entities(build)
+    for item, definition in build.taken:
+        if item.kind.check is not None and item.valid:
+            item.kind.check(build, definition, item)
+
+    errors = _unique(build.errors)
+    if errors:
+        return None, errors
+    kinds = {kind.folder: kind for kind in KINDS.values()}
+    by_attr = {
+        kind.attr: MappingProxyType(build.definitions.get(folder, {}))
+        for folder, kind in kinds.items() if kind.attr
+    }
+    extra = {
+        folder: MappingProxyType(found_)
+        for folder, found_ in build.definitions.items()
+        if folder not in kinds or not kinds[folder].attr
+    }
+    model = Model(
+        modules=MappingProxyType(dict(build.modules)),
+        entities=MappingProxyType(build.entities),
+        extra=MappingProxyType(extra),
+        **by_attr,
+    )
+    return model, []
+
+
+def _read_pack_files(build: Build, module: str, folder: Path) -> list[Item]:
+    """Read and validate every definition file of one pack (or the overlay)."""
+    items = []
+    for sub in sorted(p for p in folder.iterdir() if p.is_dir()):
+        kind = kind_for_folder(sub.name)
+        if kind is None:
+            continue
+        for path in sorted(p for p in sub.iterdir() if p.suffix in EXTENSIONS and p.is_file()):
+            source = read_source(path)
+            if source.problems:
+                for problem in source.problems:
+                    build.add(problem)
+                continue
+            problems = []
+            if kind.key not in source.data:
+                other = kind_of_data(source.data)
+                if other is not None and other is not kind:
+                    problems.append(source.error(
+                        (other.key,), f"a {other.name} definition in {sub.name}/",
+                        f"move it to {other.folder}/, or start the file with '{kind.key}:'",
+                    ))
+            if not problems and kind.schema:
+                problems = validate(source, kind.schema)
+            for problem in problems:
+                build.add(problem)
+            items.append(Item(kind, source, module, valid=not problems))
+    return items
+
+
+def _unique(errors: list[DefinitionError]) -> list[DefinitionError]:
+    seen: dict[str, DefinitionError] = {}
+    for error in errors:
+        seen.setdefault(str(error), error)
+    return sorted(seen.values(), key=lambda e: (e.path.startswith("("), e.path, e.line))
