@@ -48,22 +48,29 @@ def main() -> None:
 @click.option("--packs", help="Comma-separated packs to load (default: all found).")
 @click.option("--overlay", help="The site's overlay folder.")
 def check(modules: tuple[str, ...], packs: str | None, overlay: str | None) -> None:
-    """Validate every definition; print each problem as path:line: key: message."""
-    from yiti.definitions import check as check_definitions
+    """Validate every definition; print each problem as path:line: key: message (hint)."""
+    from yiti.definitions import build_model
 
-    settings = _settings(modules, packs, overlay)
     try:
-        problems = check_definitions(list(settings.module_paths), packs=settings.packs,
-                                     overlay=settings.overlay)
+        settings = _settings(modules, packs, overlay)
+        model, problems = build_model(list(settings.module_paths), packs=settings.packs,
+                                      overlay=settings.overlay)
     except Exception as error:  # never a traceback for the analyst
-        click.echo(f"{settings.module_paths[0]}: error: {error}", err=True)
+        where = ", ".join(str(p) for p in (modules or ("modules",)))
+        click.echo(f"{where}: error: {type(error).__name__}: {error}", err=True)
         sys.exit(2)
     for problem in problems:
         click.echo(str(problem))
-    if problems:
-        click.echo(f"{len(problems)} problem(s) found.")
+    if problems or model is None:
+        files = len({p.path for p in problems})
+        click.echo(f"{len(problems)} problem(s) in {files} file(s).")
         sys.exit(1)
-    click.echo("ok: the definitions are valid.")
+    extra = "".join(f", {len(found)} {folder}" for folder, found in model.extra.items())
+    click.echo(
+        f"ok: {len(model.modules)} packs, {len(model.entities)} entities, "
+        f"{len(model.forms)} forms, {len(model.views)} views, {len(model.workflows)} workflows, "
+        f"{len(model.reports)} reports{extra}"
+    )
 
 
 @main.command()
