@@ -1,0 +1,268 @@
+"""Guarded attribute, item, write and iteration access (RestrictedPython's hooks).
+
+Attributes are an allowlist per type: a string offers ``upper`` and ``split`` but not
+``format``, ``format_map`` or ``encode``; a date offers ``year`` but not ``fromtimestamp``;
+types, modules, functions, generators, frames and code offer nothing. Names starting with
+an underscore are refused everywhere, also when computed at run time. String methods that
+can build a huge result in one step are wrapped to check their arguments first.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Iterator
+from decimal import Decimal
+from typing import Any
+
+from RestrictedPython.transformer import INSPECT_ATTRIBUTES
+
+from yiti.scripting.errors import LimitExceeded, SandboxViolation
+from yiti.scripting.guards import Limits, refuse, too_big
+from yiti.scripting.proxies import Doc, FrozenMap, ReadOnlyRecord
+
+_STR = frozenset(
+    """capitalize casefold center count endswith expandtabs find index isalnum isalpha
+    isascii isdecimal isdigit isidentifier islower isnumeric isspace istitle isupper join
+    ljust lower lstrip partition removeprefix removesuffix replace rfind rindex rjust
+    rpartition rsplit rstrip split splitlines startswith strip swapcase title upper
+    zfill""".split()
+)
+_NUMBER = frozenset("real imag numerator denominator bit_length conjugate is_integer".split())
+_DECIMAL = frozenset(
+    """adjusted compare copy_abs copy_negate copy_sign is_finite is_infinite is_nan
+    is_signed is_zero max min normalize quantize sqrt to_integral_value""".split()
+)
+_DATE = frozenset("year month day weekday isoweekday isoformat replace toordinal strftime".split())
+_TIME = frozenset("hour minute second microsecond".split())
+_DICT = frozenset("get keys values items copy".split())
+_MUTABLE_DICT = _DICT | frozenset("update pop setdefault clear popitem".split())
+_SEQ = frozenset(("count", "index"))
+_LIST = _SEQ | frozenset("append extend insert pop remove sort reverse clear copy".split())
+_SET = frozenset(
+    """copy difference intersection isdisjoint issubset issuperset symmetric_difference
+    union""".split()
+)
+
+ATTRIBUTES: dict[type, frozenset[str]] = {
+    str: _STR,
+    int: _NUMBER - {"is_integer"},
+    bool: _NUMBER - {"is_integer"},
+    float: _NUMBER - {"numerator", "denominator", "bit_length"},
+    Decimal: _DECIMAL,
+    dt.date: _DATE,
+    dt.datetime: _DATE | _TIME | frozenset(("date", "time", "timestamp")),
+    dt.time: _TIME | frozenset(("isoformat", "replace")),
+    dt.timedelta: frozenset(("days", "seconds", "microseconds", "total_seconds")),
+    dict: _MUTABLE_DICT,
+    FrozenMap: _DICT,
+    list: _LIST,
+    tuple: _SEQ,
+    set: _SET | frozenset("add discard remove pop clear update".split()),
+    frozenset: _SET,
+    range: frozenset(("start", "stop", "step", "count", "index")),
+}
+_EXCEPTION = frozenset(("args",))
+
+# Names refused at compile time and at run time, whatever the object.
+FORBIDDEN_ATTRIBUTES = frozenset(INSPECT_ATTRIBUTES | {"format", "format_map", "mro"})
+
+
+def _kind(obj: Any) -> str:
+    if isinstance(obj, type):
+        return "a type"
+    if callable(obj):
+        return "a function"
+    return f"a {type(obj).__name__}"
+
+
+def _check_name(name: Any) -> str:
+    if type(name) is not str:
+        raise refuse("attribute names must be text")
+    if name.startswith("_"):
+        raise refuse(f"{name!r} is not allowed: names starting with '_' are private")
+    if name in FORBIDDEN_ATTRIBUTES:
+        raise refuse(f"{name!r} is not allowed in formulas and scripts")
+    return name
+
+
+_MISSING = object()
+
+
+def make_getattr(limits: Limits) -> Callable[..., Any]:
+    """``_getattr_(obj, name[, default])``, also the ``getattr`` scripts get."""
+    wrappers = _string_wrappers(limits)
+    records = (ReadOnlyRecord, Doc)
+
+    def guarded_getattr(obj: Any, name: str, default: Any = _MISSING) -> Any:
+        t = type(obj)
+        if t in records:
+            if type(name) is not str or name[:1] == "_":
+                _check_name(name)
+            try:
+                return obj._values[name]
+            except KeyError:
+                if default is not _MISSING:
+                    return default
+                return getattr(obj, name)  # raises AttributeError with a hint
+        _check_name(name)
+        allowed = ATTRIBUTES.get(t)
+        if allowed is None:
+            if isinstance(obj, BaseException) and not isinstance(obj, type):
+                allowed = _EXCEPTION
+            else:
+                raise refuse(f"{_kind(obj)} has no attributes you can use (asked for {name!r})")
+        if name not in allowed:
+            if default is not _MISSING:
+                return default
+            raise refuse(f"{t.__name__!r} has no usable attribute {name!r}")
+        if t is str and name in wrappers:
+            return wrappers[name](obj)
+        if t in (dt.date, dt.datetime) and name == "strftime":
+            return _strftime(obj)
+        return getattr(obj, name)
+
+    return guarded_getattr
+
+
+def make_hasattr(getattr_: Callable[..., Any]) -> Callable[[Any, str], bool]:
+    def guarded_hasattr(obj: Any, name: str) -> bool:
+        return getattr_(obj, name, _MISSING) is not _MISSING
+
+    return guarded_hasattr
+
+
+def guarded_getitem(obj: Any, key: Any) -> Any:
+    """``_getitem_(obj, key)``: items of data, never of types, never private keys."""
+    if type(key) is str and key[:1] == "_":
+        raise refuse(f"{key!r} is not allowed: names starting with '_' are private")
+    if isinstance(obj, type):
+        raise refuse("types can't be subscripted here")
+    return obj[key]
+
+
+def guarded_write(obj: Any) -> Any:
+    """``_write_(obj)``: only lists, dicts and sets the code built itself, and ``doc``."""
+    t = type(obj)
+    if t is list or t is dict or t is set or t is Doc:
+        return obj
+    if t is ReadOnlyRecord or t is FrozenMap:
+        raise refuse("records are read-only here")
+    raise refuse(f"{_kind(obj)} can't be changed")
+
+
+class LoopCounter:
+    """Counts iterations of every loop in one run, refusing past ``limit``."""
+
+    __slots__ = ("count", "limit")
+
+    def __init__(self, limit: int) -> None:
+        self.count = 0
+        self.limit = limit
+
+    def tick(self) -> None:
+        self.count += 1
+        if self.count > self.limit:
+            raise LimitExceeded(
+                f"the script went past {self.limit:,} loop iterations", "loop_limit"
+            )
+
+    def getiter(self, ob: Iterable[Any]) -> Iterator[Any]:
+        """``_getiter_``: a ``for`` loop or comprehension over ``ob``, counted."""
+        if isinstance(ob, type):
+            raise refuse("types can't be iterated here")
+        tick = self.tick
+        for item in ob:
+            tick()
+            yield item
+
+    def loop(self, test: Any) -> Any:
+        """``while`` tests are wrapped in this, so ``while True: pass`` is counted too."""
+        self.tick()
+        return test
+
+
+# -- string methods whose result can be huge -----------------------------------------------
+
+
+def _string_wrappers(limits: Limits) -> dict[str, Callable[[str], Callable[..., str]]]:
+    max_string = limits.max_string
+
+    def width(method: str) -> Callable[[str], Callable[..., str]]:
+        def bind(s: str) -> Callable[..., str]:
+            def padded(w: int, *args: Any) -> str:
+                if type(w) is int and w > max_string:
+                    raise too_big(f"the result of {method}()")
+                return getattr(s, method)(w, *args)
+
+            return padded
+
+        return bind
+
+    def expandtabs(s: str) -> Callable[..., str]:
+        def run(tabsize: int = 8) -> str:
+            if type(tabsize) is int and len(s) * max(tabsize, 1) > max_string:
+                raise too_big("the result of expandtabs()")
+            return s.expandtabs(tabsize)
+
+        return run
+
+    def replace(s: str) -> Callable[..., str]:
+        def run(old: str, new: str, count: int = -1) -> str:
+            if type(old) is str and type(new) is str and len(new) > len(old):
+                hits = s.count(old) if old else len(s) + 1
+                if type(count) is int and count >= 0:
+                    hits = min(hits, count)
+                if len(s) + hits * (len(new) - len(old)) > max_string:
+                    raise too_big("the result of replace()")
+            return s.replace(old, new, count)
+
+        return run
+
+    def join(s: str) -> Callable[..., str]:
+        def run(parts: Iterable[str]) -> str:
+            items = bounded_list(parts, limits)
+            size = len(s) * max(len(items) - 1, 0)
+            for item in items:
+                size += len(item) if type(item) is str else 0
+            if size > max_string:
+                raise too_big("the joined text")
+            return s.join(items)
+
+        return run
+
+    wrappers = {m: width(m) for m in ("ljust", "rjust", "center", "zfill")}
+    wrappers.update(expandtabs=expandtabs, replace=replace, join=join)
+    return wrappers
+
+
+def _strftime(d: dt.date) -> Callable[[str], str]:
+    def run(pattern: str) -> str:
+        if type(pattern) is not str or len(pattern) > 200:
+            raise refuse("strftime() takes a pattern of at most 200 characters")
+        return d.strftime(pattern)
+
+    return run
+
+
+def bounded_list(items: Iterable[Any], limits: Limits) -> list[Any]:
+    """``list(items)``, refused (before copying when the size is known) past the bound."""
+    if isinstance(items, type):
+        raise refuse("types can't be iterated here")
+    if hasattr(type(items), "__len__"):
+        if len(items) > limits.max_items:  # type: ignore[arg-type]
+            raise too_big("the list")
+        return list(items)
+    out: list[Any] = []
+    for item in items:
+        if len(out) >= limits.max_items:
+            raise too_big("the list")
+        out.append(item)
+    return out
+
+
+def check_attribute_name(name: str) -> None:
+    """Raise :class:`SandboxViolation` if ``name`` may never be used as an attribute."""
+    _check_name(name)
+
+
+__all__ = ["SandboxViolation"]

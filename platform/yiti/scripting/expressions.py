@@ -1,0 +1,206 @@
+"""Formulas, rules and conditions, evaluated in-process.
+
+An expression is compiled once (cached by source, file and line) under
+:class:`~yiti.scripting.policy.ExpressionPolicy` and evaluated against a shared, read-only
+set of guarded builtins plus the caller's names, frozen. Nothing it can do blocks the web
+process: it has no loops, and every step that could explode is measured first.
+"""
+
+from __future__ import annotations
+
+import decimal
+from collections.abc import Iterable, Mapping
+from functools import lru_cache
+from types import CodeType, TracebackType
+from typing import Any
+
+from yiti.errors import FieldProblem
+from yiti.scripting.access import guarded_getitem, make_getattr
+from yiti.scripting.errors import ExpressionError, SandboxViolation, ScriptProblem
+from yiti.scripting.guards import EXPRESSION_LIMITS, Limits, make_binop
+from yiti.scripting.names import make_builtins
+from yiti.scripting.policy import compile_source
+from yiti.scripting.proxies import freeze
+
+# Decimal arithmetic in analysts' code runs under this context, whatever the thread's is:
+# 28 significant digits, half-even, and errors (not silent NaN) for invalid operations.
+SANDBOX_CONTEXT = decimal.Context(
+    prec=28, rounding=decimal.ROUND_HALF_EVEN, Emax=999_999, Emin=-999_999,
+    traps=[decimal.InvalidOperation, decimal.DivisionByZero, decimal.Overflow],
+)
+
+
+def _globals(limits: Limits) -> dict[str, Any]:
+    builtins = make_builtins(limits, script=False)
+    render_str, render_repr = builtins["str"], builtins["repr"]
+    return {
+        "__builtins__": builtins,
+        "_getattr_": make_getattr(limits),
+        "_getitem_": guarded_getitem,
+        "_binop_": make_binop(limits),
+        "_str_": render_str,
+        "_repr_": render_repr,
+    }
+
+
+_GLOBALS = _globals(EXPRESSION_LIMITS)
+_FROZEN_TYPES = (list, dict, set)
+
+
+class Expression:
+    """A compiled formula. ``evaluate(names)`` returns its value or raises
+    :class:`ExpressionError` naming the file and the line."""
+
+    __slots__ = ("source", "filename", "lineno", "name", "code")
+
+    def __init__(self, source: str, code: CodeType, filename: str, lineno: int, name: str):
+        self.source, self.code = source, code
+        self.filename, self.lineno, self.name = filename, lineno, name
+
+    def evaluate(self, names: Mapping[str, Any] | None = None) -> Any:
+        """The value of the expression with ``names`` (fields, ``doc``, ``lines``...) bound.
+
+        Names are frozen first (lists become tuples, dicts read-only), so the expression
+        can't change anything the caller or the next evaluation sees.
+        """
+        scope: dict[str, Any] = {}
+        if names:
+            for key, value in names.items():
+                if key[:1] == "_":
+                    raise ValueError(f"name {key!r} can't be given to a formula")
+                scope[key] = freeze(value) if type(value) in _FROZEN_TYPES else value
+        with decimal.localcontext(SANDBOX_CONTEXT):
+            try:
+                return eval(self.code, _GLOBALS, scope)
+            except Exception as e:
+                raise self._error(e) from None
+
+    def _error(self, e: BaseException) -> ExpressionError:
+        code = getattr(e, "code", "runtime") if isinstance(e, SandboxViolation) else "runtime"
+        return ExpressionError(
+            _describe(e), code=code, filename=self.filename,
+            lineno=_line_of(e.__traceback__, self.filename, self.lineno), name=self.name,
+        )
+
+    def __repr__(self) -> str:
+        return f"Expression({self.source!r}, filename={self.filename!r}, lineno={self.lineno})"
+
+
+def _describe(e: BaseException) -> str:
+    if isinstance(e, SandboxViolation):
+        return str(e)
+    text = str(e.args[0]) if isinstance(e, KeyError) and e.args else str(e)
+    if isinstance(e, NameError):
+        return text.replace("name ", "unknown name ", 1)
+    if isinstance(e, decimal.InvalidOperation):
+        text = "invalid decimal operation (a result too large, or not a number)"
+    elif isinstance(e, decimal.DivisionByZero):
+        text = "division by zero"
+    return f"{type(e).__name__}: {text}" if text else type(e).__name__
+
+
+def _line_of(tb: TracebackType | None, filename: str, default: int) -> int:
+    line = default
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == filename:
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
+
+
+@lru_cache(maxsize=4096)
+def _compile(source: str, filename: str, lineno: int, name: str) -> Expression:
+    code, problems = compile_source(source, mode="eval", filename=filename, lineno=lineno)
+    if code is None:
+        first = problems[0]
+        raise ExpressionError(
+            first.message, code=first.code, filename=filename,
+            lineno=lineno + first.lineno - 1, name=name,
+        )
+    return Expression(source, code, filename, lineno, name)
+
+
+def compile_expression(
+    source: str, *, filename: str = "<expression>", lineno: int = 1, name: str = ""
+) -> Expression:
+    """``source`` compiled as a formula (cached), or :class:`ExpressionError` at its line.
+
+    ``filename`` is the definition file and ``lineno`` the line the expression starts on
+    in it; ``name`` says which formula it is (``"sales_order.total"``).
+    """
+    return _compile(source, filename, lineno, name)
+
+
+def cache_info() -> Any:
+    """Hits and misses of the compiled-expression cache."""
+    return _compile.cache_info()
+
+
+def evaluate(
+    source: str,
+    names: Mapping[str, Any] | None = None,
+    *,
+    filename: str = "<expression>",
+    lineno: int = 1,
+    name: str = "",
+) -> Any:
+    """Compile (cached) and evaluate ``source`` with ``names`` in one call."""
+    return _compile(source, filename, lineno, name).evaluate(names)
+
+
+def check_expression(
+    source: str,
+    *,
+    filename: str = "<expression>",
+    lineno: int = 1,
+    name: str = "",
+    names: Iterable[str] | None = None,
+) -> list[ScriptProblem]:
+    """Every problem in a formula, for ``yiti check``; empty if it compiles.
+
+    With ``names`` (the fields and helpers in scope), unknown names are reported too, with
+    a "did you mean" hint.
+    """
+    code, problems = compile_source(source, mode="eval", filename=filename, lineno=lineno)
+    found = [
+        ScriptProblem(filename, lineno + p.lineno - 1, p.message, p.code, name) for p in problems
+    ]
+    if code is not None and names is not None:
+        found.extend(_unknown_names(code, set(names), filename, lineno, name))
+    return found
+
+
+def _unknown_names(
+    code: CodeType, known: set[str], filename: str, lineno: int, name: str
+) -> list[ScriptProblem]:
+    from yiti.errors import did_you_mean
+
+    scope = known | set(_GLOBALS["__builtins__"]) | set(_GLOBALS)
+    problems = []
+    for used in code.co_names:
+        if used not in scope and not used.startswith("_"):
+            hint = did_you_mean(used, sorted(known | set(_GLOBALS["__builtins__"])))
+            message = f"unknown name {used!r}" + (f"; {hint}" if hint else "")
+            problems.append(ScriptProblem(filename, lineno, message, "unknown_name", name))
+    return problems
+
+
+def evaluate_rule(
+    condition: Expression | str,
+    names: Mapping[str, Any],
+    *,
+    message: str,
+    field: str = "",
+    filename: str = "<rule>",
+    lineno: int = 1,
+) -> FieldProblem | None:
+    """A validation rule: None when ``condition`` holds, else the problem to report.
+
+    ``message`` is shown to the user and ``field`` is the field to blame (empty for the
+    whole record). Collect the problems of all rules into one
+    :class:`yiti.errors.ValidationError`.
+    """
+    expr = condition if isinstance(condition, Expression) else compile_expression(
+        condition, filename=filename, lineno=lineno
+    )
+    return None if expr.evaluate(names) else FieldProblem(field, message, "rule")
