@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy import and_, delete, func, insert, select, true, update
 from sqlalchemy.exc import IntegrityError
 
 from yiti.definitions.model import SYSTEM_COLUMNS, Entity, label_text
@@ -129,7 +129,7 @@ class Records:
                                                                      strict=True)])
         if after_cursor:
             conditions.append(after(keys, decode_cursor(after_cursor, keys)))
-        query = ordered(query.select_from(compiler.source).where(and_(*conditions)), keys)
+        query = ordered(query.select_from(compiler.source).where(and_(true(), *conditions)), keys)
         query = query.limit(limit + 1)
         if offset:
             query = query.offset(offset)
@@ -151,7 +151,7 @@ class Records:
         compiler = self._compiler(entity)
         conditions = self._conditions(compiler, entity, filters, search)
         inner = (select(compiler.base.c.id).select_from(compiler.source)
-                 .where(and_(*conditions)).limit(cap + 1).subquery())
+                 .where(and_(true(), *conditions)).limit(cap + 1).subquery())
         with reading(self.site.engine) as conn:
             n = conn.execute(select(func.count()).select_from(inner)).scalar_one()
         return Count(min(n, cap), n <= cap)

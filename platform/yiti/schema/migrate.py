@@ -42,6 +42,7 @@ from sqlalchemy import (
     table,
     update,
 )
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.schema import CreateColumn
 
 from yiti.db import WRITE, create_engine, is_sqlite
@@ -282,7 +283,14 @@ def _apply_diff(conn: Connection, ops: Operations, md: MetaData, diff: Any,
         idx = diff[1]
         if idx.table.name in new_tables:
             return
-        idx.create(conn)
+        try:
+            with conn.begin_nested():
+                idx.create(conn)
+        except IntegrityError:
+            cols = ", ".join(c.name for c in idx.columns)
+            result.steps.append(Step("add unique index", idx.table.name, cols))
+            raise _Refused(result, f"Refused: {idx.table.name} has rows with the same "
+                                   f"{cols}; make them unique first.") from None
         result.steps.append(Step("add unique index" if idx.unique else "add index",
                                  idx.table.name, ", ".join(c.name for c in idx.columns)))
     elif kind == "remove_index":
@@ -292,6 +300,9 @@ def _apply_diff(conn: Connection, ops: Operations, md: MetaData, diff: Any,
     elif kind == "add_fk":
         fk = diff[1]
         tname = fk.parent.name
+        added = {(s.table, s.column) for s in result.steps if s.kind == "add column"}
+        if all((tname, c.name) in added for c in fk.columns):
+            return  # created with its column
         if is_sqlite(conn):
             with ops.batch_alter_table(tname, recreate="always") as batch:
                 batch.create_foreign_key(fk.name, fk.referred_table.name,
@@ -316,15 +327,17 @@ def _apply_diff(conn: Connection, ops: Operations, md: MetaData, diff: Any,
 
 def _add_column(conn: Connection, ops: Operations, tname: str, col: Column) -> None:
     new = col._copy()
+    new.index = None  # indexes come as their own steps from the comparison
+    new.unique = None
     if is_sqlite(conn) and new.foreign_keys:
         # SQLite can add a column with an inline REFERENCES, not a named constraint.
-        fk = next(iter(new.foreign_keys))
-        new.foreign_keys.clear()
+        fk = next(iter(col.foreign_keys))
         q = conn.dialect.identifier_preparer.quote
         ddl = CreateColumn(Column(new.name, new.type)).compile(dialect=conn.dialect)
         ondelete = f" ON DELETE {fk.ondelete}" if fk.ondelete else ""
+        name = conn.dialect.identifier_preparer.format_constraint(fk.constraint)
         conn.exec_driver_sql(
-            f"ALTER TABLE {q(tname)} ADD COLUMN {ddl} REFERENCES "
+            f"ALTER TABLE {q(tname)} ADD COLUMN {ddl} CONSTRAINT {name} REFERENCES "
             f"{q(fk.column.table.name)} ({q(fk.column.name)}){ondelete}"
         )
     else:

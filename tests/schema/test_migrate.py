@@ -1,0 +1,222 @@
+"""Migrations: additive changes apply, renames keep data, destructive ones are refused."""
+
+from __future__ import annotations
+
+import textwrap
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from sqlalchemy import inspect, select
+
+from yiti.definitions import load_model
+from yiti.errors import MigrationRefused
+from yiti.site import Site
+from yiti.testing import settings_for
+
+BASE = """
+entity: item
+label: {en: Item, zh-CN: 物品}
+fields:
+  title: {type: string, max_length: 40, required: true}
+  price: {type: money, precision: 14}
+  code: {type: text}
+"""
+
+
+def write_pack(root: Path, *entities: str) -> Path:
+    pack = root / "packs" / "shop"
+    (pack / "entities").mkdir(parents=True, exist_ok=True)
+    for old in (pack / "entities").glob("*.yaml"):
+        old.unlink()
+    (pack / "module.yaml").write_text("name: shop\nversion: '1.0'\nlabel: Shop\n")
+    for i, text in enumerate(entities):
+        (pack / "entities" / f"e{i}.yaml").write_text(textwrap.dedent(text))
+    return root / "packs"
+
+
+def site_for(tmp_path: Path, db_url: str, *entities: str) -> Site:
+    modules = write_pack(tmp_path, *entities)
+    return Site(settings_for(db_url, tmp_path, modules=[modules]),
+                model=load_model([modules]))
+
+
+def columns(site: Site, table: str) -> dict[str, object]:
+    with site.engine.connect() as conn:
+        return {c["name"]: c["type"] for c in inspect(conn).get_columns(table)}
+
+
+def test_first_migration_creates_tables_and_second_does_nothing(tmp_path, db_url):
+    site = site_for(tmp_path, db_url, BASE)
+    result = site.migrate()
+    assert "create table item" in [str(s) for s in result.steps]
+    assert set(columns(site, "item")) >= {"id", "name", "version", "title", "price", "code"}
+    again = site.migrate()
+    assert again.steps == []
+    with site.engine.connect() as conn:
+        log = conn.execute(select(site.tables["yiti_migration"])).all()
+    assert len(log) == 1  # a migration with nothing to do is not recorded
+    site.close()
+
+
+def test_adding_a_field_adds_a_column_and_keeps_rows(tmp_path, db_url):
+    site = site_for(tmp_path, db_url, BASE)
+    site.migrate()
+    site.records().create("item", {"title": "Tea", "price": "12.50"})
+    site.close()
+    site = site_for(tmp_path, db_url, BASE + "  stock: {type: decimal, scale: 3}\n"
+                    "  origin: {type: link, entity: item}\n")
+    result = site.migrate()
+    assert sorted(str(s) for s in result.steps) == [
+        "add column item.origin: BIGINT", "add column item.stock: NUMERIC(18, 3)",
+        "add index item.origin"]
+    rows = site.records().list("item").rows
+    assert rows[0]["title"] == "Tea" and rows[0]["price"] == Decimal("12.50")
+    assert rows[0]["stock"] is None
+    tea = rows[0]["id"]
+    copy = site.records().create("item", {"title": "Tea 2", "origin": tea})
+    assert copy["origin"] == tea
+    site.close()
+
+
+def test_renamed_field_keeps_its_data(tmp_path, db_url):
+    site = site_for(tmp_path, db_url, BASE)
+    site.migrate()
+    site.records().create("item", {"title": "Tea"})
+    site.close()
+    site = site_for(tmp_path, db_url, BASE.replace(
+        "title: {type: string, max_length: 40, required: true}",
+        "label_text: {type: string, max_length: 40, required: true, renamed_from: title}"))
+    result = site.migrate()
+    assert [s.kind for s in result.steps] == ["rename column"]
+    assert site.records().list("item").rows[0]["label_text"] == "Tea"
+    assert "title" not in columns(site, "item")
+    site.close()
+
+
+def test_renamed_entity_keeps_its_data(tmp_path, db_url):
+    site = site_for(tmp_path, db_url, BASE)
+    site.migrate()
+    site.records().create("item", {"title": "Tea"})
+    site.close()
+    site = site_for(tmp_path, db_url, BASE.replace("entity: item", "entity: product\n"
+                                                   "renamed_from: item"))
+    result = site.migrate()
+    assert result.steps[0].kind == "rename table"
+    assert site.records().list("product").rows[0]["title"] == "Tea"
+    site.close()
+
+
+def test_dropping_a_field_is_refused_unless_allowed(tmp_path, db_url):
+    site = site_for(tmp_path, db_url, BASE)
+    site.migrate()
+    site.records().create("item", {"title": "Tea", "code": "T-1"})
+    site.close()
+    site = site_for(tmp_path, db_url, BASE.replace("  code: {type: text}\n", ""))
+    with pytest.raises(MigrationRefused) as refused:
+        site.migrate()
+    assert "drop column item.code [destructive]" in refused.value.message
+    assert "code" in columns(site, "item")  # nothing changed
+    result = site.migrate(allow_destructive=True)
+    assert [str(s) for s in result.destructive] == ["drop column item.code [destructive]"]
+    assert "code" not in columns(site, "item")
+    assert site.records().list("item").rows[0]["title"] == "Tea"
+    site.close()
+
+
+def test_dropping_an_entity_is_refused_unless_allowed(tmp_path, db_url):
+    other = "entity: note\nfields:\n  body: {type: text}\n"
+    site = site_for(tmp_path, db_url, BASE, other)
+    site.migrate()
+    site.close()
+    site = site_for(tmp_path, db_url, BASE)
+    with pytest.raises(MigrationRefused, match=r"drop table note \[destructive\]"):
+        site.migrate()
+    with site.engine.connect() as conn:
+        assert "note" in inspect(conn).get_table_names()
+    site.migrate(allow_destructive=True)
+    with site.engine.connect() as conn:
+        assert "note" not in inspect(conn).get_table_names()
+    site.close()
+
+
+def test_widening_applies_and_narrowing_is_refused(tmp_path, db_url):
+    site = site_for(tmp_path, db_url, BASE)
+    site.migrate()
+    site.records().create("item", {"title": "A fairly long tea name", "price": "3.25"})
+    site.close()
+    wider = BASE.replace("max_length: 40", "max_length: 80").replace(
+        "price: {type: money, precision: 14}", "price: {type: money, precision: 16, scale: 4}")
+    site = site_for(tmp_path, db_url, wider)
+    result = site.migrate()
+    assert {s.kind for s in result.steps} == {"convert column"}
+    assert not result.destructive
+    row = site.records().list("item").rows[0]
+    assert row["price"] == Decimal("3.2500") and row["title"] == "A fairly long tea name"
+    site.close()
+    narrower = BASE.replace("max_length: 40", "max_length: 10")
+    site = site_for(tmp_path, db_url, narrower)
+    with pytest.raises(MigrationRefused, match="destructive"):
+        site.migrate()
+    site.close()
+
+
+def test_type_change_with_conversion_reports_failing_rows_in_a_dry_run(tmp_path, db_url):
+    site = site_for(tmp_path, db_url, BASE)
+    site.migrate()
+    records = site.records()
+    good = records.create("item", {"title": "Tea", "code": " 42 "})
+    bad = records.create("item", {"title": "Cake", "code": "forty-two"})
+    site.close()
+    converted = BASE.replace("code: {type: text}", "code: {type: integer, convert: parse}")
+    site = site_for(tmp_path, db_url, converted)
+    dry = None
+    with pytest.raises(MigrationRefused) as refused:
+        dry = site.migrate(dry_run=True)
+    assert dry is None
+    assert refused.value.details["failures"] == [
+        f"item id={bad['id']} code='forty-two': must be a whole number"]
+    # Nothing changed: the column is still text and both values are there.
+    raw = site.tables["item"]
+    with site.engine.connect() as conn:
+        values = dict(conn.execute(select(raw.c.id, raw.c.title)).all())
+    assert values == {good["id"]: "Tea", bad["id"]: "Cake"}
+    site.close()
+
+    # Fix the bad row with the old definitions, then the conversion goes through.
+    site = site_for(tmp_path, db_url, BASE)
+    site.records().update("item", bad["id"], {"code": "7"})
+    site.close()
+    site = site_for(tmp_path, db_url, converted)
+    assert site.migrate(dry_run=True).dry_run
+    site.migrate()
+    rows = {r["id"]: r["code"] for r in site.records().list("item").rows}
+    assert rows == {good["id"]: 42, bad["id"]: 7}
+    site.close()
+
+
+def test_type_change_without_conversion_is_destructive(tmp_path, db_url):
+    site = site_for(tmp_path, db_url, BASE)
+    site.migrate()
+    site.records().create("item", {"title": "Tea", "code": "x"})
+    site.close()
+    site = site_for(tmp_path, db_url, BASE.replace("code: {type: text}", "code: {type: date}"))
+    with pytest.raises(MigrationRefused, match=r"convert column item.code: text -> date"):
+        site.migrate()
+    # Allowed: values that don't convert become empty, and are reported.
+    result = site.migrate(allow_destructive=True)
+    assert len(result.failures) == 1
+    assert site.records().list("item").rows[0]["code"] is None
+    site.close()
+
+
+def test_adding_a_unique_field_over_duplicates_is_refused(tmp_path, db_url):
+    site = site_for(tmp_path, db_url, BASE)
+    site.migrate()
+    site.records().create("item", {"title": "Tea"})
+    site.records().create("item", {"title": "Tea"})
+    site.close()
+    site = site_for(tmp_path, db_url, BASE.replace("required: true}", "required: true, unique: true}"))
+    with pytest.raises(MigrationRefused, match="same title"):
+        site.migrate()
+    site.close()
