@@ -113,9 +113,12 @@ def kind_for_folder(folder: str) -> Kind | None:
     return Kind(name, folder, f"{name}.schema.json")
 
 
-def kind_of_data(data: dict[str, object]) -> Kind | None:
-    """The registered kind whose naming key the data starts with, for misplaced files."""
+def kind_of_data(data: dict[str, object], besides: Kind) -> Kind | None:
+    """Another registered kind whose naming key the data has: a file in the wrong folder.
+
+    ``entity`` is left out: forms, views and the rest name their entity with it.
+    """
     for kind in KINDS.values():
-        if kind.key in data:
+        if kind.folder != besides.folder and kind.key != "entity" and kind.key in data:
             return kind
     return None

@@ -131,15 +131,14 @@ def _read_pack_files(build: Build, module: str, folder: Path) -> list[Item]:
                     build.add(problem)
                 continue
             problems = []
-            if kind.key not in source.data:
-                other = kind_of_data(source.data)
-                if other is not None and other is not kind:
-                    problems.append(source.error(
-                        (other.key,), f"a {other.name} definition in {sub.name}/",
-                        f"move it to {other.folder}/, or start the file with '{kind.key}:'",
-                    ))
-            if not problems and kind.schema:
-                problems = validate(source, kind.schema)
+            other = kind_of_data(source.data, besides=kind)
+            if other is not None:  # not this kind at all: take it nowhere
+                build.add(source.error(
+                    (other.key,), f"a {other.name} definition in {sub.name}/",
+                    f"move it to {other.folder}/, or start the file with '{kind.key}:'",
+                ))
+                continue
+            problems = validate(source, kind.schema) if kind.schema else []
             for problem in problems:
                 build.add(problem)
             items.append(Item(kind, source, module, valid=not problems))
