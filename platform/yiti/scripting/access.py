@@ -126,7 +126,10 @@ def make_getattr(limits: Limits) -> Callable[..., Any]:
 
 def make_hasattr(getattr_: Callable[..., Any]) -> Callable[[Any, str], bool]:
     def guarded_hasattr(obj: Any, name: str) -> bool:
-        return getattr_(obj, name, _MISSING) is not _MISSING
+        try:
+            return getattr_(obj, name, _MISSING) is not _MISSING
+        except (SandboxViolation, AttributeError):
+            return False
 
     return guarded_hasattr
 

@@ -238,7 +238,7 @@ def compile_source(
         return None, [Problem(1, f"the {kind} is too deeply nested", "syntax")]
     if policy.errors:
         problems = policy.problems or [Problem(1, e) for e in policy.errors]
-        return None, sorted(set(problems), key=lambda p: p.lineno)
+        return None, sorted(dict.fromkeys(problems), key=lambda p: p.lineno)
     ast.fix_missing_locations(tree)
     if lineno > 1:
         ast.increment_lineno(tree, lineno - 1)
