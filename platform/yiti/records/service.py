@@ -14,11 +14,12 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, delete, func, insert, select, true, update
 from sqlalchemy.exc import IntegrityError
 
-from yiti.definitions.model import SYSTEM_COLUMNS, Entity, label_text
+from yiti.definitions.model import SYSTEM_COLUMNS, Entity, Field, label_text
 from yiti.errors import Conflict, FieldProblem, NotFound, ValidationError
 from yiti.permissions.policy import Actor
 from yiti.records import audit, naming
@@ -232,6 +233,20 @@ class Records:
             for key, value in values.items():
                 if key not in ("id", "version"):
                     doc[key] = copy.deepcopy(value)
+            for f in entity.table_fields:  # new lines get their fields' defaults
+                if isinstance(values.get(f.name), list):
+                    child = self.model.entities[f.target or ""]
+                    known = {line["id"] for line in old.get(f.name) or []}
+                    strangers = [FieldProblem(f"{f.name}[{i}].id",
+                                              f"line {line['id']} is not a line of this record",
+                                              "unknown_line")
+                                 for i, line in enumerate(doc[f.name])
+                                 if isinstance(line, dict) and line.get("id")
+                                 and line["id"] not in known]
+                    if strangers:
+                        raise ValidationError(strangers, entity=entity.name)
+                    doc[f.name] = [line if isinstance(line, dict) and line.get("id") else
+                                   self._child_defaults(child, line) for line in doc[f.name]]
             return self._save_existing(tx, entity, old, doc, "update")
 
     def delete(self, entity_name: str, ident: int | str, *, version: int | None = None) -> None:
@@ -423,10 +438,8 @@ class Records:
                                for line in values.get(f.name) or []]
             elif f.name in values:
                 doc[f.name] = copy.deepcopy(values[f.name])
-            elif f.default is not None and not isinstance(f.default, dict):
-                doc[f.name] = copy.deepcopy(f.default)
             else:
-                doc[f.name] = None
+                doc[f.name] = self._default(f)
         for key in ("name",):
             if key in values:
                 doc[key] = values[key]
@@ -437,9 +450,18 @@ class Records:
             return line
         out = {k: copy.deepcopy(v) for k, v in line.items()}
         for f in child.fields.values():
-            if f.name not in out and f.default is not None and not isinstance(f.default, dict):
-                out[f.name] = copy.deepcopy(f.default)
+            if f.name not in out and not f.is_table:
+                out[f.name] = self._default(f)
         return out
+
+    def _default(self, f: Field) -> Any:
+        """A field's default: a literal, or ``today`` / ``now`` in the site's time zone."""
+        if f.default is None or isinstance(f.default, dict):
+            return None
+        if f.type in ("date", "datetime") and f.default in ("today", "now"):
+            now = dt.datetime.now(ZoneInfo(self.site.settings.timezone))
+            return now.date() if f.type == "date" else now
+        return copy.deepcopy(f.default)
 
     def _prepare(self, tx: Transaction, entity: Entity, doc: dict[str, Any],
                  old: Record | None) -> None:

@@ -1,0 +1,141 @@
+"""Lists: filters, sort, search, offset and keyset pagination, capped counts."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from yiti.errors import ValidationError
+
+
+@pytest.fixture
+def catalogue(records):  # noqa: ANN001, ANN201
+    group = records.create("contact_group", {"code": "BOOKWORMS", "title": "Bookworms"})
+    people = [
+        records.create("contact", {"full_name": "Ann Lee", "group": group["id"],
+                                   "credit_limit": "10.00", "birthday": "1990-01-01"}),
+        records.create("contact", {"full_name": "Bob Wu", "credit_limit": "250.50",
+                                   "birthday": "1985-06-30", "active": False}),
+        records.create("contact", {"full_name": "Cai Xin", "group": group["id"],
+                                   "email": "cai@example.cn"}),
+    ]
+    items = [records.create("item", {"code": f"I-{i:02d}", "title": f"Item {i}",
+                                     "stock": i % 4, "deposit": f"{i}.50"}) for i in range(25)]
+    records.create("loan", {"contact": people[0]["id"], "lines": [{"item": items[3]["id"]}]})
+    records.create("loan", {"contact": people[1]["id"], "lines": [{"item": items[7]["id"]},
+                                                                  {"item": items[3]["id"]}]})
+    return people, items
+
+
+def names(page) -> list[str]:  # noqa: ANN001
+    return [row.get("full_name") or row.get("code") for row in page.rows]
+
+
+@pytest.mark.parametrize("filters, expected", [
+    ([("full_name", "=", "Bob Wu")], ["Bob Wu"]),
+    ([("full_name", "!=", "Bob Wu")], ["Ann Lee", "Cai Xin"]),
+    ([("credit_limit", ">", "10")], ["Bob Wu"]),
+    ([("credit_limit", ">=", "10")], ["Ann Lee", "Bob Wu"]),
+    ([("credit_limit", "<", "100")], ["Ann Lee"]),
+    ([("credit_limit", "<=", "250.50")], ["Ann Lee", "Bob Wu"]),
+    ([("full_name", "in", ["Ann Lee", "Cai Xin", "Nobody"])], ["Ann Lee", "Cai Xin"]),
+    ([("full_name", "not in", ["Ann Lee"])], ["Bob Wu", "Cai Xin"]),
+    ([("full_name", "like", "%wu%")], ["Bob Wu"]),
+    ([("full_name", "not like", "%a%")], ["Bob Wu"]),
+    ([("birthday", "between", ["1980-01-01", "1989-12-31"])], ["Bob Wu"]),
+    ([("email", "is null", None)], ["Ann Lee", "Bob Wu"]),
+    ([("email", "is not null", None)], ["Cai Xin"]),
+    ([("active", "=", False)], ["Bob Wu"]),
+    ([("group.code", "=", "BOOKWORMS")], ["Ann Lee", "Cai Xin"]),
+    ([("group.title", "like", "book%"), ("credit_limit", "is null", None)], ["Cai Xin"]),
+    ({"full_name": "Ann Lee"}, ["Ann Lee"]),
+    ([{"field": "credit_limit", "op": ">", "value": 100}], ["Bob Wu"]),
+])
+def test_filters(records, catalogue, filters, expected):
+    page = records.list("contact", filters=filters, sort=["full_name"])
+    assert names(page) == expected
+    assert records.count("contact", filters=filters).value == len(expected)
+
+
+def test_filter_on_child_lines_and_link_of_child(records, catalogue):
+    people, items = catalogue
+    page = records.list("loan", filters=[("lines.item", "=", items[3]["id"])], sort=["id"])
+    assert [r["contact"] for r in page.rows] == [people[0]["id"], people[1]["id"]]
+    page = records.list("loan", filters=[("lines.item.code", "=", "I-07")])
+    assert [r["contact"] for r in page.rows] == [people[1]["id"]]
+
+
+def test_link_columns_in_lists(records, catalogue):
+    page = records.list("contact", fields=["full_name", "group.title"], sort=["full_name"])
+    assert [(r["full_name"], r["group.title"]) for r in page.rows] == [
+        ("Ann Lee", "Bookworms"), ("Bob Wu", None), ("Cai Xin", "Bookworms")]
+
+
+@pytest.mark.parametrize("filters, field, message", [
+    ([("credit", ">", 1)], "filters[0]", "unknown field 'credit'; did you mean 'credit_limit'?"),
+    ([("full_name", "~", "x")], "filters[0]", "unknown operator '~'"),
+    ([("credit_limit", ">", "lots")], "filters[0]", "credit_limit must be a number"),
+    ([("full_name.x", "=", 1)], "filters[0]", "'full_name' is not a link"),
+    ([("full_name", "in", "Ann")], "filters[0]", "in needs a list"),
+    ([("birthday", "between", ["2020-01-01"])], "filters[0]", "between needs two values"),
+    (["nonsense"], "filters[0]", "must be [field, operator, value]"),
+])
+def test_bad_filters_name_the_filter_and_the_reason(records, catalogue, filters, field, message):
+    with pytest.raises(ValidationError) as error:
+        records.list("contact", filters=filters)
+    assert error.value.problems[0].field == field
+    assert message in error.value.problems[0].message
+
+
+def test_sort_offset_and_keyset_pagination_see_every_row_once(records, catalogue):
+    _, items = catalogue
+    by_stock = sorted(items, key=lambda i: (-i["stock"], -i["id"]))
+    seen, cursor = [], None
+    while True:
+        page = records.list("item", sort=["-stock"], limit=7, after_cursor=cursor)
+        seen += [r["id"] for r in page.rows]
+        cursor = page.next
+        if not page.has_more:
+            break
+    assert seen == [i["id"] for i in by_stock]
+    offset_page = records.list("item", sort=["-stock"], limit=7, offset=7)
+    assert [r["id"] for r in offset_page.rows] == seen[7:14]
+    asc = records.list("item", sort=["deposit"], limit=3)
+    assert [r["deposit"] for r in asc.rows] == [Decimal("0.50"), Decimal("1.50"),
+                                                Decimal("2.50")]
+
+
+def test_keyset_pagination_over_nulls(records, catalogue):
+    seen, cursor = [], None
+    for _ in range(10):
+        page = records.list("contact", sort=["email"], limit=1, after_cursor=cursor)
+        seen += [r["full_name"] for r in page.rows]
+        cursor = page.next
+        if not cursor:
+            break
+    assert sorted(seen) == ["Ann Lee", "Bob Wu", "Cai Xin"] and len(seen) == 3
+    assert seen[-1] == "Cai Xin"  # nulls first when ascending
+
+
+def test_a_forged_cursor_is_refused(records, catalogue):
+    with pytest.raises(ValidationError, match="not a cursor"):
+        records.list("item", after_cursor="bm9wZQ")
+
+
+def test_search_uses_search_fields(records, catalogue):
+    assert names(records.list("contact", search="cai@")) == ["Cai Xin"]
+    assert names(records.list("contact", search="LEE")) == ["Ann Lee"]
+    assert names(records.list("contact", search="100%")) == []
+
+
+def test_counts_are_capped(records, catalogue):
+    count = records.count("item", cap=10)
+    assert (count.value, count.exact) == (10, False)
+    count = records.count("item", filters=[("stock", "=", 0)], cap=10)
+    assert (count.value, count.exact) == (7, True)
+
+
+def test_limits_are_bounded(records, catalogue):
+    with pytest.raises(ValidationError, match="limit"):
+        records.list("item", limit=100000)
