@@ -15,7 +15,8 @@ from yiti.config import Settings
 from yiti.db import create_engine
 from yiti.definitions.model import Entity, Model
 from yiti.errors import FieldProblem
-from yiti.permissions.policy import SYSTEM, Actor, AllowAll, Policy
+from yiti.permissions import policy_for
+from yiti.permissions.policy import SYSTEM, Actor, Policy
 from yiti.records.hooks import Hooks
 from yiti.schema.tables import build_metadata
 
@@ -40,7 +41,7 @@ class Site:
         for module in model.modules.values():
             if module.hooks:
                 self.hooks.load_pack(module.name, module.hooks)
-        self.policy: Policy = policy or AllowAll()
+        self.policy: Policy = policy or policy_for(self)
         #: Computes formula fields; set by the scripting layer (see yiti.scripting).
         self.deriver: Callable[[Entity, dict[str, Any], Records], None] | None = None
         #: Checks an entity's declared rules; returns the problems.

@@ -28,6 +28,8 @@ class Actor:
     system: bool = False
     #: Values row rules compare with: the user's store, supplier, department...
     attributes: Mapping[str, Any] = field(default_factory=dict)
+    #: An API token's scopes (``read:*``, ``write:loan``...); None: not limited by a token.
+    scopes: frozenset[str] | None = None
 
 
 SYSTEM = Actor("system", frozenset({"System"}), system=True)

@@ -1,0 +1,134 @@
+"""Permission rules as data: who may do what to which entity, rows and fields.
+
+Rules come from the packs' ``permissions/*.yaml`` files (see ``metadata/permission.schema.json``
+and docs/permissions.md) and from an administrator's overrides kept in the database
+(:mod:`yiti.permissions.overrides`). Both become one :class:`RuleSet`; an override
+replaces the declared rule with the same key (role and entity; and field for field rules).
+
+Every rule remembers where it came from (``modules/x/permissions/y.yaml:12`` or
+``override #3``), so :func:`yiti.permissions.explain.explain` can name the rule that decided.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from yiti.definitions.model import Model
+from yiti.permissions.policy import ACTIONS
+
+ADMINISTRATOR = "Administrator"
+FIELD_ACCESS = ("hidden", "read_only")
+
+
+@dataclass(frozen=True)
+class Grant:
+    """A row of the access table: ``role`` may do ``actions`` on ``entity`` (or ``*``)."""
+
+    role: str
+    entity: str
+    actions: frozenset[str]
+    source: str
+
+    def describe(self) -> str:
+        acts = " ".join(a for a in ACTIONS if a in self.actions) or "nothing"
+        return f"role {self.role!r} may {acts} on {self.entity} ({self.source})"
+
+
+@dataclass(frozen=True)
+class RowRule:
+    """Which records of ``entity`` a role sees: its own (``own``), or those whose ``path``
+    (a field, or a walk along link fields) equals the user's attribute ``attribute``."""
+
+    role: str
+    entity: str
+    source: str
+    own: bool = False
+    path: str | None = None
+    attribute: str | None = None
+
+    def describe(self) -> str:
+        what = ("records the user created" if self.own
+                else f"records whose {self.path} is the user's {self.attribute}")
+        return f"role {self.role!r} sees only {what} ({self.source})"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"own": True} if self.own else {"field": self.path, "user": self.attribute}
+
+
+@dataclass(frozen=True)
+class FieldRule:
+    """A field hidden from, or read-only for, a role."""
+
+    role: str
+    entity: str
+    field: str
+    access: str  # "hidden" | "read_only"
+    source: str
+
+
+@dataclass
+class RuleSet:
+    """Every rule of a site, by role and entity."""
+
+    roles: dict[str, Mapping[str, Any]] = field(default_factory=dict)
+    grants: dict[tuple[str, str], Grant] = field(default_factory=dict)
+    rows: dict[tuple[str, str], tuple[RowRule, ...]] = field(default_factory=dict)
+    fields: dict[tuple[str, str], dict[str, FieldRule]] = field(default_factory=dict)
+
+    def grant(self, role: str, entity: str) -> Grant | None:
+        """The access row for ``role`` on ``entity``: its own, else the role's ``*`` row."""
+        return self.grants.get((role, entity)) or self.grants.get((role, "*"))
+
+    def role_names(self) -> list[str]:
+        names = {ADMINISTRATOR, *self.roles}
+        names.update(role for role, _ in self.grants)
+        return sorted(names)
+
+
+def parse_actions(value: str | Iterable[str]) -> frozenset[str]:
+    """``"read write"``, ``["read", "write"]`` or ``"*"`` → a set of actions."""
+    items = value.split() if isinstance(value, str) else list(value)
+    if "*" in items:
+        return frozenset(ACTIONS)
+    return frozenset(items)
+
+
+def row_rule(role: str, entity: str, spec: Mapping[str, Any], source: str) -> RowRule:
+    if spec.get("own"):
+        return RowRule(role, entity, source, own=True)
+    return RowRule(role, entity, source, path=str(spec["field"]), attribute=str(spec["user"]))
+
+
+def declared_rules(model: Model) -> RuleSet:
+    """The rules the packs declare in ``permissions/`` (later packs add to earlier ones)."""
+    rules = RuleSet()
+    for definition in model.extra.get("permissions", {}).values():
+        body = definition.body
+        lines: Mapping[str, int] = body.get("_lines", {})
+        path = definition.location.path if definition.location else definition.module
+
+        def where(key: str, i: int, path: str = path, lines: Mapping[str, int] = lines) -> str:
+            line = lines.get(f"{key}.{i}")
+            return f"{path}:{line}" if line else path
+
+        for name, spec in (body.get("roles") or {}).items():
+            rules.roles.setdefault(name, dict(spec or {}))
+        for i, (role, entity, actions) in enumerate(body.get("access") or ()):
+            key = (role, entity)
+            acts = parse_actions(actions)
+            previous = rules.grants.get(key)
+            if previous is not None:  # two packs grant the same pair: they add up
+                acts = acts | previous.actions
+            rules.grants[key] = Grant(role, entity, acts, where("access", i))
+        for i, spec in enumerate(body.get("rows") or ()):
+            key = (spec["role"], spec["entity"])
+            rule = row_rule(spec["role"], spec["entity"], spec, where("rows", i))
+            rules.rows[key] = (*rules.rows.get(key, ()), rule)
+        for i, spec in enumerate(body.get("fields") or ()):
+            key = (spec["role"], spec["entity"])
+            rules.fields.setdefault(key, {})[spec["field"]] = FieldRule(
+                spec["role"], spec["entity"], spec["field"], spec["access"],
+                where("fields", i))
+    return rules

@@ -1,0 +1,103 @@
+"""API tokens for integrations: ``Authorization: Bearer yt_<id>_<secret>``.
+
+Only a SHA-256 digest of the secret is stored; the token is shown once, when created.
+Scopes limit what the token may do on top of its user's roles: ``read:*``, ``write:*``,
+``read:<entity>``, ``write:<entity>`` (write covers create, write, delete, submit, cancel,
+import), or ``*``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import re
+import secrets
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import insert, select, update
+
+from yiti.errors import FieldProblem, ValidationError, did_you_mean
+
+if TYPE_CHECKING:
+    from yiti.site import Site
+
+UTC = dt.UTC
+PREFIX = "yt_"
+_TOKEN = re.compile(r"^yt_(\d{1,18})_([A-Za-z0-9_-]{20,100})$")
+
+
+def check_scopes(site: Site, scopes: Iterable[str]) -> list[str]:
+    """The scopes, checked: each is ``*``, ``read:...`` or ``write:...`` of a known entity."""
+    out = []
+    problems = []
+    for i, scope in enumerate(scopes):
+        kind, _, entity = str(scope).partition(":")
+        if scope == "*" or (kind in ("read", "write") and (
+                entity == "*" or entity in site.model.entities)):
+            out.append(str(scope))
+            continue
+        hint = did_you_mean(entity, site.model.entities) if kind in ("read", "write") else None
+        problems.append(FieldProblem(f"scopes[{i}]", f"unknown scope {scope!r}: use *, "
+                                     "read:<entity|*> or write:<entity|*>"
+                                     + (f"; {hint}" if hint else ""), "invalid"))
+    if problems:
+        raise ValidationError(problems)
+    if not out:
+        raise ValidationError([FieldProblem("scopes", "give at least one scope", "required")])
+    return out
+
+
+def create_token(site: Site, user_id: int, scopes: Iterable[str], *, label: str | None = None,
+                 expires_in: dt.timedelta | None = None) -> tuple[str, int]:
+    """A new token for the user; returns (the token, shown only now; its id)."""
+    scopes = check_scopes(site, scopes)
+    secret = secrets.token_urlsafe(32)
+    now = dt.datetime.now(UTC)
+    t = site.tables["yiti_api_token"]
+    with site.engine.begin() as conn:
+        ident = conn.execute(insert(t).values(
+            user_id=user_id, label=label, secret_hash=_digest(secret), scopes=scopes,
+            expires_at=now + expires_in if expires_in else None, created_at=now,
+            revoked=False).returning(t.c.id)).scalar_one()
+    return f"{PREFIX}{ident}_{secret}", ident
+
+
+def verify_token(site: Site, token: str) -> tuple[int, frozenset[str]] | None:
+    """(user id, scopes) of a valid, unexpired, unrevoked token; None otherwise."""
+    match = _TOKEN.match(token.strip())
+    if not match:
+        return None
+    t = site.tables["yiti_api_token"]
+    with site.engine.connect() as conn:
+        row = conn.execute(select(t).where(t.c.id == int(match.group(1)))).mappings().first()
+    if row is None or row["revoked"]:
+        return None
+    if not hmac.compare_digest(row["secret_hash"], _digest(match.group(2))):
+        return None
+    if row["expires_at"] is not None and row["expires_at"] <= dt.datetime.now(UTC):
+        return None
+    return row["user_id"], frozenset(row["scopes"])
+
+
+def revoke_token(site: Site, ident: int, user_id: int | None = None) -> bool:
+    t = site.tables["yiti_api_token"]
+    cond = t.c.id == ident
+    if user_id is not None:
+        cond = cond & (t.c.user_id == user_id)
+    with site.engine.begin() as conn:
+        return conn.execute(update(t).where(cond).values(revoked=True)).rowcount > 0
+
+
+def tokens_of(site: Site, user_id: int) -> list[dict[str, Any]]:
+    t = site.tables["yiti_api_token"]
+    with site.engine.connect() as conn:
+        rows = conn.execute(select(t.c.id, t.c.label, t.c.scopes, t.c.expires_at,
+                                   t.c.created_at, t.c.revoked)
+                            .where(t.c.user_id == user_id).order_by(t.c.id)).mappings()
+        return [dict(r) for r in rows]
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
