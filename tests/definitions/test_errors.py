@@ -169,6 +169,32 @@ def test_renamed_from_an_existing_field(site: Site):
             "renamed_from 'qty' names a field that still exists")
 
 
+def test_renamed_from_an_existing_entity(site: Site):
+    error = entity_error(site, "entity: client\nrenamed_from: customer\n", "client.yaml")
+    located(error, "modules/shop/entities/client.yaml", 2, "renamed_from",
+            "renamed_from 'customer' names an entity that still exists")
+
+
+def test_unknown_currency_field(site: Site):
+    error = entity_error(site, """
+        entity: order
+        fields:
+          currency: {type: string, max_length: 3}
+          total: {type: money, currency_field: curency}
+    """)
+    located(error, "modules/shop/entities/order.yaml", 4, "fields.total.currency_field",
+            "unknown field 'curency' (did you mean 'currency'?)")
+
+
+def test_unreadable_entity_file_does_not_cascade(site: Site):
+    site.pack("shop", {
+        "entities/customer.yaml": "entity: customer\nfields: [\n",
+        "entities/order.yaml": "entity: order\nfields:\n  customer: {type: link, entity: customer}\n",
+    })
+    error = only(site.check())
+    located(error, "modules/shop/entities/customer.yaml", 3, "(file)", "YAML syntax error")
+
+
 def test_unknown_field_in_entity_references(site: Site):
     site.pack("shop", {"entities/order.yaml": """
         entity: order

@@ -129,6 +129,8 @@ def _read_pack_files(build: Build, module: str, folder: Path) -> list[Item]:
             if source.problems:
                 for problem in source.problems:
                     build.add(problem)
+                if kind.name == "entity":  # unreadable: assume it is named like its file,
+                    build.broken.setdefault(path.stem, module)  # so links to it stay quiet
                 continue
             problems = []
             other = kind_of_data(source.data, besides=kind)

@@ -126,6 +126,12 @@ def _entity_values(build: Build, draft: EntityDraft, fields: dict[str, Field]) -
             field=rule.get("field"), location=Location(spot.source.display, spot.source.line(spot.path)),
         ))
     naming = _naming(build, draft, stored)
+    former = data.get("renamed_from")
+    if former and build.knows_entity(former):
+        build.add(draft.where("renamed_from").error(
+            f"renamed_from {former!r} names an entity that still exists",
+            "renamed_from is the entity's former name; remove the old entity or this key",
+        ))
     if data.get("child") and data.get("submittable"):
         build.add(draft.where("submittable").error(
             "a child entity cannot be submittable", "its lines follow their parent's lifecycle"

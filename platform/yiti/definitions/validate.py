@@ -168,6 +168,8 @@ def _hint(error: ValidationError, instance: Any) -> str | None:
 
 
 def _short(value: Any) -> str:
+    if value is None:
+        return "(no value)"
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
