@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 from pathlib import Path
@@ -38,6 +39,10 @@ def _site(settings: Settings):  # noqa: ANN202 - imported lazily to keep `yiti c
         sys.exit(1)
 
 
+#: Engine packages that register kinds of definition files (``register_kind``) on import.
+KIND_MODULES = ("yiti.permissions",)
+
+
 @click.group()
 def main() -> None:
     """Yiti (一体): a metadata-driven business platform."""
@@ -52,6 +57,8 @@ def check(modules: tuple[str, ...], packs: str | None, overlay: str | None) -> N
     from yiti.definitions import build_model
 
     try:
+        for module in KIND_MODULES:  # so their files are checked as the site will load them
+            importlib.import_module(module)
         settings = _settings(modules, packs, overlay)
         model, problems = build_model(list(settings.module_paths), packs=settings.packs,
                                       overlay=settings.overlay)
