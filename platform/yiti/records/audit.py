@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping
 from typing import Any
-
-from sqlalchemy import Connection, Table, insert
 
 from yiti.definitions.model import Entity, Model
 from yiti.values import to_json
@@ -55,11 +52,3 @@ def _line_json(entity: Entity, line: Mapping[str, Any]) -> dict[str, Any]:
     if line.get("id"):
         data["id"] = line["id"]
     return data
-
-
-def record(conn: Connection, audit: Table, *, entity: str, record_id: int, action: str,
-           user: str, version: int | None, changes: dict[str, Any]) -> None:
-    conn.execute(insert(audit).values(
-        entity=entity, record_id=record_id, action=action, user=user,
-        at=dt.datetime.now(dt.UTC), version=version, changes=changes,
-    ))

@@ -236,25 +236,34 @@ def normalise_filters(filters: Any) -> list[tuple[str, str, Any]]:
 
 
 def ordered(query: Select, keys: list[tuple[Any, bool]]) -> Select:
-    return query.order_by(*[
-        col.desc().nulls_last() if desc else col.asc().nulls_first() for col, desc in keys
-    ])
+    # No NULLS FIRST/LAST: each database's own null order is the one its indexes serve
+    # (PostgreSQL sorts nulls as largest, SQLite as smallest); :func:`after` follows it.
+    return query.order_by(*[col.desc() if desc else col.asc() for col, desc in keys])
 
 
-def after(keys: list[tuple[KeyedColumnElement[Any], bool]], values: list[Any]
-          ) -> ColumnElement[bool]:
-    """Rows strictly after ``values`` in the order of ``keys`` (nulls first ascending,
-    last descending, as :func:`ordered` sorts them)."""
+def nulls_are_largest(dialect_name: str) -> bool:
+    return dialect_name == "postgresql"
+
+
+def after(keys: list[tuple[KeyedColumnElement[Any], bool]], values: list[Any], *,
+          nulls_largest: bool) -> ColumnElement[bool]:
+    """Rows strictly after ``values`` in the order :func:`ordered` gives ``keys``.
+
+    Written as ``col <= v AND (col < v OR <tie>)`` so the database can bound an index
+    scan by the first key instead of filtering from the start.
+    """
     cond: ColumnElement[bool] = false()
     for (col, desc), value in reversed(list(zip(keys, values, strict=True))):
         tie = cond
+        nulls_after = (not desc) == nulls_largest
         if value is None:
-            cond = or_(and_(col.is_(None), tie), col.is_not(None)) if not desc else and_(
-                col.is_(None), tie)
-        elif desc:
-            cond = or_(col < value, col.is_(None), and_(col == value, tie))
-        else:
-            cond = or_(col > value, and_(col == value, tie))
+            cond = (and_(col.is_(None), tie) if nulls_after
+                    else or_(col.is_not(None), and_(col.is_(None), tie)))
+            continue
+        beyond = col < value if desc else col > value
+        reach = col <= value if desc else col >= value
+        core = and_(reach, or_(beyond, tie))
+        cond = or_(core, col.is_(None)) if nulls_after else core
     return cond
 
 

@@ -29,6 +29,7 @@ from yiti.records.query import (
     after,
     decode_cursor,
     encode_cursor,
+    nulls_are_largest,
     ordered,
 )
 from yiti.records.transaction import Transaction, reading, transaction
@@ -129,7 +130,9 @@ class Records:
         query = select(*columns, *[c.label(n) for (c, _), n in zip(keys, key_labels,
                                                                      strict=True)])
         if after_cursor:
-            conditions.append(after(keys, decode_cursor(after_cursor, keys)))
+            conditions.append(after(keys, decode_cursor(after_cursor, keys),
+                                    nulls_largest=nulls_are_largest(
+                                        self.site.engine.dialect.name)))
         query = ordered(query.select_from(compiler.source).where(and_(true(), *conditions)), keys)
         query = query.limit(limit + 1)
         if offset:
@@ -437,7 +440,7 @@ class Records:
                 doc[f.name] = [self._child_defaults(child, line)
                                for line in values.get(f.name) or []]
             elif f.name in values:
-                doc[f.name] = copy.deepcopy(values[f.name])
+                doc[f.name] = _copy(values[f.name])
             else:
                 doc[f.name] = self._default(f)
         for key in ("name",):
@@ -448,7 +451,7 @@ class Records:
     def _child_defaults(self, child: Entity, line: Any) -> Any:
         if not isinstance(line, dict):
             return line
-        out = {k: copy.deepcopy(v) for k, v in line.items()}
+        out = {k: _copy(v) for k, v in line.items()}
         for f in child.fields.values():
             if f.name not in out and not f.is_table:
                 out[f.name] = self._default(f)
@@ -562,21 +565,31 @@ class Records:
         rows = [self._row(entity, doc, now, version=1) for doc in docs]
         try:
             with tx.conn.begin_nested():
-                if len(rows) == 1:
-                    ids = [tx.conn.execute(insert(t).values(rows[0]).returning(t.c.id))
-                           .scalar_one()]
-                else:
-                    ids = list(tx.conn.execute(insert(t).returning(t.c.id, sort_by_parameter_order=True),
-                                               rows).scalars())
+                ids = self._insert_rows(tx, t, rows)
                 for ident, doc in zip(ids, docs, strict=True):
                     doc["id"] = ident
                     self._write_lines(tx, entity, doc, None, now)
         except IntegrityError as error:
             raise self._integrity(entity, error) from None
-        for ident, doc in zip(ids, docs, strict=True):
-            self._audit(tx, entity, ident, "create", 1, None, doc)
+        self._audit_many(tx, entity, "create", [(ident, 1, None, doc)
+                                                for ident, doc in zip(ids, docs, strict=True)])
+        for doc in docs:
             self._run_hooks(entity, "after_save", doc, None)
         return ids
+
+    def _insert_rows(self, tx: Transaction, t: Any, rows: list[dict[str, Any]]) -> list[int]:
+        """Insert ``rows``; their ids, in order."""
+        if len(rows) == 1:
+            return [tx.conn.execute(insert(t).values(rows[0]).returning(t.c.id)).scalar_one()]
+        if tx.conn.dialect.name == "sqlite":
+            # SQLite can't return ids in parameter order from a batch; inside our write
+            # transaction (BEGIN IMMEDIATE) nobody else inserts, and rowids are assigned
+            # consecutively from max(rowid) + 1.
+            tx.conn.execute(insert(t), rows)
+            last = tx.conn.execute(select(func.max(t.c.id))).scalar_one()
+            return list(range(last - len(rows) + 1, last + 1))
+        return list(tx.conn.execute(insert(t).returning(t.c.id, sort_by_parameter_order=True),
+                                    rows).scalars())
 
     def _save_existing(self, tx: Transaction, entity: Entity, old: Record, doc: dict[str, Any],
                        action: str, docstatus: str | None = None) -> Record:
@@ -701,9 +714,19 @@ class Records:
     def _audit(self, tx: Transaction, entity: Entity, ident: int, action: str,
                version: int | None, old: Mapping[str, Any] | None,
                new: Mapping[str, Any] | None) -> None:
-        diff = audit.changes(self.model, entity, old, new) if entity.track_changes else {}
-        audit.record(tx.conn, self.tables["yiti_audit"], entity=entity.name, record_id=ident,
-                     action=action, user=self.actor.name, version=version, changes=diff)
+        self._audit_many(tx, entity, action, [(ident, version, old, new)])
+
+    def _audit_many(self, tx: Transaction, entity: Entity, action: str,
+                    changes: list[tuple[int, int | None, Mapping[str, Any] | None,
+                                        Mapping[str, Any] | None]]) -> None:
+        now = dt.datetime.now(UTC)
+        rows = [{
+            "entity": entity.name, "record_id": ident, "action": action,
+            "user": self.actor.name, "at": now, "version": version,
+            "changes": audit.changes(self.model, entity, old, new)
+            if entity.track_changes else {},
+        } for ident, version, old, new in changes]
+        tx.conn.execute(insert(self.tables["yiti_audit"]), rows)
 
     def _run_hooks(self, entity: Entity, event: str, doc: dict[str, Any],
                    old: Mapping[str, Any] | None) -> None:
@@ -714,3 +737,9 @@ class Records:
         for hook in hooks:
             hook(doc, ctx)
 
+
+def _copy(value: Any) -> Any:
+    """A copy the caller's later changes can't reach (plain values are immutable)."""
+    if isinstance(value, (dict, list)):
+        return copy.deepcopy(value)
+    return value
