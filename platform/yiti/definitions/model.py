@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -141,11 +142,12 @@ class Entity:
     def table_name(self) -> str:
         return self.name
 
-    @property
+    # Cached: the record service asks on every write.
+    @cached_property
     def stored_fields(self) -> tuple[Field, ...]:
         return tuple(f for f in self.fields.values() if f.stored)
 
-    @property
+    @cached_property
     def table_fields(self) -> tuple[Field, ...]:
         return tuple(f for f in self.fields.values() if f.is_table)
 

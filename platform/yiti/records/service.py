@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from yiti.definitions.model import SYSTEM_COLUMNS, Entity, Field, label_text
 from yiti.errors import Conflict, FieldProblem, NotFound, ValidationError
 from yiti.permissions.policy import Actor
-from yiti.records import audit, naming
+from yiti.records import audit, bulk, naming
 from yiti.records.hooks import HookContext
 from yiti.records.query import (
     Compiler,
@@ -588,6 +588,11 @@ class Records:
             tx.conn.execute(insert(t), rows)
             last = tx.conn.execute(select(func.max(t.c.id))).scalar_one()
             return list(range(last - len(rows) + 1, last + 1))
+        if len(rows) >= bulk.COPY_THRESHOLD:
+            ids = bulk.draw_ids(tx.conn, t, len(rows))
+            bulk.copy_rows(tx.conn, t, [dict(row, id=i) for row, i in zip(rows, ids,
+                                                                          strict=True)])
+            return ids
         return list(tx.conn.execute(insert(t).returning(t.c.id, sort_by_parameter_order=True),
                                     rows).scalars())
 
@@ -726,7 +731,10 @@ class Records:
             "changes": audit.changes(self.model, entity, old, new)
             if entity.track_changes else {},
         } for ident, version, old, new in changes]
-        tx.conn.execute(insert(self.tables["yiti_audit"]), rows)
+        if tx.conn.dialect.name == "postgresql" and len(rows) >= bulk.COPY_THRESHOLD:
+            bulk.copy_rows(tx.conn, self.tables["yiti_audit"], rows)
+        else:
+            tx.conn.execute(insert(self.tables["yiti_audit"]), rows)
 
     def _run_hooks(self, entity: Entity, event: str, doc: dict[str, Any],
                    old: Mapping[str, Any] | None) -> None:
