@@ -6,19 +6,18 @@ record service per actor: ``site.records(actor).create("customer", {...})``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
 from yiti.config import Settings
 from yiti.db import create_engine
-from yiti.definitions.model import Entity, Model
-from yiti.errors import FieldProblem
+from yiti.definitions.model import Model
 from yiti.permissions import policy_for
 from yiti.permissions.policy import SYSTEM, Actor, Policy
 from yiti.records.hooks import Hooks
 from yiti.schema.tables import build_metadata
+from yiti.scripting import set_timezone
 
 if TYPE_CHECKING:
     from yiti.records.service import Records
@@ -33,6 +32,7 @@ class Site:
 
             model = load_settings_model(settings)
         self.settings = settings
+        set_timezone(settings.timezone)  # today() and now() in formulas
         self.model = model
         self.engine = engine or create_engine(settings.database_url)
         self.metadata = build_metadata(model)
@@ -42,11 +42,6 @@ class Site:
             if module.hooks:
                 self.hooks.load_pack(module.name, module.hooks)
         self.policy: Policy = policy or policy_for(self)
-        #: Computes formula fields; set by the scripting layer (see yiti.scripting).
-        self.deriver: Callable[[Entity, dict[str, Any], Records], None] | None = None
-        #: Checks an entity's declared rules; returns the problems.
-        self.rule_checker: Callable[[Entity, dict[str, Any], Records], list[FieldProblem]
-                                    ] | None = None
 
     def records(self, actor: Actor = SYSTEM) -> Records:
         from yiti.records.service import Records
@@ -59,16 +54,6 @@ class Site:
 
         return migrate(self.engine, self.model, allow_destructive=allow_destructive,
                        dry_run=dry_run)
-
-    def derive(self, entity: Entity, doc: dict[str, Any], records: Records) -> None:
-        if self.deriver is not None:
-            self.deriver(entity, doc, records)
-
-    def check_rules(self, entity: Entity, doc: dict[str, Any], records: Records
-                    ) -> list[FieldProblem]:
-        if self.rule_checker is None:
-            return []
-        return self.rule_checker(entity, doc, records)
 
     def close(self) -> None:
         self.engine.dispose()

@@ -310,3 +310,37 @@ def test_pack_hooks_are_loaded_from_hooks_py(tmp_path, db_url):
     note = site.records().create("note", {"body": "one two three"})
     assert note["words"] == 3
     site.close()
+
+
+# -- formulas and rules (the scripting sandbox) ------------------------------------------
+
+
+def test_formulas_compute_lines_then_totals(records, contact, items):
+    loan = records.create("loan", {"contact": contact["id"], "lines": [
+        {"item": items[0]["id"], "qty": 3, "deposit": "20.00"},
+        {"item": items[1]["id"], "qty": 1, "deposit": "150.55"},
+        {"item": items[1]["id"], "qty": 2}]})
+    assert [line["line_deposit"] for line in loan["lines"]] == [
+        Decimal("60.00"), Decimal("150.55"), None]  # a blank input gives a blank result
+    assert loan["total_deposit"] == Decimal("210.55")
+    updated = records.update("loan", loan["id"], {"lines": loan["lines"][:1]})
+    assert updated["total_deposit"] == Decimal("60.00")
+
+
+def test_rules_blame_their_field_with_their_message(records, contact, items):
+    with pytest.raises(ValidationError) as error:
+        records.create("loan", {"contact": contact["id"], "loan_date": "2026-11-11",
+                                "due_date": "2026-11-01", "lines": [{"item": items[0]["id"]}]})
+    assert problems(error.value) == {
+        "due_date": "The due date cannot be before the loan date"}
+
+
+def test_rule_messages_follow_the_users_language(site, contact, items):
+    from yiti.permissions import Actor
+
+    records = site.records(Actor("li", frozenset({"Administrator"}),
+                                 attributes={"language": "zh-CN"}))
+    with pytest.raises(ValidationError) as error:
+        records.create("loan", {"contact": contact["id"], "loan_date": "2026-11-11",
+                                "due_date": "2026-11-01", "lines": [{"item": items[0]["id"]}]})
+    assert problems(error.value) == {"due_date": "应还日期不能早于借出日期"}

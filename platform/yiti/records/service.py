@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from yiti.definitions.model import SYSTEM_COLUMNS, Entity, Field, label_text
 from yiti.errors import Conflict, FieldProblem, NotFound, ValidationError
 from yiti.permissions.policy import Actor
-from yiti.records import audit, bulk, naming
+from yiti.records import audit, bulk, formulas, naming
 from yiti.records.hooks import HookContext
 from yiti.records.query import (
     Compiler,
@@ -474,8 +474,9 @@ class Records:
         problems = clean(self.model, entity, doc, timezone=self.site.settings.timezone)
         if problems:
             raise ValidationError(problems, entity=entity.name)
-        self.site.derive(entity, doc, self)
-        problems = self.site.check_rules(entity, doc, self)
+        formulas.derive(self.model, entity, doc)
+        problems = formulas.check_rules(self.model, entity, doc,
+                                        lang=self.actor.attributes.get("language", "en"))
         if problems:
             raise ValidationError(problems, entity=entity.name)
         self._check_links(tx, entity, doc)

@@ -1,0 +1,100 @@
+"""Computed fields and validation rules, evaluated in the scripting sandbox.
+
+A field with ``formula`` is computed on every save: child lines first (a line total), then
+the record (an order total as ``sum_of(lines, "line_total")``). A formula whose inputs are
+blank gives blank. An entity's ``rules`` are checked after the fields are valid; each
+false condition blames its field with its message.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from yiti.definitions.model import Entity, Field, Model, label_text
+from yiti.errors import FieldProblem, ValidationError
+from yiti.scripting import ExpressionError, compile_expression, record_names
+from yiti.values import ValueProblem, parse
+
+
+def derive(model: Model, entity: Entity, doc: dict[str, Any], *, prefix: str = "",
+           parent: dict[str, Any] | None = None) -> None:
+    """Compute ``entity``'s formula fields in ``doc`` (and its lines'), in place."""
+    for f in entity.table_fields:
+        child = model.entities[f.target or ""]
+        if any(c.formula for c in child.fields.values()):
+            for i, line in enumerate(doc.get(f.name) or []):
+                derive(model, child, line, prefix=f"{prefix}{f.name}[{i}].", parent=doc)
+    formulas = [f for f in entity.fields.values() if f.formula]
+    if not formulas:
+        return
+    problems = []
+    for f in formulas:
+        names = _names(model, entity, doc, parent)
+        try:
+            value = _expression(entity, f).evaluate(names)
+        except ExpressionError as error:
+            if "NoneType" in error.message:  # a blank input: the result is blank too
+                doc[f.name] = None
+                continue
+            problems.append(FieldProblem(f"{prefix}{f.name}",
+                                         f"could not be computed: {error.message}", "formula"))
+            continue
+        try:
+            doc[f.name] = parse(f, _rounded(f, value))
+        except ValueProblem as problem:
+            problems.append(FieldProblem(f"{prefix}{f.name}",
+                                         f"computed value {problem.message}", "formula"))
+    if problems:
+        raise ValidationError(problems, entity=entity.name)
+
+
+def check_rules(model: Model, entity: Entity, doc: dict[str, Any], *, lang: str = "en"
+                ) -> list[FieldProblem]:
+    """The problems of ``entity``'s rules that don't hold for ``doc``."""
+    if not entity.rules:
+        return []
+    names = _names(model, entity, doc, None)
+    problems = []
+    for i, rule in enumerate(entity.rules):
+        loc = rule.location
+        expr = compile_expression(rule.condition, filename=loc.path if loc else "<rule>",
+                                  lineno=loc.line if loc else 1,
+                                  name=f"{entity.name}.rules[{i}]")
+        try:
+            holds = expr.evaluate(names)
+        except ExpressionError as error:
+            problems.append(FieldProblem(rule.field or "", f"rule could not be checked: "
+                                         f"{error.message}", "rule"))
+            continue
+        if not holds:
+            problems.append(FieldProblem(rule.field or "", label_text(rule.message, lang),
+                                         "rule"))
+    return problems
+
+
+def _expression(entity: Entity, f: Field) -> Any:
+    loc = f.location
+    return compile_expression(f.formula or "", filename=loc.path if loc else "<formula>",
+                              lineno=loc.line if loc else 1, name=f"{entity.name}.{f.name}")
+
+
+def _names(model: Model, entity: Entity, doc: dict[str, Any],
+           parent: dict[str, Any] | None) -> dict[str, Any]:
+    values = {k: doc.get(k) for k in entity.fields if not entity.fields[k].is_table}
+    for key in ("id", "name", "docstatus"):
+        if key in doc:
+            values[key] = doc[key]
+    children = {f.name: doc.get(f.name) or [] for f in entity.table_fields}
+    return record_names(values, children, parent=parent and {
+        k: v for k, v in parent.items() if not isinstance(v, list)})
+
+
+def _rounded(f: Field, value: Any) -> Any:
+    """Money and decimals computed with more places are rounded half up to the field's scale."""
+    if f.type in ("decimal", "money", "percent") and isinstance(value, (Decimal, int)):
+        from yiti.values import DECIMAL_DEFAULTS
+
+        scale = f.scale if f.scale is not None else DECIMAL_DEFAULTS[f.type][1]
+        return Decimal(value).quantize(Decimal(1).scaleb(-scale), rounding=ROUND_HALF_UP)
+    return value
