@@ -66,6 +66,10 @@ def check(modules: tuple[str, ...], packs: str | None, overlay: str | None) -> N
         where = ", ".join(str(p) for p in (modules or ("modules",)))
         click.echo(f"{where}: error: {type(error).__name__}: {error}", err=True)
         sys.exit(2)
+    if model is not None:
+        from yiti.records.formulas import check_model
+
+        problems = [*problems, *check_model(model)]
     for problem in problems:
         click.echo(str(problem))
     if problems or model is None:

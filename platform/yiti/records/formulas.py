@@ -98,3 +98,30 @@ def _rounded(f: Field, value: Any) -> Any:
         scale = f.scale if f.scale is not None else DECIMAL_DEFAULTS[f.type][1]
         return Decimal(value).quantize(Decimal(1).scaleb(-scale), rounding=ROUND_HALF_UP)
     return value
+
+
+def check_model(model: Model) -> list[Any]:
+    """Compile every formula and rule of ``model``; the problems as DefinitionErrors.
+
+    Unknown names are reported too (a misspelt field), with a "did you mean" hint.
+    """
+    from yiti.scripting import check_expression
+
+    found = []
+    parents = {e.name: e.parent for e in model.entities.values() if e.parent}
+    for entity in model.entities.values():
+        names = {*entity.fields, "doc", "id", "name", "docstatus"}
+        if entity.name in parents:
+            names.add("parent")
+        for f in entity.fields.values():
+            if f.formula:
+                loc = f.location
+                found += check_expression(
+                    f.formula, filename=loc.path if loc else entity.name,
+                    lineno=loc.line if loc else 0, name=f"fields.{f.name}.formula", names=names)
+        for i, rule in enumerate(entity.rules):
+            loc = rule.location
+            found += check_expression(
+                rule.condition, filename=loc.path if loc else entity.name,
+                lineno=loc.line if loc else 0, name=f"rules[{i}].condition", names=names)
+    return [p.to_definition_error() for p in found]
