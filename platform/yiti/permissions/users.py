@@ -104,6 +104,16 @@ def set_attributes(site: Site, name: str, attributes: Mapping[str, Any]) -> None
         conn.execute(update(t).where(t.c.id == user["id"]).values(attributes=dict(attributes)))
 
 
+def set_enabled(site: Site, name: str, enabled: bool) -> None:
+    """Enable or disable a user; disabling ends every session of the user."""
+    user = get_user(site, name)
+    t = site.tables["yiti_user"]
+    with site.engine.begin() as conn:
+        conn.execute(update(t).where(t.c.id == user["id"]).values(enabled=enabled))
+        if not enabled:
+            end_sessions(conn, site, user["id"])
+
+
 def set_password(site: Site, name: str, password: str) -> None:
     """Change a password; every session of the user ends."""
     check_password_strength(name, password)

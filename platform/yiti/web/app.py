@@ -18,7 +18,10 @@ from yiti.site import Site
 
 #: "module:attribute" of every blueprint (or ``init_app(app)`` function) to register.
 BLUEPRINTS: list[str] = [
+    "yiti.web.auth:init_app",  # sessions, CSRF, security headers, /auth: before the rest
     "yiti.web.home:bp",
+    "yiti.web.ui:init_app",
+    "yiti.web.api:init_app",
 ]
 
 

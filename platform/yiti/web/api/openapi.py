@@ -1,0 +1,243 @@
+"""The OpenAPI 3.1 document of ``/api/v1``, generated from the definitions.
+
+Each entity gets its paths and two schemas: ``<entity>`` (a record as returned: every
+field typed and nullable, decimals as strings, child lines embedded) and
+``<entity>_input`` (what a create or update may send: writable fields, required ones
+listed). Errors are the ``problem`` schema.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response
+
+from yiti.definitions.model import Entity, Field, Model, label_text
+from yiti.records.service import MAX_PAGE
+from yiti.web.api.blueprint import bp
+from yiti.web.api.problems import MEDIA_TYPE, problem_schema
+from yiti.web.api.serialize import json_response
+from yiti.web.app import current_site
+
+DECIMAL_PATTERN = r"^-?[0-9]+(\.[0-9]+)?$"
+STRING_TYPES = {"string": None, "text": None, "email": "email", "phone": None, "url": "uri"}
+ERROR_STATUSES = ("400", "401", "403", "404", "409", "415", "422", "428", "429")
+
+
+def field_schema(model: Model, f: Field, *, output: bool) -> dict[str, Any]:
+    """The JSON Schema of one field's value."""
+    schema: dict[str, Any]
+    if f.type in STRING_TYPES:
+        schema = {"type": "string"}
+        if STRING_TYPES[f.type] and output is False:
+            schema["format"] = STRING_TYPES[f.type]
+        if f.max_length and not output:
+            schema["maxLength"] = f.max_length
+    elif f.type == "integer":
+        schema = {"type": "integer"}
+    elif f.type in ("decimal", "money", "percent"):
+        schema = {"type": "string", "pattern": DECIMAL_PATTERN,
+                  "description": "a decimal number as a string, every digit kept"}
+    elif f.type == "boolean":
+        schema = {"type": "boolean"}
+    elif f.type == "date":
+        schema = {"type": "string", "format": "date"}
+    elif f.type == "datetime":
+        schema = {"type": "string", "format": "date-time"}
+    elif f.type == "select":
+        schema = {"type": "string"}
+        if not output:  # stored values may predate a changed option list
+            schema["enum"] = [o.value for o in f.options]
+    elif f.type in ("link", "attachment"):
+        schema = {"type": "integer", "description": f"the id of a {f.target or 'file'}"}
+    elif f.type == "table":
+        child = model.entities[f.target or ""]
+        return {"type": "array", "items": {"$ref": f"#/components/schemas/{child.name}"
+                                           + ("" if output else "_input")}}
+    else:  # json
+        return {"description": label_text(f.label)}
+    schema["description"] = label_text(f.label)
+    if output or not f.required:
+        schema["type"] = [schema["type"], "null"]
+        if "enum" in schema:
+            schema["enum"] = [*schema["enum"], None]
+    return schema
+
+
+def entity_schemas(model: Model, entity: Entity) -> dict[str, dict[str, Any]]:
+    system: dict[str, Any] = {"id": {"type": "integer"}, "version": {"type": "integer"},
+                              "created_at": {"type": "string", "format": "date-time"},
+                              "modified_at": {"type": "string", "format": "date-time"},
+                              "created_by": {"type": ["string", "null"]},
+                              "modified_by": {"type": ["string", "null"]}}
+    if entity.child:
+        system.update(parent_id={"type": "integer"}, idx={"type": "integer"})
+    else:
+        system["name"] = {"type": ["string", "null"]}
+    if entity.submittable:
+        system["docstatus"] = {"type": "string", "enum": ["draft", "submitted", "cancelled"]}
+        system["amended_from"] = {"type": ["integer", "null"]}
+    output = {"type": "object", "title": label_text(entity.label), "required": ["id"],
+              "properties": {**system, **{f.name: field_schema(model, f, output=True)
+                                          for f in entity.fields.values()}}}
+    writable = [f for f in entity.fields.values() if not f.read_only and not f.formula]
+    inputs: dict[str, Any] = {
+        "type": "object", "title": f"{label_text(entity.label)} (input)",
+        "properties": {f.name: field_schema(model, f, output=False) for f in writable},
+        "additionalProperties": False,
+    }
+    if entity.child:
+        inputs["properties"]["id"] = {"type": "integer", "description": "an existing line"}
+    else:
+        inputs["properties"]["version"] = {"type": "integer"}
+    required = [f.name for f in writable if f.required and f.default is None]
+    if required:
+        inputs["required"] = required
+    return {entity.name: output, f"{entity.name}_input": inputs}
+
+
+def _problems(*statuses: str) -> dict[str, Any]:
+    return {s: {"$ref": "#/components/responses/problem"} for s in statuses}
+
+
+def _json(ref: str) -> dict[str, Any]:
+    return {"application/json": {"schema": {"$ref": f"#/components/schemas/{ref}"}}}
+
+
+LIST_PARAMETERS: list[dict[str, Any]] = [
+    {"name": "filter", "in": "query", "style": "form", "explode": True,
+     "description": "field:op:value (op: eq ne lt le gt ge in nin like nlike between null "
+                    "notnull); repeat for AND",
+     "schema": {"type": "array", "items": {"type": "string"}}},
+    {"name": "filters", "in": "query", "description": "JSON list of [field, op, value]",
+     "schema": {"type": "string"}},
+    {"name": "sort", "in": "query", "description": "comma-separated fields; -field descends",
+     "schema": {"type": "string"}},
+    {"name": "limit", "in": "query",
+     "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE}},
+    {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}},
+    {"name": "after", "in": "query", "description": "the previous page's next cursor",
+     "schema": {"type": "string"}},
+    {"name": "q", "in": "query", "description": "search text", "schema": {"type": "string"}},
+    {"name": "fields", "in": "query", "description": "comma-separated fields or link paths",
+     "schema": {"type": "string"}},
+    {"name": "count", "in": "query", "description": "also count matches (capped)",
+     "schema": {"type": "boolean"}},
+]
+IF_MATCH = {"name": "If-Match", "in": "header", "required": False,
+            "description": "the record's ETag; required unless 'version' is in the body "
+                           "(428 without either, 409 when stale)",
+            "schema": {"type": "string"}}
+IDEMPOTENCY = {"name": "Idempotency-Key", "in": "header", "required": False,
+               "description": "retrying with the same key never creates twice",
+               "schema": {"type": "string", "maxLength": 255}}
+ID = {"name": "id", "in": "path", "required": True, "description": "record id or name",
+      "schema": {"type": "string"}}
+
+
+def entity_paths(entity: Entity) -> dict[str, dict[str, Any]]:
+    name, label = entity.name, label_text(entity.label)
+    record = {"200": {"description": label, "headers": {"ETag": {"schema": {
+        "type": "string"}}}, "content": _json(name)}}
+    created = {"201": {"description": f"{label} created", "content": _json(name)}}
+    paths: dict[str, dict[str, Any]] = {
+        f"/api/v1/{name}": {
+            "get": {"operationId": f"list_{name}", "summary": f"List {label} records",
+                    "tags": [name], "parameters": LIST_PARAMETERS,
+                    "responses": {"200": {"description": "a page", "content": {
+                        "application/json": {"schema": {
+                            "type": "object", "required": ["data", "next", "has_more"],
+                            "properties": {
+                                "data": {"type": "array",
+                                         "items": {"$ref": f"#/components/schemas/{name}"}},
+                                "next": {"type": ["string", "null"]},
+                                "has_more": {"type": "boolean"},
+                                "count": {"type": "object", "properties": {
+                                    "value": {"type": "integer"},
+                                    "exact": {"type": "boolean"}}}}}}}},
+                        **_problems(*ERROR_STATUSES)}},
+            "post": {"operationId": f"create_{name}", "summary": f"Create a {label}",
+                     "tags": [name], "parameters": [IDEMPOTENCY],
+                     "requestBody": {"required": True, "content": _json(f"{name}_input")},
+                     "responses": {**created, **_problems(*ERROR_STATUSES)}},
+        },
+        f"/api/v1/{name}/{{id}}": {
+            "parameters": [ID],
+            "get": {"operationId": f"get_{name}", "summary": f"One {label}", "tags": [name],
+                    "responses": {**record, "304": {"description": "not modified"},
+                                  **_problems(*ERROR_STATUSES)}},
+            "patch": {"operationId": f"patch_{name}", "summary": f"Change a {label}",
+                      "tags": [name], "parameters": [IF_MATCH],
+                      "requestBody": {"required": True, "content": _json(f"{name}_input")},
+                      "responses": {**record, **_problems(*ERROR_STATUSES)}},
+            "put": {"operationId": f"put_{name}", "summary": f"Replace a {label}",
+                    "tags": [name], "parameters": [IF_MATCH],
+                    "requestBody": {"required": True, "content": _json(f"{name}_input")},
+                    "responses": {**record, **_problems(*ERROR_STATUSES)}},
+            "delete": {"operationId": f"delete_{name}", "summary": f"Delete a {label}",
+                       "tags": [name], "parameters": [IF_MATCH],
+                       "responses": {"204": {"description": "deleted"},
+                                     **_problems(*ERROR_STATUSES)}},
+        },
+        f"/api/v1/{name}/{{id}}/history": {
+            "parameters": [ID],
+            "get": {"operationId": f"history_{name}", "summary": f"Changes of a {label}",
+                    "tags": [name], "responses": {"200": {"description": "the audit trail",
+                                                          "content": {"application/json": {
+                                                              "schema": {"type": "object"}}}},
+                                                  **_problems(*ERROR_STATUSES)}},
+        },
+    }
+    if entity.submittable:
+        for action in ("submit", "cancel"):
+            paths[f"/api/v1/{name}/{{id}}/{action}"] = {"parameters": [ID], "post": {
+                "operationId": f"{action}_{name}", "summary": f"{action.title()} a {label}",
+                "tags": [name], "parameters": [IF_MATCH],
+                "responses": {**record, **_problems(*ERROR_STATUSES)}}}
+        paths[f"/api/v1/{name}/{{id}}/amend"] = {"parameters": [ID], "post": {
+            "operationId": f"amend_{name}", "summary": f"Amend a cancelled {label}",
+            "tags": [name], "parameters": [IDEMPOTENCY],
+            "responses": {**created, **_problems(*ERROR_STATUSES)}}}
+    return paths
+
+
+def build_document(model: Model) -> dict[str, Any]:
+    """The OpenAPI 3.1 document for ``model``."""
+    schemas: dict[str, Any] = {"problem": problem_schema()}
+    paths: dict[str, Any] = {}
+    for entity in model.entities.values():
+        schemas.update(entity_schemas(model, entity))
+        if not entity.child:
+            paths.update(entity_paths(entity))
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Yiti API", "version": "1",
+                 "description": "Records of every entity of this site. See docs/api.md."},
+        "servers": [{"url": "/"}],
+        "security": [{"bearer": []}, {"session": []}],
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "responses": {"problem": {"description": "an error (RFC 9457)", "content": {
+                MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/problem"}}}}},
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer",
+                           "description": "an API token: yt_<id>_<secret>"},
+                "session": {"type": "apiKey", "in": "cookie", "name": "yiti_session",
+                            "description": "the browser's session; unsafe methods also "
+                                           "need the X-CSRFToken header"},
+            },
+        },
+    }
+
+
+_DOCUMENTS: dict[int, tuple[Model, dict[str, Any]]] = {}
+
+
+@bp.get("/openapi.json")
+def openapi() -> Response:
+    model = current_site().model
+    cached = _DOCUMENTS.get(id(model))
+    if cached is None or cached[0] is not model:
+        cached = _DOCUMENTS[id(model)] = (model, build_document(model))
+    return json_response(cached[1])
