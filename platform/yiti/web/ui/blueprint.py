@@ -1,0 +1,79 @@
+"""The ``ui`` blueprint (``/app``), its template helpers and its error pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, render_template, request
+from werkzeug.wrappers import Response
+
+from yiti.definitions.model import Field, label_text
+from yiti.errors import Forbidden, NotFound
+from yiti.web.ui import present
+from yiti.web.ui.context import SignInRequired, site
+from yiti.web.ui.i18n import LANGUAGES, current_language, gettext
+
+bp = Blueprint("ui", __name__, url_prefix="/app")
+
+
+def is_htmx() -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def navigation() -> list[tuple[Any, list[Any]]]:
+    """(module, its top-level entities) for the navigation bar, modules with none left out."""
+    model = site().model
+    out = []
+    for module in model.modules.values():
+        entities = [e for e in model.entities.values() if e.module == module.name
+                    and not e.child]
+        if entities:
+            out.append((module, entities))
+    return out
+
+
+@bp.app_context_processor
+def helpers() -> dict[str, Any]:
+    lang = current_language()
+    settings = site().settings
+
+    def L(label: Any) -> str:  # noqa: N802 - short, used everywhere in templates
+        return label_text(label, lang)
+
+    def fmt(field: Field, value: Any, record: Any = None, titles: Any = None) -> str:
+        return present.display(field, value, lang=lang, tz=settings.timezone,
+                               currency=present.currency_of(field, record, settings.currency),
+                               titles=titles)
+
+    return {"lang": lang, "languages": LANGUAGES, "L": L, "fmt": fmt,
+            "safe_href": present.safe_href, "nav_modules": navigation,
+            "timezone": settings.timezone, "default_currency": settings.currency,
+            "input_step": present.step}
+
+
+def render(template: str, status: int = 200, **context: Any) -> tuple[str, int]:
+    return render_template(template, **context), status
+
+
+@bp.errorhandler(SignInRequired)
+def sign_in(error: SignInRequired) -> Response | tuple[str, int]:
+    manager = getattr(current_app, "login_manager", None)
+    if manager is not None:
+        return manager.unauthorized()
+    return render("ui/error.html", 401, message=gettext("Please sign in."))
+
+
+@bp.errorhandler(NotFound)
+def not_found(error: NotFound) -> tuple[str, int]:
+    return render("ui/error.html", 404, message=gettext("Not found."), detail=error.message)
+
+
+@bp.errorhandler(Forbidden)
+def forbidden(error: Forbidden) -> tuple[str, int]:
+    return render("ui/error.html", 403, message=gettext("You may not do this."),
+                  detail=error.message)
+
+
+@bp.errorhandler(404)
+def missing(error: Exception) -> tuple[str, int]:
+    return render("ui/error.html", 404, message=gettext("Not found."))

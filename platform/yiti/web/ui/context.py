@@ -1,0 +1,118 @@
+"""Who is asking and what they may see: the actor, their record service, link titles.
+
+The screens never decide permissions: every read and write goes through the record
+service of the signed-in user's actor, which asks the site's policy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from flask import abort, current_app
+
+from yiti.definitions.model import Entity, Field, label_text
+from yiti.errors import NotFound, YitiError
+from yiti.permissions.policy import Actor
+from yiti.records.service import Records
+from yiti.site import Site
+
+#: Actor for a site without sign-in (a development checkout before auth is set up). It is
+#: not the system actor: read-only fields stay read-only and a real policy refuses it.
+GUEST = Actor("guest")
+
+
+def site() -> Site:
+    return current_app.extensions["yiti"]
+
+
+class SignInRequired(Exception):
+    """Raised when nobody is signed in; answered with the login manager's redirect."""
+
+
+def current_actor() -> Actor:
+    """The actor of this request, from the sign-in layer (:mod:`yiti.web.auth`).
+
+    Raises :class:`SignInRequired` when nobody is signed in; the blueprint answers it
+    with the login page. An app without the sign-in layer (a bare ``create_app`` in a
+    test of this module alone) acts as :data:`GUEST`, which a real policy refuses.
+    """
+    if getattr(current_app, "login_manager", None) is None:
+        return GUEST
+    from yiti.web.auth import current_actor as signed_in
+
+    actor = signed_in(required=False)
+    if actor is None:
+        raise SignInRequired
+    return actor
+
+
+def records() -> Records:
+    return site().records(current_actor())
+
+
+def entity_or_404(name: str) -> Entity:
+    """A top-level entity by name; child entities have no screens of their own."""
+    entity = site().model.entities.get(name)
+    if entity is None or entity.child:
+        abort(404)
+    return entity
+
+
+def title_field(entity: Entity) -> str:
+    return entity.title_field or ("name" if not entity.child else "id")
+
+
+def link_titles(recs: Records, target: Entity, ids: Iterable[Any]) -> dict[Any, str]:
+    """id → "name · title" of linked records the actor may read, in one query.
+
+    Records the actor cannot see keep their bare ``#id`` (the caller's default).
+    """
+    wanted = sorted({int(i) for i in ids if i is not None and str(i).isdigit()})
+    if not wanted:
+        return {}
+    fields = ["id"] + (["name"] if not target.child else [])
+    if target.title_field and target.title_field not in fields:
+        fields.append(target.title_field)
+    out: dict[Any, str] = {}
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start:start + 500]
+        try:
+            page = recs.list(target.name, filters=[("id", "in", chunk)], fields=fields,
+                             limit=len(chunk), sort=["id"])
+        except YitiError:
+            return out
+        for row in page.rows:
+            out[row["id"]] = record_title(target, row)
+    return out
+
+
+def record_title(entity: Entity, row: Mapping[str, Any]) -> str:
+    """How a record is named to people: its title field, with its name when they differ."""
+    name = row.get("name")
+    title = row.get(entity.title_field) if entity.title_field else None
+    if title is not None and not isinstance(title, str):
+        title = None  # a link as title field: the name says more than an id
+    if name and title and str(title) != str(name):
+        return f"{name} · {title}"
+    return str(title or name or f"#{row.get('id')}")
+
+
+def titles_for(recs: Records, entity: Entity, fields: Iterable[Field],
+               rows: Iterable[Mapping[str, Any]]) -> dict[str, dict[Any, str]]:
+    """For each link field among ``fields``: id → title of the records ``rows`` link to."""
+    rows = list(rows)
+    out: dict[str, dict[Any, str]] = {}
+    for f in fields:
+        if f.is_link and f.target:
+            target = site().model.entities[f.target]
+            out[f.name] = link_titles(recs, target, (r.get(f.name) for r in rows))
+    return out
+
+
+def entity_label(entity: Entity, lang: str) -> str:
+    return label_text(entity.label, lang)
+
+
+def not_found(error: NotFound) -> None:
+    abort(404, description=error.message)

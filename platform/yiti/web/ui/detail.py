@@ -1,0 +1,74 @@
+"""Detail screens: ``/app/<entity>/<id>`` with the audit history, and the actions on one
+record (delete; submit, cancel and amend for submittable entities)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import flash, redirect, request, url_for
+from werkzeug.wrappers import Response
+
+from yiti.definitions.model import Entity
+from yiti.errors import Conflict, ValidationError, YitiError
+from yiti.web.ui.blueprint import bp, render
+from yiti.web.ui.context import entity_or_404, record_title, records, site, titles_for
+from yiti.web.ui.i18n import gettext
+from yiti.web.ui.screens import form_layout
+
+ACTIONS = ("submit", "cancel", "amend", "delete")
+
+
+def _titles(entity: Entity, record: dict[str, Any]) -> dict[str, dict[Any, str]]:
+    """Link titles of the record and of its lines, by field name (lines: ``table.field``)."""
+    recs = records()
+    model = site().model
+    out = titles_for(recs, entity, entity.fields.values(), [record])
+    for f in entity.table_fields:
+        child = model.entities[f.target or ""]
+        for name, titles in titles_for(recs, child, child.fields.values(),
+                                       record.get(f.name) or []).items():
+            out[f"{f.name}.{name}"] = titles
+    return out
+
+
+@bp.get("/<entity>/<int:ident>")
+def detail(entity: str, ident: int) -> tuple[str, int]:
+    e = entity_or_404(entity)
+    recs = records()
+    record = recs.get(e.name, ident)
+    try:
+        history = recs.history(e.name, ident)
+    except YitiError:
+        history = []
+    model = site().model
+    return render("ui/detail.html", entity=e, record=record, history=list(reversed(history)),
+                  tabs=form_layout(model, e), titles=_titles(e, record),
+                  title=record_title(e, record),
+                  child_of=lambda f: model.entities[f.target or ""],
+                  field_of=lambda name: e.fields.get(name))
+
+
+@bp.post("/<entity>/<int:ident>/<action>")
+def act(entity: str, ident: int, action: str) -> Response:
+    e = entity_or_404(entity)
+    if action not in ACTIONS or (action != "delete" and not e.submittable):
+        return redirect(url_for("ui.detail", entity=e.name, ident=ident))
+    recs = records()
+    version = request.form.get("version") or None
+    try:
+        if action == "delete":
+            recs.delete(e.name, ident, version=version)
+            flash(gettext("Deleted."), "success")
+            return redirect(url_for("ui.list_view", entity=e.name))
+        if action == "amend":
+            new = recs.amend(e.name, ident)
+            flash(gettext("%(what)s created as an amendment.", what=record_title(e, new)),
+                  "success")
+            return redirect(url_for("ui.edit", entity=e.name, ident=new["id"]))
+        done = recs.submit(e.name, ident, version=version) if action == "submit" else (
+            recs.cancel(e.name, ident, version=version))
+        flash(gettext("%(what)s submitted.", what=record_title(e, done)) if action == "submit"
+              else gettext("%(what)s cancelled.", what=record_title(e, done)), "success")
+    except (Conflict, ValidationError) as error:
+        flash(error.message, "danger")
+    return redirect(url_for("ui.detail", entity=e.name, ident=ident))

@@ -1,0 +1,151 @@
+"""Form screens: ``/app/<entity>/new`` and ``/app/<entity>/<id>/edit``.
+
+A refused save shows the form again with what the user typed and each message on its
+input; a stale save (someone else saved first) says so and keeps the input too.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import flash, redirect, request, url_for
+from werkzeug.datastructures import MultiDict
+
+from yiti.definitions.model import Entity, label_text
+from yiti.errors import Conflict, FieldProblem, ValidationError
+from yiti.web.ui import formdata
+from yiti.web.ui.blueprint import bp, render
+from yiti.web.ui.context import entity_or_404, link_titles, record_title, records, site
+from yiti.web.ui.i18n import current_language, gettext
+from yiti.web.ui.screens import form_layout
+
+
+def _link_labels(entity: Entity, state: dict[str, Any], form: MultiDict | None
+                 ) -> dict[str, str]:
+    """Input name → the linked record's title, for the text box of each link input."""
+    model = site().model
+    recs = records()
+    out: dict[str, str] = {}
+
+    def collect(e: Entity, prefix: str, values: dict[str, Any]) -> None:
+        for f in e.fields.values():
+            if f.type != "link" or not f.target:
+                continue
+            name = f"{prefix}{f.name}"
+            if form is not None and form.get(f"{name}.search"):
+                out[name] = form[f"{name}.search"]
+            elif values.get(f.name):
+                wanted.setdefault(f.target, {})[name] = values[f.name]
+
+    wanted: dict[str, dict[str, Any]] = {}
+    collect(entity, "", state)
+    for f in entity.table_fields:
+        child = model.entities[f.target or ""]
+        for i, line in enumerate(state.get(f.name) or []):
+            collect(child, f"{f.name}[{i}].", line)
+    for target, names in wanted.items():
+        titles = link_titles(recs, model.entities[target], names.values())
+        for name, ident in names.items():
+            key = int(ident) if str(ident).isdigit() else ident
+            out[name] = titles.get(key, f"#{ident}")
+    return out
+
+
+def show_form(entity: Entity, state: dict[str, Any], *, record: dict[str, Any] | None,
+              problems: list[FieldProblem] | None = None, conflict: str | None = None,
+              form: MultiDict | None = None, status: int = 200) -> tuple[str, int]:
+    model = site().model
+    problems = problems or []
+    errors = formdata.errors_by_input(problems)
+    names = _input_names(entity, state)
+    stray = [p for p in problems if p.field not in names]
+    blanks = {f.name: formdata.blank_line(model.entities[f.target or ""])
+              for f in entity.table_fields}
+    return render("ui/form.html", status, entity=entity, record=record, state=state,
+                  tabs=form_layout(model, entity), errors=errors, problems=problems,
+                  stray=stray, conflict=conflict, blanks=blanks,
+                  link_labels=_link_labels(entity, state, form),
+                  child_of=lambda f: model.entities[f.target or ""])
+
+
+def _input_names(entity: Entity, state: dict[str, Any]) -> set[str]:
+    model = site().model
+    names = set(entity.fields)
+    for f in entity.table_fields:
+        child = model.entities[f.target or ""]
+        for i in range(len(state.get(f.name) or [])):
+            names |= {f"{f.name}[{i}].{c}" for c in child.fields}
+    return names
+
+
+def _initial(entity: Entity) -> dict[str, Any]:
+    """A new record's inputs: field defaults, one blank line per required table."""
+    model = site().model
+    tz = site().settings.timezone
+    doc = records()._with_defaults(entity, {})  # noqa: SLF001 - the service's own defaults
+    state = formdata.state_from_record(model, entity, doc, tz)
+    for f in entity.table_fields:
+        state[f.name] = [formdata.blank_line(model.entities[f.target or ""])]
+    for key, value in request.args.items():  # ?contact=12 pre-fills a field
+        if key in entity.fields and not entity.fields[key].is_table:
+            state[key] = value
+    return state
+
+
+@bp.get("/<entity>/new")
+def new(entity: str) -> tuple[str, int]:
+    e = entity_or_404(entity)
+    return show_form(e, _initial(e), record=None)
+
+
+@bp.post("/<entity>/new")
+def create(entity: str) -> Any:
+    e = entity_or_404(entity)
+    recs = records()
+    values, problems = formdata.values_from(site().model, e, request.form, request.files, recs)
+    if not problems:
+        try:
+            saved = recs.create(e.name, values)
+        except ValidationError as error:
+            problems = error.problems
+        else:
+            flash(gettext("%(what)s saved.", what=record_title(e, saved)), "success")
+            return redirect(url_for("ui.detail", entity=e.name, ident=saved["id"]))
+    state = formdata.state_from_form(site().model, e, request.form)
+    return show_form(e, state, record=None, problems=problems, form=request.form, status=422)
+
+
+@bp.get("/<entity>/<int:ident>/edit")
+def edit(entity: str, ident: int) -> tuple[str, int]:
+    e = entity_or_404(entity)
+    record = records().get(e.name, ident)
+    state = formdata.state_from_record(site().model, e, record, site().settings.timezone)
+    state["version"] = str(record["version"])
+    return show_form(e, state, record=record)
+
+
+@bp.post("/<entity>/<int:ident>/edit")
+def update(entity: str, ident: int) -> Any:
+    e = entity_or_404(entity)
+    recs = records()
+    record = recs.get(e.name, ident)
+    values, problems = formdata.values_from(site().model, e, request.form, request.files, recs)
+    conflict = None
+    if not problems:
+        try:
+            saved = recs.update(e.name, ident, values, version=request.form.get("version") or 0)
+        except ValidationError as error:
+            problems = error.problems
+        except Conflict as error:
+            conflict = error.message
+        else:
+            flash(gettext("%(what)s saved.", what=record_title(e, saved)), "success")
+            return redirect(url_for("ui.detail", entity=e.name, ident=ident))
+    state = formdata.state_from_form(site().model, e, request.form)
+    state["version"] = request.form.get("version", "")
+    return show_form(e, state, record=record, problems=problems, conflict=conflict,
+                     form=request.form, status=409 if conflict else 422)
+
+
+def entity_title(e: Entity) -> str:
+    return label_text(e.label, current_language())

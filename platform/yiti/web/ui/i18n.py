@@ -1,0 +1,85 @@
+"""Languages of the screens: the user's choice, engine strings and formats.
+
+Engine strings are translated with Babel catalogues kept as ``.po`` files under
+``yiti/translations/<locale>/LC_MESSAGES/messages.po`` and read at start-up with
+:mod:`babel.messages.pofile` — no compile step, so a fresh checkout works as is. Labels
+from definitions are translated by the definitions themselves (:func:`label_text`).
+
+The language is chosen, in order, by the session (the switch in the navigation bar), the
+``yiti_lang`` cookie, then the browser's ``Accept-Language``; English otherwise.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from babel import Locale
+from babel.messages.pofile import read_po
+from flask import g, has_request_context, request, session
+
+#: Languages offered by the switch: code → its own name.
+LANGUAGES: dict[str, str] = {"en": "English", "zh-CN": "中文"}
+DEFAULT = "en"
+COOKIE = "yiti_lang"
+TRANSLATIONS = Path(__file__).resolve().parents[2] / "translations"
+
+
+def babel_locale(lang: str) -> str:
+    """``zh-CN`` → ``zh_CN``, the form Babel and the catalogue folders use."""
+    return lang.replace("-", "_")
+
+
+@cache
+def catalogue(lang: str) -> dict[str, str]:
+    """msgid → msgstr for ``lang`` (empty for English and for missing catalogues)."""
+    path = TRANSLATIONS / babel_locale(lang) / "LC_MESSAGES" / "messages.po"
+    if not path.exists():
+        return {}
+    with path.open("rb") as fh:
+        cat = read_po(fh, locale=babel_locale(lang))
+    out: dict[str, str] = {}
+    for message in cat:
+        if message.id and message.string and not message.fuzzy:
+            if isinstance(message.id, tuple):  # plural: keep singular and plural forms
+                forms = message.string if isinstance(message.string, tuple) else ()
+                for i, msgid in enumerate(message.id):
+                    if i < len(forms) and forms[i]:
+                        out[msgid] = forms[i]
+            else:
+                out[message.id] = str(message.string)
+    return out
+
+
+def current_language() -> str:
+    """The language of this request (``en`` outside a request)."""
+    if not has_request_context():
+        return DEFAULT
+    cached = g.get("yiti_lang")
+    if cached:
+        return cached
+    lang = session.get("lang") or request.cookies.get(COOKIE)
+    if lang not in LANGUAGES:
+        lang = request.accept_languages.best_match(list(LANGUAGES), default=DEFAULT)
+        if lang not in LANGUAGES:
+            lang = DEFAULT
+    g.yiti_lang = lang
+    return lang
+
+
+def gettext(message: str, **values: Any) -> str:
+    """``message`` in the current language, with ``%(name)s`` placeholders filled."""
+    text = catalogue(current_language()).get(message, message)
+    return text % values if values else text
+
+
+def ngettext(singular: str, plural: str, n: int, **values: Any) -> str:
+    source = singular if n == 1 else plural
+    text = catalogue(current_language()).get(source, source)
+    values.setdefault("num", n)
+    return text % values
+
+
+def locale() -> Locale:
+    return Locale.parse(babel_locale(current_language()))

@@ -1,0 +1,185 @@
+"""What a screen shows, read from the definitions: list columns and filters, form layout.
+
+Pure functions of the model (no request, no database), so pack authors can see how their
+``views/`` and ``forms/`` files shape the screens, and tests can check it directly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from yiti.definitions.model import Definition, Entity, Field, Label, Model
+from yiti.records.query import field_of
+
+#: Field types offered as list columns when nothing says which.
+LISTABLE = ("string", "integer", "decimal", "money", "percent", "boolean", "date", "datetime",
+            "select", "link", "email", "phone", "url")
+
+
+@dataclass(frozen=True)
+class Column:
+    """A list column: a field or a path through links (``customer.city``)."""
+
+    path: str
+    field: Field
+    label: Label
+
+
+@dataclass(frozen=True)
+class ListSpec:
+    columns: tuple[Column, ...]
+    filters: tuple[Column, ...]
+    sort: tuple[str, ...]
+    page_size: int
+    label: Label
+
+
+@dataclass(frozen=True)
+class Item:
+    """A field placed on a form; for a table field, the child columns its grid shows."""
+
+    field: Field
+    label: Label
+    read_only: bool = False
+    columns: tuple[Field, ...] = ()
+
+
+@dataclass(frozen=True)
+class Section:
+    label: Label
+    columns: tuple[tuple[Item, ...], ...]
+    description: Label = field(default_factory=dict)
+    collapsed: bool = False
+
+
+@dataclass(frozen=True)
+class Tab:
+    name: str
+    label: Label
+    sections: tuple[Section, ...]
+
+
+def view_of(model: Model, entity: Entity) -> Definition | None:
+    """The entity's list view: the one named after it, else the first for it."""
+    view = model.views.get(entity.name)
+    if view is not None and view.entity == entity.name:
+        return view
+    return next((v for v in model.views.values() if v.entity == entity.name), None)
+
+
+def form_of(model: Model, entity: Entity) -> Definition | None:
+    form = model.forms.get(entity.name)
+    if form is not None and form.entity == entity.name:
+        return form
+    return next((f for f in model.forms.values() if f.entity == entity.name), None)
+
+
+def resolve_path(model: Model, entity: Entity, path: str) -> Field | None:
+    """The field at the end of ``path`` (through links), or None if it leads nowhere."""
+    current = entity
+    parts = path.split(".")
+    for i, part in enumerate(parts):
+        f = field_of(current, part)
+        if f is None:
+            return None
+        if i == len(parts) - 1:
+            return f
+        if not f.is_link:
+            return None
+        current = model.entities[f.target or ""]
+    return None
+
+
+def path_label(model: Model, entity: Entity, path: str) -> Label:
+    """``Customer › City`` for a link path, in every language the labels have."""
+    current, labels = entity, []
+    for part in path.split("."):
+        f = field_of(current, part)
+        if f is None:
+            break
+        labels.append(f.label)
+        if f.is_link:
+            current = model.entities[f.target or ""]
+    if len(labels) == 1:
+        return labels[0]
+    langs = {lang for label in labels for lang in label} or {"en"}
+    from yiti.definitions.model import label_text
+
+    return {lang: " › ".join(label_text(label, lang) for label in labels) for lang in langs}
+
+
+def _columns(model: Model, entity: Entity, paths: Any) -> tuple[Column, ...]:
+    out = []
+    for path in paths or ():
+        f = resolve_path(model, entity, str(path))
+        if f is not None and not f.is_table:
+            out.append(Column(str(path), f, path_label(model, entity, str(path))))
+    return tuple(out)
+
+
+def list_spec(model: Model, entity: Entity) -> ListSpec:
+    """Columns, filters, sort and page size: the view definition, else the entity's
+    ``list`` defaults, else its first few fields."""
+    view = view_of(model, entity)
+    body: Mapping[str, Any] = view.body if view else {}
+    defaults = entity.list_defaults
+    paths = body.get("columns") or defaults.columns
+    if not paths:
+        paths = ([] if entity.child else ["name"]) + [
+            f.name for f in entity.fields.values() if f.type in LISTABLE][:5]
+    columns = _columns(model, entity, paths)
+    filter_paths = body.get("filters") or [
+        c.path for c in columns if "." not in c.path and c.field.type in LISTABLE]
+    sort = tuple(body.get("sort") or defaults.sort)
+    size = int(body.get("page_size") or defaults.page_size)
+    return ListSpec(columns, _columns(model, entity, filter_paths), sort, size,
+                    body.get("label") or entity.label)
+
+
+def _item(model: Model, entity: Entity, raw: Any) -> Item | None:
+    if isinstance(raw, str):
+        raw = {"field": raw}
+    f = entity.fields.get(str(raw.get("field")))
+    if f is None:
+        return None
+    columns: tuple[Field, ...] = ()
+    if f.is_table:
+        child = model.entities[f.target or ""]
+        names = raw.get("columns") or [c.name for c in child.fields.values()
+                                       if not c.is_table]
+        columns = tuple(child.fields[n] for n in names if n in child.fields)
+    return Item(f, raw.get("label") or f.label, bool(raw.get("read_only")) or f.read_only
+                or bool(f.formula), columns)
+
+
+def form_layout(model: Model, entity: Entity) -> tuple[Tab, ...]:
+    """Tabs of sections of columns of fields, from the form definition.
+
+    Without a form, every field in order in one section. Fields the form forgets are added
+    in a last section, so a pack extension's new field always has a place to be entered.
+    """
+    form = form_of(model, entity)
+    body: Mapping[str, Any] = form.body if form else {}
+    placed: set[str] = set()
+    tabs_raw = list(body.get("tabs") or [])
+    first_tab = tabs_raw[0]["name"] if tabs_raw else ""
+    sections: dict[str, list[Section]] = {t["name"]: [] for t in tabs_raw} or {"": []}
+    for raw in body.get("sections") or ():
+        cols_raw = raw.get("columns") or [raw.get("fields") or []]
+        columns = []
+        for col in cols_raw:
+            items = tuple(i for i in (_item(model, entity, r) for r in col) if i is not None)
+            placed.update(i.field.name for i in items)
+            columns.append(items)
+        tab = raw.get("tab") if raw.get("tab") in sections else first_tab
+        sections[tab].append(Section(raw.get("label") or {}, tuple(columns),
+                                     raw.get("description") or {}, bool(raw.get("collapsed"))))
+    rest = tuple(i for i in (_item(model, entity, f.name) for f in entity.fields.values()
+                             if f.name not in placed) if i is not None)
+    if rest:
+        label: Label = {"en": "More", "zh-CN": "更多"} if placed else {}
+        sections[list(sections)[-1]].append(Section(label, (rest,)))
+    labels = {t["name"]: t.get("label") or {"en": t["name"]} for t in tabs_raw}
+    return tuple(Tab(name, labels.get(name, {}), tuple(secs)) for name, secs in sections.items())

@@ -1,0 +1,104 @@
+/* Yiti's screens: small behaviour Bootstrap and htmx don't give. No inline handlers:
+   everything is wired here by class name, so a strict CSP ('self' + nonce) holds. */
+(function () {
+  "use strict";
+
+  /* -- link inputs: search as you type (htmx fills .yiti-options), pick with a click -- */
+  document.addEventListener("click", function (event) {
+    var option = event.target.closest(".yiti-option");
+    if (option) {
+      var box = option.closest(".yiti-link");
+      var hidden = box.querySelector(".yiti-link-value");
+      var search = box.querySelector(".yiti-link-search");
+      hidden.value = option.dataset.id;
+      search.value = option.dataset.title;
+      box.querySelector(".yiti-options").replaceChildren();
+      search.setAttribute("aria-expanded", "false");
+      markDirty(box);
+      hidden.dispatchEvent(new Event("change", { bubbles: true }));
+      return;
+    }
+    document.querySelectorAll(".yiti-options").forEach(function (list) {
+      if (!list.parentElement.contains(event.target)) { list.replaceChildren(); }
+    });
+  });
+  document.addEventListener("input", function (event) {
+    var search = event.target.closest(".yiti-link-search");
+    if (search && search.value.trim() === "") {
+      search.closest(".yiti-link").querySelector(".yiti-link-value").value = "";
+    }
+  });
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var list = event.detail.target;
+    if (list.classList && list.classList.contains("yiti-options")) {
+      var search = list.parentElement.querySelector(".yiti-link-search");
+      if (search) { search.setAttribute("aria-expanded", list.children.length ? "true" : "false"); }
+    }
+  });
+
+  /* -- child lines: add, remove, reorder; inputs renumbered so names match positions -- */
+  function renumber(editor) {
+    var table = editor.dataset.table;
+    var pattern = new RegExp("^" + table + "\\[(\\d+|__i__)\\]");
+    editor.querySelectorAll("tbody tr.yiti-line").forEach(function (row, i) {
+      row.querySelectorAll("[name],[id],[for],[aria-describedby]").forEach(function (el) {
+        ["name", "id", "for", "aria-describedby"].forEach(function (attr) {
+          var v = el.getAttribute(attr);
+          if (v && pattern.test(v)) { el.setAttribute(attr, v.replace(pattern, table + "[" + i + "]")); }
+        });
+      });
+      var number = row.querySelector(".yiti-line-number");
+      if (number && number.firstChild && number.firstChild.nodeType === 3) {
+        number.firstChild.nodeValue = String(i + 1);
+      }
+    });
+  }
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest(".yiti-add-line, .yiti-line-remove, .yiti-line-up, .yiti-line-down");
+    if (!button) { return; }
+    var editor = button.closest(".yiti-lines");
+    var body = editor.querySelector("tbody");
+    if (button.classList.contains("yiti-add-line")) {
+      var template = editor.querySelector("template.yiti-line-template");
+      var row = template.content.firstElementChild.cloneNode(true);
+      body.appendChild(row);
+      if (window.htmx) { window.htmx.process(row); }
+      var first = row.querySelector("input:not([type=hidden]),select,textarea");
+      if (first) { first.focus(); }
+    } else {
+      var line = button.closest("tr");
+      if (button.classList.contains("yiti-line-remove")) { line.remove(); }
+      else if (button.classList.contains("yiti-line-up") && line.previousElementSibling) {
+        body.insertBefore(line, line.previousElementSibling);
+      } else if (button.classList.contains("yiti-line-down") && line.nextElementSibling) {
+        body.insertBefore(line.nextElementSibling, line);
+      }
+    }
+    renumber(editor);
+    markDirty(editor);
+  });
+
+  /* -- warn before leaving a form with unsaved changes -- */
+  var dirty = false;
+  function markDirty(el) { if (el.closest && el.closest("form.yiti-form")) { dirty = true; } }
+  document.addEventListener("input", function (event) { markDirty(event.target); });
+  document.addEventListener("change", function (event) { markDirty(event.target); });
+  document.addEventListener("submit", function (event) {
+    if (event.target.matches("form.yiti-form")) { dirty = false; }
+  });
+  window.addEventListener("beforeunload", function (event) {
+    if (dirty) { event.preventDefault(); event.returnValue = ""; }
+  });
+
+  /* -- confirmations and "select all" in lists -- */
+  document.addEventListener("click", function (event) {
+    var el = event.target.closest("[data-confirm]");
+    if (el && !window.confirm(el.dataset.confirm)) { event.preventDefault(); }
+  });
+  document.addEventListener("change", function (event) {
+    if (event.target.matches(".yiti-check-all")) {
+      var form = event.target.closest("form");
+      form.querySelectorAll("input[name=ids]").forEach(function (box) { box.checked = event.target.checked; });
+    }
+  });
+})();
