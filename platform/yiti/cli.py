@@ -108,27 +108,124 @@ def migrate(dry_run: bool, allow_destructive: bool) -> None:
 def demo() -> None:
     """Load every pack's fixtures, demo data included (safe to run again)."""
     from yiti.fixtures import load_fixtures
+    from yiti.permissions.users import ensure_demo_admin
 
     site = _site(_settings())
     try:
         counts = load_fixtures(site, demo=True)
+        name, password = ensure_demo_admin(site)
     finally:
         site.close()
     total = sum(counts.values())
     click.echo(f"Loaded {total} record(s) of demo data and fixtures.")
+    click.echo(f"Sign in at /auth/login as {name!r} with password {password!r} "
+               "(kept in instance/demo_admin_password).")
+
+
+@main.group()
+def user() -> None:
+    """Create users and change their passwords and roles."""
+
+
+@user.command("create")
+@click.argument("name")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--role", "roles", multiple=True, help="A role (repeatable).")
+@click.option("--attr", "attrs", multiple=True, help="key=value for row rules (repeatable).")
+@click.option("--full-name")
+@click.option("--email")
+def user_create(name: str, password: str, roles: tuple[str, ...], attrs: tuple[str, ...],
+                full_name: str | None, email: str | None) -> None:
+    """Create user NAME (e.g. yiti user create ann --password ... --role Administrator)."""
+    from yiti.errors import YitiError
+    from yiti.permissions.users import create_user
+
+    attributes = dict(a.split("=", 1) for a in attrs if "=" in a)
+    site = _site(_settings())
+    try:
+        create_user(site, name, password, roles=roles, full_name=full_name, email=email,
+                    attributes=attributes)
+    except YitiError as error:
+        click.echo(f"error: {error.message}", err=True)
+        sys.exit(1)
+    finally:
+        site.close()
+    click.echo(f"Created user {name!r} with roles: {', '.join(roles) or '(none)'}.")
+
+
+@user.command("password")
+@click.argument("name")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+def user_password(name: str, password: str) -> None:
+    """Set NAME's password; every session of the user ends."""
+    from yiti.errors import YitiError
+    from yiti.permissions.users import set_password
+
+    site = _site(_settings())
+    try:
+        set_password(site, name, password)
+    except YitiError as error:
+        click.echo(f"error: {error.message}", err=True)
+        sys.exit(1)
+    finally:
+        site.close()
+    click.echo(f"Password of {name!r} changed.")
+
+
+@user.command("roles")
+@click.argument("name")
+@click.option("--role", "roles", multiple=True, help="A role (repeatable); none: no roles.")
+def user_roles(name: str, roles: tuple[str, ...]) -> None:
+    """Replace NAME's roles."""
+    from yiti.errors import YitiError
+    from yiti.permissions.users import set_roles
+
+    site = _site(_settings())
+    try:
+        set_roles(site, name, roles)
+    except YitiError as error:
+        click.echo(f"error: {error.message}", err=True)
+        sys.exit(1)
+    finally:
+        site.close()
+    click.echo(f"Roles of {name!r}: {', '.join(roles) or '(none)'}.")
 
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=lambda: int(os.environ.get("PORT", "5000")),
               show_default="5000 or $PORT")
-def serve(host: str, port: int) -> None:
+@click.option("--jobs/--no-jobs", "run_jobs", default=None,
+              help="Run job workers in this process (default: yes without REDIS_URL, "
+                   "no with it: then run `yiti worker`).")
+def serve(host: str, port: int, run_jobs: bool | None) -> None:
     """Serve the web UI and API (the development server; use gunicorn in production)."""
     from yiti.web.app import create_app
 
-    app = create_app(_settings())
+    settings = _settings()
+    app = create_app(settings)
+    consumer = None
+    if run_jobs or (run_jobs is None and not settings.redis_url):
+        from yiti.jobs import jobs_of
+        from yiti.jobs.embedded import start_consumer
+
+        consumer = start_consumer(jobs_of(app.extensions["yiti"]))
     click.echo(f"Yiti is running at http://{host}:{port}/  (Ctrl+C stops it)")
-    app.run(host=host, port=port, threaded=True, use_reloader=False)
+    try:
+        app.run(host=host, port=port, threaded=True, use_reloader=False)
+    finally:
+        if consumer is not None:
+            consumer.stop()
+
+
+def _add_job_commands() -> None:
+    from yiti.jobs.cli import COMMANDS
+
+    for command in COMMANDS:
+        main.add_command(command)
+
+
+_add_job_commands()
 
 
 if __name__ == "__main__":  # pragma: no cover
