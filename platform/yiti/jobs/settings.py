@@ -4,6 +4,7 @@
 ``YITI_JOB_RETRY_MAX_DELAY``, ``YITI_JOB_MAX_ATTEMPTS``, ``YITI_JOB_LEASE`` (seconds a
 running job may go without a sign of life before it is re-queued), ``YITI_JOB_REDISPATCH``
 (seconds before a queued job whose queue message was lost is handed to the queue again),
+``YITI_JOB_POLL_MAX`` (longest pause of an idle worker between looks at the queue),
 ``YITI_QUEUE_NAME``; e-mail: ``YITI_SMTP_HOST``, ``YITI_SMTP_PORT``, ``YITI_SMTP_USER``,
 ``YITI_SMTP_PASSWORD``, ``YITI_SMTP_FROM``, ``YITI_SMTP_TLS`` (``starttls``, ``ssl`` or
 ``none``).
@@ -70,6 +71,7 @@ def from_env(environ: dict[str, str] | None = None) -> JobSettings:
         max_attempts=int(number("YITI_JOB_MAX_ATTEMPTS", 5)),
         lease=number("YITI_JOB_LEASE", 300.0),
         redispatch_after=number("YITI_JOB_REDISPATCH", 120.0),
+        poll_max=number("YITI_JOB_POLL_MAX", 2.0),
         queue_name=env.get("YITI_QUEUE_NAME") or None,
         smtp=smtp,
     )
