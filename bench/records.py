@@ -1,0 +1,182 @@
+"""Record service against hand-written SQLAlchemy Core, on the same table, in one run.
+
+    .venv/bin/python bench/records.py                       # SQLite, 100k rows
+    .venv/bin/python bench/records.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/test
+    .venv/bin/python bench/records.py --database-url ... --rows 1000000 --skip-service-create
+
+Prints, for bulk create and for a filtered, sorted list page, the time through the
+record service, the time of the hand-written Core equivalent, and their ratio; then the
+time of one indexed page of 50 rows (median of repeated runs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import random
+import statistics
+import sys
+import tempfile
+import textwrap
+import time
+import uuid
+from decimal import Decimal
+from pathlib import Path
+
+from sqlalchemy import and_, create_engine, insert, select, text
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "platform"))
+
+from yiti.db import create_engine as yiti_engine  # noqa: E402
+from yiti.definitions import load_model  # noqa: E402
+from yiti.site import Site  # noqa: E402
+from yiti.testing import settings_for  # noqa: E402
+
+ENTITY = """
+entity: bench_order
+label: Bench order
+track_changes: false
+fields:
+  customer: {type: string, max_length: 40, indexed: true}
+  channel: {type: select, options: [mall, store, wechat, tmall], indexed: true}
+  amount: {type: money}
+  qty: {type: integer}
+  placed_at: {type: datetime, indexed: true}
+"""
+CHANNELS = ["mall", "store", "wechat", "tmall"]
+
+
+def make_rows(n: int, seed: int) -> list[dict]:
+    rng = random.Random(seed)
+    start = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+    return [{
+        "customer": f"c{rng.randrange(5000):05d}",
+        "channel": rng.choice(CHANNELS),
+        "amount": Decimal(rng.randrange(100, 1_000_000)) / 100,
+        "qty": rng.randrange(1, 10),
+        "placed_at": start + dt.timedelta(seconds=rng.randrange(0, 330 * 86400)),
+    } for _ in range(n)]
+
+
+def timed(fn, repeat: int = 1) -> float:  # noqa: ANN001
+    """The median wall time of ``fn`` over ``repeat`` runs, in seconds."""
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", default=None)
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--batch", type=int, default=1000)
+    parser.add_argument("--repeat", type=int, default=50)
+    parser.add_argument("--skip-service-create", action="store_true",
+                        help="load the big table by hand (for --rows 1000000)")
+    args = parser.parse_args()
+
+    tmp = Path(tempfile.mkdtemp(prefix="yiti-bench-"))
+    pack = tmp / "packs" / "bench"
+    (pack / "entities").mkdir(parents=True)
+    (pack / "module.yaml").write_text("name: bench\nversion: '1'\nlabel: Bench\n")
+    (pack / "entities" / "bench_order.yaml").write_text(textwrap.dedent(ENTITY))
+    model = load_model([tmp / "packs"])
+
+    schema = None
+    url = args.database_url or f"sqlite:///{tmp / 'bench.db'}"
+    if url.startswith("postgresql"):
+        schema = f"bench_{uuid.uuid4().hex[:8]}"
+        admin = create_engine(url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f"CREATE SCHEMA {schema}"))
+        url = f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
+    site = Site(settings_for(url, tmp), model=model, engine=yiti_engine(url))
+    site.migrate()
+    table = site.tables["bench_order"]
+    records = site.records()
+    n = args.rows
+    total = n if args.skip_service_create else 2 * n
+    print(f"database: {site.engine.dialect.name}, rows: {n:,} per method, "
+          f"{total:,} in the table")
+    try:
+        # -- bulk create ---------------------------------------------------------
+        service_rows = [] if args.skip_service_create else make_rows(n, 1)
+        hand_rows = make_rows(n, 2)
+        now = dt.datetime.now(dt.timezone.utc)
+
+        def by_hand() -> None:
+            for i in range(0, n, args.batch):
+                chunk = [dict(r, version=1, created_at=now, modified_at=now,
+                              created_by="bench", modified_by="bench")
+                         for r in hand_rows[i:i + args.batch]]
+                with site.engine.begin() as conn:
+                    conn.execute(insert(table), chunk)
+
+        def through_service() -> None:
+            for i in range(0, n, args.batch):
+                records.create_many("bench_order", service_rows[i:i + args.batch])
+
+        hand = timed(by_hand)
+        if args.skip_service_create:
+            print(f"bulk create: hand-written {hand:.2f}s ({n / hand:,.0f} rows/s); "
+                  "service skipped")
+        else:
+            service = timed(through_service)
+            print(f"bulk create: service {service:.2f}s ({n / service:,.0f} rows/s), "
+                  f"hand-written {hand:.2f}s ({n / hand:,.0f} rows/s), "
+                  f"ratio {service / hand:.2f}x")
+        with site.engine.begin() as conn:
+            if site.engine.dialect.name == "postgresql":
+                conn.execute(text("ANALYZE bench_order"))
+            else:
+                conn.exec_driver_sql("ANALYZE")
+
+        # -- filtered, sorted page ------------------------------------------------
+        since = dt.datetime(2026, 6, 1, tzinfo=dt.timezone.utc)
+        filters = [("channel", "=", "wechat"), ("placed_at", ">=", since)]
+
+        def service_page() -> None:
+            page = records.list("bench_order", filters=filters, sort=["-placed_at"], limit=50)
+            assert len(page.rows) == 50
+
+        def hand_page() -> None:
+            with site.engine.connect() as conn:
+                rows = conn.execute(
+                    select(table).where(and_(table.c.channel == "wechat",
+                                             table.c.placed_at >= since))
+                    .order_by(table.c.placed_at.desc(), table.c.id.desc()).limit(50)
+                ).mappings().all()
+                assert len(rows) == 50
+
+        service_page()
+        hand_page()
+        s_page = timed(service_page, args.repeat)
+        h_page = timed(hand_page, args.repeat)
+        print(f"filtered, sorted page of 50: service {s_page * 1000:.2f} ms, "
+              f"hand-written {h_page * 1000:.2f} ms, ratio {s_page / h_page:.2f}x "
+              f"(median of {args.repeat})")
+
+        # -- the next page by keyset, deep in the table ---------------------------
+        page = records.list("bench_order", filters=filters, sort=["-placed_at"], limit=50)
+        for _ in range(20):
+            page = records.list("bench_order", filters=filters, sort=["-placed_at"], limit=50,
+                                after_cursor=page.next)
+        cursor = page.next
+        deep = timed(lambda: records.list("bench_order", filters=filters, sort=["-placed_at"],
+                                          limit=50, after_cursor=cursor), args.repeat)
+        print(f"keyset page 22 of the same list: service {deep * 1000:.2f} ms")
+        count = timed(lambda: records.count("bench_order", filters=filters), 5)
+        print(f"capped count (10,000) of the same filter: {count * 1000:.2f} ms")
+    finally:
+        site.close()
+        if schema:
+            with admin.connect() as conn:
+                conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+            admin.dispose()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,35 @@
+"""Docs that promise something are checked against the code that keeps the promise."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from yiti import api
+from yiti.records.hooks import EVENTS
+from yiti.records.query import OPERATORS
+
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+
+
+def test_every_hook_event_is_documented():
+    text = (DOCS / "hooks.md").read_text()
+    missing = [event for event in EVENTS if f"`{event}`" not in text]
+    assert missing == []
+
+
+def test_every_public_api_name_is_documented():
+    text = (DOCS / "hooks.md").read_text()
+    missing = [name for name in api.__all__ if f"`{name}`" not in text]
+    assert missing == []
+
+
+def test_every_filter_operator_is_documented():
+    text = (DOCS / "records.md").read_text()
+    missing = [op for op in OPERATORS if f"`{op}`" not in text]
+    assert missing == []
+
+
+def test_the_readme_opens_with_the_two_commands():
+    readme = (DOCS.parent / "README.md").read_text()
+    commands = [line.strip() for line in readme.splitlines() if line.startswith("make ")]
+    assert commands[:2] == ["make run", "make test"]
