@@ -126,9 +126,17 @@ class Records:
         conditions = self._conditions(compiler, entity, filters, search)
         keys = compiler.order(list(sort or entity.list_defaults.sort))
         columns = self._columns(compiler, entity, fields)
-        key_labels = [f"_k{i}" for i in range(len(keys))]
-        query = select(*columns, *[c.label(n) for (c, _), n in zip(keys, key_labels,
-                                                                     strict=True)])
+        # The cursor is read from each sort key's column: the row's own where selected,
+        # else an extra labelled column, dropped from the rows returned.
+        selected = {id(c): c.key for c in columns}
+        key_labels, extra = [], []
+        for i, (col, _) in enumerate(keys):
+            if id(col) in selected:
+                key_labels.append(selected[id(col)])
+            else:
+                key_labels.append(f"_k{i}")
+                extra.append(col.label(f"_k{i}"))
+        query = select(*columns, *extra)
         if after_cursor:
             conditions.append(after(keys, decode_cursor(after_cursor, keys),
                                     nulls_largest=nulls_are_largest(
@@ -141,9 +149,10 @@ class Records:
             rows = conn.execute(query).mappings().all()
         more = len(rows) > limit
         rows = rows[:limit]
-        out = []
-        for row in rows:
-            out.append({k: v for k, v in row.items() if not k.startswith("_k")})
+        if extra:
+            out = [{k: v for k, v in row.items() if not k.startswith("_k")} for row in rows]
+        else:
+            out = [dict(row) for row in rows]
         cursor = encode_cursor([rows[-1][n] for n in key_labels]) if more and rows else None
         return Page(out, cursor, more)
 

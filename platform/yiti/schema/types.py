@@ -86,7 +86,7 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         if isinstance(value, str):
             value = dt.datetime.fromisoformat(value)
         if value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)
+            return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
 
     @property

@@ -63,7 +63,7 @@ def rows(recs: Records, entity: Entity, args: dict[str, str]
     """The export's columns, and its rows as lists of cells (neutralised)."""
     spec = list_spec(site().model, entity)
     sortable = {c.path for c in spec.columns if c.field.type not in UNSORTABLE}
-    req = listing.read(args, spec.filters, sortable, spec.sort)
+    req = listing.read(args, listing.filterable(spec), sortable, spec.sort)
     fields, _ = fetch_fields(entity, spec, recs)
     columns = list(spec.columns)
     if not entity.child and not any(c.path == "name" for c in columns):

@@ -50,6 +50,15 @@ def _like(text: str) -> str:
     return "%" + text.replace("\\", "").replace("%", "").replace("_", "") + "%"
 
 
+def filterable(spec: Any) -> list[Column]:
+    """Columns a request may filter on: the view's filters and its columns (a link can
+    filter a column the bar doesn't show, ``?f.full_name=wu``)."""
+    seen: dict[str, Column] = {}
+    for col in [*spec.filters, *spec.columns]:
+        seen.setdefault(col.path, col)
+    return list(seen.values())
+
+
 def filters_from(args: Mapping[str, str], columns: Sequence[Column]) -> list[tuple[str, str, Any]]:
     """``[(path, op, value)]`` for the filter columns the request sets."""
     out: list[tuple[str, str, Any]] = []

@@ -66,7 +66,7 @@ def page_context(entity: Entity, args: Any) -> dict[str, Any]:
     recs = records()
     spec = list_spec(site().model, entity)
     sortable = {c.path for c in spec.columns if c.field.type not in UNSORTABLE}
-    req = listing.read(args, spec.filters, sortable, spec.sort)
+    req = listing.read(args, listing.filterable(spec), sortable, spec.sort)
     fields, _ = fetch_fields(entity, spec, recs)
     error = None
     rows: list[dict[str, Any]] = []
