@@ -263,7 +263,8 @@ def after(keys: list[tuple[KeyedColumnElement[Any], bool]], values: list[Any], *
         beyond = col < value if desc else col > value
         reach = col <= value if desc else col >= value
         core = and_(reach, or_(beyond, tie))
-        cond = or_(core, col.is_(None)) if nulls_after else core
+        nullable = getattr(col, "nullable", True)
+        cond = or_(core, col.is_(None)) if nulls_after and nullable else core
     return cond
 
 
