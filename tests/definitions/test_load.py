@@ -155,11 +155,11 @@ def test_ignored_and_unknown_folders(site: Site):
     site.pack("shop", {
         "fixtures/roles.yaml": "- not: a definition\n",
         "i18n/zh-CN.yaml": "Order: 订单\n",
-        "schedules/nightly.yaml": "schedule: nightly\nat: '02:00'\n",
+        "banners/autumn.yaml": "banner: autumn\nat: '02:00'\n",
     })
     model = load_model([site.modules])
-    nightly = model.extra["schedules"]["nightly"]
-    assert (nightly.kind, nightly.module, nightly.body["at"]) == ("schedule", "shop", "02:00")
+    autumn = model.extra["banners"]["autumn"]
+    assert (autumn.kind, autumn.module, autumn.body["at"]) == ("banner", "shop", "02:00")
 
 
 def test_registered_kinds_are_checked_and_kept(site: Site):
