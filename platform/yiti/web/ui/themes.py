@@ -17,7 +17,8 @@ from functools import cache
 from pathlib import Path
 
 from flask import Blueprint, Flask, abort, send_from_directory
-from jinja2 import BaseLoader, ChoiceLoader, FileSystemLoader
+from jinja2 import BaseLoader, BytecodeCache, ChoiceLoader, FileSystemLoader
+from jinja2.bccache import Bucket
 
 from yiti.config import PROJECT_ROOT
 
@@ -39,8 +40,24 @@ def theme_dirs(name: str | None = None) -> list[Path]:
     return dirs
 
 
+class SharedBytecode(BytecodeCache):
+    """Compiled templates shared by every app in the process (tests build many apps;
+    Jinja checks each template's source checksum, so an edited template recompiles)."""
+
+    store: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        data = self.store.get(bucket.key)
+        if data is not None:
+            bucket.bytecode_from_string(data)
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        self.store[bucket.key] = bucket.bytecode_to_string()
+
+
 def install(app: Flask, theme: str | None = None) -> None:
     """Put the theme folders in front of the app's own templates."""
+    app.jinja_env.bytecode_cache = SharedBytecode()
     dirs = theme_dirs(theme)
     app.config["YITI_THEME_DIRS"] = dirs
     loaders: list[BaseLoader] = [FileSystemLoader([str(d / "templates") for d in dirs])]
