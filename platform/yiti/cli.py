@@ -107,6 +107,7 @@ def migrate(dry_run: bool, allow_destructive: bool) -> None:
 @main.command()
 def demo() -> None:
     """Load every pack's fixtures, demo data included (safe to run again)."""
+    from yiti.errors import YitiError
     from yiti.fixtures import load_fixtures
     from yiti.permissions.users import ensure_demo_admin
 
@@ -114,6 +115,9 @@ def demo() -> None:
     try:
         counts = load_fixtures(site, demo=True)
         name, password = ensure_demo_admin(site)
+    except YitiError as error:
+        click.echo(f"error: {error.message}", err=True)
+        sys.exit(1)
     finally:
         site.close()
     total = sum(counts.values())
