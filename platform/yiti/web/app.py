@@ -22,6 +22,7 @@ BLUEPRINTS: list[str] = [
     "yiti.web.home:bp",
     "yiti.web.ui:init_app",
     "yiti.web.api:init_app",
+    "yiti.web.admin_jobs:init_app",  # /jobs (administrators), /notifications; installs jobs
 ]
 
 
