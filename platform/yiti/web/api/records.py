@@ -175,7 +175,7 @@ def _update(entity: str, ident: str, *, replace: bool) -> Response:
     if replace:
         writable = current_site().policy.writable(actor, ent)
         for f in ent.fields.values():
-            if (f.read_only or f.formula or f.name in values
+            if (f.read_only or f.formula or f.name in body
                     or (writable is not None and f.name not in writable)):
                 continue
             values[f.name] = [] if f.is_table else None
