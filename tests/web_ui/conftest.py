@@ -69,5 +69,11 @@ def client(app: Flask) -> Client:
 
 
 @pytest.fixture
+def signed_in():  # noqa: ANN201
+    """Sign in to another app: ``signed_in(app)`` is a :class:`Client`."""
+    return lambda app: Client(app.test_client())
+
+
+@pytest.fixture
 def records(site: Site):  # noqa: ANN201
     return site.records()
