@@ -62,6 +62,7 @@
       var template = editor.querySelector("template.yiti-line-template");
       var row = template.content.firstElementChild.cloneNode(true);
       body.appendChild(row);
+      renumber(editor);
       if (window.htmx) { window.htmx.process(row); }
       var first = row.querySelector("input:not([type=hidden]),select,textarea");
       if (first) { first.focus(); }
