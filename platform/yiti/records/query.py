@@ -78,6 +78,9 @@ class Compiler:
     may_read: Callable[[Entity, str], bool] = lambda entity, name: True
     joins: dict[str, FromClause] = field(default_factory=dict)
     source: FromClause | None = None
+    #: An extra condition for each link join's ON clause (reports put the linked entity's
+    #: row rule there, so a linked record the caller may not see reads as empty).
+    join_filter: Callable[[Entity, FromClause], ColumnElement[bool] | None] | None = None
 
     def __post_init__(self) -> None:
         self.base = self.tables[self.entity.table_name]
@@ -89,6 +92,8 @@ class Compiler:
         entity, current, walked = self.entity, self.base, []
         for i, part in enumerate(parts):
             f = field_of(entity, part)
+            if f is None and part == "parent" and entity.child and i < len(parts) - 1:
+                f = Field("parent_id", "link", {"en": "Parent"}, target=entity.parent)
             if f is None or not self.may_read(entity, part):
                 choices = [n for n in [*entity.fields, *SYSTEM_FIELDS]
                            if field_of(entity, n) and self.may_read(entity, n)]
@@ -108,7 +113,10 @@ class Compiler:
             if key not in self.joins:
                 alias = self.tables[target.table_name].alias(f"j_{len(self.joins)}")
                 self.joins[key] = alias
-                self.source = self.source.outerjoin(alias, alias.c.id == current.c[f.name])
+                on = alias.c.id == current.c[f.name]
+                extra = self.join_filter(target, alias) if self.join_filter else None
+                self.source = self.source.outerjoin(alias, on if extra is None
+                                                    else and_(on, extra))
             entity, current = target, self.joins[key]
         raise AssertionError("unreachable")
 
