@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import os
 import sys
 from pathlib import Path
@@ -10,6 +9,7 @@ from pathlib import Path
 import click
 
 from yiti.config import Settings, from_env
+from yiti.kinds import register_all
 
 
 def _settings(modules: tuple[str, ...] = (), packs: str | None = None,
@@ -39,8 +39,6 @@ def _site(settings: Settings):  # noqa: ANN202 - imported lazily to keep `yiti c
         sys.exit(1)
 
 
-#: Engine packages that register kinds of definition files (``register_kind``) on import.
-KIND_MODULES = ("yiti.permissions",)
 
 
 @click.group()
@@ -57,8 +55,7 @@ def check(modules: tuple[str, ...], packs: str | None, overlay: str | None) -> N
     from yiti.definitions import build_model
 
     try:
-        for module in KIND_MODULES:  # so their files are checked as the site will load them
-            importlib.import_module(module)
+        register_all()  # so their files are checked as the site will load them
         settings = _settings(modules, packs, overlay)
         model, problems = build_model(list(settings.module_paths), packs=settings.packs,
                                       overlay=settings.overlay)

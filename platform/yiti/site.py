@@ -10,9 +10,12 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
+from yiti.automation import install as install_scripts
 from yiti.config import Settings
 from yiti.db import create_engine
 from yiti.definitions.model import Model
+from yiti.jobs import tables as _job_tables  # noqa: F401  (registers the job layer's tables)
+from yiti.kinds import register_all
 from yiti.permissions import policy_for
 from yiti.permissions.policy import SYSTEM, Actor, Policy
 from yiti.records.hooks import Hooks
@@ -27,6 +30,7 @@ if TYPE_CHECKING:
 class Site:
     def __init__(self, settings: Settings, *, model: Model | None = None,
                  engine: Engine | None = None, policy: Policy | None = None) -> None:
+        register_all()
         if model is None:
             from yiti.definitions import load_settings_model
 
@@ -42,6 +46,7 @@ class Site:
             if module.hooks:
                 self.hooks.load_pack(module.name, module.hooks)
         self.policy: Policy = policy or policy_for(self)
+        install_scripts(self)
 
     def records(self, actor: Actor = SYSTEM) -> Records:
         from yiti.records.service import Records
