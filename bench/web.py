@@ -100,6 +100,31 @@ def hand_written(site: Site) -> Callable[[], str]:
     return run
 
 
+#: The generated screens (yiti.web.ui): full HTML pages, server time, budget 150 ms.
+UI_PAGES: list[tuple[str, str]] = [
+    ("UI list page, 20 rows + capped count", "/app/item"),
+    ("UI list page, filter + sort by header", "/app/item?f.kind=book&sort=-code"),
+    ("UI list page, range filter, 2nd page", "/app/item?f.stock.from=10&f.stock.to=20&n=20"),
+    ("UI list page, search", "/app/item?q=Item%209999"),
+]
+UI_BUDGET_MS = 150
+
+
+def ui_pages(site: Site, app: object, repeat: int) -> None:
+    """Time the screens' list page (HTML through templates, as a browser gets it)."""
+    client = app.test_client()  # type: ignore[attr-defined]
+    ident = users.create_user(site, "bench-ui", "bench-password-1", roles=["Librarian"])
+    token, _ = tokens.create_token(site, ident, ["*"])
+    headers = {"Authorization": f"Bearer {token}"}
+    for name, path in UI_PAGES:
+        response = client.get(path, headers=headers)
+        assert response.status_code == 200, response.get_data(as_text=True)[:500]
+        rows = response.get_data(as_text=True).count('name="ids"')
+        ms = median_ms(lambda p=path: client.get(p, headers=headers), repeat)
+        verdict = "ok" if ms < UI_BUDGET_MS else f"OVER {UI_BUDGET_MS} ms"
+        print(f"  {name:58} {ms:7.2f} ms  ({rows} rows, {verdict})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--database-url", default=None)
@@ -131,6 +156,7 @@ def main() -> None:
             verdict = "ok" if ms < 30 else "OVER 30 ms"
             print(f"  {page.name:58} {ms:7.2f} ms  ({count} rows, x{ms / base:.1f} the "
                   f"hand-written query, {verdict})")
+        ui_pages(site, app, args.repeat)
         site.close()
 
 

@@ -10,7 +10,7 @@ from werkzeug.wrappers import Response
 
 from yiti.definitions.model import Entity, label_text
 from yiti.errors import ValidationError, YitiError
-from yiti.records.service import Records
+from yiti.records.service import Count, Records
 from yiti.web.ui import listing, saved_views
 from yiti.web.ui.blueprint import bp, is_htmx, render
 from yiti.web.ui.context import (
@@ -77,8 +77,13 @@ def page_context(entity: Entity, args: Any) -> dict[str, Any]:
                          sort=req.sort, after_cursor=req.after, limit=spec.page_size,
                          fields=fields)
         rows, page_next = page.rows, page.next
-        count = recs.count(entity.name, filters=req.filters, search=req.search or None,
-                           cap=COUNT_CAP)
+        if page.next:
+            count = recs.count(entity.name, filters=req.filters, search=req.search or None,
+                               cap=COUNT_CAP)
+            if not count.exact and count.value < req.start + len(rows):
+                count = Count(req.start + len(rows), False)  # deep pages pass the cap
+        else:  # the last page: the total is known without counting
+            count = Count(req.start + len(rows), True)
     except ValidationError as problem:
         error = "; ".join(p.message for p in problem.problems)
     for row in rows:
