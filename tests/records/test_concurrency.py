@@ -103,3 +103,17 @@ def test_concurrent_updates_one_wins_the_rest_conflict(pg_site):
     assert all(isinstance(e, Conflict) for e in errors)
     history = records.history("contact", contact["id"])
     assert [h["action"] for h in history] == ["create", "update"]
+
+
+def test_adjust_never_takes_stock_below_zero_under_concurrency(pg_site):
+    records = pg_site.records()
+    item = records.create("item", {"code": "HOT-1", "title": "Flash sale", "stock": 10})
+
+    def work(i: int) -> int:
+        return records.adjust("item", [(item["id"], {"stock": -1})])[0]["stock"]
+
+    results, errors = run_together(THREADS, work)
+    assert len(results) == 10 and sorted(results) == list(range(10))
+    assert len(errors) == THREADS - 10
+    assert all(isinstance(e, ValidationError) for e in errors)
+    assert records.get("item", item["id"])["stock"] == 0

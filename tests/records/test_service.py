@@ -344,3 +344,24 @@ def test_rule_messages_follow_the_users_language(site, contact, items):
         records.create("loan", {"contact": contact["id"], "loan_date": "2026-11-11",
                                 "due_date": "2026-11-01", "lines": [{"item": items[0]["id"]}]})
     assert problems(error.value) == {"due_date": "应还日期不能早于借出日期"}
+
+
+# -- atomic counters ----------------------------------------------------------------------
+
+
+def test_adjust_changes_counters_within_their_bounds(records, items):
+    book, drill = items
+    changed = records.adjust("item", [(drill["id"], {"stock": 4}), (book["id"], {"stock": -3})])
+    assert [(r["id"], r["stock"]) for r in changed] == [(book["id"], 0), (drill["id"], 5)]
+    with pytest.raises(ValidationError) as error:
+        records.adjust("item", [(book["id"], {"stock": -1})])
+    assert problems(error.value) == {"stock": "Item BK-1 has 0; -1 would take it below 0"}
+    with pytest.raises(ValidationError):  # all or nothing in a unit of work
+        with records.unit_of_work():
+            records.adjust("item", [(drill["id"], {"stock": -5})])
+            records.adjust("item", [(book["id"], {"stock": -1})])
+    assert records.get("item", drill["id"])["stock"] == 5
+    last = records.history("item", drill["id"])[-1]
+    assert (last["action"], last["changes"]) == ("adjust", {"stock": [1, 5]})
+    with pytest.raises(ValidationError, match="not a number field"):
+        records.adjust("item", [(book["id"], {"title": 1})])
