@@ -159,7 +159,7 @@ class Module:
     label: Label
     depends: tuple[str, ...]
     path: Path
-    hooks: Path | None = None  # hooks.py when the pack has one
+    hooks: Path | None = None  # hooks.py (or hooks/__init__.py) when the pack has one
     location: Location | None = None
 
 

@@ -87,7 +87,9 @@ def _read_pack(folder: Path, build: Build) -> Pack:
         label=make_label(data.get("label") if not problems else None, name),
         depends=tuple(depends),
         path=folder,
-        hooks=hooks if hooks.is_file() else None,
+        hooks=hooks if hooks.is_file() else (
+            folder / "hooks" / "__init__.py" if (folder / "hooks" / "__init__.py").is_file()
+            else None),
         location=Location(source.display, 1),
     )
     return Pack(name, folder, source, tuple(depends), module)

@@ -76,7 +76,12 @@ class Hooks:
         if qualified in sys.modules:
             module = sys.modules[qualified]
         else:
-            spec = importlib.util.spec_from_file_location(qualified, path)
+            # hooks/__init__.py makes a package, so a large pack can split its code
+            # into modules (from . import pricing).
+            package = path.parent if path.name == "__init__.py" else None
+            spec = importlib.util.spec_from_file_location(
+                qualified, path,
+                submodule_search_locations=[str(package)] if package else None)
             assert spec and spec.loader
             module = importlib.util.module_from_spec(spec)
             sys.modules[qualified] = module
