@@ -8,12 +8,21 @@ from pathlib import Path
 import pytest
 
 from yiti.config import PROJECT_ROOT
+from yiti.definitions import register_kind
 from yiti.permissions import users
+from yiti.permissions.kind import PERMISSIONS
 from yiti.permissions.policy import Actor
 from yiti.site import Site
 from yiti.testing import settings_for
 
 PACKS = Path(__file__).parent / "packs"
+
+
+@pytest.fixture(autouse=True)
+def permissions_kind() -> None:
+    """Another suite's test may have unregistered the kind (tests/definitions replaces it
+    temporarily and deletes it afterwards): register ours again."""
+    register_kind(PERMISSIONS)
 
 
 @pytest.fixture

@@ -15,12 +15,21 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from yiti.config import PROJECT_ROOT
+from yiti.definitions import register_kind
 from yiti.permissions import tokens, users
+from yiti.permissions.kind import PERMISSIONS
 from yiti.site import Site
 from yiti.testing import settings_for
 from yiti.web.app import create_app
 
 PACKS = PROJECT_ROOT / "tests" / "permissions" / "packs"
+
+
+@pytest.fixture(autouse=True)
+def permissions_kind() -> None:
+    """Another suite's test may have unregistered the kind (tests/definitions replaces it
+    temporarily and deletes it afterwards): register ours again."""
+    register_kind(PERMISSIONS)
 
 
 @pytest.fixture
