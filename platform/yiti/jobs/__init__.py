@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from yiti.jobs import tables as _tables  # noqa: F401  (registers the system tables)
+from yiti.jobs import tables as _tables  # registers the system tables
 from yiti.jobs.clock import Clock, FakeClock, SystemClock
 from yiti.jobs.notifications import Recipient, mark_read, notify, unread_count
 from yiti.jobs.registry import JOBS, JobSpec, job
@@ -47,6 +47,10 @@ def install(site: Site, *, settings: JobSettings | None = None,
     existing = getattr(site, "jobs", None)
     if isinstance(existing, Jobs):
         return existing
+    if "yiti_job" not in site.metadata.tables:  # a site built before this package loaded
+        _tables.job_tables(site.metadata)
+        for name in _tables.TABLES:
+            site.metadata.tables[name].create(site.engine, checkfirst=True)
     jobs = Jobs(site, settings, clock)
     site.jobs = jobs  # type: ignore[attr-defined]
     from yiti.jobs import webhooks

@@ -25,6 +25,10 @@ from sqlalchemy import (
 from yiti.schema.tables import system_table
 from yiti.schema.types import KeyType, UTCDateTime
 
+#: The tables made here.
+TABLES = ("yiti_job", "yiti_schedule", "yiti_schedule_run", "yiti_webhook",
+          "yiti_webhook_delivery", "yiti_notification", "yiti_notification_template")
+
 #: Every state a job can be in.
 STATES = ("queued", "running", "failed", "done", "cancelled")
 
