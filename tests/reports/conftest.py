@@ -22,7 +22,7 @@ from yiti.permissions.kind import PERMISSIONS
 from yiti.permissions.policy import Actor
 from yiti.reports.kind import DASHBOARDS, REPORTS
 from yiti.site import Site
-from yiti.testing import settings_for
+from yiti.testing import postgres_url, settings_for, temporary_database
 
 PACKS = Path(__file__).parent / "packs"
 UTC = dt.UTC
@@ -89,9 +89,21 @@ def fill(site: Site, n_sales: int = 120, seed: int = 7) -> Shop:
     return shop
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The test runs on SQLite and on PostgreSQL (skipped, saying why, without one)."""
+    if request.param == "postgresql":
+        if not postgres_url():
+            pytest.skip("needs PostgreSQL: set YITI_TEST_DATABASE_URL")
+        with temporary_database(tmp_path) as url:
+            yield url
+    else:
+        yield f"sqlite:///{tmp_path / 'test.db'}"
+
+
 @pytest.fixture
-def shop(db_url: str, tmp_path: Path) -> Iterator[Shop]:
-    site = make_site(db_url, tmp_path)
+def shop(any_db_url: str, tmp_path: Path) -> Iterator[Shop]:
+    site = make_site(any_db_url, tmp_path)
     yield fill(site)
     site.close()
 
