@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from yiti.config import Settings, from_env
-from yiti.kinds import register_all
+from yiti.parts import register_all
 
 
 def _settings(modules: tuple[str, ...] = (), packs: str | None = None,
@@ -106,9 +106,11 @@ def demo() -> None:
     """Load every pack's fixtures, demo data included (safe to run again)."""
     from yiti.errors import YitiError
     from yiti.fixtures import load_fixtures
+    from yiti.jobs import install as install_jobs
     from yiti.permissions.users import ensure_demo_admin
 
     site = _site(_settings())
+    install_jobs(site)  # so demo records fire webhooks like any others
     try:
         counts = load_fixtures(site, demo=True)
         name, password = ensure_demo_admin(site)

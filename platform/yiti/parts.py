@@ -1,16 +1,23 @@
-"""Engine parts that add kinds of definition files (``register_kind``) when imported.
+"""Engine parts that register something when imported: kinds of definition files
+(``register_kind``) and engine-owned tables (``@system_table``).
 
-Imported before any pack is loaded — by the site and by ``yiti check`` — so that a
-pack's files of those kinds are checked and loaded the same way everywhere.
+Imported before any pack is loaded and before the tables are built — by the site, by
+``yiti check`` and by the test helpers — so every process knows the same kinds and tables
+(a table missing from one process would look like a "drop table" to its migration).
 """
 
 from __future__ import annotations
 
 import importlib
 
-KIND_MODULES = ("yiti.permissions", "yiti.automation")
+ENGINE_PARTS = (
+    "yiti.permissions",
+    "yiti.automation",
+    "yiti.jobs",
+    "yiti.web.ui.saved_views",
+)
 
 
 def register_all() -> None:
-    for module in KIND_MODULES:
+    for module in ENGINE_PARTS:
         importlib.import_module(module)

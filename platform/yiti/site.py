@@ -14,8 +14,7 @@ from yiti.automation import install as install_scripts
 from yiti.config import Settings
 from yiti.db import create_engine
 from yiti.definitions.model import Model
-from yiti.jobs import tables as _job_tables  # noqa: F401  (registers the job layer's tables)
-from yiti.kinds import register_all
+from yiti.parts import register_all
 from yiti.permissions import policy_for
 from yiti.permissions.policy import SYSTEM, Actor, Policy
 from yiti.records.hooks import Hooks

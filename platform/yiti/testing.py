@@ -60,7 +60,7 @@ def settings_for(url: str, tmp_path: Path, *, modules: Sequence[Path] | None = N
 def load(modules: Sequence[Path] | None = None, packs: Sequence[str] | None = None,
          overlay: Path | None = None) -> Model:
     from yiti.definitions import load_model
-    from yiti.kinds import register_all
+    from yiti.parts import register_all
 
     register_all()
     return load_model(list(modules or (PROJECT_ROOT / "modules",)), packs=packs,

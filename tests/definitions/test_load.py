@@ -163,6 +163,7 @@ def test_ignored_and_unknown_folders(site: Site):
 
 
 def test_registered_kinds_are_checked_and_kept(site: Site):
+    previous = KINDS.get("permissions")
     kind = register_kind(Kind("permission", "permissions", None))
     try:
         site.pack("shop", {
@@ -178,6 +179,8 @@ def test_registered_kinds_are_checked_and_kept(site: Site):
         assert model.extra["permissions"]["clerk"].entity == "order"
     finally:
         del KINDS[kind.folder]
+        if previous is not None:  # the engine's own registration stays for other tests
+            register_kind(previous)
 
 
 def test_yaml_12_scalars(site: Site):

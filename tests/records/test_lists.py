@@ -141,3 +141,10 @@ def test_counts_are_capped(records, catalogue):
 def test_limits_are_bounded(records, catalogue):
     with pytest.raises(ValidationError, match="limit"):
         records.list("item", limit=100000)
+
+
+def test_search_on_a_link_field_matches_the_linked_records_title(records, catalogue):
+    people, _ = catalogue
+    # loan's search field is its contact link: "Bob" finds Bob's loan by his name.
+    page = records.list("loan", search="bob")
+    assert [r["contact"] for r in page.rows] == [people[1]["id"]]

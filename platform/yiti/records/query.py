@@ -38,6 +38,9 @@ from yiti.values import ValueProblem, parse
 OPERATORS = ("=", "!=", "<", "<=", ">", ">=", "in", "not in", "like", "not like",
              "between", "is null", "is not null")
 
+#: Field types that search matches with LIKE.
+TEXT_TYPES = ("string", "text", "email", "phone", "url", "select")
+
 #: System columns as pseudo-fields, so they filter and sort like any field.
 SYSTEM_FIELDS: dict[str, Field] = {
     "id": Field("id", "integer", {"en": "ID"}),
@@ -196,8 +199,20 @@ class Compiler:
         if not self.entity.child:
             fields.append("name")
         pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        conds = [self.base.c[f].ilike(pattern, escape="\\") for f in fields
-                 if self.may_read(self.entity, f)]
+        conds = []
+        for name in fields:
+            if not self.may_read(self.entity, name):
+                continue
+            f = field_of(self.entity, name)
+            if f is not None and f.type == "link":
+                # A link is searched by the linked record's name and title.
+                target = self.model.entities[f.target or ""]
+                for sub in ("name", target.title_field):
+                    if sub and field_of(target, sub) and self.may_read(target, sub):
+                        _, _, col = self.resolve(f"{name}.{sub}", "q")
+                        conds.append(col.ilike(pattern, escape="\\"))
+            elif f is not None and f.type in TEXT_TYPES:
+                conds.append(self.base.c[name].ilike(pattern, escape="\\"))
         return or_(*conds) if conds else false()
 
     def order(self, sort: Sequence[str]) -> list[tuple[Any, bool]]:

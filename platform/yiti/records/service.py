@@ -20,7 +20,14 @@ from sqlalchemy import and_, delete, func, insert, select, true, update
 from sqlalchemy.exc import IntegrityError
 
 from yiti.definitions.model import SYSTEM_COLUMNS, Entity, Field, label_text
-from yiti.errors import Conflict, FieldProblem, NotFound, ValidationError, YitiError
+from yiti.errors import (
+    Conflict,
+    FieldProblem,
+    Forbidden,
+    NotFound,
+    ValidationError,
+    YitiError,
+)
 from yiti.permissions.policy import Actor
 from yiti.records import audit, bulk, formulas, naming
 from yiti.records.hooks import HookContext
@@ -199,15 +206,19 @@ class Records:
         with transaction(self.site.engine) as tx:
             return self._insert(tx, entity, self._with_defaults(entity, values))
 
-    def create_many(self, entity_name: str, rows: Iterable[Mapping[str, Any]]) -> list[int]:
+    def create_many(self, entity_name: str, rows: Iterable[Mapping[str, Any]], *,
+                    action: str = "create") -> list[int]:
         """Create many records in one transaction (imports, bulk loads); returns ids.
 
         Each record goes through the same checks and hooks as :meth:`create`; the
         inserts are batched. Nothing is saved if any record is refused, and the error
-        names the row (``rows[12].qty``).
+        names the row (``rows[12].qty``). Imports pass ``action="import"``: the caller
+        needs that permission as well as ``create``.
         """
         entity = self._entity(entity_name, writable=True)
         self.policy.check(self.actor, entity, "create", None)
+        if action != "create":
+            self.policy.check(self.actor, entity, action, None)
         docs: list[dict[str, Any]] = []
         problems: list[FieldProblem] = []
         with transaction(self.site.engine) as tx:
@@ -246,6 +257,10 @@ class Records:
             for key, value in values.items():
                 if key not in ("id", "version"):
                     doc[key] = copy.deepcopy(value)
+            # The new values must still be inside the actor's rows: a clerk can't move a
+            # record out of their own store.
+            self.policy.check(self.actor, entity, "write",
+                              {k: v for k, v in doc.items() if k != "id"})
             for f in entity.table_fields:  # new lines get their fields' defaults
                 if isinstance(values.get(f.name), list):
                     child = self.model.entities[f.target or ""]
@@ -439,6 +454,11 @@ class Records:
         return ValidationError(problems or [FieldProblem("", "the change was refused")],
                                entity=entity.name)
 
+    def defaults(self, entity_name: str) -> Record:
+        """A new record's values before the user types anything (for blank forms)."""
+        entity = self._entity(entity_name)
+        return self._with_defaults(entity, {})
+
     # -- files --------------------------------------------------------------------
 
     def store_file(self, filename: str, content_type: str, data: bytes) -> int:
@@ -449,6 +469,38 @@ class Records:
             return store(tx.conn, self.tables["yiti_file"], self.site.settings.files_path,
                          filename=filename, content_type=content_type, data=data,
                          user=self.actor.name)
+
+    def file_info(self, file_id: int) -> Record:
+        """An attachment's metadata (name, type, size, hash), if the actor may read a
+        record that holds it; NotFound otherwise, so file ids leak nothing."""
+        files = self.tables["yiti_file"]
+        for entity in self.model.entities.values():
+            holders = [f.name for f in entity.fields.values() if f.type == "attachment"]
+            if not holders or entity.child:
+                continue
+            readable = self.policy.readable(self.actor, entity)
+            for name in holders:
+                if readable is not None and name not in readable:
+                    continue
+                try:
+                    page = self.list(entity.name, filters=[(name, "=", file_id)], limit=1,
+                                     fields=["id"])
+                except (Forbidden, NotFound):
+                    continue
+                if page.rows:
+                    with reading(self.site.engine) as conn:
+                        row = conn.execute(select(files).where(files.c.id == file_id)
+                                           ).mappings().first()
+                    if row is not None:
+                        return _plain(row)
+        raise NotFound(f"file {file_id} not found")
+
+    def file_path(self, file_id: int) -> Any:
+        """Where an attachment's bytes are, after the same check as :meth:`file_info`."""
+        from yiti.records.files import file_path
+
+        info = self.file_info(file_id)
+        return file_path(self.site.settings.files_path, info["sha256"])
 
     # -- internals ----------------------------------------------------------------
 
@@ -529,6 +581,10 @@ class Records:
                 for name in entity.fields:
                     if name not in readable:
                         record.pop(name, None)
+            for f in entity.table_fields:  # lines' hidden fields too
+                if isinstance(record.get(f.name), list):
+                    child = self.model.entities[f.target or ""]
+                    record[f.name] = [self._present(child, line) for line in record[f.name]]
         return record
 
     def _refuse_unwritable(self, entity: Entity, values: Mapping[str, Any],

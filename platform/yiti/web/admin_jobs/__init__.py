@@ -32,4 +32,11 @@ def init_app(app: Flask) -> None:
             name = current_name()
             return None if name is None else unread_count(current_site(), name)
 
-        return {"notifications_unread": notifications_unread, "jobs_layout": layout}
+        def may_administer() -> bool:
+            from yiti.web.auth.identity import current_actor
+
+            actor = current_actor(required=False)
+            return actor is not None and (actor.system or "Administrator" in actor.roles)
+
+        return {"notifications_unread": notifications_unread, "jobs_layout": layout,
+                "may_administer": may_administer}

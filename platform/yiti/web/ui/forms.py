@@ -82,7 +82,7 @@ def _initial(entity: Entity) -> dict[str, Any]:
     """A new record's inputs: field defaults, one blank line per required table."""
     model = site().model
     tz = site().settings.timezone
-    doc = records()._with_defaults(entity, {})  # noqa: SLF001 - the service's own defaults
+    doc = records().defaults(entity.name)
     state = formdata.state_from_record(model, entity, doc, tz)
     for f in entity.table_fields:
         state[f.name] = [formdata.blank_line(model.entities[f.target or ""])]

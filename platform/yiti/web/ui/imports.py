@@ -158,9 +158,8 @@ def run_import(site: Site, actor: Actor, entity_name: str, path: Path, *,
         if progress and len(values) % 1000 == 0:
             progress(len(values))
     records = site.records(actor)
-    site.policy.check(actor, entity, "import", None)
     try:
-        ids = records.create_many(entity.name, values)
+        ids = records.create_many(entity.name, values, action="import")
     except ValidationError as error:
         bad: dict[int, list[str]] = {}
         for p in error.problems:
