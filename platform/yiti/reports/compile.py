@@ -47,6 +47,7 @@ from yiti.records.query import Compiler
 from yiti.reports import buckets
 from yiti.reports.spec import Group, Measure, Report, through_lines, walk
 from yiti.schema.types import ExactDecimal
+from yiti.values import DECIMAL_DEFAULTS
 
 #: Extra digits an average keeps beyond its field's scale (truncated, on both databases).
 AVG_EXTRA_SCALE = 4
@@ -87,11 +88,10 @@ class Compiled:
 
 
 def _scale(f: Field | None) -> int:
-    if f is None or f.type == "integer":
+    """Digits after the point of a field's values (0 for whole numbers)."""
+    if f is None or f.type not in DECIMAL_DEFAULTS:
         return 0
-    col = ExactDecimal(18, f.scale if f.scale is not None else {"money": 2, "percent": 4}.get(
-        f.type, 6))
-    return col.scale
+    return DECIMAL_DEFAULTS[f.type][1] if f.scale is None else f.scale
 
 
 class ReportCompiler:

@@ -38,6 +38,11 @@ class Kpi:
     previous_range: tuple[dt.date, dt.date]
 
     @property
+    def last_day(self) -> dt.date:
+        """The last day counted in this period (its range ends the day after)."""
+        return self.current_range[1] - dt.timedelta(days=1)
+
+    @property
     def change(self) -> Decimal | None:
         """The change in percent (one decimal), or None without a previous value."""
         if self.value is None or not self.previous:

@@ -1,0 +1,151 @@
+"""Reports, dashboards, exports and the builder over HTTP, signed in as real users."""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask.testing import FlaskClient
+
+import yiti.web.ui  # noqa: F401 - registers the saved-view table before the site is built
+from conftest import Shop, fill, make_site
+from yiti.definitions import build_model
+from yiti.permissions.policy import SYSTEM
+from yiti.permissions.users import create_user
+from yiti.reports import report_of, run_report
+from yiti.reports.export import to_csv
+from yiti.reports.spec import read
+from yiti.web.app import create_app
+
+PASSWORD = "correct horse battery staple"
+PACKS = Path(__file__).parent / "packs"
+
+
+@pytest.fixture
+def web_shop(db_url: str, tmp_path: Path) -> Iterator[Shop]:
+    (tmp_path / "overlay").mkdir()
+    site = make_site(db_url, tmp_path, overlay=tmp_path / "overlay")
+    shop = fill(site, 60)
+    create_user(site, "ana", PASSWORD, roles=["Analyst"])
+    create_user(site, "ann", PASSWORD, roles=["Rep"], attributes={"rep": "ann"})
+    yield shop
+    site.close()
+
+
+def sign_in(shop: Shop, name: str) -> tuple[FlaskClient, str]:
+    app = create_app(site=shop.site)
+    app.config["TESTING"] = True
+    client = app.test_client()
+
+    def token(url: str) -> str:
+        match = re.search(r'name="csrf_token" value="([^"]+)"', client.get(url).get_data(
+            as_text=True))
+        assert match, url
+        return match.group(1)
+
+    response = client.post("/auth/login", data={"name": name, "password": PASSWORD,
+                                                "csrf_token": token("/auth/login"),
+                                                "next": "/reports"})
+    assert response.status_code == 302
+    return client, token("/reports/builder")
+
+
+def test_report_page_table_chart_and_drill_links(web_shop: Shop) -> None:
+    client, _ = sign_in(web_shop, "ana")
+    assert "sales_by_channel" in client.get("/reports").get_data(as_text=True)
+    page = client.get("/reports/sales_by_channel?p.channel=mall").get_data(as_text=True)
+    assert "Subtotal" in page and "Total" in page
+    assert "data-chart='" in page and "echarts.min.js" in page
+    assert "/api/v1/sale?filters=" in page  # every number links to its records
+    assert "wechat" not in re.sub(r"<option[^>]*>[^<]*</option>", "", page)
+
+
+def test_json_matches_the_engine_and_the_row_rule_applies(web_shop: Shop) -> None:
+    client, _ = sign_in(web_shop, "ann")
+    data = client.get("/reports/sales_by_channel.json").get_json()
+    total = data["rows"][-1]
+    assert total["kind"] == "total"
+    reps = {i + 1: c["rep"] for i, c in enumerate(web_shop.customers)}
+    mine = [line for line in web_shop.lines() if reps[line["sale"]["customer"]] == "ann"]
+    assert total["values"]["qty"] == sum(line["qty"] for line in mine)
+    count = client.get(total["drill"] + "&count=true")
+    assert count.status_code == 200
+
+
+def test_exports_neutralise_formulas(web_shop: Shop, tmp_path: Path) -> None:
+    web_shop.site.records().create("product", {"code": "=HYPERLINK(1)", "category": "food"})
+    web_shop.site.records().create("sale", {"channel": "mall", "lines": [
+        {"product": {"code": "=HYPERLINK(1)"}, "qty": 1, "amount": "-3.50"}]})
+    report = read("codes", {"report": "codes", "entity": "sale_line",
+                            "group_by": ["product.code"],
+                            "measures": [{"agg": "sum", "field": "amount", "name": "amount"}]})
+    text = to_csv(run_report(web_shop.site, SYSTEM, report, {})).decode("utf-8")
+    assert text.startswith("\ufeff")
+    assert "'=HYPERLINK(1),-3.50" in text  # text neutralised, a negative number kept
+    client, _ = sign_in(web_shop, "ana")
+    response = client.get("/reports/sales_by_channel/export.xlsx")
+    assert response.status_code == 200
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(io.BytesIO(response.data)).active
+    rows = list(sheet.values)
+    assert rows[0][0] == "parent.channel" or rows[0][0]  # a header row
+    assert rows[-1][0] == "Total"
+    csv_response = client.get("/reports/sales_by_channel/export.csv")
+    assert csv_response.status_code == 200 and csv_response.mimetype == "text/csv"
+
+
+def test_export_needs_the_export_right(web_shop: Shop) -> None:
+    client, _ = sign_in(web_shop, "ann")  # Rep: read, no export
+    assert client.get("/reports/sales_by_channel/export.csv").status_code == 403
+
+
+def test_print_view(web_shop: Shop) -> None:
+    client, _ = sign_in(web_shop, "ana")
+    page = client.get("/reports/sales_by_channel/print").get_data(as_text=True)
+    assert 'class="yiti-print' in page and "reports.css" in page
+
+
+def test_dashboard_refreshes_its_widgets_in_place(web_shop: Shop) -> None:
+    client, _ = sign_in(web_shop, "ana")
+    page = client.get("/dashboards/shop").get_data(as_text=True)
+    assert 'hx-trigger="load, every 30s"' in page
+    kpi = client.get("/dashboards/shop/widgets/0").get_data(as_text=True)
+    assert "yiti-kpi" in kpi
+    chart = client.get("/dashboards/shop/widgets/1").get_data(as_text=True)
+    assert "data-chart=" in chart
+    assert client.get("/dashboards/shop/widgets/9").status_code == 404
+
+
+def test_builder_previews_and_saves_a_report_check_accepts(web_shop: Shop,
+                                                           tmp_path: Path) -> None:
+    client, token = sign_in(web_shop, "ana")
+    assert client.get("/reports/builder?entity=sale").status_code == 200
+    form = {"csrf_token": token, "entity": "sale", "group0": "sold_on", "bucket0": "month",
+            "agg0": "count", "agg1": "sum", "measure1": "lines.amount", "totals": "1",
+            "chart": "line", "filter0": "channel", "op0": "=", "value0": "mall"}
+    preview = client.post("/reports/builder/preview", data=form).get_data(as_text=True)
+    assert "yiti-report" in preview and "data-chart=" in preview
+    bad = client.post("/reports/builder/preview", data={**form, "group0": "sold_onn"})
+    assert "unknown field" in bad.get_data(as_text=True)
+    saved = client.post("/reports/builder/save", data={**form, "name": "mall_by_month",
+                                                       "label": "Mall by month"})
+    assert saved.status_code == 302
+    path = tmp_path / "overlay" / "reports" / "mall_by_month.yaml"
+    assert path.is_file()
+    data = client.get("/reports/mall_by_month.json").get_json()
+    assert data["rows"][-1]["values"]["m0"] == sum(
+        1 for s in web_shop.sales if s["channel"] == "mall")
+    _, problems = build_model([PACKS], overlay=tmp_path / "overlay")
+    assert problems == []
+    assert report_of(web_shop.site, "mall_by_month").label == {"en": "Mall by month"}
+
+
+def test_only_designers_save(web_shop: Shop) -> None:
+    client, token = sign_in(web_shop, "ann")
+    response = client.post("/reports/builder/save", data={
+        "csrf_token": token, "entity": "sale", "agg0": "count", "name": "x"})
+    assert response.status_code == 403
