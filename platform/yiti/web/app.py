@@ -23,6 +23,7 @@ BLUEPRINTS: list[str] = [
     "yiti.web.ui:init_app",
     "yiti.web.api:init_app",
     "yiti.web.admin_jobs:init_app",  # /jobs (administrators), /notifications; installs jobs
+    "yiti.web.workflow_views:init_app",  # actions, /api/v1/approvals, /workflow/inbox
     "yiti.web.reports_views:init_app",  # /reports, /dashboards and the report builder
 ]
 

@@ -1,0 +1,245 @@
+"""Workflow over the web: actions on records, "my approvals", delegations, and the partials
+the record pages and the navigation include.
+
+REST (problem+json errors, the API's own helpers):
+
+- ``POST /api/v1/<entity>/<id>/actions/<action>``, body ``{"comment", "to", "version"}``
+  (all optional; ``If-Match`` works too): the record as stored afterwards, with its ETag;
+- ``GET /api/v1/<entity>/<id>/workflow``: state, the actions the caller may take, history;
+- ``GET /api/v1/approvals`` (``count`` alone: ``/api/v1/approvals/count``);
+- ``GET``/``POST /api/v1/approvals/delegations``.
+
+Pages: ``/workflow/inbox``, ``/workflow/<entity>/<id>``, ``POST /workflow/act/...``,
+``/workflow/count`` (the navigation badge). Partials: ``workflow/_panel.html`` (state,
+action buttons, history: include it on a record's page with ``entity`` and ``record``
+in the context) and ``workflow/_nav.html`` (the "My approvals" link with its count).
+
+Register with ``"yiti.web.workflow_views:init_app"`` in :data:`yiti.web.app.BLUEPRINTS`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from werkzeug.exceptions import HTTPException
+
+from yiti.definitions.model import label_text
+from yiti.errors import FieldProblem, ValidationError, YitiError
+from yiti.web.api.problems import from_error, from_http
+from yiti.web.api.records import (
+    PreconditionRequired,
+    entity_or_404,
+    expected_version,
+    record_response,
+)
+from yiti.web.api.serialize import json_response
+from yiti.web.app import current_site
+from yiti.web.auth import current_actor
+from yiti.web.auth.views import THEME_TEMPLATES
+from yiti.workflow import Workflows, inbox, install
+from yiti.workflow import approvers as who
+
+api = Blueprint("workflow_api", __name__, url_prefix="/api/v1")
+pages = Blueprint("workflow", __name__, url_prefix="/workflow",
+                  template_folder=str(THEME_TEMPLATES))
+
+
+def engine() -> Workflows:
+    return install(current_site())
+
+
+def _lang() -> str:
+    try:
+        from yiti.web.ui.i18n import current_language
+
+        return current_language()
+    except Exception:  # noqa: BLE001 - no UI layer: English
+        return "en"
+
+
+# -- the REST API ------------------------------------------------------------------------
+
+@api.errorhandler(YitiError)
+def api_error(error: YitiError) -> Response:
+    return from_error(error)
+
+
+@api.errorhandler(HTTPException)
+def api_http_error(error: HTTPException) -> Response:
+    return from_http(error)
+
+
+@api.post("/<entity>/<ident>/actions/<action>")
+def act(entity: str, ident: str, action: str) -> Response:
+    ent = entity_or_404(entity)
+    actor = current_actor()
+    body = request.get_json(silent=True) if request.get_data(cache=True) else {}
+    if not isinstance(body, dict):
+        raise ValidationError([FieldProblem("body", "must be a JSON object", "type")])
+    try:
+        version = expected_version(body)
+    except PreconditionRequired:
+        version = None  # the version read in the transaction still guards the write
+    comment = body.get("comment")
+    if comment is not None and not isinstance(comment, str):
+        raise ValidationError([FieldProblem("comment", "must be text", "type")])
+    record = engine().act(actor, ent.name, ident, action, comment=comment, version=version,
+                          to=body.get("to"))
+    return record_response(ent, record, actor)
+
+
+@api.get("/<entity>/<ident>/workflow")
+def record_workflow(entity: str, ident: str) -> Response:
+    ent = entity_or_404(entity)
+    return json_response(panel(ent.name, current_site().records(current_actor())
+                               .get(ent.name, ident)))
+
+
+@api.get("/approvals")
+def approvals() -> Response:
+    actor = current_actor()
+    items = inbox.items(engine(), actor, lang=_lang())
+    return json_response({"data": items, "count": len(items)})
+
+
+@api.get("/approvals/count")
+def approvals_count() -> Response:
+    return json_response({"count": inbox.count(engine(), current_actor())})
+
+
+@api.get("/approvals/delegations")
+def delegations() -> Response:
+    return json_response({"data": who.delegations(current_site(), current_actor().name)})
+
+
+@api.post("/approvals/delegations")
+def add_delegation() -> Response:
+    actor = current_actor()
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ValidationError([FieldProblem("body", "must be a JSON object", "type")])
+    from_user = body.get("from_user") or actor.name
+    if from_user != actor.name and not (actor.system or "Administrator" in actor.roles):
+        raise ValidationError([FieldProblem("from_user", "only an administrator may "
+                                            "delegate for someone else", "forbidden")])
+    starts, ends = _date(body, "starts"), _date(body, "ends")
+    ident = who.delegate(current_site(), from_user, str(body.get("to_user") or ""), starts,
+                         ends, reason=body.get("reason"), by=actor.name, now=engine().now())
+    return json_response({"id": ident, "from_user": from_user, "to_user": body.get("to_user"),
+                          "starts": starts, "ends": ends}, 201)
+
+
+def _date(body: dict[str, Any], key: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(str(body.get(key)))
+    except ValueError:
+        raise ValidationError([FieldProblem(key, "must be a date like 2026-05-01",
+                                            "type")]) from None
+
+
+# -- what the record pages show -------------------------------------------------------------
+
+def panel(entity: str, record: dict[str, Any]) -> dict[str, Any] | None:
+    """State, the actions the current user may take, open steps and history of a record;
+    None when the entity has no workflow."""
+    eng = engine()
+    wf = eng.by_entity.get(entity)
+    if wf is None:
+        return None
+    actor = current_actor()
+    lang = _lang()
+    state = record.get(wf.state_field)
+    return {
+        "workflow": wf.name, "state": state, "state_label": eng.state_label(wf, state, lang),
+        "version": record["version"], "id": record["id"], "entity": entity,
+        "actions": [{"action": t.action, "label": label_text(t.label, lang) or t.action,
+                     "comment": "required" if t.comment_required else "optional",
+                     "approves": t.approves, "back": t.target == "@back"}
+                    for t in eng.available(actor, entity, record)],
+        "earlier_steps": [{"state": s, "label": eng.state_label(wf, s, lang)}
+                          for s in eng.earlier_steps(wf, record)],
+        "waiting_for": [{"assignee": t["assignee"], "role": t["role"],
+                         "label": t["slot_label"], "due_at": t["due_at"]}
+                        for t in eng.open_tasks(wf, record["id"], state)],
+        "history": [{k: v for k, v in h.items() if k != "snapshot"} | {
+            "from_label": eng.state_label(wf, h["from_state"] or "", lang),
+            "to_label": eng.state_label(wf, h["to_state"] or "", lang),
+            "snapshot": h["snapshot"]} for h in eng.history(actor, entity, record["id"])],
+    }
+
+
+# -- pages -----------------------------------------------------------------------------------
+
+@pages.errorhandler(YitiError)
+def page_error(error: YitiError) -> Any:
+    if request.method == "POST":
+        flash(error.message, "danger")
+        return redirect(_back())
+    return Response(error.message, status=error.status, mimetype="text/plain")
+
+
+@pages.get("/inbox")
+def inbox_page() -> Any:
+    actor = current_actor()
+    return render_template("workflow/inbox.html", items=inbox.items(engine(), actor,
+                                                                    lang=_lang()))
+
+
+@pages.get("/count")
+def count_partial() -> Any:
+    return render_template("workflow/_nav.html")
+
+
+@pages.get("/<entity>/<ident>")
+def record_page(entity: str, ident: str) -> Any:
+    ent = entity_or_404(entity)
+    record = current_site().records(current_actor()).get(ent.name, ident)
+    return render_template("workflow/record.html", entity=ent, record=record)
+
+
+@pages.post("/act/<entity>/<ident>/<action>")
+def act_page(entity: str, ident: str, action: str) -> Any:
+    ent = entity_or_404(entity)
+    version = request.form.get("version")
+    engine().act(current_actor(), ent.name, ident, action,
+                 comment=request.form.get("comment") or None,
+                 version=int(version) if version and version.isdigit() else None,
+                 to=request.form.get("to") or None)
+    flash(f"{label_text(ent.label, _lang())}: {action} ✓", "success")
+    return redirect(_back())
+
+
+def _back() -> str:
+    target = request.form.get("next") or request.referrer or url_for("workflow.inbox_page")
+    return target if target.startswith("/") and not target.startswith("//") else \
+        url_for("workflow.inbox_page")
+
+
+def init_app(app: Flask) -> None:
+    install(app.extensions["yiti"])
+    app.register_blueprint(api)
+    app.register_blueprint(pages)
+
+    @app.context_processor
+    def workflow_context() -> dict[str, Any]:
+        def workflow_pending() -> int | None:
+            actor = current_actor(required=False)
+            return None if actor is None else inbox.count(engine(), actor)
+
+        def workflow_panel(entity: str, record: dict[str, Any]) -> dict[str, Any] | None:
+            if current_actor(required=False) is None or not record:
+                return None
+            return panel(entity, record)
+
+        return {"workflow_pending": workflow_pending, "workflow_panel": workflow_panel}

@@ -1,0 +1,202 @@
+"""What a state does on entering or leaving, and the formulas of conditions and ``set``.
+
+``set`` and ``script`` compute values saved with the transition itself (so a script's
+change and the new state are one write); ``hook`` and ``notify`` run after the write,
+in the same transaction (a hook that raises undoes the transition; notifications and
+their e-mails leave only if it commits).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from yiti.definitions.model import label_text
+from yiti.errors import ValidationError
+from yiti.permissions.policy import Actor
+from yiti.scripting import ExpressionError, compile_expression, record_names
+from yiti.workflow import approvers
+from yiti.workflow.spec import Action, State, Workflow
+
+if TYPE_CHECKING:
+    from yiti.site import Site
+    from yiti.workflow.engine import Workflows
+
+
+def names(site: Site, wf: Workflow, record: Mapping[str, Any], actor: Actor,
+          extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The names a condition or ``set`` formula sees: the record's fields, ``doc``,
+    ``user`` and ``roles`` of the actor, and ``requester``."""
+    entity = site.model.entities[wf.entity]
+    values = {k: record.get(k) for k in entity.fields if not entity.fields[k].is_table}
+    for key in ("id", "name", "docstatus"):
+        if key in record:
+            values[key] = record[key]
+    children = {f.name: record.get(f.name) or [] for f in entity.table_fields}
+    more = {"user": actor.name, "roles": tuple(sorted(actor.roles)),
+            "requester": record.get(wf.requester) if "." not in wf.requester else None,
+            "comment": None, **(extra or {})}
+    return record_names(values, children, extra=more)
+
+
+def _where(wf: Workflow) -> tuple[str, int]:
+    if wf.location and ":" in wf.location:
+        path, _, line = wf.location.rpartition(":")
+        return path, int(line) if line.isdigit() else 1
+    return wf.location or wf.name, 1
+
+
+def holds(site: Site, wf: Workflow, condition: str, record: Mapping[str, Any],
+          actor: Actor) -> bool:
+    filename, line = _where(wf)
+    expr = compile_expression(condition, filename=filename, lineno=line,
+                              name=f"{wf.name}: condition")
+    return bool(expr.evaluate(names(site, wf, record, actor)))
+
+
+def evaluate_set(site: Site, wf: Workflow, values: Mapping[str, str],
+                 record: Mapping[str, Any], actor: Actor) -> dict[str, Any]:
+    """``{field: formula}`` evaluated over the record."""
+    if not values:
+        return {}
+    filename, line = _where(wf)
+    scope = names(site, wf, record, actor)
+    out = {}
+    for key, source in values.items():
+        try:
+            out[key] = compile_expression(source, filename=filename, lineno=line,
+                                          name=f"{wf.name}: set {key}").evaluate(scope)
+        except ExpressionError as error:
+            raise ValidationError(f"{wf.name}: set {key}: {error.message}", field=key) from None
+    return out
+
+
+def compute(site: Site, wf: Workflow, step: Action, record: Mapping[str, Any], actor: Actor,
+            context: Mapping[str, Any]) -> dict[str, Any]:
+    """The values a ``set`` or ``script`` step gives (other steps give none)."""
+    if step.kind == "set":
+        return evaluate_set(site, wf, step.set, record, actor)
+    if step.kind == "script":
+        return run_script(site, wf, step, record, actor, context)
+    return {}
+
+
+def run_script(site: Site, wf: Workflow, step: Action, record: Mapping[str, Any],
+               actor: Actor, context: Mapping[str, Any]) -> dict[str, Any]:
+    """Run a server script with the record as ``doc``; the fields it changed."""
+    from yiti.automation.host import RecordsHost
+    from yiti.scripting import default_runner
+
+    entity = site.model.entities[wf.entity]
+    doc = {k: record.get(k) for k in entity.fields}
+    for key in ("id", "name"):
+        doc[key] = record.get(key)
+    filename, line = _where(wf)
+    result = default_runner().run(
+        step.script, filename=filename, lineno=line, name=f"{wf.name}: script", doc=doc,
+        inputs={"transition": dict(context)},
+        host=RecordsHost(site.records(actor), script=f"{wf.name}: script"))
+    changed = result.doc or {}
+    return {k: changed[k] for k in result.changed if k in entity.fields}
+
+
+def after(engine: Workflows, wf: Workflow, step: Action, record: Mapping[str, Any],
+          before: Mapping[str, Any], actor: Actor, state: State) -> None:
+    """Run a ``hook`` or ``notify`` step once the transition is written."""
+    site = engine.site
+    if step.kind == "hook":
+        _hook(site, wf, step, record, before, actor, state)
+    elif step.kind == "notify":
+        notify(engine, wf, step, record, actor, state)
+
+
+def _hook(site: Site, wf: Workflow, step: Action, record: Mapping[str, Any],
+          before: Mapping[str, Any], actor: Actor, state: State) -> None:
+    from yiti.records.hooks import HookContext
+
+    module = sys.modules.get(f"yiti_packs.{wf.module}.hooks") if wf.module else None
+    fn = getattr(module, step.hook, None) if module is not None else None
+    if not callable(fn):
+        raise ValidationError(f"{wf.name}: pack {wf.module!r} has no function {step.hook!r} "
+                              "in its hooks.py")
+    fn(dict(record), HookContext(site.records(actor), wf.entity, f"workflow:{state.name}",
+                                 before))
+
+
+def recipients(engine: Workflows, wf: Workflow, step: Action, record: Mapping[str, Any],
+               state: State) -> list[str]:
+    """The users a ``notify`` step reaches (delegates of absent approvers included)."""
+    site = engine.site
+    now = engine.now()
+    users: list[str] = []
+    for who in step.notify:
+        if who == "approvers":
+            for task in engine.open_tasks(wf, record["id"], state.name):
+                found = ([task["assignee"]] if task["assignee"]
+                         else approvers.users_with_role(site, task["role"]))
+                users += found
+                users += [d for u in found if (d := approvers.delegate_of(site, u, now))]
+            continue
+        assert not isinstance(who, str)
+        if who.kind == "role":
+            users += approvers.users_with_role(site, who.value)
+            continue
+        try:
+            name, _ = approvers.resolve(site, wf, record, who)
+        except Exception:  # noqa: BLE001 - nobody to tell is no reason to refuse the action
+            continue
+        if name:
+            users.append(name)
+    return list(dict.fromkeys(users))
+
+
+def notify(engine: Workflows, wf: Workflow, step: Action, record: Mapping[str, Any],
+           actor: Actor, state: State) -> None:
+    from yiti.jobs import jobs_of
+    from yiti.jobs import notify as send
+    from yiti.jobs.notifications import pick, resolve
+
+    site = engine.site
+    jobs = jobs_of(site)
+    if jobs.recipient_resolver is None:
+        jobs.recipient_resolver = lambda name: user_recipient(site, name)
+    entity = site.model.entities[wf.entity]
+    for user in recipients(engine, wf, step, record, state):
+        if user == actor.name:
+            continue
+        lang = resolve(site, user).language
+        title = f"{label_text(entity.label, lang)} {record.get('name') or record['id']}"
+        waiting = "approvers" in step.notify
+        default_subject = ({"en": f"{title} waits for your approval",
+                            "zh-CN": f"{title} 等待您审批"} if waiting else
+                           {"en": f"{title} is now {label_text(state.label) or state.name}",
+                            "zh-CN": f"{title} 已{label_text(state.label, 'zh-CN') or state.name}"})
+        subject = pick(step.subject or default_subject, lang)
+        body = pick(step.body or {"en": f"{title}: {label_text(state.label) or state.name}."
+                                  f" Open /app/{wf.entity}/{record['id']}",
+                                  "zh-CN": f"{title}：{label_text(state.label, 'zh-CN')}。"
+                                  f"打开 /app/{wf.entity}/{record['id']}"}, lang)
+        send(site, user, subject=subject, body=body, link=f"/app/{wf.entity}/{record['id']}",
+             language=lang)
+
+
+def user_recipient(site: Site, name: str) -> Any:
+    """The recipient for a user: e-mail and language from ``yiti_user``."""
+    from yiti.jobs import Recipient
+
+    row = approvers.user_row(site, name)
+    if row is None:
+        return Recipient(name, name if "@" in name else None)
+    return Recipient(name, row.get("email"), row.get("language") or "en")
+
+
+def emit(site: Site, wf: Workflow, record: Mapping[str, Any], actor: Actor, source: str,
+         target: str, action: str) -> None:
+    """The ``transition`` webhook event, delivered only if the transaction commits."""
+    if not site.model.extra.get("webhooks"):
+        return
+    from yiti.jobs import emit as send
+
+    send(site, wf.entity, "transition", record, user=actor.name,
+         extra={"from": source, "to": target, "action": action})

@@ -1,0 +1,425 @@
+"""Taking an action on a record: the guard, the write, the tasks, the history.
+
+:meth:`Workflows.act` does it all in one transaction through the record service
+(:meth:`yiti.records.service.Records.transition`): the actor must see the record, the
+action must leave the record's current state (409 otherwise), the actor must be one of
+those allowed (403), the first transition whose condition holds is taken (409 when none
+does), a required comment must be there (422). The record's version guards it: of two
+approvers acting at once, one wins and the other gets a 409.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import insert, select, update
+
+from yiti.definitions.model import label_text
+from yiti.errors import Conflict, FieldProblem, Forbidden, NotFound, ValidationError, did_you_mean
+from yiti.permissions.policy import SYSTEM, Actor
+from yiti.records.transaction import reading, transaction
+from yiti.workflow import actions, approvers
+from yiti.workflow.spec import BACK, REQUESTER, State, Transition, Workflow
+from yiti.workflow.tables import HISTORY, TASK
+
+if TYPE_CHECKING:
+    from yiti.site import Site
+
+#: (entity, id) of the record a transition is writing: the state guard lets it through.
+_writing: contextvars.ContextVar[tuple[str, int] | None] = contextvars.ContextVar(
+    "yiti_workflow_writing", default=None)
+MAX_CHAIN = 10
+
+
+class Workflows:
+    """The workflows of one site. Get it with :func:`yiti.workflow.install`."""
+
+    def __init__(self, site: Site, by_entity: Mapping[str, Workflow], clock: Any = None
+                 ) -> None:
+        self.site = site
+        self.by_entity = dict(by_entity)
+        self.clock = clock
+
+    # -- helpers ----------------------------------------------------------------------
+
+    def now(self) -> dt.datetime:
+        if self.clock is not None:
+            return self.clock.now()
+        jobs = getattr(self.site, "jobs", None)
+        return jobs.now() if jobs is not None else dt.datetime.now(dt.UTC)
+
+    def of(self, entity: str) -> Workflow:
+        wf = self.by_entity.get(entity)
+        if wf is None:
+            raise NotFound(f"{entity} has no workflow")
+        return wf
+
+    def title(self, wf: Workflow, record: Mapping[str, Any]) -> str:
+        entity = self.site.model.entities[wf.entity]
+        return f"{label_text(entity.label)} {record.get('name') or record.get('id')}"
+
+    def state_label(self, wf: Workflow, name: str, lang: str = "en") -> str:
+        state = wf.states.get(name)
+        return label_text(state.label, lang) if state and state.label else name
+
+    def watched_hash(self, wf: Workflow, record: Mapping[str, Any]) -> str:
+        entity = self.site.model.entities[wf.entity]
+        names = wf.watched or [f for f in entity.fields if f != wf.state_field]
+        values = {}
+        for name in names:
+            value = record.get(name)
+            if isinstance(value, list):
+                child = self.site.model.entities[entity.fields[name].target or ""]
+                value = [{k: line.get(k) for k in child.fields} for line in value]
+            values[name] = value
+        text = json.dumps(values, sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def open_tasks(self, wf: Workflow, record_id: int, state: str | None = None
+                   ) -> list[dict[str, Any]]:
+        t = self.site.tables[TASK]
+        query = select(t).where(t.c.entity == wf.entity, t.c.record_id == record_id,
+                                t.c.status == "open").order_by(t.c.id)
+        if state is not None:
+            query = query.where(t.c.state == state)
+        with reading(self.site.engine) as conn:
+            return [dict(r) for r in conn.execute(query).mappings()]
+
+    # -- who may act ------------------------------------------------------------------
+
+    def _holds(self, actor: Actor, task: Mapping[str, Any], behalf: Mapping[str, frozenset[str]]
+               ) -> str | None:
+        """Whom ``actor`` acts for on ``task`` (themselves, or a delegator), or None."""
+        for user, roles in behalf.items():
+            if task["assignee"] == user or (task["role"] and task["role"] in roles):
+                return user
+        return None
+
+    def _behalf(self, actor: Actor) -> dict[str, frozenset[str]]:
+        """The actor and the users who delegated to them today, with their roles."""
+        out = {actor.name: frozenset(actor.roles)}
+        for user in approvers.delegators(self.site, actor.name, self.now()):
+            out.setdefault(user, approvers.roles_of(self.site, user))
+        return out
+
+    def allowed(self, actor: Actor, wf: Workflow, t: Transition, record: Mapping[str, Any],
+                tasks: list[dict[str, Any]]) -> tuple[bool, str | None, dict[str, Any] | None]:
+        """(may act, on whose behalf, the task they complete) for transition ``t``."""
+        if actor.system:
+            return True, None, None
+        behalf = self._behalf(actor)
+        state = wf.states[record[wf.state_field]]
+        if t.by:
+            for who in t.by:
+                if who.kind == "role":
+                    for user, roles in behalf.items():
+                        if who.value in roles:
+                            return True, _other(user, actor), _task_of(tasks, user, behalf)
+                    continue
+                try:
+                    name, _ = approvers.resolve(self.site, wf, record, who)
+                except Conflict:
+                    continue
+                if name in behalf:
+                    return True, _other(name, actor), _task_of(tasks, name, behalf)
+            return False, None, None
+        if state.is_approval:
+            for task in tasks:
+                user = self._holds(actor, task, behalf)
+                if user is not None:
+                    return True, _other(user, actor), task
+            return False, None, None
+        entity = self.site.model.entities[wf.entity]
+        try:
+            self.site.policy.check(actor, entity, "write", record)
+        except (Forbidden, NotFound):
+            return False, None, None
+        return True, None, None
+
+    def available(self, actor: Actor, entity: str, record: Mapping[str, Any]
+                  ) -> list[Transition]:
+        """The transitions ``actor`` may take on ``record`` now (one per action)."""
+        wf = self.by_entity.get(entity)
+        if wf is None:
+            return []
+        tasks = self.open_tasks(wf, record["id"], record.get(wf.state_field))
+        out: dict[str, Transition] = {}
+        for t in wf.leaving(record.get(wf.state_field) or ""):
+            if t.action in out:
+                continue
+            if t.condition and not actions.holds(self.site, wf, t.condition, record, actor):
+                continue
+            if self.allowed(actor, wf, t, record, tasks)[0]:
+                out[t.action] = t
+        return list(out.values())
+
+    # -- acting -------------------------------------------------------------------------
+
+    def act(self, actor: Actor, entity: str, ident: int | str, action: str, *,
+            comment: str | None = None, version: int | None = None, to: str | None = None,
+            carry: bool = False, depth: int = 0) -> dict[str, Any]:
+        """Take ``action`` on the record; returns it as stored afterwards."""
+        wf = self.of(entity)
+        records = self.site.records(actor)
+        with transaction(self.site.engine):
+            record = records.get(entity, ident)
+            current = record.get(wf.state_field) or wf.initial.name
+            state = wf.states.get(current) or wf.initial
+            if action not in wf.actions():
+                raise NotFound(f"the {wf.name} workflow has no action {action!r}"
+                               + (f"; {h}" if (h := did_you_mean(action, wf.actions())) else ""))
+            options = wf.leaving(current, action)
+            if not options:
+                possible = ", ".join(t.action for t in wf.leaving(current)) or "none"
+                raise Conflict(f"{self.title(wf, record)} is {self.state_label(wf, current)}; "
+                               f"'{action}' is not possible there (possible: {possible})",
+                               record=record["id"], state=current)
+            tasks = self.open_tasks(wf, record["id"], current)
+            permitted = [(t, *self.allowed(actor, wf, t, record, tasks)) for t in options]
+            permitted = [p for p in permitted if p[1]]
+            if not permitted:
+                waiting = ", ".join(sorted({task["assignee"] or f"role {task['role']}"
+                                            for task in tasks})) or "someone else"
+                raise Forbidden(f"you may not {action} {self.title(wf, record)}"
+                                + (f": it waits for {waiting}" if state.is_approval else ""),
+                                entity=entity, action=action)
+            chosen = next((p for p in permitted if not p[0].condition or actions.holds(
+                self.site, wf, p[0].condition, record, actor)), None)
+            if chosen is None:
+                conditions = "; ".join(p[0].condition or "" for p in permitted)
+                raise Conflict(f"{self.title(wf, record)}: '{action}' is not possible now "
+                               f"(its condition does not hold: {conditions})",
+                               record=record["id"])
+            t, _, behalf, task = chosen
+            if t.comment_required and not (comment or "").strip():
+                raise ValidationError([FieldProblem(
+                    "comment", f"a reason is required to {label_text(t.label) or t.action}",
+                    "required")])
+            target = self._target(wf, t, record, to)
+            if t.approves and state.is_approval and state.mode == "all" and not actor.system:
+                if task is None:
+                    raise Forbidden(f"you have no part in {self.title(wf, record)}'s "
+                                    "countersign", entity=entity, action=action)
+                others = [x for x in tasks if x["id"] != task["id"]]
+                if others:
+                    return self._countersign(wf, records, record, t, task, actor, behalf,
+                                             comment, version)
+            return self._move(wf, records, record, state, t, target, actor, behalf, task,
+                              comment, version, carry=carry or not state.is_approval,
+                              depth=depth)
+
+    def _target(self, wf: Workflow, t: Transition, record: Mapping[str, Any],
+                to: str | None) -> str:
+        if t.target != BACK:
+            return t.target
+        earlier = self.earlier_steps(wf, record)
+        if not to:
+            raise ValidationError([FieldProblem("to", "say which earlier step to send it "
+                                                f"back to: {', '.join(earlier) or 'none'}",
+                                                "required")])
+        if to not in earlier:
+            raise ValidationError([FieldProblem(
+                "to", f"{to!r} is not an earlier step of this record "
+                f"(earlier: {', '.join(earlier) or 'none'})", "invalid")])
+        return to
+
+    def earlier_steps(self, wf: Workflow, record: Mapping[str, Any]) -> list[str]:
+        """Approval steps the record passed since it was last submitted."""
+        h = self.site.tables[HISTORY]
+        with reading(self.site.engine) as conn:
+            rows = conn.execute(select(h.c.from_state, h.c.to_state).where(
+                h.c.entity == wf.entity, h.c.record_id == record["id"]).order_by(h.c.id)).all()
+        seen: list[str] = []
+        for source, target in rows:
+            if source is not None and not (wf.states.get(source) or wf.initial).is_approval:
+                seen = []
+            if target in wf.states and wf.states[target].is_approval and target not in seen:
+                seen.append(target)
+        current = record.get(wf.state_field)
+        return [s for s in seen if s != current]
+
+    def _countersign(self, wf: Workflow, records: Any, record: dict[str, Any], t: Transition,
+                     task: dict[str, Any], actor: Actor, behalf: str | None,
+                     comment: str | None, version: int | None) -> dict[str, Any]:
+        """One approval of an 'all' step that is not the last: the record stays."""
+        self._close_task(task, "approved", actor, record, wf)
+        new = self._write(wf, records, record, {}, t.action, version, None)
+        self._history(wf, record, new, t.action, record[wf.state_field],
+                      record[wf.state_field], actor, behalf, comment)
+        return new
+
+    def _move(self, wf: Workflow, records: Any, record: dict[str, Any], state: State,
+              t: Transition, target: str, actor: Actor, behalf: str | None,
+              task: dict[str, Any] | None, comment: str | None, version: int | None, *,
+              carry: bool, depth: int) -> dict[str, Any]:
+        entering = wf.states[target]
+        context = {"action": t.action, "from": state.name, "to": target, "user": actor.name,
+                   "comment": comment}
+        values: dict[str, Any] = {}
+        for step in state.on_leave:
+            values.update(actions.compute(self.site, wf, step, {**record, **values}, actor,
+                                          context))
+        values.update(actions.evaluate_set(self.site, wf, t.set, {**record, **values}, actor))
+        for step in entering.on_enter:
+            values.update(actions.compute(self.site, wf, step, {**record, **values}, actor,
+                                          context))
+        values[wf.state_field] = target
+        docstatus = ("submitted" if entering.submitted else
+                     "cancelled" if entering.cancelled else None)
+        new = self._write(wf, records, record, values, t.action, version, docstatus)
+        # tasks of the step left: the actor's decides, the others close
+        if task is not None:
+            self._close_task(task, "approved" if t.approves else "rejected", actor, record, wf)
+        closing = "escalated" if target != state.name and state.escalate == t.action else "closed"
+        self._close_open(wf, record["id"], state.name, closing)
+        self._history(wf, record, new, t.action, state.name, target, actor, behalf, comment)
+        for step in state.on_leave:
+            actions.after(self, wf, step, new, record, actor, state)
+        if entering.is_approval:
+            self._enter_step(wf, new, entering)
+        for step in entering.on_enter:
+            actions.after(self, wf, step, new, record, actor, entering)
+        actions.emit(self.site, wf, new, actor, state.name, target, t.action)
+        if entering.is_approval and carry and depth < MAX_CHAIN:
+            carried = self._carry_over(wf, new, entering)
+            if carried is not None:
+                return self.act(SYSTEM, wf.entity, new["id"], carried,
+                                comment="approved earlier; carried over on resubmission",
+                                carry=True, depth=depth + 1)
+        return new
+
+    def _write(self, wf: Workflow, records: Any, record: Mapping[str, Any],
+               values: dict[str, Any], action: str, version: int | None,
+               docstatus: str | None) -> dict[str, Any]:
+        token = _writing.set((wf.entity, record["id"]))
+        try:
+            return records.transition(wf.entity, record["id"], values, action=action,
+                                      version=record["version"] if version is None else version,
+                                      docstatus=docstatus)
+        finally:
+            _writing.reset(token)
+
+    # -- tasks and history ----------------------------------------------------------------
+
+    def _enter_step(self, wf: Workflow, record: Mapping[str, Any], state: State) -> None:
+        now = self.now()
+        due = now + dt.timedelta(seconds=state.time_limit) if state.time_limit else None
+        t = self.site.tables[TASK]
+        rows = []
+        for i, who in enumerate(state.approvers):
+            assignee, role = approvers.resolve(self.site, wf, record, who)
+            rows.append({"entity": wf.entity, "record_id": record["id"], "workflow": wf.name,
+                         "state": state.name, "slot": i, "assignee": assignee, "role": role,
+                         "slot_label": label_text(who.label) or who.describe(),
+                         "status": "open", "created_at": now, "due_at": due,
+                         "carried": False})
+        with transaction(self.site.engine) as tx:
+            tx.conn.execute(insert(t), rows)
+        if due is not None:
+            from yiti.workflow.escalation import schedule
+
+            schedule(self, wf, record, state)
+
+    def _close_task(self, task: Mapping[str, Any], status: str, actor: Actor,
+                    record: Mapping[str, Any], wf: Workflow) -> None:
+        t = self.site.tables[TASK]
+        with transaction(self.site.engine) as tx:
+            done = tx.conn.execute(update(t).where(t.c.id == task["id"], t.c.status == "open")
+                                   .values(status=status, acted_by=actor.name,
+                                           acted_at=self.now(),
+                                           watched_hash=self.watched_hash(wf, record)))
+            if done.rowcount != 1:
+                raise Conflict(f"{self.title(wf, record)} was decided by someone else since "
+                               "you opened it; reload it", record=record["id"])
+
+    def _close_open(self, wf: Workflow, record_id: int, state: str, status: str) -> None:
+        t = self.site.tables[TASK]
+        with transaction(self.site.engine) as tx:
+            tx.conn.execute(update(t).where(
+                t.c.entity == wf.entity, t.c.record_id == record_id, t.c.state == state,
+                t.c.status == "open").values(status=status, acted_at=self.now()))
+
+    def _carry_over(self, wf: Workflow, record: Mapping[str, Any], state: State) -> str | None:
+        """Approvals given earlier with the same watched values count again: mark them and
+        return the approving action when the step is thereby decided."""
+        t = self.site.tables[TASK]
+        current = self.watched_hash(wf, record)
+        carried = 0
+        with transaction(self.site.engine) as tx:
+            for task in self.open_tasks(wf, record["id"], state.name):
+                last = tx.conn.execute(select(t).where(
+                    t.c.entity == wf.entity, t.c.record_id == record["id"],
+                    t.c.state == state.name, t.c.slot == task["slot"],
+                    t.c.status.in_(("approved", "rejected"))).order_by(t.c.id.desc()).limit(1)
+                ).mappings().first()
+                if last is None or last["status"] != "approved" or \
+                        last["watched_hash"] != current:
+                    continue
+                tx.conn.execute(update(t).where(t.c.id == task["id"]).values(
+                    status="approved", carried=True, acted_by=last["acted_by"],
+                    acted_at=self.now(), watched_hash=current))
+                carried += 1
+        needed = len(state.approvers) if state.mode == "all" else 1
+        if carried < needed:
+            return None
+        self._close_open(wf, record["id"], state.name, "closed")
+        for tr in wf.leaving(state.name):
+            if tr.approves:
+                return tr.action
+        return None
+
+    def _history(self, wf: Workflow, before: Mapping[str, Any], after: Mapping[str, Any],
+                 action: str, source: str | None, target: str | None, actor: Actor,
+                 behalf: str | None, comment: str | None) -> None:
+        from yiti.jobs.jsonable import jsonable
+
+        h = self.site.tables[HISTORY]
+        with transaction(self.site.engine) as tx:
+            tx.conn.execute(insert(h).values(
+                entity=wf.entity, record_id=after["id"], workflow=wf.name, action=action,
+                from_state=source, to_state=target, user=actor.name, on_behalf_of=behalf,
+                at=self.now(), comment=(comment or None), version=after["version"],
+                snapshot=jsonable(dict(before))))
+
+    def history(self, actor: Actor, entity: str, ident: int | str) -> list[dict[str, Any]]:
+        """The record's workflow history, oldest first (needs read access)."""
+        wf = self.of(entity)
+        record = self.site.records(actor).get(entity, ident)
+        readable = self.site.policy.readable(actor, self.site.model.entities[entity])
+        h = self.site.tables[HISTORY]
+        with reading(self.site.engine) as conn:
+            rows = [dict(r) for r in conn.execute(select(h).where(
+                h.c.entity == wf.entity, h.c.record_id == record["id"]).order_by(h.c.id))
+                .mappings()]
+        for row in rows:
+            if readable is not None and row["snapshot"]:
+                row["snapshot"] = {k: v for k, v in row["snapshot"].items()
+                                   if k in readable or k not in
+                                   self.site.model.entities[entity].fields}
+        return rows
+
+
+def writing() -> tuple[str, int] | None:
+    """The record a workflow transition is writing now, if any."""
+    return _writing.get()
+
+
+def _other(user: str, actor: Actor) -> str | None:
+    return None if user == actor.name else user
+
+
+def _task_of(tasks: list[dict[str, Any]], user: str, behalf: Mapping[str, frozenset[str]]
+             ) -> dict[str, Any] | None:
+    roles = behalf.get(user, frozenset())
+    for task in tasks:
+        if task["assignee"] == user or (task["role"] and task["role"] in roles):
+            return task
+    return None
+
+
+__all__ = ["REQUESTER", "Workflows", "writing"]

@@ -1,0 +1,91 @@
+""""My approvals": what waits for a user, their own or delegated to them, with counts.
+
+One query over ``yiti_workflow_task`` (open tasks assigned to the user or to a role
+they hold, and the same for every user who delegated to them today); the records are
+then read through the record service, so a task on a record the user may not see is
+not shown.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import and_, false, func, or_, select
+
+from yiti.definitions.model import label_text
+from yiti.errors import NotFound
+from yiti.permissions.policy import Actor
+from yiti.records.transaction import reading
+from yiti.workflow.tables import TASK
+
+if TYPE_CHECKING:
+    from yiti.workflow.engine import Workflows
+
+
+def _condition(engine: Workflows, actor: Actor) -> Any:
+    t = engine.site.tables[TASK]
+    behalf = engine._behalf(actor)  # noqa: SLF001 - the same rule as acting
+    parts = []
+    for user, roles in behalf.items():
+        parts.append(t.c.assignee == user)
+        if roles:
+            parts.append(t.c.role.in_(sorted(roles)))
+    return and_(t.c.status == "open", or_(false(), *parts))
+
+
+def count(engine: Workflows, actor: Actor) -> int:
+    """How many records wait for ``actor`` (counted in the database)."""
+    t = engine.site.tables[TASK]
+    inner = select(t.c.entity, t.c.record_id).where(_condition(engine, actor)).distinct()
+    with reading(engine.site.engine) as conn:
+        return int(conn.execute(select(func.count()).select_from(inner.subquery()))
+                   .scalar_one())
+
+
+def items(engine: Workflows, actor: Actor, *, limit: int = 100, lang: str = "en"
+          ) -> list[dict[str, Any]]:
+    """What waits for ``actor``, oldest first: the record, the step, since when, the
+    actions they may take, and on whose behalf."""
+    t = engine.site.tables[TASK]
+    with reading(engine.site.engine) as conn:
+        rows = conn.execute(select(t).where(_condition(engine, actor))
+                            .order_by(t.c.created_at, t.c.id).limit(limit * 3)).mappings().all()
+    behalf = engine._behalf(actor)  # noqa: SLF001
+    seen: set[tuple[str, int]] = set()
+    out: list[dict[str, Any]] = []
+    records = engine.site.records(actor)
+    for row in rows:
+        key = (row["entity"], row["record_id"])
+        if key in seen or len(out) >= limit:
+            continue
+        seen.add(key)
+        wf = engine.by_entity.get(row["entity"])
+        if wf is None:
+            continue
+        try:
+            record = records.get(row["entity"], row["record_id"])
+        except NotFound:
+            continue
+        if record.get(wf.state_field) != row["state"]:
+            continue
+        entity = engine.site.model.entities[row["entity"]]
+        owner = engine._holds(actor, row, behalf)  # noqa: SLF001
+        out.append({
+            "entity": row["entity"], "entity_label": label_text(entity.label, lang),
+            "id": record["id"], "name": record.get("name"), "version": record["version"],
+            "title": _title(entity, record), "state": row["state"],
+            "state_label": engine.state_label(wf, row["state"], lang),
+            "waiting_since": row["created_at"], "due_at": row["due_at"],
+            "on_behalf_of": owner if owner != actor.name else None,
+            "actions": [{"action": tr.action, "label": label_text(tr.label, lang) or tr.action,
+                         "comment": "required" if tr.comment_required else "optional",
+                         "approves": tr.approves, "back": tr.target == "@back"}
+                        for tr in engine.available(actor, row["entity"], record)],
+        })
+    return out
+
+
+def _title(entity: Any, record: dict[str, Any]) -> str:
+    field = getattr(entity, "title_field", None)
+    value = record.get(field) if field else None
+    return str(value) if value not in (None, "") else str(record.get("name") or record["id"])

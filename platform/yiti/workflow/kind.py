@@ -1,0 +1,238 @@
+"""The ``workflows`` kind of definition file: templates expanded, then checked.
+
+Registered on import of :mod:`yiti.workflow` (``yiti check`` imports it). ``take``
+expands ``use:``/``with:`` (see :mod:`.templates`) and keeps the expanded body;
+``check`` refuses, each at its ``path:line: key``: an unknown entity, state field,
+field, state or role; a state no transition reaches; a non-final state with no way out;
+an escalation without its transition; a condition or ``set`` formula that does not
+compile or names an unknown field; a script that does not compile.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from yiti.definitions.build import Build, Item
+from yiti.definitions.kinds import Kind, check_entity, register_kind, take_definition
+from yiti.definitions.model import SYSTEM_COLUMNS, Definition, Entity
+from yiti.definitions.source import KeyPath, Source
+from yiti.definitions.validate import validate
+from yiti.errors import did_you_mean
+from yiti.permissions.rules import ADMINISTRATOR
+from yiti.workflow import spec as specs
+from yiti.workflow.templates import TemplateProblem, expand
+
+#: Names a condition or ``set`` formula may use besides the entity's fields.
+EXTRA_NAMES = ("doc", "id", "name", "docstatus", "user", "roles", "requester", "comment")
+
+
+def take_workflow(build: Build, item: Item) -> None:
+    """Keep the workflow with its template (if any) expanded."""
+    data = item.data
+    if item.valid and isinstance(data, dict) and "use" in data:
+        try:
+            body = expand(data)
+        except TemplateProblem as problem:
+            build.add(item.source.error(problem.key, problem.message, problem.hint))
+            item.valid = False
+            return
+        expanded = _expanded_source(item.source, body)
+        problems = validate(expanded, "workflow.schema.json")
+        if problems:
+            for p in problems:
+                build.add(type(p)(p.path, p.line, p.key, f"{p.message} (in template "
+                                  f"{data['use']!r})", p.hint))
+            item.valid = False
+            return
+        item = Item(item.kind, expanded, item.module, item.valid)
+    take_definition(build, item)
+
+
+def _expanded_source(source: Source, body: dict[str, Any]) -> Source:
+    """The expanded body, located: keys the file has keep their line, the rest point at
+    ``with`` (or ``use``)."""
+    lines = dict(source.lines)
+    lines[()] = source.line(("with",)) if ("with",) in source.lines else source.line(("use",))
+    return Source(source.path, body, lines)
+
+
+def known_roles(build: Build) -> set[str]:
+    """Roles the packs' permission files declare or grant, and Administrator."""
+    roles = {ADMINISTRATOR}
+    for definition in build.definitions.get("permissions", {}).values():
+        body = definition.body
+        roles.update(body.get("roles") or {})
+        roles.update(row[0] for row in body.get("access") or () if row)
+        roles.update(r["role"] for key in ("rows", "fields") for r in body.get(key) or ())
+    return roles
+
+
+def check_workflow(build: Build, definition: Definition, item: Item) -> None:
+    check_entity(build, definition, item)
+    entity = build.entities.get(definition.entity or "")
+    if entity is None:
+        return
+    body = definition.body
+    source = item.source
+    for at, message, hint in problems(body, entity, build.entities, known_roles(build),
+                                      source.path.as_posix(), source):
+        build.add(source.error(at, message, hint))
+
+
+def problems(body: Any, entity: Entity, entities: Any, roles: set[str], filename: str,
+             source: Source | None = None) -> Iterable[tuple[KeyPath, str, str | None]]:
+    """Every problem of an expanded workflow body: (key path, message, hint)."""
+    wf = specs.parse(body)
+    states = wf.states
+    names = list(states)
+
+    def line(path: KeyPath) -> int:
+        return source.line(path) if source is not None else 1
+
+    f = entity.fields.get(wf.state_field)
+    if f is None:
+        yield (("state_field",), f"{entity.name!r} has no field {wf.state_field!r} to hold "
+               "the state", did_you_mean(wf.state_field, entity.fields)
+               or f"add a select field {wf.state_field!r} with the states as options")
+    elif f.type not in ("select", "string"):
+        yield (("state_field",), f"{wf.state_field!r} is a {f.type} field; the state needs "
+               "a select or string field", None)
+    elif f.type == "select":
+        values = [o.value for o in f.options]
+        for name in names:
+            if name not in values:
+                yield (("states", name), f"state {name!r} is not an option of "
+                       f"{entity.name}.{wf.state_field}", f"options: {', '.join(values)}")
+    yield from _path(entity, entities, wf.requester, ("requester",))
+    for i, name in enumerate(wf.watched or ()):
+        if name not in entity.fields:
+            yield (("watched", i), f"unknown field {name!r} of {entity.name!r}",
+                   did_you_mean(name, entity.fields))
+    initials = [s.name for s in states.values() if s.initial]
+    if len(initials) > 1:
+        yield (("states", initials[1], "initial"), "only one state can be initial",
+               f"{initials[0]!r} already is")
+    for name, state in states.items():
+        where: KeyPath = ("states", name)
+        for i, field_name in enumerate(state.editable or ()):
+            if field_name not in entity.fields:
+                yield ((*where, "editable", i), f"unknown field {field_name!r} of "
+                       f"{entity.name!r}", did_you_mean(field_name, entity.fields))
+        for i, who in enumerate(state.approvers):
+            yield from _who(who, entity, entities, roles, (*where, "approvers", i))
+        if state.mode == "all" and not state.approvers:
+            yield ((*where, "mode"), "mode 'all' needs approvers", None)
+        if state.escalate and not wf.leaving(name, state.escalate):
+            yield ((*where, "escalate"), f"no transition {state.escalate!r} leaves {name!r}",
+                   did_you_mean(state.escalate, [t.action for t in wf.leaving(name)]))
+        if state.time_limit is not None and not state.escalate:
+            yield ((*where, "time_limit"), "a time limit needs 'escalate': the action "
+                   "taken when it passes", None)
+        for action in (*state.on_enter, *state.on_leave):
+            yield from _action(action, entity, entities, roles, filename, line)
+    for t in wf.transitions:
+        where = ("transitions", t.index)
+        for j, source_state in enumerate(t.sources):
+            if source_state not in states:
+                at = (*where, "from", j) if len(t.sources) > 1 or isinstance(
+                    body["transitions"][t.index]["from"], list) else (*where, "from")
+                yield (at, f"unknown state {source_state!r}", did_you_mean(source_state, names))
+        if t.target != specs.BACK and t.target not in states:
+            yield ((*where, "to"), f"unknown state {t.target!r}", did_you_mean(t.target, names))
+        for i, who in enumerate(t.by):
+            yield from _who(who, entity, entities, roles, (*where, "by", i))
+        if t.condition:
+            yield from _formula(t.condition, entity, filename, line((*where, "condition")),
+                                (*where, "condition"))
+        yield from _set(t.set, entity, filename, line, (*where, "set"))
+    yield from _graph(wf)
+
+
+def _graph(wf: specs.Workflow) -> Iterable[tuple[KeyPath, str, str | None]]:
+    """Unreachable states, and states (not final) with no way out."""
+    reached = {wf.initial.name}
+    todo = [wf.initial.name]
+    while todo:
+        current = todo.pop()
+        for t in wf.leaving(current):
+            targets = [t.target] if t.target != specs.BACK else []
+            for target in targets:
+                if target in wf.states and target not in reached:
+                    reached.add(target)
+                    todo.append(target)
+    for name, state in wf.states.items():
+        if name not in reached:
+            yield (("states", name), f"state {name!r} is unreachable: no transition from "
+                   f"{wf.initial.name!r} leads to it", None)
+        if not state.final and not wf.leaving(name):
+            yield (("states", name), f"state {name!r} has no way out",
+                   "add a transition from it, or mark it final: true")
+
+
+def _who(who: specs.Who, entity: Entity, entities: Any, roles: set[str], at: KeyPath
+         ) -> Iterable[tuple[KeyPath, str, str | None]]:
+    if who.kind == "role" and who.value not in roles:
+        yield ((*at, "role"), f"unknown role {who.value!r}",
+               did_you_mean(who.value, sorted(roles)) or "declare it in a permissions/ file")
+    elif who.kind == "field":
+        yield from _path(entity, entities, who.value, (*at, "field"))
+    elif who.kind == "attribute" and who.of:
+        yield from _path(entity, entities, who.of, (*at, "of"))
+
+
+def _path(entity: Entity, entities: Any, path: str, at: KeyPath
+          ) -> Iterable[tuple[KeyPath, str, str | None]]:
+    current = entity
+    parts = path.split(".")
+    for i, part in enumerate(parts):
+        if part not in current.fields and part not in SYSTEM_COLUMNS:
+            yield (at, f"unknown field {part!r} of {current.name!r}",
+                   did_you_mean(part, current.fields))
+            return
+        if i == len(parts) - 1:
+            return
+        f = current.fields.get(part)
+        if f is None or f.type != "link" or f.target not in entities:
+            yield (at, f"{'.'.join(parts[:i + 1])!r} is not a link, so it has no fields", None)
+            return
+        current = entities[f.target]
+
+
+def _formula(source: str, entity: Entity, filename: str, lineno: int, at: KeyPath
+             ) -> Iterable[tuple[KeyPath, str, str | None]]:
+    from yiti.scripting import check_expression
+
+    for p in check_expression(source, filename=filename, lineno=lineno,
+                              names={*entity.fields, *EXTRA_NAMES}):
+        yield (at, p.message, None)
+
+
+def _set(values: Any, entity: Entity, filename: str, line: Any, at: KeyPath
+         ) -> Iterable[tuple[KeyPath, str, str | None]]:
+    for key, expression in (values or {}).items():
+        if key not in entity.fields:
+            yield ((*at, key), f"unknown field {key!r} of {entity.name!r}",
+                   did_you_mean(key, entity.fields))
+            continue
+        yield from _formula(expression, entity, filename, line((*at, key)), (*at, key))
+
+
+def _action(action: specs.Action, entity: Entity, entities: Any, roles: set[str],
+            filename: str, line: Any) -> Iterable[tuple[KeyPath, str, str | None]]:
+    if action.kind == "set":
+        yield from _set(action.set, entity, filename, line, (*action.path, "set"))
+    elif action.kind == "script":
+        from yiti.scripting import check_script
+
+        for p in check_script(action.script, filename=filename,
+                              lineno=line((*action.path, "script"))):
+            yield ((*action.path, "script"), p.message, None)
+    elif action.kind == "notify":
+        for i, who in enumerate(action.notify):
+            if not isinstance(who, str):
+                yield from _who(who, entity, entities, roles, (*action.path, "notify", i))
+
+
+WORKFLOWS = register_kind(Kind("workflow", "workflows", "workflow.schema.json",
+                               take=take_workflow, check=check_workflow, attr="workflows"))

@@ -1,0 +1,189 @@
+"""A workflow definition as frozen data: states, transitions, approver slots, actions.
+
+Pure: :func:`parse` turns a workflow file's body (after any template was expanded, see
+:mod:`yiti.workflow.templates`) into a :class:`Workflow`; nothing here touches a
+database. The file format is ``metadata/workflow.schema.json``, explained in
+docs/workflow.md.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+BACK = "@back"
+REQUESTER = "requester"
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+@dataclass(frozen=True)
+class Who:
+    """One approver slot or allowed actor: a role, a user, a field path or an attribute."""
+
+    kind: str  # requester | role | user | field | attribute
+    value: str = ""
+    of: str | None = None  # attribute: whose (a field naming a user); None: the requester
+    label: Any = None
+
+    def describe(self) -> str:
+        if self.kind == REQUESTER:
+            return "the requester"
+        if self.kind == "attribute":
+            return f"the {self.value} of {self.of or 'the requester'}"
+        return f"{self.kind} {self.value}"
+
+
+@dataclass(frozen=True)
+class Action:
+    """Something done on entering or leaving a state."""
+
+    kind: str  # set | script | hook | notify
+    set: Mapping[str, str] = field(default_factory=dict)
+    script: str = ""
+    hook: str = ""
+    notify: tuple[Who | str, ...] = ()  # "approvers" or a Who
+    subject: Any = None
+    body: Any = None
+    path: tuple[str | int, ...] = ()  # where in the file
+
+
+@dataclass(frozen=True)
+class State:
+    name: str
+    label: Any = None
+    initial: bool = False
+    final: bool = False
+    submitted: bool = False
+    cancelled: bool = False
+    editable: tuple[str, ...] | None = None
+    approvers: tuple[Who, ...] = ()
+    mode: str = "any"
+    time_limit: float | None = None  # seconds
+    escalate: str | None = None
+    on_enter: tuple[Action, ...] = ()
+    on_leave: tuple[Action, ...] = ()
+
+    @property
+    def is_approval(self) -> bool:
+        return bool(self.approvers)
+
+
+@dataclass(frozen=True)
+class Transition:
+    index: int
+    action: str
+    sources: tuple[str, ...]
+    target: str
+    label: Any = None
+    by: tuple[Who, ...] = ()
+    condition: str | None = None
+    comment_required: bool = False
+    approves: bool = False
+    set: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Workflow:
+    name: str
+    entity: str
+    states: Mapping[str, State]
+    transitions: tuple[Transition, ...]
+    state_field: str = "state"
+    requester: str = "created_by"
+    watched: tuple[str, ...] | None = None
+    label: Any = None
+    module: str | None = None
+    location: str | None = None  # path:line of the file
+
+    @property
+    def initial(self) -> State:
+        for state in self.states.values():
+            if state.initial:
+                return state
+        return next(iter(self.states.values()))
+
+    def actions(self) -> list[str]:
+        return list(dict.fromkeys(t.action for t in self.transitions))
+
+    def leaving(self, state: str, action: str | None = None) -> list[Transition]:
+        return [t for t in self.transitions if state in t.sources
+                and (action is None or t.action == action)]
+
+
+def parse_duration(value: Any) -> float:
+    """``300``, ``"90m"``, ``"48h"`` or ``"2d"`` as seconds."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd])\s*", str(value))
+    if not match:
+        raise ValueError(f"{value!r} is not a duration (try '90m', '48h', '2d' or seconds)")
+    return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+def parse_who(spec: Any) -> Who:
+    if spec == REQUESTER:
+        return Who(REQUESTER)
+    for kind in ("role", "user", "field", "attribute"):
+        if kind in spec:
+            return Who(kind, str(spec[kind]), spec.get("of"), spec.get("label"))
+    raise ValueError(f"not an approver: {spec!r}")
+
+
+def _actions(specs: Any, where: tuple[str | int, ...]) -> tuple[Action, ...]:
+    out = []
+    for i, spec in enumerate(specs or ()):
+        path = (*where, i)
+        if "set" in spec:
+            out.append(Action("set", set=dict(spec["set"]), path=path))
+        elif "script" in spec:
+            out.append(Action("script", script=spec["script"], path=path))
+        elif "hook" in spec:
+            out.append(Action("hook", hook=spec["hook"], path=path))
+        else:
+            out.append(Action("notify", notify=tuple(
+                n if n == "approvers" else parse_who(n) for n in spec["notify"]),
+                subject=spec.get("subject"), body=spec.get("body"), path=path))
+    return tuple(out)
+
+
+def parse(body: Mapping[str, Any], *, module: str | None = None,
+          location: str | None = None) -> Workflow:
+    """The :class:`Workflow` of an expanded, schema-valid body."""
+    states = {}
+    for name, spec in (body.get("states") or {}).items():
+        spec = spec or {}
+        limit = spec.get("time_limit")
+        states[name] = State(
+            name=name, label=spec.get("label"), initial=bool(spec.get("initial")),
+            final=bool(spec.get("final")), submitted=bool(spec.get("submitted")),
+            cancelled=bool(spec.get("cancelled")),
+            editable=tuple(spec["editable"]) if spec.get("editable") is not None else None,
+            approvers=tuple(parse_who(w) for w in spec.get("approvers") or ()),
+            mode=spec.get("mode") or "any",
+            time_limit=parse_duration(limit) if limit is not None else None,
+            escalate=spec.get("escalate"),
+            on_enter=_actions(spec.get("on_enter"), ("states", name, "on_enter")),
+            on_leave=_actions(spec.get("on_leave"), ("states", name, "on_leave")),
+        )
+    transitions = []
+    for i, spec in enumerate(body.get("transitions") or ()):
+        sources = spec["from"]
+        transitions.append(Transition(
+            index=i, action=spec["action"],
+            sources=(sources,) if isinstance(sources, str) else tuple(sources),
+            target=spec["to"], label=spec.get("label"),
+            by=tuple(parse_who(w) for w in spec.get("by") or ()),
+            condition=spec.get("condition"),
+            comment_required=spec.get("comment") == "required",
+            approves=bool(spec.get("approves")), set=dict(spec.get("set") or {}),
+        ))
+    watched = body.get("watched")
+    return Workflow(
+        name=body["workflow"], entity=body["entity"], states=states,
+        transitions=tuple(transitions), state_field=body.get("state_field") or "state",
+        requester=body.get("requester") or "created_by",
+        watched=tuple(watched) if watched is not None else None, label=body.get("label"),
+        module=module, location=location,
+    )
