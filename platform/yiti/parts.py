@@ -15,6 +15,7 @@ ENGINE_PARTS = (
     "yiti.automation",
     "yiti.jobs",
     "yiti.web.ui.saved_views",
+    "yiti.web.ui.import_job",
 )
 
 

@@ -11,12 +11,14 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from flask import Response, abort, request
+from flask import Response, abort, redirect, request, url_for
 
+from yiti.web.ui import imports
 from yiti.web.ui.blueprint import bp, render
 from yiti.web.ui.context import current_actor, entity_or_404, site
 from yiti.web.ui.i18n import gettext
-from yiti.web.ui.imports import rejected_file, run_import
+from yiti.web.ui.import_job import JOB
+from yiti.web.ui.imports import count_rows, rejected_file, run_import
 
 TOKEN_BYTES = 16
 
@@ -45,6 +47,14 @@ def import_upload(entity: str) -> tuple[str, int]:
     path = folder() / f"{token}{suffix}"
     upload.save(path)
     actor = current_actor()
+    (folder() / f"{token}.json").write_text(json.dumps({"user": actor.name, "entity": e.name}))
+    if count_rows(path) > imports.BACKGROUND_ROWS:
+        from yiti.jobs import enqueue
+
+        site().policy.check(actor, e, "import", None)  # refuse now, not in the job
+        job_id = enqueue(site(), JOB, {"entity": e.name, "user": actor.name,
+                                       "path": str(path), "token": token}, key=f"import:{token}")
+        return redirect(url_for("ui.import_status", entity=e.name, token=token, job=job_id))
     try:
         result = run_import(site(), actor, e.name, path)
     except Exception:
@@ -53,8 +63,6 @@ def import_upload(entity: str) -> tuple[str, int]:
     path.unlink(missing_ok=True)
     if result.rejected:
         (folder() / f"{token}-rejected.csv").write_text(rejected_file(result), "utf-8")
-        (folder() / f"{token}.json").write_text(json.dumps({"user": actor.name,
-                                                            "entity": e.name}))
     return render("ui/import.html", 200 if result.ok else 422, entity=e, result=result,
                   token=token if result.rejected else None, error=None)
 
@@ -73,3 +81,38 @@ def import_rejected(entity: str, token: str) -> Any:
         abort(404)
     return Response(data.read_bytes(), mimetype="text/csv", headers={
         "Content-Disposition": f'attachment; filename="{e.name}-rejected.csv"'})
+
+
+def _owned(entity: str, token: str) -> None:
+    """404 unless ``token`` is an upload of the current user for ``entity``."""
+    if not token.replace("-", "").replace("_", "").isalnum():
+        abort(404)
+    note = folder() / f"{token}.json"
+    if not note.exists():
+        abort(404)
+    owner = json.loads(note.read_text())
+    if owner.get("user") != current_actor().name or owner.get("entity") != entity:
+        abort(404)
+
+
+@bp.get("/<entity>/import/<token>")
+def import_status(entity: str, token: str) -> tuple[str, int]:
+    """A background import: progress while it runs (the page polls), then the report."""
+    e = entity_or_404(entity)
+    _owned(e.name, token)
+    from yiti.jobs import jobs_of
+
+    job_id = request.args.get("job", type=int)
+    state = None
+    if job_id is not None:
+        try:
+            state = jobs_of(site()).get(job_id)
+        except Exception:  # noqa: BLE001 - an unknown job id shows as "not found"
+            abort(404)
+        if (state.get("payload") or {}).get("token") != token:
+            abort(404)
+    outcome = folder() / f"{token}.result.json"
+    summary = json.loads(outcome.read_text()) if outcome.exists() else None
+    partial = request.headers.get("HX-Request") == "true"
+    return render("ui/import_status.html", entity=e, token=token, job=state, job_id=job_id,
+                  summary=summary, partial=partial)

@@ -7,8 +7,9 @@ numbers it: the header is row 1), field and message; :func:`rejected_file` write
 refused rows with their reasons, to fix and import again.
 
 ``run_import`` takes the file's path, the site and the actor, and reports progress
-through a callback, so the background job queue can run it unchanged; until the queue
-exists (``yiti.jobs``), the screen runs it in the request.
+through a callback. Small files are imported in the request; large ones (see
+:data:`BACKGROUND_ROWS`) by the ``ui.import`` job on the queue, whose progress the
+import screen shows (:func:`import_job`).
 """
 
 from __future__ import annotations
@@ -134,8 +135,27 @@ def cell_value(f: Field, value: Any) -> Any:
     return value
 
 
+#: Files with more rows than this are imported in the background.
+BACKGROUND_ROWS = 5_000
+
+
+def count_rows(path: Path) -> int:
+    """Data rows in the file (without the header), read cheaply."""
+    if path.suffix.lower() == ".xlsx":
+        from openpyxl import load_workbook
+
+        book = load_workbook(path, read_only=True)
+        try:
+            return max((book.worksheets[0].max_row or 1) - 1, 0)
+        finally:
+            book.close()
+    with path.open("rb") as handle:
+        return max(sum(1 for _ in handle) - 1, 0)
+
+
 def run_import(site: Site, actor: Actor, entity_name: str, path: Path, *,
-               progress: Callable[[int], None] | None = None) -> Result:
+               progress: Callable[[int], None] | None = None,
+               saving: Callable[[], Any] | None = None) -> Result:
     """Import the file at ``path`` as ``actor``: every row is created, or none."""
     entity = site.model.entity(entity_name)
     head, lines = read_table(path)
@@ -159,7 +179,11 @@ def run_import(site: Site, actor: Actor, entity_name: str, path: Path, *,
             progress(len(values))
     records = site.records(actor)
     try:
-        ids = records.create_many(entity.name, values, action="import")
+        if saving is not None:  # the job's step: the rows commit with its progress
+            with saving():
+                ids = records.create_many(entity.name, values, action="import")
+        else:
+            ids = records.create_many(entity.name, values, action="import")
     except ValidationError as error:
         bad: dict[int, list[str]] = {}
         for p in error.problems:
