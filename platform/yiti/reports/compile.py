@@ -18,9 +18,11 @@ source entity's row rule is in the WHERE clause. Nothing is aggregated in Python
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     BigInteger,
@@ -164,7 +166,7 @@ class ReportCompiler:
                     continue  # an empty (or hidden) parameter filters nothing
             else:
                 value = flt.value
-            used.append((flt.path, flt.op, value))
+            used.append(self._day_bounds(flt.path, flt.op, value))
         used.extend(self.extra_filters)
         conds = [self.compiler.condition(path, op, _plain(value), f"filters[{i}]")
                  for i, (path, op, value) in enumerate(used)]
@@ -172,6 +174,18 @@ class ReportCompiler:
         if row_rule is not None:
             conds.append(row_rule)
         return conds, used
+
+    def _day_bounds(self, path: str, op: str, value: Any) -> tuple[str, str, Any]:
+        """A date compared with a datetime field means that day in the site's time zone:
+        ``>= d`` from its midnight, ``<= d`` until the next midnight."""
+        if not isinstance(value, dt.date) or isinstance(value, dt.datetime) or \
+                through_lines(self.entity, path) or self.field_at(path).type != "datetime":
+            return path, op, value
+        zone = ZoneInfo(self.tz)
+        if op in ("<=", ">"):
+            value = value + dt.timedelta(days=1)
+            op = {"<=": "<", ">": ">="}[op]
+        return path, op, dt.datetime.combine(value, dt.time(), zone)
 
     def aggregate(self, m: Measure, arg: Any, f: Field | None, when: Any = None) -> Any:
         """``m.agg`` over ``arg`` (a column), only over rows where ``when`` holds."""

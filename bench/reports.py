@@ -1,0 +1,218 @@
+"""A monthly sales-by-channel-by-category report: the report engine against hand-written SQL.
+
+    .venv/bin/python bench/reports.py                        # SQLite, 1,000,000 order lines
+    .venv/bin/python bench/reports.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/test
+    .venv/bin/python bench/reports.py --lines 200000 --repeat 5
+
+Builds a bench pack in a temporary folder (products with a category, orders with a channel
+and a datetime, order lines with product, qty and amount), loads it by hand, then times in
+the same run (median of ``--repeat``) the report run through the engine
+(:func:`yiti.reports.run_report`: parameters, compilation, row rule, execution, rows) and
+the hand-written query a developer would write, and prints both and their ratio. It also
+checks the two give the same numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import random
+import statistics
+import sys
+import tempfile
+import textwrap
+import time
+import uuid
+from decimal import Decimal
+from pathlib import Path
+
+from sqlalchemy import (
+    Date,
+    cast,
+    create_engine,
+    func,
+    insert,
+    literal_column,
+    select,
+    text,
+)
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "platform"))
+
+from yiti.db import create_engine as yiti_engine  # noqa: E402
+from yiti.definitions import load_model  # noqa: E402
+from yiti.permissions.policy import SYSTEM  # noqa: E402
+from yiti.reports import read, run_report  # noqa: E402
+from yiti.site import Site  # noqa: E402
+from yiti.testing import settings_for  # noqa: E402
+
+FILES = {
+    "entities/bench_product.yaml": """
+        entity: bench_product
+        track_changes: false
+        fields:
+          code: {type: string, max_length: 20}
+          category: {type: select, options: [food, toys, books, home, beauty, sports]}
+    """,
+    "entities/bench_order.yaml": """
+        entity: bench_order
+        track_changes: false
+        fields:
+          channel: {type: select, options: [mall, store, wechat, tmall], indexed: true}
+          placed_at: {type: datetime, indexed: true}
+          lines: {type: table, entity: bench_order_line}
+    """,
+    "entities/bench_order_line.yaml": """
+        entity: bench_order_line
+        child: true
+        fields:
+          product: {type: link, entity: bench_product}
+          qty: {type: integer}
+          amount: {type: money}
+    """,
+}
+REPORT = {
+    "report": "monthly_sales", "entity": "bench_order_line",
+    "params": {"from": {"type": "date"}, "to": {"type": "date"}},
+    "filters": [["parent.placed_at", ">=", ":from"], ["parent.placed_at", "<", ":to"]],
+    "group_by": [{"field": "parent.placed_at", "bucket": "month", "name": "month"},
+                 {"field": "parent.channel", "name": "channel"},
+                 {"field": "product.category", "name": "category"}],
+    "measures": [{"agg": "sum", "field": "amount", "name": "amount"},
+                 {"agg": "sum", "field": "qty", "name": "qty"},
+                 {"agg": "count", "name": "lines"}],
+}
+CHANNELS = ["mall", "store", "wechat", "tmall"]
+CATEGORIES = ["food", "toys", "books", "home", "beauty", "sports"]
+UTC = dt.UTC
+
+
+def timed(fn, repeat: int) -> float:  # noqa: ANN001
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def load(site: Site, n_lines: int, batch: int = 20_000) -> None:
+    """Products, orders (4 lines each on average) and lines, inserted by hand."""
+    rng = random.Random(11)
+    now = dt.datetime.now(UTC)
+    stamp = {"version": 1, "created_at": now, "modified_at": now}
+    t = site.tables
+    products = [{"id": i + 1, "code": f"P{i}", "category": CATEGORIES[i % 6], **stamp}
+                for i in range(500)]
+    n_orders = n_lines // 4
+    start = dt.datetime(2025, 1, 1, tzinfo=UTC)
+    with site.engine.begin() as conn:
+        conn.execute(insert(t["bench_product"]), products)
+        for lo in range(0, n_orders, batch):
+            conn.execute(insert(t["bench_order"]), [{
+                "id": i + 1, "channel": rng.choice(CHANNELS),
+                "placed_at": start + dt.timedelta(seconds=rng.randrange(0, 365 * 86400)),
+                **stamp} for i in range(lo, min(lo + batch, n_orders))])
+        for lo in range(0, n_lines, batch):
+            conn.execute(insert(t["bench_order_line"]), [{
+                "parent_id": i // 4 + 1, "idx": i % 4 + 1, "product": rng.randrange(1, 501),
+                "qty": rng.randrange(1, 10),
+                "amount": Decimal(rng.randrange(100, 100_000)) / 100, **stamp}
+                for i in range(lo, min(lo + batch, n_lines))])
+        if site.engine.dialect.name == "postgresql":
+            conn.execute(text("ANALYZE"))
+        else:
+            conn.exec_driver_sql("ANALYZE")
+
+
+def hand_written(site: Site, since: dt.datetime, until: dt.datetime):  # noqa: ANN201
+    """The query a developer would write by hand for the same report."""
+    line, order, product = (site.tables[n] for n in
+                            ("bench_order_line", "bench_order", "bench_product"))
+    tz = site.settings.timezone
+    if site.engine.dialect.name == "postgresql":
+        local = order.c.placed_at.op("AT TIME ZONE")(literal_column(f"'{tz}'"))
+        month = cast(func.date_trunc(literal_column("'month'"), local), Date)
+    else:
+        minutes = int(dt.datetime.now(UTC).astimezone(__import__("zoneinfo").ZoneInfo(tz))
+                      .utcoffset().total_seconds() // 60)
+        month = func.date(order.c.placed_at, literal_column(f"'{minutes:+d} minutes'"),
+                          literal_column("'start of month'"), type_=Date)
+    qty = func.sum(line.c.qty)
+    if site.engine.dialect.name == "postgresql":
+        from sqlalchemy import BigInteger
+
+        qty = cast(qty, BigInteger)
+    return (select(month.label("month"), order.c.channel, product.c.category,
+                   func.sum(line.c.amount).label("amount"), qty.label("qty"),
+                   func.count().label("lines"))
+            .select_from(line.join(order, order.c.id == line.c.parent_id)
+                         .join(product, product.c.id == line.c.product))
+            .where(order.c.placed_at >= since, order.c.placed_at < until)
+            .group_by(month, order.c.channel, product.c.category)
+            .order_by(month, order.c.channel, product.c.category))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", default=None)
+    parser.add_argument("--lines", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=7)
+    args = parser.parse_args()
+
+    tmp = Path(tempfile.mkdtemp(prefix="yiti-bench-reports-"))
+    pack = tmp / "packs" / "bench"
+    for name, body in FILES.items():
+        (pack / name).parent.mkdir(parents=True, exist_ok=True)
+        (pack / name).write_text(textwrap.dedent(body))
+    (pack / "module.yaml").write_text("name: bench\nversion: '1'\nlabel: Bench\n")
+    model = load_model([tmp / "packs"])
+
+    schema = None
+    url = args.database_url or f"sqlite:///{tmp / 'bench.db'}"
+    if url.startswith("postgresql"):
+        schema = f"bench_{uuid.uuid4().hex[:8]}"
+        admin = create_engine(url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f"CREATE SCHEMA {schema}"))
+        url = f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
+    site = Site(settings_for(url, tmp), model=model, engine=yiti_engine(url))
+    try:
+        site.migrate()
+        t0 = time.perf_counter()
+        load(site, args.lines)
+        print(f"database: {site.engine.dialect.name}, order lines: {args.lines:,} "
+              f"(loaded in {time.perf_counter() - t0:.1f}s)")
+        report = read("monthly_sales", REPORT)
+        params = {"from": "2025-01-01", "to": "2026-01-01"}
+        zone = __import__("zoneinfo").ZoneInfo(site.settings.timezone)
+        since = dt.datetime(2025, 1, 1, tzinfo=zone)
+        until = dt.datetime(2026, 1, 1, tzinfo=zone)
+        query = hand_written(site, since, until)
+
+        def engine_run() -> list:
+            return run_report(site, SYSTEM, report, params).rows
+
+        def hand_run() -> list:
+            with site.engine.connect() as conn:
+                return conn.execute(query).all()
+
+        mine, theirs = engine_run(), hand_run()
+        assert [tuple(r.values.values()) for r in mine] == [tuple(r) for r in theirs], \
+            "the engine and the hand-written query disagree"
+        engine_time = timed(engine_run, args.repeat)
+        hand_time = timed(hand_run, args.repeat)
+        print(f"monthly sales by channel by category ({len(mine)} rows): "
+              f"report engine {engine_time * 1000:.0f} ms, hand-written SQL "
+              f"{hand_time * 1000:.0f} ms, ratio {engine_time / hand_time:.2f}x "
+              f"(median of {args.repeat})")
+    finally:
+        site.close()
+        if schema:
+            with admin.connect() as conn:
+                conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+            admin.dispose()
+
+
+if __name__ == "__main__":
+    main()
