@@ -16,6 +16,7 @@ ENGINE_PARTS = (
     "yiti.jobs",
     "yiti.web.ui.saved_views",
     "yiti.web.ui.import_job",
+    "yiti.reports",
 )
 
 

@@ -28,3 +28,22 @@ def test_pack_reports_and_dashboards_run(db_url: str, tmp_path: Path) -> None:
                     kpi(site, SYSTEM, widget)
     finally:
         site.close()
+
+
+def test_check_reports_problems_at_their_lines(tmp_path: Path) -> None:
+    overlay = tmp_path / "overlay"
+    (overlay / "reports").mkdir(parents=True)
+    (overlay / "reports" / "bad.yaml").write_text(
+        "report: bad\nentity: loan_line\n"
+        "group_by:\n  - {field: parent.loan_dat, bucket: month}\n  - item.kind\n"
+        "measures:\n  - {agg: sum, field: item.kind}\n"
+        "chart: {type: bar, x: nothing}\n")
+    (overlay / "dashboards").mkdir()
+    (overlay / "dashboards" / "d.yaml").write_text(
+        "dashboard: d\nwidgets:\n  - {report: nope}\n")
+    _, problems = build_model([PROJECT_ROOT / "modules"], packs=["example"], overlay=overlay)
+    text = "\n".join(str(p) for p in problems)
+    assert "bad.yaml:4: group_by[0]: unknown field 'loan_dat' of 'loan' (did you mean 'loan_date'?)" in text
+    assert "bad.yaml:7: measures[0].agg: sum needs a number; 'item.kind' is a select" in text
+    assert "chart.x: unknown group 'nothing'" in text
+    assert "d.yaml:3: widgets[0].report: unknown report 'nope'" in text
