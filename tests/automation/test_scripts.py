@@ -74,7 +74,8 @@ def write_pack(root: Path, scripts: dict[str, str]) -> Path:
         "  - [Desk, loan, read create]\n"
         "  - [Desk, item, read]\n"
         "  - [Desk, contact, read]\n"
-        "  - [Librarian, item, read]\n")
+        "  - [Librarian, item, read]\n"
+        "roles:\n  Librarian: {}\n  Desk: {}\n")
     return root / "packs"
 
 
@@ -176,3 +177,26 @@ def test_check_reports_script_errors_at_their_line(tmp_path):
     lines = result.output.splitlines()
     assert any("bad.yaml:6: code:" in line and "import" in line.lower() for line in lines)
     assert any("worse.yaml:3: event: unknown event 'before_sav'" in line for line in lines)
+
+
+def test_script_endpoints_over_http(site, library):
+    from yiti.permissions import tokens, users
+    from yiti.web.app import create_app
+
+    app = create_app(site=site)
+    client = app.test_client()
+
+    def bearer(name: str, *roles: str) -> dict[str, str]:
+        ident = users.create_user(site, name, f"{name}-password-long", roles=roles)
+        return {"Authorization": f"Bearer {tokens.create_token(site, ident, ['*'])[0]}"}
+
+    librarian = bearer("lib", "Librarian")
+    r = client.post("/api/v1/_scripts/stock_of", json={"code": "BK-1"}, headers=librarian)
+    assert r.status_code == 200 and r.json == {"result": {"code": "BK-1", "stock": 2}}
+    r = client.post("/api/v1/_scripts/stock_of", json={"code": "BK-1"},
+                    headers=bearer("desk", "Desk"))
+    assert r.status_code == 404 and r.mimetype == "application/problem+json"
+    r = client.post("/api/v1/_scripts/spin", json={}, headers=bearer("root", "Administrator"))
+    assert r.status_code == 422 and r.json["code"] in ("loop_limit", "cpu_limit", "timeout")
+    anonymous = client.post("/api/v1/_scripts/stock_of", json={"code": "BK-1"})
+    assert anonymous.status_code in (401, 403) and "stock" not in anonymous.get_data(as_text=True)
