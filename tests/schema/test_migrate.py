@@ -220,3 +220,22 @@ def test_adding_a_unique_field_over_duplicates_is_refused(tmp_path, db_url):
     with pytest.raises(MigrationRefused, match="same title"):
         site.migrate()
     site.close()
+
+
+def test_search_fields_get_trigram_indexes_on_postgresql(tmp_path, db_url):
+    site = site_for(tmp_path, db_url, BASE.replace("fields:", "search_fields: [title, code]\n"
+                                                   "fields:"))
+    steps = [str(s) for s in site.migrate().steps if "search" in s.kind]
+    if site.engine.dialect.name == "postgresql":
+        assert steps == ["add search index item.code", "add search index item.title"]
+        from sqlalchemy import text
+
+        with site.engine.connect() as conn:
+            conn.execute(text("SET enable_seqscan = off"))
+            plan = "\n".join(conn.execute(text(
+                "EXPLAIN SELECT id FROM item WHERE title ILIKE '%tea%'")).scalars())
+        assert "trgm_item_title" in plan
+    else:  # SQLite has no trigram indexes: search scans, and nothing is planned
+        assert steps == []
+    assert site.migrate().steps == []
+    site.close()

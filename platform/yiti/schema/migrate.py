@@ -225,7 +225,8 @@ def _run(conn: Connection, model: Model, allow_destructive: bool) -> MigrationRe
     ctx = MigrationContext.configure(conn, opts={
         "compare_type": False,
         "include_name": lambda name, kind, parent: (
-            kind != "table" or name in managed
+            (kind != "table" or name in managed)
+            and not (kind == "index" and str(name).startswith(TRIGRAM_PREFIX))
         ),
     })
     diffs = compare_metadata(ctx, md)
@@ -236,6 +237,9 @@ def _run(conn: Connection, model: Model, allow_destructive: bool) -> MigrationRe
             result.steps.append(Step("create table", t.name))
     for diff in diffs:
         _apply_diff(conn, ops, md, diff, result, new_tables)
+
+    if conn.dialect.name == "postgresql":
+        _search_indexes(conn, model, result)
 
     if result.destructive and not allow_destructive:
         raise _Refused(result, "Refused: the plan drops or narrows data; "
@@ -251,6 +255,45 @@ def _run(conn: Connection, model: Model, allow_destructive: bool) -> MigrationRe
             steps=[s.to_dict() for s in result.steps],
         ))
     return result
+
+
+#: Trigram indexes for search (PostgreSQL) are kept by :func:`_search_indexes`, not by
+#: alembic's comparison, which doesn't know index operator classes.
+TRIGRAM_PREFIX = "trgm_"
+SEARCHABLE = ("string", "text", "email", "phone", "url")
+
+
+def _search_indexes(conn: Connection, model: Model, result: MigrationResult) -> None:
+    """A trigram GIN index per search field, so ``ILIKE '%...%'`` search uses an index."""
+    from sqlalchemy import text as sql
+
+    from yiti.schema.tables import short_name
+
+    wanted = {}
+    for entity in model.entities.values():
+        for name in entity.search_fields:
+            f = entity.fields.get(name)
+            if f is not None and f.type in SEARCHABLE:
+                wanted[short_name(f"{TRIGRAM_PREFIX}{entity.table_name}_{name}")] = (
+                    entity.table_name, name)
+    existing = set(conn.execute(sql(
+        "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() "
+        "AND indexname LIKE 'trgm\\_%'")).scalars())
+    missing = {k: v for k, v in wanted.items() if k not in existing}
+    if not missing:
+        return
+    try:
+        with conn.begin_nested():
+            conn.execute(sql("CREATE EXTENSION IF NOT EXISTS pg_trgm"))
+    except Exception:  # noqa: BLE001 - no right to add extensions: search stays a scan
+        result.steps.append(Step("skip search indexes", "*",
+                                 detail="pg_trgm is not available to this database user"))
+        return
+    q = conn.dialect.identifier_preparer.quote
+    for index, (table_name, column_name) in sorted(missing.items()):
+        conn.execute(sql(f"CREATE INDEX {q(index)} ON {q(table_name)} "
+                         f"USING gin ({q(column_name)} gin_trgm_ops)"))
+        result.steps.append(Step("add search index", table_name, column_name))
 
 
 def _apply_diff(conn: Connection, ops: Operations, md: MetaData, diff: Any,
