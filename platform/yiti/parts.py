@@ -17,6 +17,7 @@ ENGINE_PARTS = (
     "yiti.web.ui.saved_views",
     "yiti.web.ui.import_job",
     "yiti.reports",
+    "yiti.workflow",
 )
 
 

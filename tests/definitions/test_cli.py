@@ -27,7 +27,8 @@ def test_check_good_packs():
     result = run(*(arg for pack in EXAMPLE_PACKS for arg in ("--modules", str(pack))))
     assert result.exit_code == 0, result.output
     assert result.output == (
-        "ok: 2 packs, 5 entities, 2 forms, 2 views, 0 workflows, 0 reports\n"
+        "ok: 2 packs, 6 entities, 2 forms, 2 views, 1 workflows, 4 reports, 1 dashboards, "
+        "1 permissions\n"
     )
 
 
@@ -37,7 +38,7 @@ def test_check_selected_pack_and_overlay(site: Site):
             "--overlay", "overlay"]
     result = run(*args)
     assert result.exit_code == 0, result.output
-    assert result.output.startswith("ok: 2 packs, 5 entities")  # example and the site
+    assert result.output.startswith("ok: 2 packs, 6 entities")  # example and the site
 
 
 def test_check_bad_packs(site: Site):

@@ -401,7 +401,8 @@ def test_view_path_through_a_non_link(site: Site):
 
 def test_workflow_of_unknown_entity(site: Site):
     site.pack("shop", {"entities/customer.yaml": CUSTOMER,
-                       "workflows/approve.yaml": "workflow: approve\nentity: custmer\nsteps: []\n"})
+                       "workflows/approve.yaml": "workflow: approve\nentity: custmer\n"
+                                                 "states: {draft: {final: true}}\ntransitions: []\n"})
     error = only(site.check())
     located(error, "modules/shop/workflows/approve.yaml", 2, "entity",
             "unknown entity 'custmer' (did you mean 'customer'?)")

@@ -23,7 +23,8 @@ def test_packs_load_in_dependency_order(model):
     assert model.modules["example_ext"].depends == ("example",)
     assert model.modules["example"].version == "0.1.0"
     assert model.modules["example"].label["zh-CN"] == "示例借阅库"
-    assert list(model.entities) == ["contact", "contact_group", "item", "loan", "loan_line"]
+    assert list(model.entities) == ["contact", "contact_group", "expense_claim", "item", "loan",
+                                    "loan_line"]
     assert list(model.forms) == ["contact", "loan"]
     assert list(model.views) == ["contact", "loan"]
 

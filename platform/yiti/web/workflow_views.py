@@ -181,6 +181,18 @@ def panel(entity: str, record: dict[str, Any]) -> dict[str, Any] | None:
 
 # -- pages -----------------------------------------------------------------------------------
 
+@pages.before_request
+def signed_in() -> Any:
+    """Pages need a signed-in user: the sign-in page first, then back here."""
+    if current_actor(required=False) is None:
+        from flask import current_app
+
+        manager = getattr(current_app, "login_manager", None)
+        if manager is not None:
+            return manager.unauthorized()
+    return None
+
+
 @pages.errorhandler(YitiError)
 def page_error(error: YitiError) -> Any:
     if request.method == "POST":

@@ -30,6 +30,12 @@ EXTRA_NAMES = ("doc", "id", "name", "docstatus", "user", "roles", "requester", "
 def take_workflow(build: Build, item: Item) -> None:
     """Keep the workflow with its template (if any) expanded."""
     data = item.data
+    if item.valid and isinstance(data, dict) and "use" not in data and not (
+            "states" in data and "transitions" in data):
+        build.add(item.source.error((), "a workflow needs states: and transitions:, or "
+                                    "use: a template from workflows/ with its parameters",
+                                    "see docs/workflow.md"))
+        item.valid = False
     if item.valid and isinstance(data, dict) and "use" in data:
         try:
             body = expand(data)

@@ -1,0 +1,93 @@
+"""`yiti check` refuses broken workflows, each problem at its path:line: key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yiti.workflow  # noqa: F401 - registers the kind
+from yiti.config import PROJECT_ROOT
+from yiti.definitions import check
+
+ENTITY = """entity: ticket
+fields:
+  title: {type: string}
+  amount: {type: money}
+  state: {type: select, options: [draft, review, done, limbo]}
+"""
+PERMISSIONS = "roles:\n  Agent: {label: Agent}\naccess:\n  - [Agent, ticket, read]\n"
+
+
+def problems(tmp_path: Path, workflow: str) -> list[str]:
+    pack = tmp_path / "modules" / "desk"
+    for rel, text in {"module.yaml": "name: desk\nversion: '1'\n",
+                      "entities/ticket.yaml": ENTITY, "permissions/roles.yaml": PERMISSIONS,
+                      "workflows/ticket.yaml": workflow}.items():
+        (pack / rel).parent.mkdir(parents=True, exist_ok=True)
+        (pack / rel).write_text(text)
+    return [str(e).replace(str(tmp_path) + "/", "") for e in check([tmp_path / "modules"])]
+
+
+def test_a_good_workflow_and_the_example_pack_pass(tmp_path: Path):
+    assert problems(tmp_path, """workflow: desk
+entity: ticket
+states:
+  draft: {initial: true}
+  review: {approvers: [{role: Agent}]}
+  done: {final: true}
+  limbo: {final: true}
+transitions:
+  - {action: send, from: draft, to: review}
+  - {action: close, from: review, to: done, condition: "amount is None or amount < 10"}
+  - {action: park, from: review, to: limbo}
+""") == []
+    example = check([PROJECT_ROOT / "modules"], packs=["example"])
+    assert [str(e) for e in example if "/workflows/" in e.path] == []
+
+
+def test_each_mistake_is_located(tmp_path: Path):
+    found = problems(tmp_path, """workflow: desk
+entity: ticket
+states:
+  draft: {initial: true}
+  review: {approvers: [{role: Agnet}]}
+  done: {final: true}
+  limbo: {}
+transitions:
+  - {action: send, from: draft, to: reveiw}
+  - {action: close, from: review, to: done, condition: "amont > 1 and"}
+""")
+    text = "\n".join(found)
+    assert "workflows/ticket.yaml:5: states.review.approvers[0].role: unknown role 'Agnet'" \
+        " (did you mean 'Agent'?)" in text
+    assert "workflows/ticket.yaml:9: transitions[0].to: unknown state 'reveiw'" \
+        " (did you mean 'review'?)" in text
+    assert "workflows/ticket.yaml:10: transitions[1].condition:" in text
+    assert "state 'limbo' is unreachable" in text
+    assert "state 'limbo' has no way out" in text
+    assert "state 'review' is unreachable" in text  # its only way in goes nowhere
+
+
+def test_template_parameters_are_checked(tmp_path: Path):
+    found = problems(tmp_path, """workflow: desk
+entity: ticket
+use: amount_aproval
+""")
+    assert found == ["modules/desk/workflows/ticket.yaml:3: use: unknown workflow template "
+                     "'amount_aproval' (did you mean 'amount_approval'?)"]
+    found = problems(tmp_path, """workflow: desk
+entity: ticket
+use: countersign
+with:
+  approvers: [{role: Boss}]
+  mood: all
+""")
+    assert found == ["modules/desk/workflows/ticket.yaml:6: with.mood: template 'countersign' "
+                     "has no parameter 'mood' (did you mean 'mode'?)"]
+    found = problems(tmp_path, """workflow: desk
+entity: ticket
+use: countersign
+with:
+  approvers: [{role: Boss}]
+""")
+    assert any("ticket.yaml:4: " in p and "unknown role 'Boss'" in p for p in found), found
+    assert any("state 'countersign' is not an option" in p for p in found), found
