@@ -91,3 +91,16 @@ with:
 """)
     assert any("ticket.yaml:4: " in p and "unknown role 'Boss'" in p for p in found), found
     assert any("state 'countersign' is not an option" in p for p in found), found
+
+
+def test_docs_name_every_key_and_template():
+    import json
+
+    from yiti.workflow.templates import templates
+
+    docs = (PROJECT_ROOT / "docs" / "workflow.md").read_text(encoding="utf-8")
+    schema = json.loads((PROJECT_ROOT / "metadata" / "workflow.schema.json").read_text())
+    keys = [*schema["properties"], *schema["$defs"]["state"]["properties"],
+            *schema["$defs"]["transition"]["properties"]]
+    assert [k for k in keys if f"`{k}" not in docs] == []
+    assert [t for t in templates() if f"`{t}`" not in docs] == []
