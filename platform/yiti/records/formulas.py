@@ -1,9 +1,10 @@
-"""Computed fields and validation rules, evaluated in the scripting sandbox.
+"""Computed fields, conditions and validation rules, evaluated in the scripting sandbox.
 
 A field with ``formula`` is computed on every save: child lines first (a line total), then
 the record (an order total as ``sum_of(lines, "line_total")``). A formula whose inputs are
 blank gives blank. An entity's ``rules`` are checked after the fields are valid; each
-false condition blames its field with its message.
+false condition blames its field with its message. A field with ``required_if`` must have
+a value while its condition holds (:func:`check_conditions`, on every save).
 """
 
 from __future__ import annotations
@@ -73,6 +74,75 @@ def check_rules(model: Model, entity: Entity, doc: dict[str, Any], *, lang: str 
     return problems
 
 
+def check_conditions(model: Model, entity: Entity, doc: dict[str, Any]) -> list[FieldProblem]:
+    """Fields whose ``required_if`` holds for ``doc`` but which are blank, lines included
+    (``lines[2].qty``), as "is required" problems; a condition that fails to run is one too.
+    """
+    found, problems = _required(model, entity, doc, "", None)
+    for path, value in found:
+        if is_blank(value):
+            message = "needs at least one line" if isinstance(value, list) else "is required"
+            problems.append(FieldProblem(path, message, "required"))
+    return problems
+
+
+def required_now(model: Model, entity: Entity, doc: dict[str, Any]) -> list[str]:
+    """Paths of the fields whose ``required_if`` holds for ``doc`` (for the screens: a
+    condition that cannot be evaluated yet does not make its field required)."""
+    return [path for path, _ in _required(model, entity, doc, "", None)[0]]
+
+
+def holds(model: Model, entity: Entity, source: str, doc: dict[str, Any], *,
+          filename: str = "<condition>", lineno: int = 1, name: str = "") -> bool | None:
+    """Whether the expression ``source`` over ``doc`` is true (a form's ``visible_if``);
+    None when it cannot be evaluated (a blank input, a runtime error)."""
+    try:
+        expression = compile_expression(source, filename=filename, lineno=lineno, name=name)
+        return bool(expression.evaluate(_names(model, entity, doc, None)))
+    except ExpressionError:
+        return None
+
+
+def _required(model: Model, entity: Entity, doc: dict[str, Any], prefix: str,
+              parent: dict[str, Any] | None
+              ) -> tuple[list[tuple[str, Any]], list[FieldProblem]]:
+    """(path, value) of each field required by its condition now, and the conditions that
+    could not be evaluated. Blank inputs make a condition false, as they make formulas blank.
+    """
+    found: list[tuple[str, Any]] = []
+    problems: list[FieldProblem] = []
+    conditional = [f for f in entity.fields.values() if f.required_if]
+    names = _names(model, entity, doc, parent) if conditional else {}
+    for f in conditional:
+        loc = f.required_if_at or f.location
+        try:
+            holds = compile_expression(
+                f.required_if or "", filename=loc.path if loc else "<required_if>",
+                lineno=loc.line if loc else 1, name=f"{entity.name}.{f.name}.required_if",
+            ).evaluate(names)
+        except ExpressionError as error:
+            if "NoneType" not in error.message:
+                problems.append(FieldProblem(f"{prefix}{f.name}", "required_if could not be "
+                                             f"checked: {error.message}", "required_if"))
+            continue
+        if holds:
+            found.append((f"{prefix}{f.name}", doc.get(f.name)))
+    for table in entity.table_fields:
+        child = model.entities[table.target or ""]
+        if not any(c.required_if for c in child.fields.values()):
+            continue
+        for i, line in enumerate(doc.get(table.name) or []):
+            more, bad = _required(model, child, line, f"{prefix}{table.name}[{i}].", doc)
+            found += more
+            problems += bad
+    return found, problems
+
+
+def is_blank(value: Any) -> bool:
+    """No value: None, empty or whitespace-only text, no lines."""
+    return value is None or (isinstance(value, str) and not value.strip()) or value == []
+
+
 def _expression(entity: Entity, f: Field) -> Any:
     loc = f.location
     return compile_expression(f.formula or "", filename=loc.path if loc else "<formula>",
@@ -101,7 +171,8 @@ def _rounded(f: Field, value: Any) -> Any:
 
 
 def check_model(model: Model) -> list[Any]:
-    """Compile every formula and rule of ``model``; the problems as DefinitionErrors.
+    """Compile every formula, ``required_if`` and rule of ``model``; the problems as
+    DefinitionErrors.
 
     Unknown names are reported too (a misspelt field), with a "did you mean" hint.
     """
@@ -119,6 +190,12 @@ def check_model(model: Model) -> list[Any]:
                 found += check_expression(
                     f.formula, filename=loc.path if loc else entity.name,
                     lineno=loc.line if loc else 0, name=f"fields.{f.name}.formula", names=names)
+            if f.required_if:
+                loc = f.required_if_at or f.location
+                found += check_expression(
+                    f.required_if, filename=loc.path if loc else entity.name,
+                    lineno=loc.line if loc else 0, name=f"fields.{f.name}.required_if",
+                    names=names)
         for i, rule in enumerate(entity.rules):
             loc = rule.location
             found += check_expression(

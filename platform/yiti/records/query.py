@@ -291,6 +291,24 @@ def after(keys: list[tuple[KeyedColumnElement[Any], bool]], values: list[Any], *
     return cond
 
 
+def after_segments(keys: list[tuple[KeyedColumnElement[Any], bool]], values: list[Any], *,
+                   nulls_largest: bool) -> list[ColumnElement[bool]]:
+    """The rows after ``values`` as conditions to query one after the other.
+
+    When the leading key is nullable and its nulls come after the cursor's value, "the
+    rest of the non-null values, then every null" is two index-friendly queries instead of
+    one ``... OR col IS NULL`` that no index serves.
+    """
+    (col, desc), value = keys[0], values[0]
+    nulls_after = (not desc) == nulls_largest
+    if value is None or not (nulls_after and getattr(col, "nullable", True)):
+        return [after(keys, values, nulls_largest=nulls_largest)]
+    rest = after(keys[1:], values[1:], nulls_largest=nulls_largest) if len(keys) > 1 else false()
+    beyond = col < value if desc else col > value
+    reach = col <= value if desc else col >= value
+    return [and_(reach, or_(beyond, rest)), col.is_(None)]
+
+
 def encode_cursor(values: list[Any]) -> str:
     data = json.dumps([_jsonable(v) for v in values], separators=(",", ":"))
     return base64.urlsafe_b64encode(data.encode()).decode().rstrip("=")

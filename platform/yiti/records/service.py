@@ -33,7 +33,7 @@ from yiti.records import audit, bulk, formulas, naming
 from yiti.records.hooks import HookContext
 from yiti.records.query import (
     Compiler,
-    after,
+    after_segments,
     decode_cursor,
     encode_cursor,
     nulls_are_largest,
@@ -144,17 +144,22 @@ class Records:
             else:
                 key_labels.append(f"_k{i}")
                 extra.append(col.label(f"_k{i}"))
-        query = select(*columns, *extra)
+        query = select(*columns, *extra).select_from(compiler.source)
+        segments: list[Any] = [true()]
         if after_cursor:
-            conditions.append(after(keys, decode_cursor(after_cursor, keys),
-                                    nulls_largest=nulls_are_largest(
-                                        self.site.engine.dialect.name)))
-        query = ordered(query.select_from(compiler.source).where(and_(true(), *conditions)), keys)
-        query = query.limit(limit + 1)
-        if offset:
-            query = query.offset(offset)
+            segments = after_segments(keys, decode_cursor(after_cursor, keys),
+                                      nulls_largest=nulls_are_largest(
+                                          self.site.engine.dialect.name))
+        rows: list[Any] = []
         with reading(self.site.engine) as conn:
-            rows = conn.execute(query).mappings().all()
+            for segment in segments:  # one query, or two when nulls follow (see after_segments)
+                page = ordered(query.where(and_(true(), *conditions, segment)), keys)
+                page = page.limit(limit + 1 - len(rows))
+                if offset:
+                    page = page.offset(offset)
+                rows += conn.execute(page).mappings().all()
+                if len(rows) > limit:
+                    break
         more = len(rows) > limit
         rows = rows[:limit]
         if extra:
@@ -662,6 +667,7 @@ class Records:
         formulas.derive(self.model, entity, doc)
         problems = formulas.check_rules(self.model, entity, doc,
                                         lang=self.actor.attributes.get("language", "en"))
+        problems += formulas.check_conditions(self.model, entity, doc)
         if problems:
             raise ValidationError(problems, entity=entity.name)
         self._check_links(tx, entity, doc)
