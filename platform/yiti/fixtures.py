@@ -10,6 +10,9 @@ A fixture file ``modules/<pack>/fixtures/*.yaml`` names an entity and lists reco
 
 A link may be given as a lookup (``{field: value}``) instead of an id. Files load in
 pack dependency order, then by file name; every record goes through the record service.
+
+Demo data too large for a file comes from generators a pack marks in its hooks with
+:func:`yiti.api.demo_data`; ``yiti demo`` runs them, in pack order, after the files.
 """
 
 from __future__ import annotations
@@ -55,6 +58,19 @@ def load_fixtures(site: Site, *, demo: bool = False) -> dict[str, int]:
                          for p in error.problems]) from None
                 created += 1
         counts[str(path)] = created
+    if demo:
+        counts.update(run_demo_generators(site))
+    return counts
+
+
+def run_demo_generators(site: Site) -> dict[str, int]:
+    """Run every ``@api.demo_data`` generator; returns the records each created."""
+    from yiti.api import DEMO_MARK, DemoContext
+    from yiti.extensions import marked
+
+    counts = {}
+    for pack, fn, _mark in marked(site, DEMO_MARK):
+        counts[f"{pack}:{fn.__name__}"] = int(fn(DemoContext(site, site.records())) or 0)
     return counts
 
 

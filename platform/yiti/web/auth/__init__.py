@@ -33,10 +33,14 @@ from yiti.web.auth.sessions import configure_sessions
 from yiti.web.auth.throttle import Limits, throttle_for
 
 UNSAFE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+#: A view function with this attribute set true takes no identity from the session (a
+#: public endpoint, e.g. a payment callback), so a forged cross-site request can act as
+#: nobody: it needs no CSRF token.
+CSRF_EXEMPT = "yiti_csrf_exempt"
 
 __all__ = [
-    "ReauthRequired", "TooManyRequests", "Unauthorized", "csp_nonce", "current_actor",
-    "current_user_row", "init_app", "require_fresh",
+    "CSRF_EXEMPT", "ReauthRequired", "TooManyRequests", "Unauthorized", "csp_nonce",
+    "current_actor", "current_user_row", "init_app", "require_fresh",
 ]
 
 
@@ -65,7 +69,9 @@ def init_app(app: Flask) -> None:
     @app.before_request
     def check_csrf() -> None:
         if request.method in UNSAFE_METHODS and bearer_token() is None:
-            csrf.protect()
+            view = app.view_functions.get(request.endpoint or "")
+            if not getattr(view, CSRF_EXEMPT, False):
+                csrf.protect()
 
     @app.errorhandler(CSRFError)
     def csrf_refused(error: CSRFError) -> tuple[object, int]:

@@ -1,0 +1,107 @@
+"""Packs' own API endpoints at ``/api/v1/x/<pack>/<name>`` (see docs/hooks.md).
+
+A pack marks a function in its hooks with :func:`yiti.api.endpoint`; ``init_app`` (listed
+in :data:`yiti.web.app.BLUEPRINTS`) mounts each one. They behave like the rest of
+``/api/v1``, whose parts are imported, not copied: the same authentication (API token or
+session), the same problem+json errors, the same ``Idempotency-Key`` handling for POSTs
+and the same CSRF rule for sessions. Public endpoints take no identity at all, so they
+are exempt from CSRF (:data:`yiti.web.auth.CSRF_EXEMPT`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import Blueprint, Flask, Response, request
+from werkzeug.exceptions import HTTPException
+
+from yiti.api import ENDPOINT_MARK, EndpointContext, EndpointSpec, Reply
+from yiti.errors import NotFound, YitiError
+from yiti.extensions import marked
+from yiti.permissions.rules import ADMINISTRATOR
+from yiti.site import Site
+from yiti.web.api.blueprint import engine_error, http_error, no_store, refuse_nul
+from yiti.web.api.idempotency import idempotent
+from yiti.web.api.serialize import json_response
+from yiti.web.app import current_site
+from yiti.web.auth import CSRF_EXEMPT, current_actor
+
+PREFIX = "/api/v1/x"
+
+
+def endpoints_of(site: Site) -> list[tuple[str, EndpointSpec]]:
+    """``(pack, spec)`` of every endpoint the site's packs declare; duplicates refused."""
+    out: list[tuple[str, EndpointSpec]] = []
+    seen: dict[tuple[str, str], str] = {}
+    for pack, fn, spec in marked(site, ENDPOINT_MARK):
+        for method in spec.methods:
+            key = (f"{pack}/{spec.name}", method)
+            if key in seen:
+                raise ValueError(f"{method} {PREFIX}/{key[0]} is declared twice: by "
+                                 f"{seen[key]} and {fn.__qualname__}")
+            seen[key] = fn.__qualname__
+        out.append((pack, spec))
+    return out
+
+
+def init_app(app: Flask) -> None:
+    """Mount every pack endpoint of the app's site (a blueprint per app)."""
+    site: Site = app.extensions["yiti"]
+    bp = Blueprint("pack_endpoints", __name__, url_prefix=PREFIX)
+    bp.before_request(refuse_nul)
+    bp.after_request(no_store)
+    bp.register_error_handler(YitiError, engine_error)
+    bp.register_error_handler(HTTPException, http_error)
+    for pack, spec in endpoints_of(site):
+        view = _view(pack, spec)
+        bp.add_url_rule(f"/{pack}/{spec.name}", endpoint=f"{pack}__{spec.name}".replace(
+            "/", "__").replace("-", "_"), view_func=view, methods=list(spec.methods))
+    app.register_blueprint(bp)
+
+
+def _view(pack: str, spec: EndpointSpec) -> Callable[[], Response]:
+    def view() -> Response:
+        site = current_site()
+        actor = None
+        if spec.auth == "user":
+            actor = current_actor()  # 401 without a token or session
+            if spec.roles and not actor.system and ADMINISTRATOR not in actor.roles \
+                    and not set(spec.roles) & set(actor.roles):
+                raise NotFound(f"no endpoint {pack}/{spec.name}")  # leaks nothing
+        ctx = EndpointContext(
+            site=site, pack=pack, name=spec.name, method=request.method, actor=actor,
+            json=request.get_json(silent=True), body=request.get_data(cache=True),
+            args=request.args.to_dict(), headers=dict(request.headers))
+
+        def run() -> Response:
+            try:
+                with site.records().unit_of_work():
+                    response = _response(spec.fn(ctx))
+                    if response.status_code >= 400:  # a refusal changes nothing
+                        raise _Refused(response)
+            except _Refused as refused:
+                return refused.response
+            return response
+
+        if request.method == "POST" and actor is not None:
+            return idempotent(site, actor.name, run)
+        return run()
+
+    view.__name__ = f"{pack}_{spec.name}".replace("/", "_").replace("-", "_")
+    setattr(view, CSRF_EXEMPT, spec.auth == "public")
+    return view
+
+
+class _Refused(Exception):
+    def __init__(self, response: Response) -> None:
+        self.response = response
+
+
+def _response(result: object) -> Response:
+    if isinstance(result, Response):
+        return result
+    if isinstance(result, Reply):
+        if result.status == 204:
+            return Response(status=204, headers=dict(result.headers))
+        return json_response(result.body, result.status, result.headers)
+    return json_response(result)
