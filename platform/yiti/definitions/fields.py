@@ -21,7 +21,7 @@ from .model import Label, Location, Option
 #: Keys every field type accepts.
 COMMON_KEYS = frozenset(
     {"type", "label", "help", "required", "unique", "default", "read_only", "indexed",
-     "renamed_from", "convert", "formula"}
+     "renamed_from", "convert", "formula", "required_if"}
 )
 
 _TEXTUAL = frozenset({"max_length", "pattern", "min", "max"})
@@ -165,11 +165,21 @@ def resolve_field(draft: FieldDraft) -> tuple[FieldModel | None, list[Definition
             renamed_from=spec.get("renamed_from"),
             convert=spec.get("convert"),
             formula=spec.get("formula"),
+            required_if=spec.get("required_if"),
             location=Location(draft.spot.source.display, draft.spot.source.line(draft.spot.path)),
+            required_if_at=_located(draft, "required_if"),
             **values,
         ),
         [],
     )
+
+
+def _located(draft: FieldDraft, key: str) -> Location | None:
+    """Where ``key`` of the field was last set (an extension's file, maybe), if it was."""
+    if key not in draft.spec:
+        return None
+    spot = draft.where(key)
+    return Location(spot.source.display, spot.source.line(spot.path))
 
 
 def _numeric(draft: FieldDraft, type_: str, values: dict[str, Any]) -> list[DefinitionError]:

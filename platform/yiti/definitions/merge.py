@@ -2,9 +2,9 @@
 
 An extension file (``extends/*.yaml``) names the entity it extends. It may add fields at
 the end, change an existing field's label, help, options (added by value), required,
-default, read_only, indexed and max_length (wider only), replace the entity's label,
-description and list defaults, and add search fields and rules. It never changes a
-field's type. A pack extends only entities of packs it depends on, directly or not; the
+required_if, default, read_only, indexed and max_length (wider only), replace the
+entity's label, description and list defaults, and add search fields and rules. It never
+changes a field's type. A pack extends only entities of packs it depends on, directly or not; the
 site overlay may extend anything. Extensions apply in pack order.
 """
 
@@ -20,8 +20,8 @@ from .kinds import EXTENSIONS, Kind, register_kind
 from .model import SYSTEM_COLUMNS
 
 #: What an extension may change on an existing field.
-CHANGEABLE = ("label", "help", "options", "required", "default", "read_only", "indexed",
-              "max_length")
+CHANGEABLE = ("label", "help", "options", "required", "required_if", "default", "read_only",
+              "indexed", "max_length")
 
 
 def take_extension(build: Build, item: Item) -> None:

@@ -76,7 +76,9 @@ class Field:
     renamed_from: str | None = None
     convert: str | None = None  # "parse": re-read old values with this field's type
     formula: str | None = None  # computed field: an expression (see yiti.scripting)
+    required_if: str | None = None  # required while this expression over the record holds
     location: Location | None = None
+    required_if_at: Location | None = None  # where required_if was set (maybe an extension)
 
     @property
     def is_table(self) -> bool:

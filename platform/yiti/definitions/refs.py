@@ -35,7 +35,8 @@ def _unknown(build: Build, item: Item, path: KeyPath, name: str, entity: Entity)
 
 
 def check_form(build: Build, definition: Definition, item: Item) -> None:
-    """Every field of a form exists; table grids name child fields; tabs exist."""
+    """Every field of a form exists; table grids name child fields; tabs exist;
+    ``visible_if`` names fields of the entity with expressions that compile."""
     entity = _target(build, definition, item)
     if entity is None:
         return
@@ -59,6 +60,24 @@ def check_form(build: Build, definition: Definition, item: Item) -> None:
         ] + [((*where, "fields", r), entry) for r, entry in enumerate(section.get("fields", ()))]
         for path, entry in items:
             _check_form_item(build, item, entity, path, entry, seen)
+    _check_visible_if(build, item, entity, body.get("visible_if") or {})
+
+
+def _check_visible_if(build: Build, item: Item, entity: Entity, conditions: Any) -> None:
+    """Each ``visible_if`` key is a field of the entity; each expression compiles and
+    names only the record's fields and helpers."""
+    from yiti.scripting import check_expression
+
+    names = {*entity.fields, "doc", "id", "name", "docstatus"}
+    for name, expression in conditions.items():
+        at: KeyPath = ("visible_if", name)
+        if name not in entity.fields:
+            _unknown(build, item, at, name, entity)
+            continue
+        for problem in check_expression(
+                expression, filename=item.source.display, lineno=item.source.line(at),
+                name=f"visible_if.{name}", names=names):
+            build.add(problem.to_definition_error())
 
 
 def _check_form_item(
