@@ -1,0 +1,149 @@
+"""Carts, checkout and payment: what the storefront endpoints do."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from yiti import api
+
+from .common import first, lookup, now, system
+from .orders import move_status, place
+from .payments import Callback, provider
+
+
+def customer_of(ctx: api.EndpointContext) -> dict[str, Any]:
+    """The customer the signed-in user shops as; 403 when there is none."""
+    row = first(ctx.system, "customer", [("user", "=", ctx.user)])
+    if row is None:
+        raise api.Forbidden(f"user {ctx.user!r} is not a customer: set the user on a "
+                            "customer record first")
+    return row
+
+
+def channel_for(sys: api.Records, code: Any) -> dict[str, Any]:
+    """The channel ``code`` (or id); without one, the first active online mall."""
+    if code:
+        return lookup(sys, "channel", code)
+    row = first(sys, "channel", [("kind", "=", "online_mall"), ("status", "=", "active")],
+                sort=["code"])
+    if row is None:
+        raise api.ValidationError("name a channel", field="channel")
+    return row
+
+
+def open_cart(ctx: api.EndpointContext, *, create: bool = True,
+              channel: Any = None) -> dict[str, Any] | None:
+    """The customer's open cart in ``channel`` (created empty when asked)."""
+    sys = ctx.system
+    customer = customer_of(ctx)
+    filters: list[Any] = [("customer", "=", customer["id"]), ("status", "=", "open")]
+    if channel:
+        filters.append(("channel", "=", channel_for(sys, channel)["id"]))
+    cart = first(sys, "cart", filters, sort=["-id"])
+    if cart is None and create:
+        cart = sys.create("cart", {"customer": customer["id"],
+                                   "channel": channel_for(sys, channel)["id"]})
+    return sys.get("cart", cart["id"]) if cart else None
+
+
+def qty_of(body: dict[str, Any], default: int | None = None) -> int:
+    value = body.get("qty", default)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 999:
+        raise api.ValidationError("must be a whole number from 0 to 999", field="qty")
+    return value
+
+
+def set_line(ctx: api.EndpointContext, sku_code: Any, qty: int, *, add: bool,
+             channel: Any = None) -> dict[str, Any]:
+    """Add ``qty`` of a SKU to the cart (``add``) or set its quantity (0 removes it)."""
+    sys = ctx.system
+    cart = open_cart(ctx, channel=channel)
+    assert cart is not None
+    sku = lookup(sys, "sku", sku_code)
+    lines = [{"id": line["id"], "sku": line["sku"], "qty": line["qty"]}
+             for line in cart["lines"]]
+    existing = next((line for line in lines if line["sku"] == sku["id"]), None)
+    if existing is None:
+        if qty > 0:
+            lines.append({"sku": sku["id"], "qty": qty})
+    else:
+        existing["qty"] = existing["qty"] + qty if add else qty
+        if existing["qty"] <= 0:
+            lines.remove(existing)
+    return sys.update("cart", cart["id"], {"lines": lines}, version=cart["version"])
+
+
+def cart_lines(cart: dict[str, Any]) -> list[tuple[int, int]]:
+    return [(line["sku"], line["qty"]) for line in cart["lines"]]
+
+
+def checkout(ctx: api.EndpointContext, body: dict[str, Any]) -> dict[str, Any]:
+    """Place the order from the customer's open cart; the cart is then closed."""
+    sys = ctx.system
+    cart = open_cart(ctx, create=False, channel=body.get("channel"))
+    if cart is None or not cart["lines"]:
+        raise api.ValidationError("the cart is empty", field="lines")
+    customer = customer_of(ctx)
+    channel = sys.get("channel", cart["channel"])
+    values = {k: body[k] for k in ("ship_to_name", "ship_to_phone", "ship_to_address",
+                                    "notes") if body.get(k) is not None}
+    values["priority"] = body.get("priority") or (
+        "vip" if customer["member_level"] == "vip" else "normal")
+    order = place(ctx.records, channel=channel, customer=customer,
+                         lines=cart_lines(cart), coupon_code=cart["coupon_code"],
+                         values=values)
+    sys.update("cart", cart["id"], {"status": "ordered", "sales_order": order["id"]},
+               version=cart["version"])
+    return order
+
+
+def my_order(ctx: api.EndpointContext, name: Any) -> dict[str, Any]:
+    """An order of the calling customer (404 for anyone else's, as for a missing one)."""
+    order = first(ctx.system, "sales_order", [("name", "=", str(name or ""))])
+    if order is None or order["customer"] != customer_of(ctx)["id"]:
+        raise api.NotFound(f"no order {name!r}")
+    return order
+
+
+def start_payment(ctx: api.EndpointContext, order: dict[str, Any], provider_name: str
+                  ) -> dict[str, Any]:
+    """A pending payment of the order's total with ``provider``, and how to pay it."""
+    if order["status"] != "pending_payment":
+        raise api.Conflict(f"order {order['name']} is {order['status']}: nothing to pay")
+    chosen = provider(ctx.system, provider_name)
+    payment = ctx.system.create("payment", {"sales_order": order["id"],
+                                            "provider": chosen.name,
+                                            "amount": order["grand_total"]})
+    return {"payment": payment["name"], "amount": payment["amount"],
+            "status": payment["status"], "provider": chosen.start(payment)}
+
+
+def record_callback(records: api.Records, provider_name: str, callback: Callback
+                    ) -> dict[str, Any]:
+    """Apply a verified callback once: the payment succeeds (or fails) and the order is
+    paid. The same transaction id again changes nothing (``already_processed``)."""
+    sys = system(records)
+    payment = first(sys, "payment", [("name", "=", callback.payment),
+                                     ("provider", "=", provider_name)])
+    if payment is None:
+        raise api.NotFound(f"no payment {callback.payment!r}")
+    if payment["provider_txn"] == callback.transaction_id:
+        return {"status": "already_processed", "payment": payment["name"]}
+    if payment["status"] != "pending":
+        raise api.Conflict(f"payment {payment['name']} is already {payment['status']}")
+    if callback.amount != payment["amount"]:
+        raise api.ValidationError(f"the amount {callback.amount} is not the payment's "
+                                  f"{payment['amount']}", field="amount")
+    at = now(records)
+    status = "succeeded" if callback.status == "succeeded" else "failed"
+    sys.transition("payment", payment["id"], {
+        "status": status, "provider_txn": callback.transaction_id,
+        "paid_at": at if status == "succeeded" else None},
+        action="callback", version=payment["version"])
+    order = sys.get("sales_order", payment["sales_order"])
+    if status == "succeeded":
+        if order["status"] != "pending_payment":  # e.g. expired meanwhile: refund due
+            return {"status": "paid_but_order_" + order["status"], "payment": payment["name"],
+                    "order": order["name"]}
+        move_status(records, order, "pay", {"paid_amount": payment["amount"]})
+    return {"status": status, "payment": payment["name"], "order": order["name"]}

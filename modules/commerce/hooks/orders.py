@@ -1,0 +1,264 @@
+"""Orders: placing (price, reserve), the status flow, cancelling and expiring.
+
+The status flow is the table :data:`FLOW`: each action, the states it may start from,
+and the state it leads to; anything else is refused with a 409. (It becomes a workflow
+definition once the workflow engine runs; until then the status is read-only and changed
+only here, through ``records.transition``, which audits each change under its action.)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from yiti import api
+
+from .common import all_rows, aware, first, now, system
+from .quotes import quote
+from .stock import level, post, release_move, reserve, ship_move
+
+#: action -> (states it may start from, the state it leads to)
+FLOW: dict[str, tuple[tuple[str, ...], str]] = {
+    "place": (("draft",), "pending_payment"),
+    "pay": (("pending_payment",), "paid"),
+    "allocate": (("paid",), "allocated"),
+    "ship": (("paid", "allocated"), "shipped"),
+    "complete": (("shipped",), "completed"),
+    "cancel": (("draft", "pending_payment", "paid", "allocated"), "cancelled"),
+}
+SYSTEM_KEYS = ("name", "version", "created_at", "created_by", "modified_at", "modified_by",
+               "docstatus", "amended_from", "parent_id", "idx")
+STAMPS = {"paid": "paid_at", "shipped": "shipped_at", "completed": "completed_at",
+          "cancelled": "cancelled_at"}
+
+
+def move_status(records: api.Records, order: dict[str, Any], action: str,
+                values: dict[str, Any] | None = None, at: dt.datetime | None = None
+                ) -> dict[str, Any]:
+    """Take ``action`` on ``order`` (a record read in this transaction) or refuse (409)."""
+    sources, target = FLOW[action]
+    if order["status"] not in sources:
+        raise api.Conflict(f"order {order['name']} is {order['status']}: it can't be "
+                           f"{action!r}ed (only from {', '.join(sources)})")
+    changes = {"status": target, **(values or {})}
+    if target in STAMPS and STAMPS[target] not in changes:
+        changes[STAMPS[target]] = at or now(records)
+    return system(records).transition("sales_order", order["id"], changes, action=action,
+                                      version=order["version"])
+
+
+def line_values(line: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    """An order line to send back in an update (its id kept), with ``changes``."""
+    return {**{k: v for k, v in line.items() if k not in SYSTEM_KEYS}, **changes}
+
+
+def place(records: api.Records, *, channel: dict[str, Any], customer: dict[str, Any],
+          lines: Sequence[tuple[int, int]], coupon_code: str | None = None,
+          values: dict[str, Any] | None = None, store: dict[str, Any] | None = None,
+          at: dt.datetime | None = None) -> dict[str, Any]:
+    """Price ``lines`` and create the order with its stock reserved, all or nothing.
+
+    Writes go cold rows first and hot rows last (coupon, per-customer flash-sale limit,
+    the flash sale's total, then stock), so a hot row's lock is held only to the commit.
+    """
+    sys = system(records)
+    at = at or now(records)
+    if channel["status"] != "active":
+        raise api.ValidationError(f"channel {channel['code']} is not selling now",
+                                  field="channel")
+    if not lines:
+        raise api.ValidationError("an order needs at least one line", field="lines")
+    priced = quote(sys, channel=channel, customer=customer, lines=lines,
+                   coupon_code=coupon_code, at=at)
+    if coupon_code and priced.quote.coupon_problem:
+        raise api.ValidationError(priced.quote.coupon_problem, field="coupon_code")
+    _check_on_sale(sys, channel, priced.skus, lines)
+    warehouse = (store or {}).get("warehouse") or channel["warehouse"]
+    q = priced.quote
+    guess = _quota_guess(sys, channel, warehouse, q.lines)
+    order = sys.create("sales_order", {
+        **(values or {}),
+        "channel": channel["id"], "customer": customer["id"],
+        "store": store["id"] if store else None, "order_date": at, "status": "pending_payment",
+        "coupon_code": priced.coupon["code"] if priced.coupon else None,
+        "shipping_fee": q.shipping_fee,
+        "reserved_until": at + dt.timedelta(minutes=channel["reservation_minutes"] or 30),
+        "lines": [{"sku": line.item.sku, "title": line.item.title, "qty": line.item.qty,
+                   "list_price": line.item.list_price, "unit_price": line.unit_price,
+                   "discount": line.discount, "tax_rate": line.item.tax_rate,
+                   "warehouse": warehouse, "reserved_qty": line.item.qty,
+                   "reserved_from": guess.get(line.item.line_no, "free"),
+                   "promotion": line.flash_sale.id if line.flash_sale else None}
+                  for line in q.lines],
+        "promotions": [{"promotion": a.promotion, "code": a.code, "kind": a.kind,
+                        "line_no": a.line_no, "amount": a.amount,
+                        "explanation": a.explanation[:400]} for a in q.applied],
+    })
+    if priced.coupon is not None:
+        sys.create("coupon_redemption", {"coupon": priced.coupon["id"],
+                                         "customer": customer["id"], "sales_order": order["id"]})
+        if priced.coupon["max_uses"]:
+            _counter(sys, "coupon", priced.coupon["id"], "remaining_uses", -1, "coupon_code",
+                     f"coupon {priced.coupon['code']} has been used up")
+    _take_flash_sales(sys, order, customer, priced.promotions)
+    _reserve(records, order, channel)
+    return sys.get("sales_order", order["id"])
+
+
+def _quota_guess(sys: api.Records, channel: dict, warehouse: int, lines: Sequence[Any]
+                 ) -> dict[int, str]:
+    """Which lines the channel's allocation will probably cover (checked again, atomically,
+    when reserving; a wrong guess costs one more update of the order)."""
+    skus = sorted({line.item.sku for line in lines})
+    have = {row["sku"]: row["available"] for row in sys.list("channel_stock", filters=[
+        ("channel", "=", channel["id"]), ("warehouse", "=", warehouse), ("sku", "in", skus)],
+        fields=["sku", "available"], limit=len(skus)).rows}
+    return {line.item.line_no: "channel" for line in lines
+            if have.get(line.item.sku, 0) >= line.item.qty}
+
+
+def _check_on_sale(sys: api.Records, channel: dict, skus: dict[int, dict],
+                   lines: Sequence[tuple[int, int]]) -> None:
+    products = sorted({skus[sku]["product"] for sku, _ in lines})
+    listed = {row["product"] for row in sys.list("channel_listing", filters=[
+        ("channel", "=", channel["id"]), ("product", "in", products),
+        ("status", "=", "listed")], fields=["product"], limit=len(products)).rows}
+    for i, (sku_id, _qty) in enumerate(lines):
+        sku = skus[sku_id]
+        if not sku["active"] or sku["product.status"] != "active" \
+                or sku["product"] not in listed:
+            raise api.ValidationError(f"{sku['code']} is not on sale in {channel['code']}",
+                                      field=f"lines[{i}].sku")
+
+
+def _counter(sys: api.Records, entity: str, ident: int, field: str, delta: int,
+             error_field: str, message: str) -> None:
+    try:
+        sys.adjust(entity, [(ident, {field: delta})])
+    except api.ValidationError:
+        raise api.ValidationError(message, field=error_field) from None
+
+
+def _take_flash_sales(sys: api.Records, order: dict, customer: dict,
+                      promotions: dict[int, dict]) -> None:
+    """Count flash-sale units against the customer's limit and the sale's total cap."""
+    taken: dict[int, int] = {}
+    for line in order["lines"]:
+        if line["promotion"] is not None:
+            taken[line["promotion"]] = taken.get(line["promotion"], 0) + line["qty"]
+    for promo_id in sorted(taken):
+        promo, qty = promotions[promo_id], taken[promo_id]
+        if promo["per_customer_limit"]:
+            quota = first(sys, "flash_sale_quota", [("promotion", "=", promo_id),
+                                                    ("customer", "=", customer["id"])])
+            if quota is None:
+                quota = sys.create("flash_sale_quota", {
+                    "promotion": promo_id, "customer": customer["id"],
+                    "remaining": promo["per_customer_limit"]})
+            _counter(sys, "flash_sale_quota", quota["id"], "remaining", -qty, "lines",
+                     f"{promo['title']}: at most {promo['per_customer_limit']} per customer")
+    for promo_id in sorted(taken):
+        _counter(sys, "promotion", promo_id, "remaining_qty", -taken[promo_id], "lines",
+                 f"{promotions[promo_id]['title']} is sold out")
+
+
+def _reserve(records: api.Records, order: dict, channel: dict) -> None:
+    """Reserve every line's stock, in stock-level order (no deadlocks between orders)."""
+    sys = system(records)
+    lines = list(enumerate(order["lines"]))
+    levels = {}
+    for i, line in lines:
+        row = level(sys, line["sku"], line["warehouse"])
+        if row is None:
+            sku = sys.get("sku", line["sku"])
+            raise api.ValidationError(f"{sku['code']} is out of stock", field=f"lines[{i}].qty")
+        levels[i] = row["id"]
+    changed = []
+    for i, line in sorted(lines, key=lambda item: levels[item[0]]):
+        source = reserve(records, line["sku"], line["warehouse"], line["qty"],
+                               channel["id"], order=order["id"], reference=order["name"],
+                               field=f"lines[{i}].qty")
+        if source != line["reserved_from"]:
+            changed.append((line["id"], source))
+    if changed:  # record where each line's stock came from
+        sources = dict(changed)
+        sys.transition("sales_order", order["id"], {"lines": [
+            line_values(line, reserved_from=sources.get(line["id"], line["reserved_from"]))
+            for line in order["lines"]]}, action="reserve")
+
+
+def release(records: api.Records, order: dict, note: str) -> None:
+    """Give back every line's reservation and the flash-sale and coupon counters."""
+    sys = system(records)
+    moves = [release_move(line["sku"], line["warehouse"], line["reserved_qty"],
+                                order["channel"], line["reserved_from"] or "free",
+                                order=order["id"], reference=order["name"], note=note)
+             for line in order["lines"] if line["reserved_qty"]]
+    taken: dict[int, int] = {}
+    for line in order["lines"]:
+        if line["promotion"] is not None:
+            taken[line["promotion"]] = taken.get(line["promotion"], 0) + line["qty"]
+    for promo_id in sorted(taken):
+        quota = first(sys, "flash_sale_quota", [("promotion", "=", promo_id),
+                                                ("customer", "=", order["customer"])])
+        if quota is not None:
+            sys.adjust("flash_sale_quota", [(quota["id"], {"remaining": taken[promo_id]})])
+    for promo_id in sorted(taken):
+        sys.adjust("promotion", [(promo_id, {"remaining_qty": taken[promo_id]})])
+    redemption = first(sys, "coupon_redemption", [("sales_order", "=", order["id"])])
+    if redemption is not None:
+        coupon = sys.get("coupon", redemption["coupon"])
+        sys.delete("coupon_redemption", redemption["id"])
+        if coupon["max_uses"]:
+            sys.adjust("coupon", [(coupon["id"], {"remaining_uses": 1})])
+    post(records, moves)
+
+
+def cancel(records: api.Records, order: dict, reason: str) -> dict:
+    """Cancel ``order``, releasing its reservations (409 once shipped)."""
+    sys = system(records)
+    sources, _ = FLOW["cancel"]
+    if order["status"] not in sources:
+        return move_status(records, order, "cancel")  # refused with the reason
+    release(records, order, reason)
+    for payment in all_rows(sys, "payment", [("sales_order", "=", order["id"]),
+                                             ("status", "=", "succeeded")]):
+        # the refund itself goes through the provider; the payment is marked for it
+        sys.transition("payment", payment["id"], {"status": "refunded"}, action="refund")
+    return move_status(records, order, "cancel", {
+        "cancel_reason": reason[:200],
+        "lines": [line_values(line, reserved_qty=0) for line in order["lines"]]})
+
+
+def ship(records: api.Records, order: dict, carrier: str, tracking_no: str | None) -> dict:
+    """Ship every line: a shipment, and the reserved goods leave the warehouse."""
+    sys = system(records)
+    sources, _ = FLOW["ship"]
+    if order["status"] not in sources:
+        return move_status(records, order, "ship")  # refused with the reason
+    warehouses = sorted({line["warehouse"] for line in order["lines"]})
+    shipment = sys.create("shipment", {"sales_order": order["id"], "carrier": carrier,
+                                       "tracking_no": tracking_no, "warehouse": warehouses[0],
+                                       "shipped_at": now(records)})
+    post(records, [ship_move(line["sku"], line["warehouse"], line["reserved_qty"],
+                                         order["channel"], line["reserved_from"] or "free",
+                                         order=order["id"], reference=shipment["name"])
+                         for line in order["lines"] if line["reserved_qty"]])
+    return move_status(records, order, "ship", {
+        "lines": [line_values(line, reserved_qty=0) for line in order["lines"]]})
+
+
+def expire(records: api.Records, at: dt.datetime, limit: int = 500) -> list[str]:
+    """Cancel unpaid orders whose reservation ran out before ``at``; their names."""
+    sys = system(records)
+    done = []
+    for row in sys.list("sales_order", filters=[("status", "=", "pending_payment"),
+                                                ("reserved_until", "<", at)],
+                        sort=["reserved_until"], limit=limit, fields=["id"]).rows:
+        order = sys.get("sales_order", row["id"])
+        until = aware(order["reserved_until"])
+        if until is not None and until < at:
+            cancel(records, order, "not paid in time: the reservation expired")
+            done.append(order["name"])
+    return done
