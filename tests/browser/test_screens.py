@@ -138,6 +138,27 @@ def test_create_fix_filter_export(server, browser, tmp_path):
     print(f"\nscreenshots: {OUT}")
 
 
+def test_changing_a_select_shows_a_conditional_field(server, browser):
+    """forms/loan.yaml: returned_at is shown (and required) only for a returned loan; the
+    server decides, the page asks it without reloading."""
+    base, _ = server
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    problems = watch(page)
+    sign_in(page, base)
+    page.goto(f"{base}/app/loan/new")
+    box = page.locator('.yiti-conditional[data-field="returned_at"]')
+    mark = page.locator('.yiti-required-mark[data-for="returned_at"]')
+    assert not box.is_visible()
+    page.select_option("#status", "returned")
+    box.wait_for(state="visible")
+    assert mark.is_visible()
+    assert page.locator("#returned_at").get_attribute("aria-required") == "true"
+    page.select_option("#status", "open")
+    box.wait_for(state="hidden")
+    assert page.url.endswith("/app/loan/new")  # no reload
+    assert problems == [], problems
+
+
 def test_phone_width(server, browser):
     base, _ = server
     OUT.mkdir(parents=True, exist_ok=True)

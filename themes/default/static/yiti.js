@@ -77,6 +77,7 @@
     }
     renumber(editor);
     markDirty(editor);
+    editor.dispatchEvent(new Event("change", { bubbles: true }));  /* conditions over lines */
   });
 
   /* -- warn before leaving a form with unsaved changes -- */
@@ -89,6 +90,48 @@
   });
   window.addEventListener("beforeunload", function (event) {
     if (dirty) { event.preventDefault(); event.returnValue = ""; }
+  });
+
+  /* -- conditional fields: the server says which fields to hide and which are required
+        (visible_if / required_if); the browser only applies the answer -- */
+  var stateTimer = null, stateAsked = 0;
+  function askFormState(form) {
+    var asked = ++stateAsked, body = new URLSearchParams();
+    new FormData(form).forEach(function (value, key) {
+      if (typeof value === "string") { body.append(key, value); }  /* files stay put */
+    });
+    var token = form.querySelector("input[name=csrf_token]");
+    fetch(form.dataset.stateUrl, {
+      method: "POST", body: body, credentials: "same-origin",
+      headers: { "Accept": "application/json", "X-CSRFToken": token ? token.value : "" }
+    }).then(function (response) {
+      return response.ok ? response.json() : null;
+    }).then(function (state) {
+      if (state && asked === stateAsked) { applyFormState(form, state); }
+    }).catch(function () { /* offline: keep the form as it is; the save still checks */ });
+  }
+  function applyFormState(form, state) {
+    form.querySelectorAll(".yiti-conditional[data-field]").forEach(function (box) {
+      var hide = state.hidden.indexOf(box.dataset.field) >= 0;
+      if (hide && box.querySelector(".is-invalid")) { hide = false; }  /* keep errors in view */
+      box.hidden = hide;
+    });
+    form.querySelectorAll(".yiti-required-mark[data-for]").forEach(function (mark) {
+      var name = mark.dataset.for, required = state.required.indexOf(name) >= 0;
+      mark.hidden = !required;
+      var input = document.getElementById(name);
+      if (input && form.contains(input)) {
+        if (required) { input.setAttribute("aria-required", "true"); }
+        else { input.removeAttribute("aria-required"); }
+      }
+    });
+    form.dispatchEvent(new CustomEvent("yiti:form-state", { bubbles: true, detail: state }));
+  }
+  document.addEventListener("change", function (event) {
+    var form = event.target.closest && event.target.closest("form.yiti-form[data-state-url]");
+    if (!form || event.target.type === "file") { return; }
+    window.clearTimeout(stateTimer);
+    stateTimer = window.setTimeout(function () { askFormState(form); }, 150);
   });
 
   /* -- confirmations and "select all" in lists -- */

@@ -1,23 +1,30 @@
 """Form screens: ``/app/<entity>/new`` and ``/app/<entity>/<id>/edit``.
 
 A refused save shows the form again with what the user typed and each message on its
-input; a stale save (someone else saved first) says so and keeps the input too.
+input; a stale save (someone else saved first) says so and keeps the input too. Fields
+with conditions (``visible_if`` on the form, ``required_if`` on the entity) are hidden or
+marked required on the server, when the form renders and, as the user changes an input,
+through ``POST /app/<entity>/form-state``.
 """
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
-from flask import flash, redirect, request, url_for
+from flask import flash, jsonify, redirect, request, url_for
 from werkzeug.datastructures import MultiDict
+from werkzeug.wrappers import Response
 
 from yiti.definitions.model import Entity, label_text
 from yiti.errors import Conflict, FieldProblem, ValidationError
+from yiti.records import formulas
+from yiti.records.validate import clean
 from yiti.web.ui import formdata
 from yiti.web.ui.blueprint import bp, render
 from yiti.web.ui.context import entity_or_404, link_titles, record_title, records, site
 from yiti.web.ui.i18n import current_language, gettext
-from yiti.web.ui.screens import form_layout
+from yiti.web.ui.screens import FieldStates, conditional_fields, field_states, form_layout
 
 
 def _link_labels(entity: Entity, state: dict[str, Any], form: MultiDict | None
@@ -61,11 +68,54 @@ def show_form(entity: Entity, state: dict[str, Any], *, record: dict[str, Any] |
     stray = [p for p in problems if p.field not in names]
     blanks = {f.name: formdata.blank_line(model.entities[f.target or ""])
               for f in entity.table_fields}
+    conditional = conditional_fields(model, entity)
+    states = _states(entity, state, record) if conditional else FieldStates((), ())
+    state_url = url_for("ui.form_state", entity=entity.name,
+                        record=record["id"] if record else None) if conditional else ""
     return render("ui/form.html", status, entity=entity, record=record, state=state,
                   tabs=form_layout(model, entity), errors=errors, problems=problems,
                   stray=stray, conflict=conflict, blanks=blanks,
                   link_labels=_link_labels(entity, state, form),
-                  child_of=lambda f: model.entities[f.target or ""])
+                  child_of=lambda f: model.entities[f.target or ""],
+                  conditional=conditional, state_url=state_url,
+                  hidden=set(states.hidden) - set(errors), required_now=set(states.required))
+
+
+def _states(entity: Entity, state: dict[str, Any], record: dict[str, Any] | None
+            ) -> FieldStates:
+    """Hidden and conditionally required fields for the inputs in ``state`` (text).
+
+    The inputs are parsed by type (one that does not parse stays text, so a condition over
+    it is not met); read-only and computed fields come from the stored record, or a new
+    record's defaults, and formulas are computed, so conditions see the record the save
+    would see.
+    """
+    model = site().model
+    doc = copy.deepcopy({k: v for k, v in state.items() if k in entity.fields})
+    clean(model, entity, doc, timezone=site().settings.timezone)
+    base = record if record is not None else records().defaults(entity.name)
+    for f in entity.fields.values():
+        if not f.is_table and not formdata.editable(f):
+            doc[f.name] = base.get(f.name)
+    for key in ("id", "name", "docstatus"):
+        if key in base:
+            doc[key] = base[key]
+    try:
+        formulas.derive(model, entity, doc)
+    except ValidationError:
+        pass  # a formula that can't be computed yet: conditions see it blank
+    return field_states(model, entity, doc)
+
+
+@bp.post("/<entity>/form-state")
+def form_state(entity: str) -> Response:
+    """``{hidden: [...], required: [...]}`` for the inputs posted: which fields the form
+    hides and which are required now. ``?record=<id>`` when editing a stored record."""
+    e = entity_or_404(entity)
+    ident = request.args.get("record", "")
+    record = records().get(e.name, int(ident)) if ident.isdigit() else None
+    states = _states(e, formdata.state_from_form(site().model, e, request.form), record)
+    return jsonify(hidden=list(states.hidden), required=list(states.required))
 
 
 def _input_names(entity: Entity, state: dict[str, Any]) -> set[str]:

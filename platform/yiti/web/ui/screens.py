@@ -1,4 +1,5 @@
-"""What a screen shows, read from the definitions: list columns and filters, form layout.
+"""What a screen shows, read from the definitions: list columns and filters, form layout,
+and which fields a form hides or marks required for the values at hand.
 
 Pure functions of the model (no request, no database), so pack authors can see how their
 ``views/`` and ``forms/`` files shape the screens, and tests can check it directly.
@@ -11,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from yiti.definitions.model import Definition, Entity, Field, Label, Model
+from yiti.records import formulas
 from yiti.records.query import field_of
 
 #: Field types offered as list columns when nothing says which.
@@ -183,3 +185,46 @@ def form_layout(model: Model, entity: Entity) -> tuple[Tab, ...]:
         sections[list(sections)[-1]].append(Section(label, (rest,)))
     labels = {t["name"]: t.get("label") or {"en": t["name"]} for t in tabs_raw}
     return tuple(Tab(name, labels.get(name, {}), tuple(secs)) for name, secs in sections.items())
+
+
+@dataclass(frozen=True)
+class FieldStates:
+    """For the values at hand: the fields a form hides (its ``visible_if`` is false) and
+    the fields its entity's ``required_if`` makes required (paths, lines included)."""
+
+    hidden: tuple[str, ...]
+    required: tuple[str, ...]
+
+
+def conditional_fields(model: Model, entity: Entity) -> frozenset[str]:
+    """The fields whose place on the form depends on the values: they have a
+    ``visible_if`` on the entity's form or a ``required_if`` on the entity."""
+    form = form_of(model, entity)
+    shown = (form.body.get("visible_if") or {}) if form else {}
+    return frozenset([*shown, *(f.name for f in entity.fields.values() if f.required_if)])
+
+
+def field_states(model: Model, entity: Entity, doc: dict[str, Any]) -> FieldStates:
+    """Evaluate the form's ``visible_if`` and the entity's ``required_if`` over ``doc``
+    (typed values), in the formula sandbox.
+
+    A condition that cannot be evaluated (a blank input) shows its field and does not make
+    it required. A field that must have a value and has none is never hidden, so a save
+    cannot be refused for a field the user cannot see.
+    """
+    required = formulas.required_now(model, entity, doc)
+    form = form_of(model, entity)
+    hidden = []
+    for name, source in ((form.body.get("visible_if") or {}) if form else {}).items():
+        f = entity.fields.get(name)
+        if f is None:
+            continue
+        loc = form.location if form else None
+        shown = formulas.holds(model, entity, source, doc,
+                               filename=loc.path if loc else "<form>",
+                               lineno=loc.line if loc else 1,
+                               name=f"{entity.name}.visible_if.{name}")
+        must = f.required or name in required
+        if shown is False and not (must and formulas.is_blank(doc.get(name))):
+            hidden.append(name)
+    return FieldStates(tuple(hidden), tuple(required))
