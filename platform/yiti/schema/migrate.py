@@ -284,15 +284,19 @@ def _search_indexes(conn: Connection, model: Model, result: MigrationResult) -> 
         return
     try:
         with conn.begin_nested():
-            conn.execute(sql("CREATE EXTENSION IF NOT EXISTS pg_trgm"))
+            # In public, whatever the search path: an extension created in a schema dies
+            # with it, taking every site's search indexes along.
+            conn.execute(sql("CREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA public"))
     except Exception:  # noqa: BLE001 - no right to add extensions: search stays a scan
         result.steps.append(Step("skip search indexes", "*",
                                  detail="pg_trgm is not available to this database user"))
         return
+    home = conn.execute(sql("SELECT extnamespace::regnamespace::text FROM pg_extension "
+                            "WHERE extname = 'pg_trgm'")).scalar_one()
     q = conn.dialect.identifier_preparer.quote
     for index, (table_name, column_name) in sorted(missing.items()):
         conn.execute(sql(f"CREATE INDEX {q(index)} ON {q(table_name)} "
-                         f"USING gin ({q(column_name)} gin_trgm_ops)"))
+                         f"USING gin ({q(column_name)} {home}.gin_trgm_ops)"))
         result.steps.append(Step("add search index", table_name, column_name))
 
 
