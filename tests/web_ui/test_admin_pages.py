@@ -235,3 +235,19 @@ def test_a_sensitive_change_needs_a_fresh_sign_in(client, site: Site) -> None:
     assert back.headers["Location"] == "/admin/users/new"
     assert client.post("/admin/users/new", {"name": "eve", "password": ANN_PASSWORD}
                        ).status_code == 302
+
+
+def test_a_hidden_list_column_is_left_out_of_the_list_and_export(client, app, site, library):
+    """Hiding a field that is one of the list's columns: the role's list still works."""
+    create_ann(client)
+    assert client.post("/admin/permissions/Employee/item/access",
+                       {"actions": ["read", "export"]}).status_code == 302
+    assert client.post("/admin/permissions/Employee/item/field",
+                       {"field": "stock", "access": "hidden"}).status_code == 302
+    ann = SignedIn(app, "ann", ANN_PASSWORD)
+    page = ann.get("/app/item")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "BK-1" in html and "TL-1" in html
+    assert "In stock" not in html and "cannot be used" not in html
+    export = ann.get("/app/item/export.csv").get_data(as_text=True)
+    assert "BK-1" in export and "In stock" not in export.splitlines()[0]

@@ -25,7 +25,7 @@ from yiti.web.ui.blueprint import bp
 from yiti.web.ui.context import entity_or_404, records, site
 from yiti.web.ui.i18n import current_language
 from yiti.web.ui.lists import UNSORTABLE, fetch_fields
-from yiti.web.ui.screens import Column, list_spec
+from yiti.web.ui.screens import Column, list_spec, readable_spec
 
 #: Characters that make a spreadsheet read a cell as a formula.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -61,7 +61,7 @@ def cell(field: Field, value: Any, row: dict[str, Any], path: str, tz: str) -> A
 def rows(recs: Records, entity: Entity, args: dict[str, str]
          ) -> tuple[list[Column], Iterator[list[Any]]]:
     """The export's columns, and its rows as lists of cells (neutralised)."""
-    spec = list_spec(site().model, entity)
+    spec = readable_spec(list_spec(site().model, entity), site().model, entity, recs)
     sortable = {c.path for c in spec.columns if c.field.type not in UNSORTABLE}
     req = listing.read(args, listing.filterable(spec), sortable, spec.sort)
     fields, _ = fetch_fields(entity, spec, recs)

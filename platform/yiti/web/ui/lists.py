@@ -21,7 +21,7 @@ from yiti.web.ui.context import (
     site,
 )
 from yiti.web.ui.i18n import current_language, gettext
-from yiti.web.ui.screens import Column, ListSpec, list_spec
+from yiti.web.ui.screens import Column, ListSpec, list_spec, readable_spec
 
 COUNT_CAP = 1000
 UNSORTABLE = ("json", "text", "table")
@@ -64,7 +64,7 @@ def link_title(row: dict[str, Any], col: Column) -> str | None:
 def page_context(entity: Entity, args: Any) -> dict[str, Any]:
     """Everything the list template needs for the request's ``args``."""
     recs = records()
-    spec = list_spec(site().model, entity)
+    spec = readable_spec(list_spec(site().model, entity), site().model, entity, recs)
     sortable = {c.path for c in spec.columns if c.field.type not in UNSORTABLE}
     req = listing.read(args, listing.filterable(spec), sortable, spec.sort)
     fields, _ = fetch_fields(entity, spec, recs)

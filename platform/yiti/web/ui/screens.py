@@ -140,6 +140,27 @@ def list_spec(model: Model, entity: Entity) -> ListSpec:
                     body.get("label") or entity.label)
 
 
+def readable_spec(spec: ListSpec, model: Model, entity: Entity, records: Any) -> ListSpec:
+    """``spec`` without the columns and filters the user may not read (a hidden field,
+    or a link hop through one), so a role's list never asks for what it can't see."""
+
+    def readable(path: str) -> bool:
+        current = entity
+        for part in path.split("."):
+            allowed = records.policy.readable(records.actor, current)
+            if allowed is not None and part not in allowed and part not in ("id", "name"):
+                return False
+            f = current.fields.get(part)
+            if f is not None and f.is_link:
+                current = model.entities[f.target or ""]
+        return True
+
+    return ListSpec(tuple(c for c in spec.columns if readable(c.path)),
+                    tuple(c for c in spec.filters if readable(c.path)),
+                    tuple(k for k in spec.sort if readable(k.lstrip("-"))) or ("-id",),
+                    spec.page_size, spec.label)
+
+
 def _item(model: Model, entity: Entity, raw: Any) -> Item | None:
     if isinstance(raw, str):
         raw = {"field": raw}
