@@ -33,9 +33,10 @@ if TYPE_CHECKING:
 F = TypeVar("F", bound=Callable[..., object])
 
 __all__ = [
-    "EVENTS", "SYSTEM", "Actor", "Conflict", "Count", "DemoContext", "EndpointContext",
-    "EndpointSpec", "FieldProblem", "Forbidden", "HookContext", "NotFound", "Page", "Records",
-    "Reply", "ValidationError", "demo_data", "endpoint", "enqueue", "hook", "job", "notify",
+    "EVENTS", "GUEST", "SYSTEM", "Actor", "Conflict", "Count", "DemoContext",
+    "EndpointContext", "EndpointSpec", "FieldProblem", "Forbidden", "HookContext", "NotFound",
+    "Page", "PageContext", "PageSpec", "Records", "Rendered", "Reply", "ValidationError",
+    "demo_data", "endpoint", "enqueue", "hook", "job", "notify", "page", "render",
 ]
 
 #: Marker set by :func:`endpoint` (an :class:`EndpointSpec`) on a pack's functions.
@@ -193,3 +194,117 @@ def demo_data(fn: F) -> F:
     """
     setattr(fn, DEMO_MARK, True)
     return fn
+
+
+# -- pack pages ---------------------------------------------------------------------------
+
+#: Marker set by :func:`page` (a :class:`PageSpec`) on a pack's functions.
+PAGE_MARK = "__yiti_page__"
+#: Who public pages read as: the role ``Guest``, which a pack grants what anyone may see
+#: (its catalogue, say). Never the system: permissions, row and field rules still apply.
+GUEST = Actor("guest", frozenset({"Guest"}))
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    """What :func:`page` recorded: the path below ``/p/<pack>/`` and who may see it."""
+
+    path: str
+    auth: str
+    cache_seconds: int
+    roles: tuple[str, ...]
+    fn: Callable[[PageContext], Rendered]
+
+
+@dataclass
+class Rendered:
+    """A page function's answer: a template of the pack and what it shows."""
+
+    template: str
+    context: dict[str, Any]
+    status: int = 200
+
+
+def render(template: str, status: int = 200, **context: Any) -> Rendered:
+    """Render ``template`` (from the pack's ``templates/`` folder, in the site's theme
+    environment: autoescaped, with ``csp_nonce()``, ``csrf_token()``, ``_()``) with
+    ``context``."""
+    return Rendered(template, context, status)
+
+
+@dataclass
+class PageContext:
+    """What a page function gets: the request's data and the record services.
+
+    ``records`` acts as the signed-in user on ``auth="user"`` pages and as :data:`GUEST`
+    on public ones (whoever is signed in), so a public page shows everyone the same thing
+    and may be cached.
+    """
+
+    site: Site
+    pack: str
+    path: str
+    actor: Actor | None
+    params: Mapping[str, str]
+    args: Mapping[str, str]
+    headers: Mapping[str, str]
+    lang: str
+
+    @property
+    def user(self) -> str | None:
+        """The signed-in user's name; None on a public page."""
+        return self.actor.name if self.actor is not None else None
+
+    @property
+    def records(self) -> Records:
+        """The record service as the user (``auth="user"``) or as :data:`GUEST`."""
+        return self.site.records(self.actor or GUEST)
+
+    @property
+    def system(self) -> Records:
+        """The record service as the system: for the pack's trusted rules only."""
+        return self.site.records(SYSTEM)
+
+    def now(self) -> dt.datetime:
+        """The current time (UTC): the job layer's clock, so tests can move it."""
+        jobs = getattr(self.site, "jobs", None)
+        clock = getattr(jobs, "clock", None)
+        return clock.now() if clock is not None else dt.datetime.now(dt.UTC)
+
+
+def page(path: str, *, auth: str = "public", cache_seconds: int = 0,
+         roles: Sequence[str] = ()) -> Callable[[F], F]:
+    """Mark ``fn(ctx: PageContext) -> Rendered`` as the page ``/p/<pack>/<path>``.
+
+    ``path`` is segments of letters, digits, ``_`` and ``-`` separated by ``/``; a segment
+    ``<name>`` captures a value into ``ctx.params`` (``"product/<code>"``); ``""`` is the
+    pack's home page. ``auth="public"``: anyone, data read as :data:`GUEST`;
+    ``auth="user"``: signed-in users (others are sent to sign in), limited to ``roles``.
+    ``cache_seconds`` > 0 (public pages only) lets browsers and the server keep the page
+    that long for visitors who are not signed in (see docs/hooks.md).
+    """
+    if auth not in AUTH_MODES:
+        raise ValueError(f"auth must be one of {AUTH_MODES}, not {auth!r}")
+    if auth == "public" and roles:
+        raise ValueError("a public page has no user, so it can't require roles")
+    if cache_seconds and auth != "public":
+        raise ValueError("only public pages may be cached: a user's page is theirs alone")
+    if isinstance(cache_seconds, bool) or not isinstance(cache_seconds, int) \
+            or not 0 <= cache_seconds <= 86400:
+        raise ValueError(f"cache_seconds must be a whole number from 0 to 86400, "
+                         f"not {cache_seconds!r}")
+    parts = path.split("/") if path else []
+    for part in parts:
+        name = part[1:-1] if part.startswith("<") and part.endswith(">") else part
+        if not (name and name.replace("_", "").replace("-", "").isalnum() and name.isascii()):
+            raise ValueError(f"page path {path!r}: use letters, digits, '_' and '-', "
+                             "segments separated by '/', '<name>' for a value "
+                             "(e.g. 'product/<code>')")
+    if parts and parts[0] == "static":
+        raise ValueError("page path 'static/...' is reserved for the pack's static files")
+
+    def mark(fn: F) -> F:
+        setattr(fn, PAGE_MARK, PageSpec(path, auth, cache_seconds, tuple(roles), fn))
+        return fn
+
+    return mark

@@ -23,6 +23,7 @@ BLUEPRINTS: list[str] = [
     "yiti.web.ui:init_app",
     "yiti.web.api:init_app",
     "yiti.web.pack_endpoints:init_app",  # packs' endpoints at /api/v1/x/<pack>/<name>
+    "yiti.web.pack_pages:init_app",  # packs' pages at /p/<pack>/<path>
     "yiti.web.admin_jobs:init_app",  # /jobs (administrators), /notifications; installs jobs
     "yiti.web.admin_ui:init_app",  # /admin: users, permissions, explain (administrators)
     "yiti.web.workflow_views:init_app",  # actions, /api/v1/approvals, /workflow/inbox

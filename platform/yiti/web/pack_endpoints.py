@@ -5,14 +5,16 @@ in :data:`yiti.web.app.BLUEPRINTS`) mounts each one. They behave like the rest o
 ``/api/v1``, whose parts are imported, not copied: the same authentication (API token or
 session), the same problem+json errors, the same ``Idempotency-Key`` handling for POSTs
 and the same CSRF rule for sessions. Public endpoints take no identity at all, so they
-are exempt from CSRF (:data:`yiti.web.auth.CSRF_EXEMPT`).
+are exempt from CSRF (:data:`yiti.web.auth.CSRF_EXEMPT`). Writing endpoints (any method
+but GET) take a slot of the process's :class:`yiti.web.limits.WriteLimiter` first, and
+answer 429 with ``Retry-After`` when none comes free in time.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import Blueprint, Flask, Response, request
+from flask import Blueprint, Flask, Response, current_app, request
 from werkzeug.exceptions import HTTPException
 
 from yiti.api import ENDPOINT_MARK, EndpointContext, EndpointSpec, Reply
@@ -22,9 +24,11 @@ from yiti.permissions.rules import ADMINISTRATOR
 from yiti.site import Site
 from yiti.web.api.blueprint import engine_error, http_error, no_store, refuse_nul
 from yiti.web.api.idempotency import idempotent
+from yiti.web.api.problems import problem
 from yiti.web.api.serialize import json_response
 from yiti.web.app import current_site
 from yiti.web.auth import CSRF_EXEMPT, current_actor
+from yiti.web.limits import Overloaded, limiter_for
 
 PREFIX = "/api/v1/x"
 
@@ -83,9 +87,21 @@ def _view(pack: str, spec: EndpointSpec) -> Callable[[], Response]:
                 return refused.response
             return response
 
-        if request.method == "POST" and actor is not None:
-            return idempotent(site, actor.name, run)
-        return run()
+        def answer() -> Response:
+            if request.method == "POST" and actor is not None:
+                return idempotent(site, actor.name, run)
+            return run()
+
+        if request.method == "GET":
+            return answer()
+        limiter = limiter_for(current_app)
+        try:
+            with limiter.slot():
+                return answer()
+        except Overloaded:
+            return problem(429, "too_many_requests", detail=(
+                f"{pack}/{spec.name} is busy: {limiter.slots} requests are being served; "
+                "try again in a moment"), headers={"Retry-After": "1"})
 
     view.__name__ = f"{pack}_{spec.name}".replace("/", "_").replace("-", "_")
     setattr(view, CSRF_EXEMPT, spec.auth == "public")
