@@ -31,7 +31,7 @@ def flash_sale_counter(doc: dict[str, Any], ctx: api.HookContext) -> None:
             doc["remaining_qty"] = max((old.get("remaining_qty") or 0) + added, 0)
 
 
-@api.hook("coupon", "before_save")
+@api.hook("coupon", "before_validate")
 def coupon_counter(doc: dict[str, Any], ctx: api.HookContext) -> None:
     """A new coupon starts with all its uses left (as flash sales do)."""
     old = ctx.old or {}

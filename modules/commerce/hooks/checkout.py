@@ -102,7 +102,7 @@ def my_order(ctx: api.EndpointContext, name: Any) -> dict[str, Any]:
     order = first(ctx.system, "sales_order", [("name", "=", str(name or ""))])
     if order is None or order["customer"] != customer_of(ctx)["id"]:
         raise api.NotFound(f"no order {name!r}")
-    return order
+    return ctx.system.get("sales_order", order["id"])
 
 
 def start_payment(ctx: api.EndpointContext, order: dict[str, Any], provider_name: str

@@ -77,7 +77,7 @@ def _book(records: api.Records, doc: dict[str, Any]) -> None:
         line["variance"] = line["counted_qty"] - line["book_qty"]
 
 
-@api.hook("stocktake", "before_save")
+@api.hook("stocktake", "before_validate")
 def fill_book_qty(doc: dict[str, Any], ctx: api.HookContext) -> None:
     """Show the books' quantity next to each count while the stocktake is a draft."""
     if doc.get("docstatus") in (None, "draft"):

@@ -62,6 +62,15 @@ def place(records: api.Records, *, channel: dict[str, Any], customer: dict[str, 
     Writes go cold rows first and hot rows last (coupon, per-customer flash-sale limit,
     the flash sale's total, then stock), so a hot row's lock is held only to the commit.
     """
+    with system(records).unit_of_work():
+        return _place(records, channel=channel, customer=customer, lines=lines,
+                      coupon_code=coupon_code, values=values, store=store, at=at)
+
+
+def _place(records: api.Records, *, channel: dict[str, Any], customer: dict[str, Any],
+           lines: Sequence[tuple[int, int]], coupon_code: str | None,
+           values: dict[str, Any] | None, store: dict[str, Any] | None,
+           at: dt.datetime | None) -> dict[str, Any]:
     sys = system(records)
     at = at or now(records)
     if channel["status"] != "active":
@@ -216,7 +225,12 @@ def release(records: api.Records, order: dict, note: str) -> None:
 
 
 def cancel(records: api.Records, order: dict, reason: str) -> dict:
-    """Cancel ``order``, releasing its reservations (409 once shipped)."""
+    """Cancel ``order``, releasing its reservations (409 once shipped); all or nothing."""
+    with system(records).unit_of_work():
+        return _cancel(records, order, reason)
+
+
+def _cancel(records: api.Records, order: dict, reason: str) -> dict:
     sys = system(records)
     sources, _ = FLOW["cancel"]
     if order["status"] not in sources:
@@ -233,6 +247,11 @@ def cancel(records: api.Records, order: dict, reason: str) -> dict:
 
 def ship(records: api.Records, order: dict, carrier: str, tracking_no: str | None) -> dict:
     """Ship every line: a shipment, and the reserved goods leave the warehouse."""
+    with system(records).unit_of_work():
+        return _ship(records, order, carrier, tracking_no)
+
+
+def _ship(records: api.Records, order: dict, carrier: str, tracking_no: str | None) -> dict:
     sys = system(records)
     sources, _ = FLOW["ship"]
     if order["status"] not in sources:
