@@ -29,6 +29,11 @@ CENT = Decimal("0.01")
 ZERO = Decimal("0")
 
 
+def pct(value: Decimal) -> str:
+    """A percentage for an explanation: ``10``, ``12.5``."""
+    return format(value.normalize(), "f")
+
+
 def money(value: Decimal | int | str) -> Decimal:
     """Round half up to cents, the commercial way."""
     return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
@@ -204,7 +209,7 @@ def _price_promotion(quote: Quote, line: Line, member: bool, flash: list[Promo])
 def _line_saving(promo: Promo, line: Line) -> tuple[Decimal, str]:
     qty, left = line.item.qty, line.amount
     if promo.kind == "percent_off" and promo.percent:
-        return money(left * promo.percent / 100), f"{promo.percent}% off {left}"
+        return money(left * promo.percent / 100), f"{pct(promo.percent)}% off {left}"
     if promo.kind == "fixed_off" and promo.amount:
         return min(money(promo.amount * qty), left), f"{promo.amount} off each of {qty}"
     if promo.kind == "buy_x_get_y" and promo.buy_qty and promo.get_qty:
@@ -280,7 +285,7 @@ def _apply_coupon(quote: Quote, promo: Promo, code: str) -> None:
     elif promo.kind == "percent_off" and promo.percent:
         for line in lines:
             _give(quote, line, promo, code, promo.kind, line.amount * promo.percent / 100,
-                  f"{label}: {promo.percent}% off {line.amount}")
+                  f"{label}: {pct(promo.percent)}% off {line.amount}")
     elif promo.kind == "fixed_off" and promo.amount:
         for line in lines:
             _give(quote, line, promo, code, promo.kind, promo.amount * line.item.qty,
