@@ -5,7 +5,7 @@
   documents; :mod:`.orders` placing, the status flow, cancelling, expiry;
 - :mod:`.payments` providers and signed callbacks; :mod:`.checkout` carts and payment;
 - :mod:`.endpoints` the API (``/api/v1/x/commerce/...``); :mod:`.jobs` scheduled jobs;
-  :mod:`.demo` the demo shop.
+  :mod:`.demo` the demo shop; :mod:`.storefront` the shop's pages (``/p/commerce/...``).
 
 The engine finds what this module's namespace holds (explicit imports below).
 """
@@ -47,6 +47,16 @@ from .endpoints import (
     test_callback,
 )
 from .jobs import allocate_stock, expire_reservations, low_stock_alerts
+from .storefront import (
+    shop_cart,
+    shop_category,
+    shop_checkout,
+    shop_home,
+    shop_order,
+    shop_orders,
+    shop_product,
+    shop_search,
+)
 
 __all__ = [
     "allocate_stock", "cancel_my_order", "cart_add", "cart_coupon", "cart_quote",
@@ -57,4 +67,7 @@ __all__ = [
     "products", "reverse_entry", "reverse_transfer", "reverse_variance", "run_allocation",
     "staff_allocate", "staff_cancel", "staff_complete", "staff_place", "staff_ship",
     "stamp_listing", "test_callback",
+    # the storefront's pages (/p/commerce/...)
+    "shop_cart", "shop_category", "shop_checkout", "shop_home", "shop_order", "shop_orders",
+    "shop_product", "shop_search",
 ]

@@ -1,0 +1,97 @@
+"""A small shop for the storefront tests: the online and WeChat malls on one warehouse,
+a category tree, three products (a shirt with a flash sale, tea, shoes with an up-sell),
+stock, and customers who are users with the Customer role.
+
+(Named ``sfshop`` so it never collides with another folder's ``conftest``.)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from flask.testing import FlaskClient
+
+from yiti.config import PROJECT_ROOT
+from yiti.definitions import register_kind
+from yiti.fixtures import load_fixtures
+from yiti.jobs import FakeClock, JobSettings, install
+from yiti.permissions import users
+from yiti.permissions.kind import PERMISSIONS
+from yiti.site import Site
+from yiti.testing import settings_for
+
+START = dt.datetime(2026, 11, 11, 0, 0, tzinfo=dt.UTC)
+PASSWORD = "shopper-password-1"
+
+
+def make_site(url: str, tmp_path: Path) -> Site:
+    register_kind(PERMISSIONS)
+    site = Site(settings_for(url, tmp_path, modules=[PROJECT_ROOT / "modules"],
+                             packs=["commerce"]))
+    site.migrate()
+    install(site, settings=JobSettings(retry_delay=0.01), clock=FakeClock(START))
+    load_fixtures(site)  # units (no demo data)
+    return site
+
+
+def build_shop(site: Site, stock: int = 50, flash_qty: int = 100) -> dict[str, Any]:
+    r = site.records()
+    ids: dict[str, Any] = {}
+    ids["WH"] = r.create("warehouse", {"code": "WH", "title": "Main", "manager": "keeper"})["id"]
+    r.create("shipping_class", {"code": "STD", "title": "Standard", "base_fee": "8.00",
+                                "free_over": "99.00"})
+    for code, kind, title in (("ONLINE", "online_mall", "Yiti Mall"),
+                              ("WECHAT", "wechat_mall", "WeChat Mall")):
+        ids[code] = r.create("channel", {"code": code, "title": title, "kind": kind,
+                                         "warehouse": ids["WH"],
+                                         "reservation_minutes": 30})["id"]
+    ids["APPAREL"] = r.create("product_category", {"code": "APPAREL", "title": "Apparel"})["id"]
+    ids["TOPS"] = r.create("product_category", {"code": "TOPS", "title": "Tops",
+                                                "parent": ids["APPAREL"]})["id"]
+    ids["TEA"] = r.create("product_category", {"code": "TEA", "title": "Tea"})["id"]
+    for code, category, price, title in (("SHIRT", "TOPS", "100.00", "Silk shirt"),
+                                         ("TEA", "TEA", "60.00", "Longjing tea"),
+                                         ("SHOE", "APPAREL", "150.00", "Running shoe")):
+        product = r.create("product", {"code": code, "title": title, "list_price": price,
+                                       "category": ids[category],
+                                       "shipping_class": {"code": "STD"}})
+        sku = r.create("sku", {"code": f"{code}-1", "product": product["id"],
+                               "title": f"{title} (one size)", "cost_price": "12.34"})
+        ids[code], ids[f"{code}-1"] = product["id"], sku["id"]
+        for channel in ("ONLINE", "WECHAT"):
+            r.create("channel_listing", {"channel": ids[channel], "product": product["id"]})
+    r.create("channel_price", {"channel": ids["WECHAT"], "sku": ids["TEA-1"], "price": "55.00"})
+    r.update("product", ids["SHOE"], {"related": [
+        {"kind": "up_sell", "target": ids["SHIRT"], "price": "95.00"}]})
+    entry = r.create("stock_entry", {"warehouse": ids["WH"], "lines": [
+        {"sku": ids[f"{c}-1"], "qty": stock, "unit_cost": "10.00"}
+        for c in ("SHIRT", "TEA", "SHOE")]})
+    r.submit("stock_entry", entry["id"])
+    r.create("promotion", {"code": "FLASH11", "title": "Double 11 shirt", "kind": "flash_sale",
+                           "scope": "sku", "sku": ids["SHIRT-1"], "flash_price": "49.00",
+                           "per_customer_limit": 1, "total_qty": flash_qty})
+    r.create("promotion", {"code": "SAVE30", "title": "Spend 200 save 30", "kind": "threshold",
+                           "scope": "all", "threshold": "200.00", "amount": "30.00"})
+    return ids
+
+
+def add_customer(site: Site, code: str) -> str:
+    """A customer ``code`` who signs in as user ``code.lower()``; returns the user name."""
+    name = code.lower()
+    site.records().create("customer", {"code": code, "full_name": f"Customer {code}",
+                                       "user": name, "phone": "13800000000",
+                                       "address": "1 Nanjing Road, Shanghai"})
+    users.create_user(site, name, PASSWORD, roles=["Customer"], attributes={"customer": code})
+    return name
+
+
+def sign_in(client: FlaskClient, name: str) -> str:
+    """Sign ``name`` in through the sign-in page; the session's CSRF token."""
+    page = client.get("/auth/login")
+    token = page.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    done = client.post("/auth/login", data={"name": name, "password": PASSWORD,
+                                            "csrf_token": token})
+    assert done.status_code == 302, done.text
+    return client.get("/api/v1/_me").json["csrf_token"]
