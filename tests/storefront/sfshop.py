@@ -95,3 +95,63 @@ def sign_in(client: FlaskClient, name: str) -> str:
                                             "csrf_token": token})
     assert done.status_code == 302, done.text
     return client.get("/api/v1/_me").json["csrf_token"]
+
+
+def invariants(site: Site, *, flash_sku: int, warehouse: int, flash_stock: int,
+               accepted: list[str]) -> list[str]:
+    """What must hold after any number of concurrent checkouts; the problems found.
+
+    The flash SKU sold exactly its stock; no stock figure is negative; every accepted
+    order has its lines, a payment and a stock move per line; the ledger sums to the
+    stock levels (on hand and reserved) of every SKU.
+    """
+    from sqlalchemy import func, select
+
+    t = site.tables
+    level, move, order = t["stock_level"], t["stock_move"], t["sales_order"]
+    line, payment = t["sales_order_line"], t["payment"]
+    problems: list[str] = []
+    with site.engine.connect() as conn:
+        sold = conn.execute(select(func.coalesce(func.sum(line.c.qty), 0)).join(
+            order, order.c.id == line.c.parent_id).where(
+            line.c.sku == flash_sku, order.c.status != "cancelled")).scalar_one()
+        if sold != flash_stock:
+            problems.append(f"the flash SKU sold {sold}, its stock was {flash_stock}")
+        row = conn.execute(select(level).where(level.c.sku == flash_sku,
+                                               level.c.warehouse == warehouse)).mappings().one()
+        if row["available"] != 0 or row["reserved"] != flash_stock:
+            problems.append(f"the flash SKU's level is {dict(row)}")
+        for name in ("on_hand", "reserved", "available", "free"):
+            n = conn.execute(select(func.count()).where(level.c[name] < 0)).scalar_one()
+            if n:
+                problems.append(f"{n} stock levels have a negative {name}")
+        ids = dict(conn.execute(select(order.c.name, order.c.id).where(
+            order.c.name.in_(accepted))).all()) if accepted else {}
+        if len(ids) != len(set(accepted)):
+            problems.append(f"{len(set(accepted)) - len(ids)} accepted orders are missing")
+        lines = dict(conn.execute(select(line.c.parent_id, func.count()).group_by(
+            line.c.parent_id)).all())
+        paid = dict(conn.execute(select(payment.c.sales_order, func.count()).group_by(
+            payment.c.sales_order)).all())
+        moves = dict(conn.execute(select(move.c.sales_order, func.count()).where(
+            move.c.kind == "reserve").group_by(move.c.sales_order)).all())
+        for name, ident in ids.items():
+            if not lines.get(ident):
+                problems.append(f"order {name} has no lines")
+            elif moves.get(ident, 0) < lines[ident]:
+                problems.append(f"order {name} has {moves.get(ident, 0)} reserve moves "
+                                f"for {lines[ident]} lines")
+            if not paid.get(ident):
+                problems.append(f"order {name} has no payment")
+        sums = {(r.sku, r.warehouse): (r.on_hand, r.reserved) for r in conn.execute(
+            select(move.c.sku, move.c.warehouse, func.sum(move.c.on_hand_change).label("on_hand"),
+                   func.sum(move.c.reserved_change).label("reserved")).group_by(
+                move.c.sku, move.c.warehouse))}
+        for r in conn.execute(select(level)).mappings():
+            if sums.get((r["sku"], r["warehouse"]), (0, 0)) != (r["on_hand"], r["reserved"]):
+                problems.append(f"the ledger of SKU {r['sku']} sums to "
+                                f"{sums.get((r['sku'], r['warehouse']))}, the level is "
+                                f"{(r['on_hand'], r['reserved'])}")
+            if r["available"] != r["on_hand"] - r["reserved"]:
+                problems.append(f"SKU {r['sku']}: available is not on hand - reserved")
+    return problems
