@@ -134,3 +134,9 @@ def test_stock_shown_follows_sales_within_the_cache_time(client, site, shop):
     assert buyer.post(f"{X}/checkout", json={}, headers={"X-CSRFToken": csrf}).status_code == 201
     client.application.extensions["yiti_page_cache"].clear()  # as when 5 s have passed
     assert "47 available" in client.get(f"{P}/product/SHOE").text
+
+
+def test_the_product_api_answers_with_related_products(client):
+    answer = client.get(f"{X}/catalogue/product?code=SHOE")
+    assert answer.status_code == 200, answer.json
+    assert answer.json["related"] == [{"kind": "up_sell", "product": "SHIRT", "price": "95.00"}]

@@ -72,6 +72,7 @@ def product_detail(sys: api.Records, args: Mapping[str, str]) -> dict[str, Any]:
         ("status", "=", "listed")])
     if not listed:
         raise api.NotFound(f"no product {args.get('code')!r} on sale in {channel['code']}")
+    product = sys.get("product", product["id"])  # with its images and related products
     skus = sys.list("sku", filters=[("product", "=", product["id"]), ("active", "=", True)],
                     sort=["code"], limit=200).rows
     ids = [s["id"] for s in skus] or [0]
