@@ -7,7 +7,7 @@ with ``429 Too Many Requests`` and ``Retry-After``, so under a burst the server 
 load clearly instead of queueing until clients time out.
 
 ``YITI_WRITE_SLOTS`` (per process; default half the database pool, at least 2) and
-``YITI_WRITE_WAIT`` (seconds, default 2) set it, from the app config or the environment.
+``YITI_WRITE_WAIT`` (seconds, default 0.5) set it, from the app config or the environment.
 """
 
 from __future__ import annotations
@@ -55,6 +55,6 @@ def limiter_for(app: Flask) -> WriteLimiter:
         slots = int(app.config.get("YITI_WRITE_SLOTS") or os.environ.get("YITI_WRITE_SLOTS")
                     or default)
         wait = float(app.config.get("YITI_WRITE_WAIT") or os.environ.get("YITI_WRITE_WAIT")
-                     or 2.0)
+                     or 0.5)
         found = app.extensions["yiti_write_limiter"] = WriteLimiter(slots, wait)
     return found

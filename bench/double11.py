@@ -1,0 +1,551 @@
+"""Double 11 on PostgreSQL: the app under gunicorn, buyers over HTTP, then the invariants.
+
+    .venv/bin/python bench/double11.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/test
+    .venv/bin/python bench/double11.py --database-url ... --buyers 200 --rounds 5 --burst 2000
+
+In a fresh schema: a shop (sfshop.build_shop plus 20 products), a flash-sale SKU with
+``--flash-stock`` units, buyers who are customers with API tokens. Then, against
+``gunicorn -w W -k gthread --threads T 'yiti.web.app:create_app()'`` on 127.0.0.1:
+
+1. **checkout**: ``--buyers`` concurrent buyers, ``--rounds`` orders each (add to cart,
+   check out with an Idempotency-Key, start paying); half try the flash SKU first, the rest
+   and every later round buy ordinary SKUs. Prints orders/s and checkout p50/p95/p99.
+2. **read path**: ``--readers`` connections of anonymous visitors for ``--read-seconds``:
+   home, category, search and product pages (cached 5 s) and the product API. Page
+   views/s and p50/p99.
+3. **burst**: ``--burst`` buyers (one connection each) check out one flash SKU at once;
+   every request must be answered (201, 422 sold out, or 429 shed) within ``--timeout``.
+4. **invariants** (sfshop.invariants): the flash SKUs sold exactly their stock; no stock
+   negative; every accepted order has lines, a payment and its moves; ledger = levels.
+5. **hand-written SQL baseline**: the same number of checkouts, the same mix, each one
+   transaction of plain Core statements (insert order, line, payment; the conditional
+   UPDATEs of the flash counter and the stock level last; insert the move) on
+   ``--sql-threads`` connections; the ratio against step 1.
+
+The load comes from this process (asyncio, a minimal HTTP/1.1 keep-alive client), so
+on a 2-core machine client and server share the CPUs. Bounded: ``--time-limit`` per phase.
+Exits with a message and status 2 without PostgreSQL; 1 when an invariant fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import os
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import Counter
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "platform"))
+sys.path.insert(0, str(ROOT / "tests" / "storefront"))
+
+from sqlalchemy import create_engine, insert, text, update  # noqa: E402
+
+X = "/api/v1/x/commerce"
+PAGES = ["/p/commerce/", "/p/commerce/category/APPAREL", "/p/commerce/search?q=Product",
+         "/p/commerce/product/SHOE", "/p/commerce/product/P-003", "/p/commerce/product/TEA",
+         "/p/commerce/?channel=WECHAT", "/p/commerce/product/P-011?channel=WECHAT"]
+API_PAGE = f"{X}/catalogue/product?code=TEA"
+
+
+# -- a small HTTP/1.1 client -----------------------------------------------------------------
+
+class Http:
+    """One keep-alive connection; ``request`` answers (status, body) or raises."""
+
+    def __init__(self, port: int, timeout: float) -> None:
+        self.port, self.timeout = port, timeout
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.reader = self.writer = None
+
+    async def request(self, method: str, path: str, body: Any = None,
+                      headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+        data = json.dumps(body).encode() if body is not None else b""
+        head = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1", f"Content-Length: {len(data)}"]
+        if body is not None:
+            head.append("Content-Type: application/json")
+        head += [f"{k}: {v}" for k, v in (headers or {}).items()]
+        raw = ("\r\n".join(head) + "\r\n\r\n").encode() + data
+        retry_safe = method == "GET" or "Idempotency-Key" in (headers or {})
+        for attempt in (0, 1):
+            try:
+                if self.writer is None:
+                    self.reader, self.writer = await asyncio.wait_for(
+                        asyncio.open_connection("127.0.0.1", self.port), self.timeout)
+                self.writer.write(raw)
+                return await asyncio.wait_for(self._read(), self.timeout)
+            except (ConnectionError, asyncio.IncompleteReadError):
+                await self.close()
+                if attempt or not retry_safe:
+                    raise
+        raise AssertionError("unreachable")
+
+    async def _read(self) -> tuple[int, bytes]:
+        assert self.reader is not None
+        head = (await self.reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
+        status = int(head[0].split()[1])
+        fields = {k.strip().lower(): v.strip() for k, _, v in
+                  (line.partition(":") for line in head[1:] if line)}
+        if fields.get("transfer-encoding") == "chunked":
+            body = b""
+            while True:
+                size = int((await self.reader.readline()).strip(), 16)
+                chunk = await self.reader.readexactly(size + 2)
+                if size == 0:
+                    break
+                body += chunk[:-2]
+        else:
+            body = await self.reader.readexactly(int(fields.get("content-length", 0)))
+        if fields.get("connection", "").lower() == "close":
+            await self.close()
+        return status, body
+
+
+def pct(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))] * 1000
+
+
+def summary(label: str, latencies: list[float], seconds: float, count: int, unit: str) -> str:
+    return (f"{label}: {count / seconds:,.0f} {unit}/s ({count:,} in {seconds:.1f} s); "
+            f"p50 {pct(latencies, 50):.0f} ms, p95 {pct(latencies, 95):.0f} ms, "
+            f"p99 {pct(latencies, 99):.0f} ms")
+
+
+# -- set-up ----------------------------------------------------------------------------------
+
+def set_up(url: str, tmp: Path, args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
+    """A fresh shop; the ids by code, the buyers' and the burst buyers' tokens."""
+    from sfshop import build_shop
+
+    from yiti.definitions import register_kind
+    from yiti.fixtures import load_fixtures
+    from yiti.permissions import tokens, users
+    from yiti.permissions.kind import PERMISSIONS
+    from yiti.site import Site
+    from yiti.testing import settings_for
+
+    register_kind(PERMISSIONS)
+    site = Site(settings_for(url, tmp, modules=[ROOT / "modules"], packs=["commerce"]))
+    site.migrate()
+    load_fixtures(site)
+    ids = build_shop(site, stock=args.flash_stock, flash_qty=100_000)
+    r = site.records()
+    skus = []
+    for i in range(1, 21):
+        product = r.create("product", {"code": f"P-{i:03d}", "title": f"Product {i}",
+                                       "list_price": f"{20 + i}.00",
+                                       "category": ids["APPAREL"],
+                                       "shipping_class": {"code": "STD"}})
+        skus.append(r.create("sku", {"code": f"P-{i:03d}-1", "product": product["id"]})["id"])
+        for channel in ("ONLINE", "WECHAT"):
+            r.create("channel_listing", {"channel": ids[channel], "product": product["id"]})
+    hot = r.create("product", {"code": "HOT", "title": "Hot item", "list_price": "99.00",
+                               "category": ids["APPAREL"], "shipping_class": {"code": "STD"}})
+    ids["HOT-1"] = r.create("sku", {"code": "HOT-1", "product": hot["id"]})["id"]
+    r.create("channel_listing", {"channel": ids["ONLINE"], "product": hot["id"]})
+    base = r.create("sku", {"code": "BASE-FLASH", "product": hot["id"]})["id"]
+    ids["BASE-FLASH"] = base
+    entry = r.create("stock_entry", {"warehouse": ids["WH"], "lines": [
+        *({"sku": s, "qty": 1_000_000, "unit_cost": "5.00"} for s in
+          [*skus, ids["TEA-1"], ids["SHOE-1"]]),
+        {"sku": ids["HOT-1"], "qty": args.burst_stock, "unit_cost": "5.00"},
+        {"sku": base, "qty": args.flash_stock, "unit_cost": "5.00"}]})
+    r.submit("stock_entry", entry["id"])
+    ids["HOT-PROMO"] = r.create("promotion", {
+        "code": "HOT11", "title": "Hot item flash", "kind": "flash_sale", "scope": "sku",
+        "sku": ids["HOT-1"], "flash_price": "9.90", "per_customer_limit": 1,
+        "total_qty": 100_000})["id"]
+    ids["BASE-PROMO"] = r.create("promotion", {
+        "code": "BASE11", "title": "Baseline flash", "kind": "flash_sale", "scope": "sku",
+        "sku": base, "flash_price": "9.90", "total_qty": args.flash_stock, "active": False,
+        })["id"]
+    ids["ordinary"] = ["TEA-1", "SHOE-1", *(f"P-{i:03d}-1" for i in range(1, 21))]
+    total = args.buyers + args.burst
+    r.create_many("customer", [{"code": f"B{i}", "full_name": f"Buyer {i}", "user": f"b{i}"}
+                               for i in range(total)])
+    ids["customer"] = r.list("customer", filters=[("code", "=", "B0")]).rows[0]["id"]
+    tokens_ = []
+    for i in range(total):
+        ident = users.create_user(site, f"b{i}", None, roles=["Customer"],
+                                  attributes={"customer": f"B{i}"})
+        tokens_.append({"Authorization": f"Bearer {tokens.create_token(site, ident, ('*',))[0]}"})
+    ids["buyers"], ids["burst"] = tokens_[:args.buyers], tokens_[args.buyers:]
+    return site, ids
+
+
+def start_server(url: str, tmp: Path, args: argparse.Namespace) -> tuple[subprocess.Popen, int]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "DATABASE_URL": url, "YITI_PACKS": "commerce",
+           "YITI_INSTANCE": str(tmp / "instance"), "SECRET_KEY": "double11-bench",
+           "PYTHONPATH": str(ROOT / "platform"), "YITI_WRITE_SLOTS": str(args.write_slots),
+           "YITI_WRITE_WAIT": str(args.write_wait)}
+    env.pop("REDIS_URL", None)
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    server = subprocess.Popen(
+        [str(gunicorn), "-w", str(args.workers), "-k", "gthread", "--threads",
+         str(args.threads), "-b", f"127.0.0.1:{port}", "--backlog", "4096",
+         "--keep-alive", "120", "--worker-connections", "4000", "--timeout", "120",
+         "--log-level", "warning", "yiti.web.app:create_app()"], env=env, cwd=tmp)
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), 1) as conn:
+                conn.sendall(b"GET /p/commerce/ HTTP/1.0\r\nHost: x\r\n\r\n")
+                if b" 200 " in conn.recv(64):
+                    return server, port
+        except OSError:
+            pass
+        if server.poll() is not None:
+            raise SystemExit("gunicorn exited while starting")
+        time.sleep(0.5)
+    server.terminate()
+    raise SystemExit("gunicorn did not answer within 90 s")
+
+
+# -- the phases ------------------------------------------------------------------------------
+
+async def checkout_phase(port: int, ids: dict[str, Any], args: argparse.Namespace
+                         ) -> dict[str, Any]:
+    latencies: list[float] = []
+    statuses: Counter[str] = Counter()
+    accepted: list[str] = []
+    deadline = time.monotonic() + args.time_limit
+    rng = random.Random(11)
+
+    async def buyer(i: int, h: dict[str, str]) -> None:
+        http = Http(port, args.timeout)
+        try:
+            for n in range(args.rounds):
+                if time.monotonic() > deadline:
+                    return
+                flash = n == 0 and i % 2 == 0
+                sku = "SHIRT-1" if flash else rng.choice(ids["ordinary"])
+                status, _ = await http.request("POST", f"{X}/cart/add",
+                                               {"sku": sku, "qty": 1}, h)
+                statuses[f"cart {status}"] += 1
+                t0 = time.perf_counter()
+                status, body = await http.request("POST", f"{X}/checkout", {}, {
+                    **h, "Idempotency-Key": f"d11-{i}-{n}"})
+                latencies.append(time.perf_counter() - t0)
+                statuses[f"checkout {status}"] += 1
+                if flash:
+                    statuses[f"flash {status}"] += 1
+                if status == 201:
+                    name = json.loads(body)["name"]
+                    status, _ = await http.request("POST", f"{X}/orders/pay", {
+                        "order": name}, {**h, "Idempotency-Key": f"pay-{i}-{n}"})
+                    statuses[f"pay {status}"] += 1
+                    if status == 201:
+                        accepted.append(name)
+                elif status == 422 and flash:  # sold out: clear the cart for the next round
+                    await http.request("POST", f"{X}/cart/remove", {"sku": sku}, h)
+        except (OSError, asyncio.IncompleteReadError, TimeoutError) as error:
+            statuses[f"error {type(error).__name__}"] += 1
+        finally:
+            await http.close()
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(buyer(i, h) for i, h in enumerate(ids["buyers"])))
+    return {"seconds": time.perf_counter() - t0, "latencies": latencies,
+            "statuses": statuses, "accepted": accepted}
+
+
+async def read_phase(port: int, args: argparse.Namespace) -> dict[str, Any]:
+    pages: list[float] = []
+    api: list[float] = []
+    statuses: Counter[int] = Counter()
+    deadline = time.monotonic() + args.read_seconds
+    rng = random.Random(7)
+
+    async def reader() -> None:
+        http = Http(port, args.timeout)
+        try:
+            while time.monotonic() < deadline:
+                path = API_PAGE if rng.random() < args.api_share else rng.choice(PAGES)
+                t0 = time.perf_counter()
+                status, _ = await http.request("GET", path)
+                (api if path == API_PAGE else pages).append(time.perf_counter() - t0)
+                statuses[status] += 1
+        finally:
+            await http.close()
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(reader() for _ in range(args.readers)))
+    return {"seconds": time.perf_counter() - t0, "pages": pages, "api": api,
+            "statuses": statuses}
+
+
+async def add_carts(port: int, tokens_: list[dict[str, str]], sku: str,
+                    args: argparse.Namespace) -> Counter[int]:
+    queue: asyncio.Queue[dict[str, str]] = asyncio.Queue()
+    for h in tokens_:
+        queue.put_nowait(h)
+    statuses: Counter[int] = Counter()
+
+    async def worker() -> None:
+        http = Http(port, args.timeout)
+        try:
+            while not queue.empty():
+                h = queue.get_nowait()
+                status, _ = await http.request("POST", f"{X}/cart/add",
+                                               {"sku": sku, "qty": 1}, h)
+                statuses[status] += 1
+        finally:
+            await http.close()
+
+    await asyncio.gather(*(worker() for _ in range(32)))
+    return statuses
+
+
+async def burst_phase(port: int, ids: dict[str, Any], args: argparse.Namespace
+                      ) -> dict[str, Any]:
+    latencies: list[float] = []
+    statuses: Counter[str] = Counter()
+    accepted: list[str] = []
+    go = asyncio.Event()
+
+    async def buyer(i: int, h: dict[str, str]) -> None:
+        http = Http(port, args.timeout)
+        try:
+            await go.wait()
+            t0 = time.perf_counter()
+            status, body = await http.request("POST", f"{X}/checkout", {}, {
+                **h, "Idempotency-Key": f"burst-{i}"})
+            latencies.append(time.perf_counter() - t0)
+            statuses[str(status)] += 1
+            if status == 201:
+                name = json.loads(body)["name"]
+                for _ in range(20):  # a shed payment is tried again, as a client would
+                    status, _ = await http.request("POST", f"{X}/orders/pay", {
+                        "order": name}, {**h, "Idempotency-Key": f"burst-pay-{i}"})
+                    if status != 429:
+                        break
+                    await asyncio.sleep(1)
+                if status == 201:
+                    accepted.append(name)
+                else:
+                    statuses[f"pay {status}"] += 1
+        except (OSError, asyncio.IncompleteReadError, TimeoutError) as error:
+            statuses[f"error {type(error).__name__}"] += 1
+        finally:
+            await http.close()
+
+    tasks = [asyncio.create_task(buyer(i, h)) for i, h in enumerate(ids["burst"])]
+    await asyncio.sleep(0.5)
+    t0 = time.perf_counter()
+    go.set()
+    await asyncio.gather(*tasks)
+    return {"seconds": time.perf_counter() - t0, "latencies": latencies,
+            "statuses": statuses, "accepted": accepted}
+
+
+# -- the hand-written SQL baseline -------------------------------------------------------------
+
+def sql_baseline(site: Any, ids: dict[str, Any], count: int, threads: int,
+                 flash_attempts: int) -> dict[str, Any]:
+    """``count`` checkouts as plain Core statements, one transaction each, the hot rows
+    (flash counter, stock level) updated last and committed at once."""
+    t = site.tables
+    order, line, payment, move = (t["sales_order"], t["sales_order_line"], t["payment"],
+                                  t["stock_move"])
+    level, promotion = t["stock_level"], t["promotion"]
+    engine = create_engine(site.engine.url, pool_size=threads, max_overflow=0)
+    skus = [s["id"] for s in site.records().list("sku", filters=[
+        ("code", "in", ids["ordinary"])], fields=["id"], limit=100).rows]
+    now = dt.datetime.now(dt.UTC)
+    stamps = {"created_at": now, "modified_at": now, "created_by": "bench",
+              "modified_by": "bench", "version": 1}
+    latencies: list[float] = []
+    results: Counter[str] = Counter()
+    counter = iter(range(count))
+    lock = threading.Lock()
+    rng = random.Random(3)
+
+    def one(n: int) -> None:
+        flash = n % 2 == 0 and n < 2 * flash_attempts
+        sku = ids["BASE-FLASH"] if flash else rng.choice(skus)
+        price = Decimal("9.90") if flash else Decimal("30.00")
+        t0 = time.perf_counter()
+        with engine.begin() as conn:
+            oid = conn.execute(insert(order).values(
+                name=f"BASE-{n}", channel=ids["ONLINE"], customer=ids["customer"],
+                order_date=now, status="pending_payment", subtotal=price, grand_total=price,
+                discount_total=0, shipping_fee=0, **stamps).returning(order.c.id)).scalar_one()
+            conn.execute(insert(line).values(
+                parent_id=oid, idx=1, sku=sku, title="x", qty=1, list_price=price,
+                unit_price=price, amount=price, warehouse=ids["WH"], reserved_qty=1,
+                reserved_from="free", **stamps))
+            conn.execute(insert(payment).values(name=f"BASEPAY-{n}", sales_order=oid,
+                                                provider="test", amount=price,
+                                                status="pending", **stamps))
+            if flash and conn.execute(update(promotion).where(
+                    promotion.c.id == ids["BASE-PROMO"], promotion.c.remaining_qty >= 1
+                    ).values(remaining_qty=promotion.c.remaining_qty - 1)).rowcount == 0:
+                conn.rollback()
+                results["sold out"] += 1
+                latencies.append(time.perf_counter() - t0)
+                return
+            if conn.execute(update(level).where(
+                    level.c.sku == sku, level.c.warehouse == ids["WH"], level.c.free >= 1
+                    ).values(reserved=level.c.reserved + 1, available=level.c.available - 1,
+                             free=level.c.free - 1)).rowcount == 0:
+                conn.rollback()
+                results["sold out"] += 1
+                latencies.append(time.perf_counter() - t0)
+                return
+            conn.execute(insert(move).values(
+                moved_at=now, kind="reserve", sku=sku, warehouse=ids["WH"],
+                on_hand_change=0, reserved_change=1, channel=ids["ONLINE"],
+                sales_order=oid, reference=f"BASE-{n}", **stamps))
+        latencies.append(time.perf_counter() - t0)
+        results["accepted"] += 1
+
+    def worker() -> None:
+        while True:
+            with lock:
+                n = next(counter, None)
+            if n is None:
+                return
+            one(n)
+
+    t0 = time.perf_counter()
+    pool = [threading.Thread(target=worker) for _ in range(threads)]
+    for th in pool:
+        th.start()
+    for th in pool:
+        th.join()
+    seconds = time.perf_counter() - t0
+    engine.dispose()
+    return {"seconds": seconds, "latencies": latencies, "results": results}
+
+
+# -- main --------------------------------------------------------------------------------------
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", default=os.environ.get("YITI_TEST_DATABASE_URL"))
+    parser.add_argument("--buyers", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--flash-stock", type=int, default=50)
+    parser.add_argument("--readers", type=int, default=32)
+    parser.add_argument("--read-seconds", type=float, default=10)
+    parser.add_argument("--api-share", type=float, default=0.1)
+    parser.add_argument("--burst", type=int, default=2000)
+    parser.add_argument("--burst-stock", type=int, default=100)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--write-slots", type=int, default=2, help="per worker")
+    parser.add_argument("--write-wait", type=float, default=0.25)
+    parser.add_argument("--sql-threads", type=int, default=8)
+    parser.add_argument("--timeout", type=float, default=30, help="per request, seconds")
+    parser.add_argument("--time-limit", type=float, default=120, help="per phase, seconds")
+    args = parser.parse_args()
+    url = args.database_url
+    if not url or not url.startswith("postgresql"):
+        print("bench/double11.py needs PostgreSQL: pass --database-url "
+              "postgresql+psycopg://postgres@127.0.0.1:5432/test (or set "
+              "YITI_TEST_DATABASE_URL)", file=sys.stderr)
+        return 2
+    if "127.0.0.1" not in url and "localhost" not in url:
+        print("bench/double11.py only runs against a local database", file=sys.stderr)
+        return 2
+
+    schema = f"d11_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    url = f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
+    tmp = Path(tempfile.mkdtemp(prefix="yiti-d11-"))
+    server = None
+    try:
+        t0 = time.perf_counter()
+        site, ids = set_up(url, tmp, args)
+        print(f"set-up: {time.perf_counter() - t0:.0f} s; schema {schema}; "
+              f"{args.buyers} buyers x {args.rounds} rounds, flash stock {args.flash_stock}; "
+              f"gunicorn -w {args.workers} -k gthread --threads {args.threads}, "
+              f"{args.write_slots} write slots per worker")
+        server, port = start_server(url, tmp, args)
+
+        co = asyncio.run(checkout_phase(port, ids, args))
+        n = co["statuses"]["checkout 201"] + co["statuses"]["checkout 422"]
+        print(summary("checkout", co["latencies"], co["seconds"], len(co["latencies"]),
+                      "checkouts"))
+        print(f"  orders accepted and paid: {len(co['accepted']):,} "
+              f"({len(co['accepted']) / co['seconds']:,.0f} orders/s, each: add to cart, "
+              f"check out, pay); statuses {dict(co['statuses'])}")
+
+        rd = asyncio.run(read_phase(port, args))
+        print(summary("read path, pages", rd["pages"], rd["seconds"], len(rd["pages"]),
+                      "page views"))
+        print(summary("read path, product API", rd["api"], rd["seconds"], len(rd["api"]),
+                      "requests"))
+        print(f"  statuses {dict(rd['statuses'])}")
+
+        carts = asyncio.run(add_carts(port, ids["burst"], "HOT-1", args))
+        bu = asyncio.run(burst_phase(port, ids, args))
+        answered = sum(v for k, v in bu["statuses"].items() if k.isdigit())
+        print(summary(f"burst of {args.burst}", bu["latencies"], bu["seconds"],
+                      len(bu["latencies"]), "answers"))
+        print(f"  carts {dict(carts)}; answered {answered}/{args.burst}; "
+              f"statuses {dict(bu['statuses'])}; "
+              f"max {max(bu['latencies'], default=0) * 1000:.0f} ms")
+
+        from sfshop import invariants
+
+        flash_tries = co["statuses"]["flash 201"] + co["statuses"]["flash 422"]
+        problems = invariants(site, flash_sku=ids["SHIRT-1"], warehouse=ids["WH"],
+                              flash_stock=args.flash_stock,
+                              accepted=co["accepted"] + bu["accepted"],
+                              sold_out=flash_tries > args.flash_stock)
+        problems += [p for p in invariants(
+            site, flash_sku=ids["HOT-1"], warehouse=ids["WH"], flash_stock=args.burst_stock,
+            accepted=[], sold_out=bu["statuses"]["201"] + bu["statuses"]["422"]
+            > args.burst_stock) if "flash" in p]
+        print(f"  flash SKU: {args.flash_stock} units, {flash_tries} answered tries; "
+              f"burst SKU: {args.burst_stock} units, {bu['statuses']['201']} sold")
+        if answered != args.burst:
+            problems.append(f"{args.burst - answered} burst requests were not answered")
+        print("invariants: " + ("all hold" if not problems else "; ".join(problems[:10])))
+
+        base = sql_baseline(site, ids, max(n, 1), args.sql_threads, (args.buyers + 1) // 2)
+        print(summary("hand-written SQL checkout", base["latencies"], base["seconds"],
+                      len(base["latencies"]), "checkouts"))
+        ratio = (len(base["latencies"]) / base["seconds"]) / (len(co["latencies"])
+                                                              / co["seconds"])
+        print(f"  {dict(base['results'])}; ratio SQL / HTTP checkouts per second: "
+              f"{ratio:.1f}x")
+        site.close()
+        return 1 if problems else 0
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(30)
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
