@@ -108,7 +108,7 @@ def test_cart_checkout_pay_and_order_status(client, site, shop):
                          headers=h)
     assert paying.status_code == 201
     status = client.get(f"{P}/order/{name}").text
-    assert "pending_payment" in status and "¥240.00" in status and "Cancel order" in status
+    assert "Awaiting payment" in status and "¥240.00" in status and "Cancel order" in status
     assert name in client.get(f"{P}/orders").text
     # the provider calls back: the order is paid
     provider = hooks.payments.test_provider(site.records())
@@ -117,7 +117,7 @@ def test_cart_checkout_pay_and_order_status(client, site, shop):
     assert client.post(f"{X}/payments/test/callback", data=body,
                        headers=headers).status_code == 200
     paid = client.get(f"{P}/order/{name}").text
-    assert "paid" in paid and "Cancel order" not in paid and "succeeded" in paid
+    assert "Paid" in paid and "Cancel order" not in paid and "Succeeded" in paid
     # another customer can't see it
     other = client.application.test_client()
     add_customer(site, "BOB")
