@@ -2,15 +2,18 @@
 a category tree, three products (a shirt with a flash sale, tea, shoes with an up-sell),
 stock, and customers who are users with the Customer role.
 
-(Named ``sfshop`` so it never collides with another folder's ``conftest``.)
+The fixtures are here, not in a conftest.py, because other test folders import their
+own ``conftest`` by that name; test modules import the fixtures they use from here.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 from flask.testing import FlaskClient
 
 from yiti.config import PROJECT_ROOT
@@ -21,6 +24,7 @@ from yiti.permissions import users
 from yiti.permissions.kind import PERMISSIONS
 from yiti.site import Site
 from yiti.testing import settings_for
+from yiti.web.app import create_app
 
 START = dt.datetime(2026, 11, 11, 0, 0, tzinfo=dt.UTC)
 PASSWORD = "shopper-password-1"
@@ -76,6 +80,23 @@ def build_shop(site: Site, stock: int = 50, flash_qty: int = 100) -> dict[str, A
                            "scope": "all", "threshold": "200.00", "amount": "30.00"})
     return ids
 
+
+
+@pytest.fixture
+def site(db_url: str, tmp_path: Path) -> Iterator[Site]:
+    site = make_site(db_url, tmp_path)
+    yield site
+    site.close()
+
+
+@pytest.fixture
+def shop(site: Site) -> dict[str, Any]:
+    return build_shop(site)
+
+
+@pytest.fixture
+def client(site: Site, shop: dict[str, Any]) -> FlaskClient:
+    return create_app(site=site).test_client()
 
 def add_customer(site: Site, code: str) -> str:
     """A customer ``code`` who signs in as user ``code.lower()``; returns the user name."""

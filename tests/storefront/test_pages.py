@@ -1,3 +1,4 @@
+# ruff: noqa: F811 - the fixtures are imported from sfshop and then requested by name
 """The storefront's pages through Flask's test client: what they show (channel prices,
 stock, promotions, related products; English and Chinese), the cart → checkout → order
 status flow through the commerce endpoints, and caching: public pages are cached and
@@ -5,7 +6,7 @@ carry nothing personal, the customer's own pages are never cached."""
 
 from __future__ import annotations
 
-from sfshop import add_customer, sign_in
+from sfshop import add_customer, client, shop, sign_in, site  # noqa: F401 - fixtures
 
 P = "/p/commerce"
 X = "/api/v1/x/commerce"
