@@ -8,10 +8,12 @@ PostgreSQL gets a small pool: on hot rows more concurrent transactions are slowe
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 from sqlalchemy import Engine, event
 from sqlalchemy import create_engine as _create_engine
+from sqlalchemy.pool import NullPool
 
 #: Execution option that marks a connection as one that will write.
 WRITE = "yiti_write"
@@ -29,6 +31,25 @@ def create_engine(url: str, **options: Any) -> Engine:
     options.setdefault("max_overflow", 4)
     options.setdefault("pool_pre_ping", True)
     return _create_engine(url, **options)
+
+
+_side_engines: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
+
+
+def side_engine(engine: Engine) -> Engine:
+    """The same database through connections that don't come from ``engine``'s pool.
+
+    For the rare work that must happen outside the caller's transaction while it holds a
+    pooled connection (creating a naming sequence, reloading permission overrides): taken
+    from the pool, it could wait forever when every pooled connection is a transaction
+    waiting for the same thing. SQLite has no such pool limit and uses ``engine`` itself.
+    """
+    if is_sqlite(engine):
+        return engine
+    side = _side_engines.get(engine)
+    if side is None:
+        side = _side_engines[engine] = _create_engine(engine.url, poolclass=NullPool)
+    return side
 
 
 def _set_up_sqlite(engine: Engine) -> None:

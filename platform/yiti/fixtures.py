@@ -5,6 +5,7 @@ A fixture file ``modules/<pack>/fixtures/*.yaml`` names an entity and lists reco
     entity: contact
     demo: true          # only loaded by `yiti demo`
     key: [email]        # a record whose key fields match one already there is skipped
+                        # (a link key may be given as a lookup too)
     records:
       - {full_name: Ann Lee, email: ann@example.com, group: {name: Friends}}
 
@@ -75,5 +76,16 @@ def run_demo_generators(site: Site) -> dict[str, int]:
 
 
 def _exists(records: Any, entity: str, key: list[str], values: dict[str, Any]) -> bool:
-    filters = [(k, "=", values.get(k)) for k in key]
+    fields = records.model.entities[entity].fields
+    filters = []
+    for name in key:
+        value = values.get(name)
+        if isinstance(value, dict) and name in fields and fields[name].type == "link":
+            # A link key given as a lookup: the record can only exist if its target does.
+            found = records.list(fields[name].target, filters=list(value.items()), limit=2,
+                                 fields=["id"]).rows
+            if len(found) != 1:
+                return False
+            value = found[0]["id"]
+        filters.append((name, "=", value))
     return bool(records.list(entity, filters=filters, limit=1, fields=["id"]).rows)

@@ -38,7 +38,9 @@ def temporary_database(tmp_path: Path, *, base_url: str | None = None) -> Iterat
         conn.execute(text(f"CREATE SCHEMA {schema}"))
     sep = "&" if "?" in base_url else "?"
     try:
-        yield f"{base_url}{sep}options={quote(f'-csearch_path={schema}')}"
+        # public stays on the path after the test's own schema: extensions such as
+        # pg_trgm live there, as they do on a real site.
+        yield f"{base_url}{sep}options={quote(f'-csearch_path={schema},public')}"
     finally:
         with admin.connect() as conn:
             conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))

@@ -28,10 +28,6 @@ START = __import__("datetime").datetime(2026, 11, 11, 0, 0, tzinfo=__import__("d
 
 def make_site(url: str, tmp_path: Path) -> Site:
     register_kind(PERMISSIONS)
-    if "search_path" in url and "public" not in url:
-        # pg_trgm's operator classes live in the public schema; the test schema alone
-        # can't see them (search indexes on search fields need them).
-        url += "%2Cpublic"
     site = Site(settings_for(url, tmp_path, modules=[PROJECT_ROOT / "modules"],
                              packs=["commerce"]))
     site.migrate()

@@ -10,7 +10,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from conftest import START, ledger_balances, level
+from .conftest import START, ledger_balances, level
 
 X = "/api/v1/x/commerce"
 

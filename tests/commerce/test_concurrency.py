@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import build_shop, ledger_balances, level, make_site
 from yiti.web.app import create_app
+
+from .conftest import build_shop, ledger_balances, level, make_site
 
 X = "/api/v1/x/commerce"
 BUYERS = 30

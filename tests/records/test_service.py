@@ -312,6 +312,34 @@ def test_pack_hooks_are_loaded_from_hooks_py(tmp_path, db_url):
     site.close()
 
 
+
+@pytest.mark.parametrize("layout", ["module", "package"])
+def test_pack_hooks_import_the_packs_other_modules(tmp_path, db_url, layout):
+    from yiti.site import Site
+    from yiti.testing import load, settings_for
+
+    name = f"split_{layout}"
+    pack = tmp_path / "packs" / name
+    (pack / "entities").mkdir(parents=True)
+    (pack / "module.yaml").write_text(f"name: {name}\nversion: '1'\nlabel: Split\n")
+    (pack / "entities" / "memo.yaml").write_text(
+        "entity: memo\nfields:\n  body: {type: text}\n  shout: {type: text, read_only: true}\n")
+    code = ("from yiti import api\nfrom . import rules\n\n"
+            "@api.hook('memo', 'before_save')\n"
+            "def shout(doc, ctx):\n    doc['shout'] = rules.loud(doc.get('body') or '')\n")
+    helper = "def loud(text):\n    return text.upper() + '!'\n"
+    if layout == "module":
+        (pack / "hooks.py").write_text(code)
+        (pack / "rules.py").write_text(helper)
+    else:
+        (pack / "hooks").mkdir()
+        (pack / "hooks" / "__init__.py").write_text(code)
+        (pack / "hooks" / "rules.py").write_text(helper)
+    site = Site(settings_for(db_url, tmp_path), model=load([tmp_path / "packs"]))
+    site.migrate()
+    assert site.records().create("memo", {"body": "hi"})["shout"] == "HI!"
+    site.close()
+
 # -- formulas and rules (the scripting sandbox) ------------------------------------------
 
 

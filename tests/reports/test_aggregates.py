@@ -8,10 +8,11 @@ from collections.abc import Callable, Iterable
 from decimal import ROUND_DOWN, Decimal, localcontext
 from typing import Any
 
-from conftest import Shop
 from yiti.permissions.policy import SYSTEM
 from yiti.reports import report_of, run_report
 from yiti.reports.spec import read
+
+from .conftest import Shop
 
 
 def agg(kind: str, values: Iterable[Any], scale: int = 2) -> Any:

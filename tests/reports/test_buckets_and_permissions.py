@@ -8,12 +8,13 @@ from decimal import Decimal
 
 import pytest
 
-from conftest import Shop
 from yiti.permissions.policy import SYSTEM
 from yiti.reports import kpi, report_of, run_report
 from yiti.reports.buckets import start_of
 from yiti.reports.kpi import periods
 from yiti.reports.spec import read
+
+from .conftest import Shop
 
 UTC = dt.UTC
 

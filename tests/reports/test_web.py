@@ -11,7 +11,6 @@ import pytest
 from flask.testing import FlaskClient
 
 import yiti.web.ui  # noqa: F401 - registers the saved-view table before the site is built
-from conftest import Shop, fill, make_site
 from yiti.definitions import build_model
 from yiti.permissions.policy import SYSTEM
 from yiti.permissions.users import create_user
@@ -19,6 +18,8 @@ from yiti.reports import report_of, run_report
 from yiti.reports.export import to_csv
 from yiti.reports.spec import read
 from yiti.web.app import create_app
+
+from .conftest import Shop, fill, make_site
 
 PASSWORD = "correct horse battery staple"
 PACKS = Path(__file__).parent / "packs"

@@ -12,11 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sfshop import PASSWORD, add_customer, build_shop, make_site
 from werkzeug.serving import make_server
 
 from yiti.config import PROJECT_ROOT
 from yiti.web.app import create_app
+
+from .sfshop import PASSWORD, add_customer, build_shop, make_site
 
 pytestmark = pytest.mark.browser
 CHROMIUM = Path("/usr/bin/chromium")

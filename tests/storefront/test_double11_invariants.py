@@ -9,10 +9,11 @@ import threading
 from pathlib import Path
 
 import pytest
-from sfshop import build_shop, invariants, make_site
 
 from yiti.permissions import tokens, users
 from yiti.web.app import create_app
+
+from .sfshop import build_shop, invariants, make_site
 
 X = "/api/v1/x/commerce"
 BUYERS, ORDINARY, STOCK = 40, 10, 10

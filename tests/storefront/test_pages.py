@@ -6,7 +6,7 @@ carry nothing personal, the customer's own pages are never cached."""
 
 from __future__ import annotations
 
-from sfshop import add_customer, client, shop, sign_in, site  # noqa: F401 - fixtures
+from .sfshop import add_customer, client, shop, sign_in, site  # noqa: F401 - fixtures
 
 P = "/p/commerce"
 X = "/api/v1/x/commerce"

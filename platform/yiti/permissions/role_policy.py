@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import ColumnElement, Table, select
 from sqlalchemy.exc import DBAPIError
 
+from yiti.db import side_engine
 from yiti.definitions.model import SYSTEM_COLUMNS, Entity, label_text
 from yiti.errors import Forbidden, NotFound
 from yiti.permissions import overrides, rows
@@ -65,7 +66,8 @@ class RolePolicy:
         if self._rules is None or now - self._loaded_at > OVERRIDES_TTL:
             with self._lock:
                 try:
-                    found = overrides.load(self.site.engine, self.site.tables["yiti_permission"])
+                    found = overrides.load(side_engine(self.site.engine),
+                                           self.site.tables["yiti_permission"])
                 except DBAPIError:  # not migrated yet: the declared rules only
                     found = []
                 self._rules = overrides.apply(self.declared, found)

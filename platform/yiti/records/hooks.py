@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+import types
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -76,9 +77,13 @@ class Hooks:
         if qualified in sys.modules:
             module = sys.modules[qualified]
         else:
-            # hooks/__init__.py makes a package, so a large pack can split its code
-            # into modules (from . import pricing).
+            # The pack's folder is the package yiti_packs.<pack>, so hooks.py can import
+            # the pack's other modules (from . import pricing); hooks/__init__.py makes
+            # hooks a package of its own (from . import pricing finds hooks/pricing.py).
             package = path.parent if path.name == "__init__.py" else None
+            pack_dir = path.parent.parent if package else path.parent
+            _register_package("yiti_packs", None)
+            _register_package(f"yiti_packs.{module_name}", pack_dir)
             spec = importlib.util.spec_from_file_location(
                 qualified, path,
                 submodule_search_locations=[str(package)] if package else None)
@@ -89,3 +94,13 @@ class Hooks:
         for value in vars(module).values():
             for entity, event in getattr(value, MARK, ()):
                 self.add(entity, event, value)
+
+
+def _register_package(name: str, folder: Path | None) -> None:
+    """Put an empty package for ``name`` in sys.modules, searching ``folder``."""
+    if name in sys.modules:
+        return
+    package = types.ModuleType(name)
+    package.__path__ = [str(folder)] if folder else []
+    package.__package__ = name
+    sys.modules[name] = package

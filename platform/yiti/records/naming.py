@@ -33,6 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 
+from yiti.db import side_engine
 from yiti.definitions.model import Entity
 
 TOKEN = re.compile(r"\{([^{}]+)\}")
@@ -117,7 +118,8 @@ def _create_sequence(engine: Engine, name: str) -> None:
     # Outside the caller's transaction: the sequence must outlive a rollback, and two
     # first orders of the year must not wait on each other's DDL.
     with _lock:
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        side = side_engine(engine)
+        with side.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             try:
                 conn.execute(text(f"CREATE SEQUENCE IF NOT EXISTS {name}"))
             except DBAPIError:
