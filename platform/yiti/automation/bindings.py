@@ -91,13 +91,39 @@ def _plain(doc: Mapping[str, Any]) -> dict[str, Any]:
     return {k: ([dict(x) for x in v] if isinstance(v, list) else v) for k, v in doc.items()}
 
 
+def check_schedule_payload(build: Any, body: Mapping[str, Any], item: Any) -> None:
+    """``yiti check`` of a schedule running :data:`RUN_SCRIPT_JOB`: its ``payload.script``
+    must be a ``schedule`` script (reported at ``payload.script``)."""
+    from yiti.errors import did_you_mean
+
+    payload = body.get("payload") or {}
+    script = payload.get("script") if isinstance(payload, Mapping) else None
+    scripts = build.definitions.get("scripts", {})
+    if not isinstance(script, str) or not script:
+        build.add(item.source.error(("payload",), f"a {RUN_SCRIPT_JOB} schedule needs "
+                                    "payload: {script: <name of a schedule script>}"))
+        return
+    found = scripts.get(script)
+    if found is None:
+        build.add(item.source.error(("payload", "script"), f"unknown script {script!r}",
+                                    did_you_mean(script, scripts)))
+    elif found.body.get("event") != "schedule":
+        build.add(item.source.error(
+            ("payload", "script"),
+            f"script {script!r} runs on {found.body.get('event')!r}, not on a schedule",
+            f"give it event: schedule ({found.location})"))
+
+
 def _register_job() -> None:
     from yiti.jobs import job
+    from yiti.jobs.kind import PAYLOAD_CHECKS
 
     @job(RUN_SCRIPT_JOB)
     def run_script(ctx: Any) -> Any:
         """A schedule's job: ``payload: {script: <name>, ...}`` runs that script."""
         return run_scheduled(ctx.site, str(ctx.payload.get("script")), ctx.payload)
+
+    PAYLOAD_CHECKS[RUN_SCRIPT_JOB] = check_schedule_payload
 
 
 _register_job()

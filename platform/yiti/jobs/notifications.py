@@ -31,6 +31,11 @@ EMAIL = "yiti.email"
 _env = ImmutableSandboxedEnvironment(autoescape=False, trim_blocks=True, lstrip_blocks=True)
 
 
+def sandbox() -> ImmutableSandboxedEnvironment:
+    """The immutable Jinja2 sandbox notification templates render in."""
+    return _env
+
+
 @dataclass(frozen=True)
 class Recipient:
     """Who a notification is for: the user's name, e-mail address and language."""

@@ -46,17 +46,41 @@ class Schedule:
 
 
 def parse_every(value: Any) -> float:
-    """``300``, ``"90s"``, ``"15m"``, ``"2h"`` or ``"1d"`` as seconds."""
+    """``300``, ``"90s"``, ``"15m"``, ``"2h"`` or ``"1d"`` as seconds.
+
+    ValueError (its message names the problem, without the key) for anything else.
+    """
     if isinstance(value, int | float) and not isinstance(value, bool):
         seconds = float(value)
     else:
-        match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", str(value))
+        match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*", str(value))
         if not match:
-            raise ValueError(f"every: {value!r} is not an interval (try '15m', '2h', 300)")
-        seconds = float(match.group(1)) * _UNITS[match.group(2) or "s"]
+            raise ValueError(f"{value!r} is not an interval (try '15m', '2h', 300)")
+        unit = match.group(2) or "s"
+        if unit not in _UNITS:
+            raise ValueError(f"unknown interval unit {unit!r} in {value!r}: use s, m, h or d "
+                             "(seconds, minutes, hours, days)")
+        seconds = float(match.group(1)) * _UNITS[unit]
     if seconds < 60:
-        raise ValueError(f"every: {value!r} is shorter than a minute, the scheduler's tick")
+        raise ValueError(f"{value!r} is shorter than a minute, the scheduler's tick")
     return seconds
+
+
+def cron_problem(expression: str) -> str | None:
+    """Why ``expression`` is not a five-field cron expression (or an ``@daily``-style
+    alias); None when it is one."""
+    text = str(expression).strip()
+    if not text.startswith("@") and len(text.split()) != 5:
+        return (f"{expression!r} is not a cron expression: it needs five fields (minute hour "
+                f"day-of-month month day-of-week), not {len(text.split())}")
+    try:
+        croniter(text)
+    except Exception as error:  # noqa: BLE001 - croniter's errors say "out of range" etc.
+        reason = str(error).split("is not acceptable", 1)[-1].strip(" ,.")
+        return f"{expression!r} is not a cron expression" + (f": {reason}" if reason else "")
+    if not croniter.is_valid(text):
+        return f"{expression!r} is not a cron expression"
+    return None
 
 
 def declared(jobs: Jobs) -> dict[str, Schedule]:
@@ -219,13 +243,13 @@ def check(jobs: Jobs) -> list[str]:
                             + (f" ({hint})" if hint else ""))
         if bool(body.get("cron")) == (body.get("every") is not None):
             problems.append(f"{where}: give either cron or every")
-        if body.get("cron") and not croniter.is_valid(body["cron"]):
-            problems.append(f"{where}: cron: {body['cron']!r} is not a cron expression")
+        if body.get("cron") and (problem := cron_problem(body["cron"])):
+            problems.append(f"{where}: cron: {problem}")
         if body.get("every") is not None:
             try:
                 parse_every(body["every"])
             except ValueError as error:
-                problems.append(f"{where}: {error}")
+                problems.append(f"{where}: every: {error}")
         try:
             ZoneInfo(body.get("timezone") or jobs.site.settings.timezone)
         except Exception:
