@@ -57,7 +57,7 @@ class Site:
         from yiti.schema.migrate import migrate
 
         return migrate(self.engine, self.model, allow_destructive=allow_destructive,
-                       dry_run=dry_run)
+                       dry_run=dry_run, timezone=self.settings.timezone)
 
     def close(self) -> None:
         self.engine.dispose()

@@ -47,6 +47,7 @@ from .endpoints import (
     test_callback,
 )
 from .jobs import allocate_stock, expire_reservations, low_stock_alerts
+from .quotes import forget_catalogue
 from .storefront import (
     shop_cart,
     shop_category,
@@ -61,7 +62,7 @@ from .storefront import (
 __all__ = [
     "allocate_stock", "cancel_my_order", "cart_add", "cart_coupon", "cart_quote",
     "cart_remove", "cart_update", "coupon_counter", "demo_shop", "expire_reservations",
-    "fill_book_qty", "flash_sale_counter", "get_cart", "keep_headroom",
+    "fill_book_qty", "flash_sale_counter", "forget_catalogue", "get_cart", "keep_headroom",
     "ledger_is_append_only", "ledger_keeps_rows", "low_stock_alerts", "my_order", "my_orders",
     "pay", "place_order", "post_entry", "post_transfer", "post_variance", "product",
     "products", "reverse_entry", "reverse_transfer", "reverse_variance", "run_allocation",

@@ -9,6 +9,7 @@ from yiti import api
 from .common import first, lookup, now, system
 from .orders import move_status, place
 from .payments import Callback, provider
+from .quotes import catalogue
 
 
 def customer_of(ctx: api.EndpointContext) -> dict[str, Any]:
@@ -32,14 +33,16 @@ def channel_for(sys: api.Records, code: Any) -> dict[str, Any]:
 
 
 def open_cart(ctx: api.EndpointContext, *, create: bool = True,
-              channel: Any = None) -> dict[str, Any] | None:
-    """The customer's open cart in ``channel`` (created empty when asked)."""
+              channel: Any = None, customer: dict[str, Any] | None = None
+              ) -> dict[str, Any] | None:
+    """The customer's open cart in ``channel`` (created empty when asked); ``customer``
+    when the caller has already found it."""
     sys = ctx.system
-    customer = customer_of(ctx)
+    customer = customer or customer_of(ctx)
     filters: list[Any] = [("customer", "=", customer["id"]), ("status", "=", "open")]
     if channel:
         filters.append(("channel", "=", channel_for(sys, channel)["id"]))
-    cart = first(sys, "cart", filters, sort=["-id"])
+    cart = first(sys, "cart", filters, sort=["-id"], fields=["id"])
     if cart is None and create:
         cart = sys.create("cart", {"customer": customer["id"],
                                    "channel": channel_for(sys, channel)["id"]})
@@ -80,11 +83,11 @@ def cart_lines(cart: dict[str, Any]) -> list[tuple[int, int]]:
 def checkout(ctx: api.EndpointContext, body: dict[str, Any]) -> dict[str, Any]:
     """Place the order from the customer's open cart; the cart is then closed."""
     sys = ctx.system
-    cart = open_cart(ctx, create=False, channel=body.get("channel"))
+    customer = customer_of(ctx)
+    cart = open_cart(ctx, create=False, channel=body.get("channel"), customer=customer)
     if cart is None or not cart["lines"]:
         raise api.ValidationError("the cart is empty", field="lines")
-    customer = customer_of(ctx)
-    channel = sys.get("channel", cart["channel"])
+    channel = catalogue(sys).channel(sys, cart["channel"])
     values = {k: body[k] for k in ("ship_to_name", "ship_to_phone", "ship_to_address",
                                     "notes") if body.get(k) is not None}
     values["priority"] = body.get("priority") or (

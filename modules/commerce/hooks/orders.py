@@ -15,8 +15,8 @@ from typing import Any
 from yiti import api
 
 from .common import all_rows, aware, first, now, system
-from .quotes import quote
-from .stock import level, post, release_move, reserve, ship_move
+from .quotes import catalogue, quote
+from .stock import post, release_move, reserve_many, ship_move
 
 #: action -> (states it may start from, the state it leads to)
 FLOW: dict[str, tuple[tuple[str, ...], str]] = {
@@ -85,6 +85,11 @@ def _place(records: api.Records, *, channel: dict[str, Any], customer: dict[str,
     _check_on_sale(sys, channel, priced.skus, lines)
     warehouse = (store or {}).get("warehouse") or channel["warehouse"]
     q = priced.quote
+    # Refuse a sold-out order before writing anything (one query for the levels, which
+    # reserving needs anyway, and one for the flash sales' caps when a line is on one);
+    # the reservation itself is still the atomic, exact check.
+    levels = _levels_or_refuse(sys, warehouse, priced.skus, lines)
+    _flash_cap_or_refuse(sys, q.lines)
     guess = _quota_guess(sys, channel, warehouse, q.lines)
     order = sys.create("sales_order", {
         **(values or {}),
@@ -97,7 +102,7 @@ def _place(records: api.Records, *, channel: dict[str, Any], customer: dict[str,
                    "list_price": line.item.list_price, "unit_price": line.unit_price,
                    "discount": line.discount, "tax_rate": line.item.tax_rate,
                    "warehouse": warehouse, "reserved_qty": line.item.qty,
-                   "reserved_from": guess.get(line.item.line_no, "free"),
+                   "reserved_from": "channel" if line.item.sku in guess else "free",
                    "promotion": line.flash_sale.id if line.flash_sale else None}
                   for line in q.lines],
         "promotions": [{"promotion": a.promotion, "code": a.code, "kind": a.kind,
@@ -111,28 +116,67 @@ def _place(records: api.Records, *, channel: dict[str, Any], customer: dict[str,
             _counter(sys, "coupon", priced.coupon["id"], "remaining_uses", -1, "coupon_code",
                      f"coupon {priced.coupon['code']} has been used up")
     _take_flash_sales(sys, order, customer, priced.promotions)
-    _reserve(records, order, channel)
-    return sys.get("sales_order", order["id"])
+    return _reserve(records, order, channel, levels, guess)
+
+
+def _levels_or_refuse(sys: api.Records, warehouse: int, skus: dict[int, dict],
+                      lines: Sequence[tuple[int, int]]) -> dict[int, int]:
+    """The stock level ids of the lines' SKUs in ``warehouse``, by SKU; refuses (422 on
+    the line) a SKU with no level or fewer available than the order asks for."""
+    wanted: dict[int, int] = {}
+    for sku, qty in lines:
+        wanted[sku] = wanted.get(sku, 0) + qty
+    rows = {row["sku"]: row for row in sys.list(
+        "stock_level", filters=[("warehouse", "=", warehouse), ("sku", "in", sorted(wanted))],
+        fields=["id", "sku", "available"], limit=len(wanted)).rows}
+    for i, (sku, _qty) in enumerate(lines):
+        row = rows.get(sku)
+        if row is None:
+            raise api.ValidationError(f"{skus[sku]['code']} is out of stock",
+                                      field=f"lines[{i}].qty")
+        if row["available"] < wanted[sku]:
+            code = sys.get("warehouse", warehouse)["code"]
+            raise api.ValidationError(f"not enough stock of {skus[sku]['code']} in {code}: "
+                                      f"{row['available']} available", field=f"lines[{i}].qty")
+    return {sku: row["id"] for sku, row in rows.items()}
+
+
+def _flash_cap_or_refuse(sys: api.Records, lines: Sequence[Any]) -> None:
+    """Refuse (422) lines on a flash sale whose total left is less than they take."""
+    taken: dict[int, int] = {}
+    for line in lines:
+        if line.flash_sale is not None:
+            taken[line.flash_sale.id] = taken.get(line.flash_sale.id, 0) + line.item.qty
+    if not taken:
+        return
+    for row in sys.list("promotion", filters=[("id", "in", sorted(taken))],
+                        fields=["id", "title", "remaining_qty"], limit=len(taken)).rows:
+        if (row["remaining_qty"] or 0) < taken[row["id"]]:
+            raise api.ValidationError(f"{row['title']} is sold out", field="lines")
 
 
 def _quota_guess(sys: api.Records, channel: dict, warehouse: int, lines: Sequence[Any]
-                 ) -> dict[int, str]:
-    """Which lines the channel's allocation will probably cover (checked again, atomically,
-    when reserving; a wrong guess costs one more update of the order)."""
-    skus = sorted({line.item.sku for line in lines})
-    have = {row["sku"]: row["available"] for row in sys.list("channel_stock", filters=[
-        ("channel", "=", channel["id"]), ("warehouse", "=", warehouse), ("sku", "in", skus)],
-        fields=["sku", "available"], limit=len(skus)).rows}
-    return {line.item.line_no: "channel" for line in lines
-            if have.get(line.item.sku, 0) >= line.item.qty}
+                 ) -> dict[int, int]:
+    """The channel's allocation rows (``channel_stock`` ids by SKU) that will probably
+    cover the lines: checked again, atomically, when reserving (a line whose allocation
+    was taken meanwhile is reserved from unallocated stock). No query when the channel
+    holds no allocation in the warehouse (as kept by the catalogue)."""
+    if not catalogue(sys).has_allocations(sys, channel["id"], warehouse):
+        return {}
+    wanted: dict[int, int] = {}
+    for line in lines:
+        wanted[line.item.sku] = wanted.get(line.item.sku, 0) + line.item.qty
+    rows = sys.list("channel_stock", filters=[
+        ("channel", "=", channel["id"]), ("warehouse", "=", warehouse),
+        ("sku", "in", sorted(wanted))], fields=["id", "sku", "available"],
+        limit=len(wanted)).rows
+    return {row["sku"]: row["id"] for row in rows if row["available"] >= wanted[row["sku"]]}
 
 
 def _check_on_sale(sys: api.Records, channel: dict, skus: dict[int, dict],
                    lines: Sequence[tuple[int, int]]) -> None:
-    products = sorted({skus[sku]["product"] for sku, _ in lines})
-    listed = {row["product"] for row in sys.list("channel_listing", filters=[
-        ("channel", "=", channel["id"]), ("product", "in", products),
-        ("status", "=", "listed")], fields=["product"], limit=len(products)).rows}
+    listed = catalogue(sys).listed_products(sys, channel["id"],
+                                            {skus[sku]["product"] for sku, _ in lines})
     for i, (sku_id, _qty) in enumerate(lines):
         sku = skus[sku_id]
         if not sku["active"] or sku["product.status"] != "active" \
@@ -160,7 +204,8 @@ def _take_flash_sales(sys: api.Records, order: dict, customer: dict,
         promo, qty = promotions[promo_id], taken[promo_id]
         if promo["per_customer_limit"]:
             quota = first(sys, "flash_sale_quota", [("promotion", "=", promo_id),
-                                                    ("customer", "=", customer["id"])])
+                                                    ("customer", "=", customer["id"])],
+                          fields=["id"])
             if quota is None:
                 quota = sys.create("flash_sale_quota", {
                     "promotion": promo_id, "customer": customer["id"],
@@ -172,29 +217,26 @@ def _take_flash_sales(sys: api.Records, order: dict, customer: dict,
                  f"{promotions[promo_id]['title']} is sold out")
 
 
-def _reserve(records: api.Records, order: dict, channel: dict) -> None:
-    """Reserve every line's stock, in stock-level order (no deadlocks between orders)."""
+def _reserve(records: api.Records, order: dict, channel: dict, levels: dict[int, int],
+             quotas: dict[int, int]) -> dict:
+    """Reserve every line's stock (``levels``: level ids by SKU, ``quotas``: the channel's
+    allocation rows that may cover them); returns the order, its lines' ``reserved_from``
+    corrected where the guess was wrong."""
     sys = system(records)
-    lines = list(enumerate(order["lines"]))
-    levels = {}
-    for i, line in lines:
-        row = level(sys, line["sku"], line["warehouse"])
-        if row is None:
-            sku = sys.get("sku", line["sku"])
-            raise api.ValidationError(f"{sku['code']} is out of stock", field=f"lines[{i}].qty")
-        levels[i] = row["id"]
-    changed = []
-    for i, line in sorted(lines, key=lambda item: levels[item[0]]):
-        source = reserve(records, line["sku"], line["warehouse"], line["qty"],
-                               channel["id"], order=order["id"], reference=order["name"],
-                               field=f"lines[{i}].qty")
-        if source != line["reserved_from"]:
-            changed.append((line["id"], source))
-    if changed:  # record where each line's stock came from
-        sources = dict(changed)
-        sys.transition("sales_order", order["id"], {"lines": [
-            line_values(line, reserved_from=sources.get(line["id"], line["reserved_from"]))
-            for line in order["lines"]]}, action="reserve")
+    wanted = [(line["sku"], line["warehouse"], line["qty"]) for line in order["lines"]]
+    sources = reserve_many(records, wanted, channel["id"], order=order["id"],
+                           reference=order["name"], levels={
+                               (line["sku"], line["warehouse"]): levels[line["sku"]]
+                               for line in order["lines"]},
+                           quotas={(sku, order["lines"][0]["warehouse"]): ident
+                                   for sku, ident in quotas.items()})
+    if all(source == line["reserved_from"]
+           for source, line in zip(sources, order["lines"], strict=True)):
+        return order
+    # record where each line's stock came from
+    return sys.transition("sales_order", order["id"], {"lines": [
+        line_values(line, reserved_from=source)
+        for source, line in zip(sources, order["lines"], strict=True)]}, action="reserve")
 
 
 def release(records: api.Records, order: dict, note: str) -> None:

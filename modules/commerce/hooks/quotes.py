@@ -1,10 +1,24 @@
-"""Gather what the price calculation needs from the records, and check coupons."""
+"""Gather what the price calculation needs from the records, and check coupons.
+
+What pricing reads that changes rarely (SKUs with their product's fields, channel prices,
+shipping classes, the category tree, active promotions, channels, listings and whether a
+channel holds allocations in a warehouse) is kept per process for at most
+:data:`CATALOGUE_SECONDS` (:class:`Catalogue`). A change saved in this process through the
+record service drops it at once (:func:`forget_catalogue`), and nothing is kept for that
+long afterwards, so a transaction that changes the catalogue and rolls back leaves nothing
+behind; another process's change shows within that many seconds. Counters (promotion and
+coupon uses, stock) are never taken from it: they are read or adjusted in the order's
+transaction.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
-from dataclasses import dataclass
+import threading
+import time
+import weakref
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -17,6 +31,157 @@ MEMBER_LEVELS = ("silver", "gold", "vip")
 SKU_FIELDS = ["id", "code", "title", "list_price", "member_price", "active", "product",
               "product.code", "product.title", "product.list_price", "product.tax_rate",
               "product.category", "product.status", "product.shipping_class"]
+
+
+#: How long a process keeps what pricing reads (a change elsewhere shows within this).
+CATALOGUE_SECONDS = 3.0
+#: Entities whose saved changes drop the kept catalogue (see :func:`forget_catalogue`).
+CATALOGUE_ENTITIES = ("sku", "product", "channel", "channel_price", "channel_listing",
+                      "shipping_class", "product_category", "promotion", "channel_stock")
+
+
+@dataclass
+class Catalogue:
+    """What pricing and placing read that changes rarely, as of ``made``.
+
+    Filled lazily, one query per kind of thing and only for what is missing; the rows are
+    shared between requests: read them, never change them.
+    """
+
+    made: float = field(default_factory=time.monotonic)
+    skus: dict[int, dict[str, Any]] = field(default_factory=dict)
+    prices: dict[tuple[int, int], Decimal | None] = field(default_factory=dict)
+    listed: dict[tuple[int, int], bool] = field(default_factory=dict)
+    channels: dict[int, dict[str, Any]] = field(default_factory=dict)
+    allocated: dict[tuple[int, int], bool] = field(default_factory=dict)
+    shipping: dict[int, dict[str, Any]] | None = None
+    parents: dict[int, int | None] | None = None
+    promotions: list[dict[str, Any]] | None = None
+
+    def sku_rows(self, sys: api.Records, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+        """SKUs (with their product's fields, :data:`SKU_FIELDS`) by id; unknown ids left out."""
+        ids = sorted(set(ids))
+        missing = [i for i in ids if i not in self.skus]
+        if missing:
+            for row in sys.list("sku", filters=[("id", "in", missing)], fields=SKU_FIELDS,
+                                limit=len(missing)).rows:
+                self.skus[row["id"]] = row
+        return {i: self.skus[i] for i in ids if i in self.skus}
+
+    def channel_prices(self, sys: api.Records, channel: int, skus: Iterable[int]
+                       ) -> dict[int, Decimal]:
+        """The channel's own prices of ``skus`` (SKUs without one left out)."""
+        skus = sorted(set(skus))
+        missing = [s for s in skus if (channel, s) not in self.prices]
+        if missing:
+            found = {row["sku"]: row["price"] for row in sys.list(
+                "channel_price", filters=[("channel", "=", channel), ("sku", "in", missing)],
+                fields=["sku", "price"], limit=len(missing)).rows}
+            for s in missing:
+                self.prices[(channel, s)] = found.get(s)
+        return {s: p for s in skus if (p := self.prices[(channel, s)]) is not None}
+
+    def listed_products(self, sys: api.Records, channel: int, products: Iterable[int]
+                        ) -> set[int]:
+        """Which of ``products`` are listed in ``channel``."""
+        products = sorted(set(products))
+        missing = [p for p in products if (channel, p) not in self.listed]
+        if missing:
+            found = {row["product"] for row in sys.list("channel_listing", filters=[
+                ("channel", "=", channel), ("product", "in", missing),
+                ("status", "=", "listed")], fields=["product"], limit=len(missing)).rows}
+            for p in missing:
+                self.listed[(channel, p)] = p in found
+        return {p for p in products if self.listed[(channel, p)]}
+
+    def channel(self, sys: api.Records, ident: int) -> dict[str, Any]:
+        """The channel with id ``ident`` (NotFound when there is none)."""
+        if ident not in self.channels:
+            self.channels[ident] = sys.get("channel", ident)
+        return self.channels[ident]
+
+    def has_allocations(self, sys: api.Records, channel: int, warehouse: int) -> bool:
+        """Whether ``channel`` holds any allocation rows in ``warehouse`` (not how much)."""
+        key = (channel, warehouse)
+        if key not in self.allocated:
+            self.allocated[key] = bool(sys.list("channel_stock", filters=[
+                ("channel", "=", channel), ("warehouse", "=", warehouse)],
+                fields=["id"], limit=1).rows)
+        return self.allocated[key]
+
+    def shipping_classes(self, sys: api.Records) -> dict[int, dict[str, Any]]:
+        if self.shipping is None:
+            self.shipping = {row["id"]: row for row in all_rows(sys, "shipping_class")}
+        return self.shipping
+
+    def category_parents(self, sys: api.Records) -> dict[int, int | None]:
+        if self.parents is None:
+            self.parents = {row["id"]: row["parent"] for row in all_rows(
+                sys, "product_category", fields=["id", "parent"])}
+        return self.parents
+
+    def active_promotions(self, sys: api.Records) -> list[dict[str, Any]]:
+        """Promotions marked active (their dates are checked by the caller, at its time)."""
+        if self.promotions is None:
+            self.promotions = all_rows(sys, "promotion", [("active", "=", True)])
+        return self.promotions
+
+
+class _Kept:
+    """One site's kept catalogue, and until when none may be kept."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.catalogue: Catalogue | None = None
+        self.quiet_until = 0.0
+
+
+_kept: weakref.WeakKeyDictionary[Any, _Kept] = weakref.WeakKeyDictionary()
+_kept_lock = threading.Lock()
+
+
+def _kept_for(site: Any) -> _Kept:
+    with _kept_lock:
+        kept = _kept.get(site)
+        if kept is None:
+            kept = _kept[site] = _Kept()
+        return kept
+
+
+def catalogue(records: api.Records) -> Catalogue:
+    """This process's catalogue of ``records``'s site, fresh within CATALOGUE_SECONDS;
+    a new, unkept one while a change made here may still be uncommitted."""
+    kept = _kept_for(records.site)
+    now_ = time.monotonic()
+    with kept.lock:
+        if now_ < kept.quiet_until:
+            return Catalogue()
+        cat = kept.catalogue
+        if cat is None or now_ - cat.made > CATALOGUE_SECONDS:
+            cat = kept.catalogue = Catalogue(made=now_)
+        return cat
+
+
+def forget(site: Any) -> None:
+    """Drop ``site``'s kept catalogue, and keep none for CATALOGUE_SECONDS."""
+    kept = _kept_for(site)
+    with kept.lock:
+        kept.catalogue = None
+        kept.quiet_until = time.monotonic() + CATALOGUE_SECONDS
+
+
+def forget_catalogue(doc: dict[str, Any], ctx: api.HookContext) -> None:
+    """A catalogue record was saved or deleted here: drop the kept catalogue now and again
+    once the change commits (until then readers in other transactions still see the old
+    rows, which must not be kept past the commit)."""
+    site = ctx.records.site
+    forget(site)
+    ctx.after_commit(lambda: forget(site))
+
+
+for _entity in CATALOGUE_ENTITIES:  # one function, marked for each entity and event
+    for _event in ("after_save", "after_delete"):
+        api.hook(_entity, _event)(forget_catalogue)
 
 
 @dataclass
@@ -37,19 +202,18 @@ def is_active(row: dict[str, Any], at: dt.datetime, start: str, end: str) -> boo
 def quote(sys: api.Records, *, channel: dict[str, Any], customer: dict[str, Any] | None,
           lines: Sequence[tuple[int, int]], coupon_code: str | None, at: dt.datetime
           ) -> Priced:
-    """Price ``lines`` ((sku id, qty), ...) for ``customer`` in ``channel`` at ``at``."""
+    """Price ``lines`` ((sku id, qty), ...) for ``customer`` in ``channel`` at ``at``.
+
+    Reads the catalogue as kept (:func:`catalogue`), and the coupon, if any, fresh."""
+    cat = catalogue(sys)
     ids = sorted({sku for sku, _ in lines})
-    skus = {row["id"]: row for row in sys.list(
-        "sku", filters=[("id", "in", ids)], fields=SKU_FIELDS, limit=max(len(ids), 1)).rows}
+    skus = cat.sku_rows(sys, ids)
     for i, (sku, _qty) in enumerate(lines):
         if sku not in skus:
             raise api.ValidationError(f"no SKU {sku}", field=f"lines[{i}].sku")
-    prices = {row["sku"]: row["price"] for row in sys.list(
-        "channel_price", filters=[("channel", "=", channel["id"]), ("sku", "in", ids)],
-        fields=["sku", "price"], limit=max(len(ids), 1)).rows}
-    shipping = {row["id"]: row for row in all_rows(sys, "shipping_class")}
-    parents = {row["id"]: row["parent"] for row in all_rows(
-        sys, "product_category", fields=["id", "parent"])}
+    prices = cat.channel_prices(sys, channel["id"], ids)
+    shipping = cat.shipping_classes(sys)
+    parents = cat.category_parents(sys)
     items = []
     for n, (sku_id, qty) in enumerate(lines, start=1):
         sku = skus[sku_id]
@@ -64,7 +228,7 @@ def quote(sys: api.Records, *, channel: dict[str, Any], customer: dict[str, Any]
                              else 13),
             shipping_fee=ship.get("base_fee") or ZERO,
             free_shipping_over=ship.get("free_over")))
-    promotions = {p["id"]: p for p in all_rows(sys, "promotion", [("active", "=", True)])
+    promotions = {p["id"]: p for p in cat.active_promotions(sys)
                   if is_active(p, at, "starts_at", "ends_at")
                   and p["channel"] in (None, channel["id"])}
     plain = [_promo(p) for p in promotions.values() if not p["requires_coupon"]]

@@ -15,7 +15,7 @@ Lock order, everywhere: promotion counters, then ``channel_stock``, then ``stock
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -61,19 +61,23 @@ def level(records: api.Records, sku: int, warehouse: int, *, create: bool = Fals
     return row
 
 
-def post(records: api.Records, moves: Sequence[Move], *, field: str = "lines") -> None:
+def post(records: api.Records, moves: Sequence[Move], *, field: str = "lines",
+         levels: Mapping[tuple[int, int], int] | None = None) -> None:
     """Adjust the levels for ``moves`` and write them to the ledger, or refuse them all.
 
     The counters are adjusted first (channel allocations, then levels, each in id order)
     and the ledger rows written after, in the same transaction. A move that would take a
     counter below zero raises a ValidationError naming the SKU and warehouse (and
     ``field[i]``, the document line it came from); the caller's transaction rolls back.
+    ``levels`` (level ids by (sku, warehouse), read in this transaction) saves looking
+    them up when the caller has them for every move.
     """
     sys = system(records)
     quota_changes: dict[int, dict[str, int]] = {}
     level_changes: dict[int, dict[str, int]] = {}
     where: dict[int, int] = {}  # level id -> index of the move (for the message)
-    levels = _levels(sys, moves)
+    if levels is None or any((m.sku, m.warehouse) not in levels for m in moves):
+        levels = _levels(sys, moves)
     for i, move in enumerate(moves):
         if move.quota or move.quota_reserved:
             cs = first(sys, QUOTA, [("sku", "=", move.sku), ("warehouse", "=", move.warehouse),
@@ -176,6 +180,57 @@ def reserve(records: api.Records, sku: int, warehouse: int, qty: int, channel: i
     post(records, [Move(sku, warehouse, "reserve", reserved=qty, free=-qty, channel=channel,
                         sales_order=order, reference=reference)], field=field)
     return "free"
+
+
+def reserve_many(records: api.Records, wanted: Sequence[tuple[int, int, int]], channel: int,
+                 *, order: int | None, reference: str,
+                 levels: Mapping[tuple[int, int], int] | None = None,
+                 quotas: Mapping[tuple[int, int], int] | None = None,
+                 field: str = "lines") -> list[str]:
+    """Reserve each ``(sku, warehouse, qty)`` for an order of ``channel``, all or none, as
+    :func:`reserve` does for one; returns where each came from (``channel`` or ``free``).
+
+    ``quotas`` are the channel's allocation rows (``channel_stock`` ids by (sku,
+    warehouse)) read in this transaction as probably covering their lines: each is taken
+    by an atomic conditional update, and a line whose allocation was taken meanwhile, or
+    that has none there, is reserved from unallocated stock. ``None`` looks them up, one
+    query a line. The allocations are taken first (in id order), then every level is
+    adjusted and every move written by one :func:`post`; a line that can't be covered
+    raises a ValidationError on ``field[i].qty``.
+    """
+    sys = system(records)
+    if quotas is None:
+        quotas = {}
+        for sku, warehouse, qty in wanted:
+            cs = first(sys, QUOTA, [("sku", "=", sku), ("warehouse", "=", warehouse),
+                                    ("channel", "=", channel), ("available", ">=", qty)],
+                       fields=["id"])
+            if cs is not None:
+                quotas[(sku, warehouse)] = cs["id"]
+    sources = ["free"] * len(wanted)
+    for i in sorted((i for i, (sku, wh, _) in enumerate(wanted) if (sku, wh) in quotas),
+                    key=lambda i: quotas[(wanted[i][0], wanted[i][1])]):
+        sku, warehouse, qty = wanted[i]
+        try:  # a failed conditional update changes nothing: safe to fall back
+            sys.adjust(QUOTA, [(quotas[(sku, warehouse)], {"available": -qty,
+                                                           "reserved": qty})])
+            sources[i] = "channel"
+        except api.ValidationError:
+            pass  # taken meanwhile by a concurrent order
+    # available = free + every channel's allocation, so a reservation from the channel's
+    # allocation can't take it below zero; one from unallocated stock takes ``free``.
+    moves = [Move(sku, warehouse, "reserve", reserved=qty,
+                  free=0 if source == "channel" else -qty, channel=channel,
+                  sales_order=order, reference=reference)
+             for (sku, warehouse, qty), source in zip(wanted, sources, strict=True)]
+    try:
+        post(records, moves, field=field, levels=levels)
+    except api.ValidationError as error:  # name the line's quantity, as reserve() does
+        problem = error.problems[0] if error.problems else None
+        if problem is None or not problem.field.startswith(f"{field}["):
+            raise
+        raise api.ValidationError(problem.message, field=f"{problem.field}.qty") from None
+    return sources
 
 
 def release_move(sku: int, warehouse: int, qty: int, channel: int, source: str, *,

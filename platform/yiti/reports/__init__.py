@@ -1,7 +1,8 @@
 """Reports and dashboards: definitions compiled to SQL that runs in the database.
 
 Importing this package registers the ``reports`` and ``dashboards`` kinds of definition
-file (:mod:`.kind`). The engine's surface:
+file (:mod:`.kind`), and the statistics ``yiti migrate`` keeps for declared reports on
+PostgreSQL (:mod:`.statistics`). The engine's surface:
 
 - :func:`report_of` / :func:`reports_for`: the site's reports (packs, the site overlay,
   and the reports analysts saved from the builder), read into :class:`Report`;
@@ -12,7 +13,7 @@ file (:mod:`.kind`). The engine's surface:
 See docs/reports.md.
 """
 
-from yiti.reports import kind  # noqa: F401  (registers the kinds)
+from yiti.reports import kind, statistics  # noqa: F401  (register the kinds, statistics)
 from yiti.reports.catalogue import dashboards_for, report_of, reports_for, save_report
 from yiti.reports.kpi import Kpi, kpi
 from yiti.reports.run import Result, Row, run_report

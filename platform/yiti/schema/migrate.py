@@ -9,7 +9,9 @@ One migration runs in one transaction (PostgreSQL and SQLite both have transacti
 3. alembic's comparison (``compare_metadata``) finds what else differs: new tables,
    columns and indexes are added; dropped tables and columns are destructive and refused
    unless allowed;
-4. the applied steps are recorded in ``yiti_migration``, and each column's type
+4. extended statistics that engine parts derive from the definitions (PostgreSQL; see
+   :mod:`yiti.schema.statistics`) are created, and those no longer wanted dropped;
+5. the applied steps are recorded in ``yiti_migration``, and each column's type
    signature in ``yiti_schema_state`` (what step 2 compares against next time).
 
 A dry run does all of that and then rolls back (PostgreSQL) or works on a copy of the
@@ -48,6 +50,7 @@ from sqlalchemy.schema import CreateColumn
 from yiti.db import WRITE, create_engine, is_sqlite
 from yiti.definitions.model import Field, Model
 from yiti.errors import MigrationRefused
+from yiti.schema import statistics
 from yiti.schema.tables import build_metadata
 from yiti.schema.types import column_type, field_from_signature, is_widening, signature
 from yiti.values import ValueProblem, parse
@@ -114,15 +117,19 @@ class _Refused(Exception):
 
 
 def migrate(
-    engine: Engine, model: Model, *, allow_destructive: bool = False, dry_run: bool = False
+    engine: Engine, model: Model, *, allow_destructive: bool = False, dry_run: bool = False,
+    timezone: str | None = None,
 ) -> MigrationResult:
     """Apply the plan that makes the database match ``model``; see the module docstring.
+
+    ``timezone`` is the site's: statistics on datetimes bucketed in it need it (without
+    it none are kept for them).
 
     Raises :class:`MigrationRefused` (nothing changed) when the plan holds destructive
     steps that were not allowed, or rows that cannot be converted.
     """
     if dry_run and is_sqlite(engine) and engine.url.database not in (None, "", ":memory:"):
-        return _dry_run_on_copy(engine, model, allow_destructive)
+        return _dry_run_on_copy(engine, model, allow_destructive, timezone)
     with engine.connect() as conn:
         sqlite = is_sqlite(conn)
         if sqlite:
@@ -132,7 +139,7 @@ def migrate(
         try:
             with conn.begin() as tx:
                 try:
-                    result = _run(conn, model, allow_destructive)
+                    result = _run(conn, model, allow_destructive, timezone)
                 except _Refused as refused:
                     tx.rollback()
                     raise MigrationRefused(
@@ -154,7 +161,8 @@ def migrate(
     return result
 
 
-def _dry_run_on_copy(engine: Engine, model: Model, allow_destructive: bool) -> MigrationResult:
+def _dry_run_on_copy(engine: Engine, model: Model, allow_destructive: bool,
+                     timezone: str | None) -> MigrationResult:
     source = Path(engine.url.database or "")
     with tempfile.TemporaryDirectory(prefix="yiti-dry-run-") as tmp:
         copy = Path(tmp) / "copy.db"
@@ -164,14 +172,16 @@ def _dry_run_on_copy(engine: Engine, model: Model, allow_destructive: bool) -> M
             shutil.copyfile(source, copy)
         scratch = create_engine(f"sqlite:///{copy}", poolclass=None)
         try:
-            result = migrate(scratch, model, allow_destructive=allow_destructive)
+            result = migrate(scratch, model, allow_destructive=allow_destructive,
+                             timezone=timezone)
         finally:
             scratch.dispose()
     result.dry_run = True
     return result
 
 
-def _run(conn: Connection, model: Model, allow_destructive: bool) -> MigrationResult:
+def _run(conn: Connection, model: Model, allow_destructive: bool,
+         timezone: str | None = None) -> MigrationResult:
     md = build_metadata(model)
     result = MigrationResult()
     ops = Operations(MigrationContext.configure(conn))
@@ -240,6 +250,8 @@ def _run(conn: Connection, model: Model, allow_destructive: bool) -> MigrationRe
 
     if conn.dialect.name == "postgresql":
         _search_indexes(conn, model, result)
+        for kind, table_name, detail in statistics.keep(conn, model, md, timezone):
+            result.steps.append(Step(kind, table_name, detail=detail))
 
     if result.destructive and not allow_destructive:
         raise _Refused(result, "Refused: the plan drops or narrows data; "

@@ -1,0 +1,157 @@
+"""Where one checkout's server time goes: the Flask test client on PostgreSQL, no HTTP.
+
+    .venv/bin/python bench/checkout_profile.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/test
+    .venv/bin/python bench/checkout_profile.py --database-url ... --profile 30   # cProfile's top 30
+
+The shop of bench/double11.py (its ``set_up``, in a fresh schema). Each round, one buyer
+adds an ordinary SKU to the cart, checks out and starts paying, through the same pack
+endpoints the benchmark calls over HTTP. Prints, per step, the median server time and the
+number of SQL statements (counted with an SQLAlchemy ``before_cursor_execute`` listener),
+then the same for a checkout of the flash SKU (half the buyers try it first in the
+benchmark) and for a sold-out flash checkout. With ``--profile N``, cProfile's top N
+functions by cumulative time over the ordinary rounds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import os
+import pstats
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "platform"))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from sqlalchemy import create_engine, event, text  # noqa: E402
+
+X = "/api/v1/x/commerce"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", default=os.environ.get("YITI_TEST_DATABASE_URL"))
+    parser.add_argument("--rounds", type=int, default=60)
+    parser.add_argument("--profile", type=int, default=0, help="print cProfile's top N")
+    parser.add_argument("--trace", action="store_true",
+                        help="print the SQL statements of one ordinary round")
+    args = parser.parse_args()
+    url = args.database_url
+    if not url or not url.startswith("postgresql"):
+        print("bench/checkout_profile.py needs PostgreSQL: pass --database-url",
+              file=sys.stderr)
+        return 2
+    from double11 import set_up
+
+    from yiti.web.app import create_app
+
+    schema = f"prof_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    url = f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
+    tmp = Path(tempfile.mkdtemp(prefix="yiti-prof-"))
+    try:
+        setup_args = argparse.Namespace(flash_stock=max(args.rounds // 2, 1), burst_stock=10,
+                                        buyers=2 * args.rounds + 2, burst=0)
+        site, ids = set_up(url, tmp, setup_args)
+        app = create_app(site=site)
+        client = app.test_client()
+        statements = [0]
+        trace: list[str] = []
+
+        @event.listens_for(site.engine, "before_cursor_execute")
+        def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+            statements[0] += 1
+            if args.trace:
+                trace.append(" ".join(statement.split())[:160])
+
+        def step(path: str, body: dict[str, Any], headers: dict[str, str]
+                 ) -> tuple[float, int, Any]:
+            n0, t0 = statements[0], time.perf_counter()
+            result = client.post(path, json=body, headers=headers)
+            return time.perf_counter() - t0, statements[0] - n0, result
+
+        def rounds(buyers: list[dict[str, str]], sku_of: Callable[[int], str], tag: str,
+                   profile: cProfile.Profile | None = None) -> dict[str, list]:
+            out: dict[str, list] = {"add": [], "checkout": [], "pay": [], "status": []}
+            for i, h in enumerate(buyers):
+                sku = sku_of(i)
+                trace.append(f"-- {tag} {i}: add to cart")
+                add = step(f"{X}/cart/add", {"sku": sku, "qty": 1}, h)
+                assert add[2].status_code == 200, add[2].get_data(as_text=True)
+                trace.append(f"-- {tag} {i}: checkout")
+                if profile:
+                    profile.enable()
+                co = step(f"{X}/checkout", {}, {**h, "Idempotency-Key": f"{tag}-{i}"})
+                if profile:
+                    profile.disable()
+                out["add"].append(add[:2])
+                out["checkout"].append(co[:2])
+                out["status"].append(co[2].status_code)
+                if co[2].status_code == 201:
+                    name = co[2].get_json()["name"]
+                    trace.append(f"-- {tag} {i}: pay")
+                    pay = step(f"{X}/orders/pay", {"order": name},
+                               {**h, "Idempotency-Key": f"{tag}-pay-{i}"})
+                    assert pay[2].status_code == 201, pay[2].get_data(as_text=True)
+                    out["pay"].append(pay[:2])
+            return out
+
+        def show(label: str, out: dict[str, list]) -> None:
+            statuses: dict[int, int] = {}
+            for s in out["status"]:
+                statuses[s] = statuses.get(s, 0) + 1
+            parts = []
+            for name in ("add", "checkout", "pay"):
+                if out[name]:
+                    ms = statistics.median(t for t, _ in out[name]) * 1000
+                    sql = statistics.median(n for _, n in out[name])
+                    parts.append(f"{name} {ms:.1f} ms / {sql:.0f} statements")
+            print(f"{label} ({len(out['status'])} rounds, checkout statuses {statuses}): "
+                  + "; ".join(parts))
+
+        buyers = ids["buyers"]
+        n = args.rounds
+        time.sleep(3.5)  # the set-up changed the catalogue: none is kept for a few seconds
+        ordinary = ids["ordinary"]
+        rounds(buyers[-2:], lambda i: ordinary[i % len(ordinary)], "warm")  # warm caches
+        if args.trace:
+            trace.clear()
+            rounds(buyers[-3:-2], lambda i: ordinary[5], "trace")
+            print("\n".join(trace))
+            rounds(buyers[-4:-3], lambda i: "SHIRT-1", "trace-flash")
+            print("\n".join(trace))
+            return 0
+        profile = cProfile.Profile() if args.profile else None
+        show("ordinary SKU", rounds(buyers[:n], lambda i: ordinary[i % len(ordinary)],
+                                    "plain", profile))
+        flash_stock = setup_args.flash_stock
+        show("flash SKU (in stock)", rounds(buyers[n:n + flash_stock],
+                                            lambda i: "SHIRT-1", "flash"))
+        show("flash SKU (sold out)", rounds(buyers[n + flash_stock:2 * n],
+                                            lambda i: "SHIRT-1", "soldout"))
+        if profile is not None:
+            stream = io.StringIO()
+            pstats.Stats(profile, stream=stream).sort_stats("cumulative").print_stats(
+                args.profile)
+            print(stream.getvalue())
+        site.close()
+        return 0
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
