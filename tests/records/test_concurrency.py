@@ -63,6 +63,23 @@ def test_series_under_concurrency_gives_unique_increasing_names(pg_site):
         assert batch == sorted(batch)
 
 
+
+def test_first_names_of_a_series_need_no_second_pooled_connection(tmp_path, postgres_db_url):
+    # Every pooled connection is a transaction creating the first record of a series; the
+    # series' sequence is made outside those transactions without waiting for the pool.
+    engine = create_engine(postgres_db_url, pool_size=3, max_overflow=0, pool_timeout=5)
+    site = Site(settings_for(postgres_db_url, tmp_path), model=load(packs=["example"]),
+                engine=engine)
+    site.migrate()
+    try:
+        records = site.records()
+        results, errors = run_together(
+            3, lambda i: records.create("contact", {"full_name": f"First {i}"})["name"])
+        assert errors == []
+        assert len(set(results)) == 3
+    finally:
+        site.close()
+
 def test_gapless_series_has_no_gap_even_with_rollbacks(pg_site):
     records = pg_site.records()
     contact = records.create("contact", {"full_name": "Borrower"})
