@@ -4,6 +4,11 @@ Pure functions: the record service uses them on every write, migrations use them
 convert existing data when a field's type changes, imports use them on every cell. One
 parser per field type, in a registry; each raises :class:`ValueProblem` with a message
 the user can act on.
+
+Each field's parser and bounds check are built once (:func:`field_parser`,
+:func:`bounds_checker`): what the definition says (scale, options, pattern, min and max)
+is worked out when the function is built, not again for every value. :func:`parse` and
+:func:`check_bounds` use the same functions.
 """
 
 from __future__ import annotations
@@ -11,14 +16,18 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import weakref
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Generic, TypeVar
 from zoneinfo import ZoneInfo
 
 from yiti.definitions.model import Field
 
 UTC = dt.UTC
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+
+T = TypeVar("T")
 
 
 class ValueProblem(ValueError):
@@ -30,12 +39,39 @@ class ValueProblem(ValueError):
         self.code = code
 
 
-Parser = Callable[[Field, Any], Any]
-PARSERS: dict[str, Parser] = {}
+class PerDefinition(Generic[T]):
+    """Something built once per definition object and kept while the object lives.
+
+    Definitions (:class:`Field`, :class:`~yiti.definitions.model.Entity`) are frozen but
+    not hashable (they hold dicts), so they are remembered by identity, with a weak
+    reference that forgets them when the model they belong to is dropped.
+    ``build(obj, *args)`` makes the value; ``args`` must be hashable.
+    """
+
+    def __init__(self, build: Callable[..., T]) -> None:
+        self._build = build
+        self._store: dict[tuple[Any, ...], tuple[weakref.ref[Any], T]] = {}
+
+    def get(self, obj: Any, *args: Any) -> T:
+        key = (id(obj), *args)
+        hit = self._store.get(key)
+        if hit is not None and hit[0]() is obj:
+            return hit[1]
+        value = self._build(obj, *args)
+        store = self._store
+        self._store[key] = (weakref.ref(obj, lambda _ref: store.pop(key, None)), value)
+        return value
 
 
-def parser(*types: str) -> Callable[[Parser], Parser]:
-    def register(fn: Parser) -> Parser:
+Convert = Callable[[Any], Any]
+#: One builder per field type: ``build(field, timezone)`` → a function of one non-empty
+#: value that returns it as the field stores it or raises :class:`ValueProblem`.
+Builder = Callable[[Field, str], Convert]
+PARSERS: dict[str, Builder] = {}
+
+
+def parser(*types: str) -> Callable[[Builder], Builder]:
+    def register(fn: Builder) -> Builder:
         for t in types:
             PARSERS[t] = fn
         return fn
@@ -43,53 +79,89 @@ def parser(*types: str) -> Callable[[Parser], Parser]:
     return register
 
 
-def parse(field: Field, value: Any, *, timezone: str = "Asia/Shanghai") -> Any:
+def parse(field: Field, value: Any, *, timezone: str = DEFAULT_TIMEZONE) -> Any:
     """The value ``value`` as ``field`` stores it, or :class:`ValueProblem`.
 
     ``None`` and the empty string mean "no value" for every type but text-like ones
     keep ``""`` as given. ``timezone`` is used for datetimes given without an offset
     (typed into a form, say): they are read as the site's local time.
     """
-    if value is None:
-        return None
-    if value == "" and field.type not in ("string", "text"):
-        return None
-    if field.type == "datetime":
-        return _parse_datetime(value, timezone)
-    return PARSERS[field.type](field, value)
+    return _parsers.get(field, timezone)(value)
 
 
-@parser("string", "text", "email", "phone", "url")
-def _parse_text(field: Field, value: Any) -> str:
-    if isinstance(value, bool) or not isinstance(value, (str, int, Decimal)):
-        raise ValueProblem("must be text", "type")
-    text = str(value)
-    if "\x00" in text:
-        raise ValueProblem("must not contain NUL characters")
-    if field.type != "text":
-        text = text.strip()
-    if field.max_length is not None and len(text) > field.max_length:
-        raise ValueProblem(f"is longer than {field.max_length} characters", "max_length")
-    if field.type == "email" and text and not _EMAIL.match(text):
-        raise ValueProblem("is not an e-mail address", "email")
-    if field.type == "phone" and text and not _PHONE.match(text):
-        raise ValueProblem("is not a phone number", "phone")
-    if field.type == "url" and text and not _URL.match(text):
-        raise ValueProblem("is not an http(s) address", "url")
-    return text
+def field_parser(field: Field, timezone: str = DEFAULT_TIMEZONE) -> Convert:
+    """``field``'s parser as a function of the value (``parse`` without the look-ups);
+    built once per field and time zone."""
+    return _parsers.get(field, timezone)
 
 
+def _build_parser(field: Field, timezone: str) -> Convert:
+    convert = PARSERS[field.type](field, timezone)
+    if field.type in ("string", "text"):
+        def parse_text(value: Any) -> Any:
+            return None if value is None else convert(value)
+
+        return parse_text
+
+    def parse_value(value: Any) -> Any:
+        if value is None or value == "":
+            return None
+        return convert(value)
+
+    return parse_value
+
+
+_parsers: PerDefinition[Convert] = PerDefinition(_build_parser)
+
+TEXT_TYPES = ("string", "text", "email", "phone", "url")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _PHONE = re.compile(r"^\+?[0-9][0-9 ()\-]{2,30}$")
 _URL = re.compile(r"^https?://[^\s]+$", re.IGNORECASE)
+_TEXT_CHECKS = {
+    "email": (_EMAIL, "is not an e-mail address", "email"),
+    "phone": (_PHONE, "is not a phone number", "phone"),
+    "url": (_URL, "is not an http(s) address", "url"),
+}
+
+
+@parser(*TEXT_TYPES)
+def _text_parser(field: Field, timezone: str) -> Convert:
+    strip = field.type != "text"
+    max_length = field.max_length
+    check = _TEXT_CHECKS.get(field.type)
+
+    def parse_text(value: Any) -> str:
+        if value.__class__ is str:
+            text = value
+        elif isinstance(value, bool) or not isinstance(value, (str, int, Decimal)):
+            raise ValueProblem("must be text", "type")
+        else:
+            text = str(value)
+        if "\x00" in text:
+            raise ValueProblem("must not contain NUL characters")
+        if strip:
+            text = text.strip()
+        if max_length is not None and len(text) > max_length:
+            raise ValueProblem(f"is longer than {max_length} characters", "max_length")
+        if check is not None and text and not check[0].match(text):
+            raise ValueProblem(check[1], check[2])
+        return text
+
+    return parse_text
 
 
 @parser("integer")
-def _parse_integer(field: Field, value: Any) -> int:
-    if isinstance(value, bool):
-        raise ValueProblem("must be a whole number", "type")
-    if isinstance(value, int):
+def _integer_parser(field: Field, timezone: str) -> Convert:
+    return _parse_integer
+
+
+def _parse_integer(value: Any) -> int:
+    if value.__class__ is int:
         number = value
+    elif isinstance(value, bool):
+        raise ValueProblem("must be a whole number", "type")
+    elif isinstance(value, int):
+        number = int(value)
     elif isinstance(value, (str, Decimal, float)):
         try:
             d = Decimal(str(value).strip())
@@ -110,37 +182,58 @@ DECIMAL_DEFAULTS = {"decimal": (18, 6), "money": (18, 2), "percent": (7, 4)}
 
 
 @parser("decimal", "money", "percent")
-def _parse_decimal(field: Field, value: Any) -> Decimal:
+def _decimal_parser(field: Field, timezone: str) -> Convert:
+    default_precision, default_scale = DECIMAL_DEFAULTS[field.type]
+    scale = field.scale if field.scale is not None else default_scale
+    precision = field.precision if field.precision is not None else default_precision
+    quantum = Decimal(1).scaleb(-scale)
+    limit = Decimal(10) ** (precision - scale)
+    too_large = (f"is too large (at most {precision - scale} digits before the point)",
+                 "precision")
+
+    def parse_decimal(value: Any) -> Decimal:
+        kind = value.__class__
+        if kind is Decimal:
+            number = value
+        elif kind is int:
+            number = Decimal(value)
+        else:
+            number = _to_decimal(value)
+        if not number.is_finite():
+            raise ValueProblem("must be a finite number", "type")
+        try:
+            rounded = number.quantize(quantum)
+        except InvalidOperation:  # more digits than Decimal's context holds
+            raise ValueProblem(*too_large) from None
+        if rounded != number:
+            raise ValueProblem(f"has more than {scale} decimal places", "scale")
+        if abs(rounded) >= limit:
+            raise ValueProblem(*too_large)
+        return rounded
+
+    return parse_decimal
+
+
+def _to_decimal(value: Any) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, (int, str, Decimal, float)):
         raise ValueProblem("must be a number", "type")
     if isinstance(value, float):
         # A float from JSON: take its shortest decimal form, never the binary expansion.
         value = repr(value)
     try:
-        number = Decimal(str(value).strip().replace(",", "")) if isinstance(value, str) else (
+        return Decimal(str(value).strip().replace(",", "")) if isinstance(value, str) else (
             Decimal(value)
         )
     except InvalidOperation:
         raise ValueProblem("must be a number", "type") from None
-    if not number.is_finite():
-        raise ValueProblem("must be a finite number", "type")
-    default_precision, default_scale = DECIMAL_DEFAULTS[field.type]
-    scale = field.scale if field.scale is not None else default_scale
-    precision = field.precision if field.precision is not None else default_precision
-    quantum = Decimal(1).scaleb(-scale)
-    exponent = number.as_tuple().exponent
-    if isinstance(exponent, int) and exponent < -scale:
-        if number != number.quantize(quantum):
-            raise ValueProblem(f"has more than {scale} decimal places", "scale")
-    number = number.quantize(quantum)
-    if abs(number) >= Decimal(10) ** (precision - scale):
-        raise ValueProblem(f"is too large (at most {precision - scale} digits before the point)",
-                           "precision")
-    return number
 
 
 @parser("boolean")
-def _parse_boolean(field: Field, value: Any) -> bool:
+def _boolean_parser(field: Field, timezone: str) -> Convert:
+    return _parse_boolean
+
+
+def _parse_boolean(value: Any) -> bool:
     if isinstance(value, bool):
         return value
     if isinstance(value, int) and value in (0, 1):
@@ -155,7 +248,11 @@ def _parse_boolean(field: Field, value: Any) -> bool:
 
 
 @parser("date")
-def _parse_date(field: Field, value: Any) -> dt.date:
+def _date_parser(field: Field, timezone: str) -> Convert:
+    return _parse_date
+
+
+def _parse_date(value: Any) -> dt.date:
     if isinstance(value, dt.datetime):
         raise ValueProblem("must be a date, not a date and time", "type")
     if isinstance(value, dt.date):
@@ -168,34 +265,47 @@ def _parse_date(field: Field, value: Any) -> dt.date:
     raise ValueProblem("must be a date like 2026-11-11", "type")
 
 
-def _parse_datetime(value: Any, timezone: str) -> dt.datetime:
-    if isinstance(value, str):
-        try:
-            value = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-        except ValueError:
-            raise ValueProblem("must be a date and time like 2026-11-11T20:00:00+08:00",
-                               "type") from None
-    if not isinstance(value, dt.datetime):
-        raise ValueProblem("must be a date and time", "type")
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=ZoneInfo(timezone))
-    return value
+@parser("datetime")
+def _datetime_parser(field: Field, timezone: str) -> Convert:
+    def parse_datetime(value: Any) -> dt.datetime:
+        if isinstance(value, str):
+            try:
+                value = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+            except ValueError:
+                raise ValueProblem("must be a date and time like 2026-11-11T20:00:00+08:00",
+                                   "type") from None
+        if not isinstance(value, dt.datetime):
+            raise ValueProblem("must be a date and time", "type")
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=ZoneInfo(timezone))
+        return value
+
+    return parse_datetime
 
 
 @parser("select")
-def _parse_select(field: Field, value: Any) -> str:
-    if not isinstance(value, str):
-        raise ValueProblem("must be one of the listed options", "type")
+def _select_parser(field: Field, timezone: str) -> Convert:
     allowed = [o.value for o in field.options]
-    if value not in allowed:
-        raise ValueProblem(
-            f"{value!r} is not an option (choose from {', '.join(allowed)})", "option"
-        )
-    return value
+    options = frozenset(allowed)
+
+    def parse_select(value: Any) -> str:
+        if not isinstance(value, str):
+            raise ValueProblem("must be one of the listed options", "type")
+        if value not in options:
+            raise ValueProblem(
+                f"{value!r} is not an option (choose from {', '.join(allowed)})", "option"
+            )
+        return value
+
+    return parse_select
 
 
 @parser("link", "attachment")
-def _parse_reference(field: Field, value: Any) -> int:
+def _reference_parser(field: Field, timezone: str) -> Convert:
+    return _parse_reference
+
+
+def _parse_reference(value: Any) -> int:
     if isinstance(value, dict) and "id" in value:
         value = value["id"]
     if isinstance(value, bool):
@@ -210,7 +320,11 @@ def _parse_reference(field: Field, value: Any) -> int:
 
 
 @parser("json")
-def _parse_json(field: Field, value: Any) -> Any:
+def _json_parser(field: Field, timezone: str) -> Convert:
+    return _parse_json
+
+
+def _parse_json(value: Any) -> Any:
     try:
         text = json.dumps(value, default=_json_default, allow_nan=False)
     except (TypeError, ValueError):
@@ -228,24 +342,60 @@ def _json_default(value: Any) -> Any:
     raise TypeError(type(value).__name__)
 
 
+Check = Callable[[Any], None]
+
+
 def check_bounds(field: Field, value: Any) -> None:
     """min, max and pattern of a parsed, non-empty value."""
-    if value is None:
-        return
-    if field.pattern and isinstance(value, str) and not re.fullmatch(field.pattern, value):
-        raise ValueProblem("does not match the expected pattern", "pattern")
-    if field.type in ("string", "text", "email", "phone", "url"):
-        size = len(value)
-        if field.min is not None and size < int(field.min):
+    check = _bounds.get(field)
+    if check is not None:
+        check(value)
+
+
+def bounds_checker(field: Field) -> Check | None:
+    """``check_bounds`` for ``field`` as a function of the value, built once; None when
+    the field has no min, max or pattern."""
+    return _bounds.get(field)
+
+
+def _build_bounds(field: Field) -> Check | None:
+    pattern = re.compile(field.pattern) if field.pattern else None
+    min_length: int | None = None
+    low: Any = None
+    high: Any = None
+    if field.type in TEXT_TYPES:
+        min_length = int(field.min) if field.min is not None else None
+    elif field.type in ("integer", "decimal", "money", "percent", "date", "datetime"):
+        try:
+            low = parse(field, field.min) if field.min is not None else None
+            high = parse(field, field.max) if field.max is not None else None
+        except ValueProblem as problem:  # a bound the field can't hold: say so on use
+            error = problem
+
+            def refuse(value: Any) -> None:
+                if value is not None:
+                    raise error
+
+            return refuse
+    if pattern is None and min_length is None and low is None and high is None:
+        return None
+
+    def check(value: Any) -> None:
+        if value is None:
+            return
+        if pattern is not None and isinstance(value, str) and not pattern.fullmatch(value):
+            raise ValueProblem("does not match the expected pattern", "pattern")
+        if min_length is not None and len(value) < min_length:
             raise ValueProblem(f"must be at least {field.min} characters", "min")
-        return
-    if field.type in ("integer", "decimal", "money", "percent", "date", "datetime"):
-        low = parse(field, field.min) if field.min is not None else None
-        high = parse(field, field.max) if field.max is not None else None
         if low is not None and value < low:
             raise ValueProblem(f"must be at least {low}", "min")
         if high is not None and value > high:
             raise ValueProblem(f"must be at most {high}", "max")
+
+    return check
+
+
+_bounds: PerDefinition[Check | None] = PerDefinition(_build_bounds)
 
 
 def to_json(value: Any) -> Any:
