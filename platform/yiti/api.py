@@ -36,7 +36,7 @@ __all__ = [
     "EVENTS", "GUEST", "SYSTEM", "Actor", "Conflict", "Count", "DemoContext",
     "EndpointContext", "EndpointSpec", "FieldProblem", "Forbidden", "HookContext", "NotFound",
     "Page", "PageContext", "PageSpec", "Records", "Rendered", "Reply", "ValidationError",
-    "demo_data", "endpoint", "enqueue", "hook", "job", "notify", "page", "render",
+    "act", "demo_data", "endpoint", "enqueue", "hook", "job", "notify", "page", "render",
 ]
 
 #: Marker set by :func:`endpoint` (an :class:`EndpointSpec`) on a pack's functions.
@@ -65,6 +65,23 @@ def hook(entity: str, event: str) -> Callable[[F], F]:
         return fn
 
     return mark
+
+
+def act(records: Records, entity: str, ident: int | str, action: str, *,
+        comment: str | None = None, inputs: Mapping[str, Any] | None = None,
+        version: int | None = None, at: dt.datetime | None = None) -> dict[str, Any]:
+    """Take the workflow action ``action`` on a record as ``records``' actor, in the
+    caller's transaction, exactly as its button or ``POST .../actions/<action>`` does
+    (docs/workflow.md): 409 from the wrong state or when its condition does not hold, 403
+    when the actor may not take it, 422 for a missing reason or input; its history row
+    names the actor. ``inputs`` are the values the transition declares; ``version`` the
+    version the caller read; ``at`` (the system only) backdates it. The record as stored
+    afterwards."""
+    from yiti.workflow import workflows_of
+
+    return workflows_of(records.site).act(records.actor, entity, ident, action,
+                                          comment=comment, inputs=inputs, version=version,
+                                          at=at)
 
 
 # -- pack API endpoints -------------------------------------------------------------------

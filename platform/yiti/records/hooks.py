@@ -44,6 +44,8 @@ class HookContext:
     entity: str
     event: str
     old: Mapping[str, Any] | None = None  # the record before this change, if any
+    #: for a workflow's ``hook`` step: action, from, to, user, comment, inputs, at
+    transition: Mapping[str, Any] | None = None
 
     @property
     def user(self) -> str:

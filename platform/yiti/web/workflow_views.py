@@ -4,7 +4,9 @@ the record pages and the navigation include.
 REST (problem+json errors, the API's own helpers):
 
 - ``POST /api/v1/<entity>/<id>/actions/<action>``, body ``{"comment", "to", "version"}``
-  (all optional; ``If-Match`` works too): the record as stored afterwards, with its ETag;
+  (all optional; ``If-Match`` works too) and the transition's inputs by name
+  (``{"carrier": "sf", "tracking_no": "..."}``): the record as stored afterwards, with its
+  ETag;
 - ``GET /api/v1/<entity>/<id>/workflow``: state, the actions the caller may take, history;
 - ``GET /api/v1/approvals`` (``count`` alone: ``/api/v1/approvals/count``);
 - ``GET``/``POST /api/v1/approvals/delegations``.
@@ -50,6 +52,9 @@ from yiti.web.auth.views import THEME_TEMPLATES
 from yiti.workflow import Workflows, inbox, install
 from yiti.workflow import approvers as who
 
+#: Keys of an action's body that are not the transition's inputs.
+REQUEST_KEYS = ("comment", "to", "version")
+
 api = Blueprint("workflow_api", __name__, url_prefix="/api/v1")
 pages = Blueprint("workflow", __name__, url_prefix="/workflow",
                   template_folder=str(THEME_TEMPLATES))
@@ -94,8 +99,9 @@ def act(entity: str, ident: str, action: str) -> Response:
     comment = body.get("comment")
     if comment is not None and not isinstance(comment, str):
         raise ValidationError([FieldProblem("comment", "must be text", "type")])
+    inputs = {k: v for k, v in body.items() if k not in REQUEST_KEYS}
     record = engine().act(actor, ent.name, ident, action, comment=comment, version=version,
-                          to=body.get("to"))
+                          to=body.get("to"), inputs=inputs)
     return record_response(ent, record, actor)
 
 
@@ -165,7 +171,12 @@ def panel(entity: str, record: dict[str, Any]) -> dict[str, Any] | None:
         "version": record["version"], "id": record["id"], "entity": entity,
         "actions": [{"action": t.action, "label": label_text(t.label, lang) or t.action,
                      "comment": "required" if t.comment_required else "optional",
-                     "approves": t.approves, "back": t.target == "@back"}
+                     "approves": t.approves, "back": t.target == "@back",
+                     "inputs": [{"name": i.name, "label": label_text(i.label, lang) or i.name,
+                                 "type": i.type, "required": i.required,
+                                 "options": [{"value": v, "label": label_text(o, lang) or v}
+                                             for v, o in i.options]}
+                                for i in t.inputs]}
                     for t in eng.available(actor, entity, record)],
         "earlier_steps": [{"state": s, "label": eng.state_label(wf, s, lang)}
                           for s in eng.earlier_steps(wf, record)],
@@ -224,10 +235,13 @@ def record_page(entity: str, ident: str) -> Any:
 def act_page(entity: str, ident: str, action: str) -> Any:
     ent = entity_or_404(entity)
     version = request.form.get("version")
+    wf = engine().of(ent.name)
+    declared = {i.name for t in wf.transitions if t.action == action for i in t.inputs}
+    inputs = {k: v for k in declared if (v := request.form.get(k)) not in (None, "")}
     engine().act(current_actor(), ent.name, ident, action,
                  comment=request.form.get("comment") or None,
                  version=int(version) if version and version.isdigit() else None,
-                 to=request.form.get("to") or None)
+                 to=request.form.get("to") or None, inputs=inputs)
     flash(f"{label_text(ent.label, _lang())}: {action} ✓", "success")
     return redirect(_back())
 

@@ -4,20 +4,30 @@
 change and the new state are one write); ``hook`` and ``notify`` run after the write,
 in the same transaction (a hook that raises undoes the transition; notifications and
 their e-mails leave only if it commits).
+
+A transition's ``inputs`` (values the actor gives: a carrier, a tracking number) are
+parsed here like field values (:func:`read_inputs`) and reach ``set`` formulas as
+``inputs``, scripts as ``transition.inputs`` and hooks as ``ctx.transition["inputs"]``.
+In a transition's formulas ``now()`` and ``today()`` are the time of the action.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import importlib
 import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
-from yiti.definitions.model import label_text
-from yiti.errors import ValidationError
+from yiti.definitions.model import Field, Option, label_text
+from yiti.errors import FieldProblem, ValidationError, did_you_mean
 from yiti.permissions.policy import Actor
 from yiti.scripting import ExpressionError, compile_expression, record_names
+from yiti.scripting.proxies import record_proxy
+from yiti.values import ValueProblem, check_bounds, parse
 from yiti.workflow import approvers
-from yiti.workflow.spec import Action, State, Workflow
+from yiti.workflow.spec import BY_SYSTEM, Action, Input, State, Transition, Workflow
 
 if TYPE_CHECKING:
     from yiti.site import Site
@@ -55,13 +65,66 @@ def holds(site: Site, wf: Workflow, condition: str, record: Mapping[str, Any],
     return bool(expr.evaluate(names(site, wf, record, actor)))
 
 
+def read_inputs(site: Site, t: Transition, given: Mapping[str, Any] | None
+                ) -> dict[str, Any]:
+    """The inputs of ``t`` parsed from ``given``: a 422 naming each missing, unknown or
+    malformed one (all together)."""
+    given = dict(given or {})
+    known = {i.name: i for i in t.inputs}
+    problems = []
+    for key in given:
+        if key not in known:
+            hint = did_you_mean(key, known)
+            takes = (f"takes {', '.join(known)}" if known else "takes no input")
+            problems.append(FieldProblem(key, f"the {t.action} action {takes}"
+                                         + (f"; {hint}" if hint else ""), "unknown"))
+    out: dict[str, Any] = {}
+    for item in t.inputs:
+        f = input_field(item)
+        try:
+            value = parse(f, given.get(item.name), timezone=site.settings.timezone)
+            check_bounds(f, value)
+        except ValueProblem as problem:
+            problems.append(FieldProblem(item.name, problem.message, problem.code))
+            continue
+        if item.required and value in (None, ""):
+            problems.append(FieldProblem(item.name, f"is required to {t.action}: give "
+                                         f"{label_text(item.label) or item.name}", "required"))
+            continue
+        out[item.name] = value
+    if problems:
+        raise ValidationError(problems)
+    return out
+
+
+def input_field(item: Input) -> Field:
+    """An input as a field, so the field parsers and bounds apply to it."""
+    return Field(name=item.name, type=item.type, label=item.label or {},
+                 required=item.required, max_length=item.max_length, min=item.min,
+                 max=item.max, options=tuple(Option(v, label or {}) for v, label in item.options))
+
+
+def formula_extra(site: Site, context: Mapping[str, Any]) -> dict[str, Any]:
+    """What a transition's formulas see besides the record: the comment, the inputs, and
+    ``now()``/``today()`` as the time of the action."""
+    at: dt.datetime | None = context.get("at")
+    extra: dict[str, Any] = {"comment": context.get("comment"),
+                             "inputs": record_proxy(dict(context.get("inputs") or {}))}
+    if at is not None:
+        zone = ZoneInfo(site.settings.timezone)
+        extra["now"] = lambda: at.astimezone(zone)
+        extra["today"] = lambda: at.astimezone(zone).date()
+    return extra
+
+
 def evaluate_set(site: Site, wf: Workflow, values: Mapping[str, str],
-                 record: Mapping[str, Any], actor: Actor) -> dict[str, Any]:
-    """``{field: formula}`` evaluated over the record."""
+                 record: Mapping[str, Any], actor: Actor,
+                 context: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """``{field: formula}`` evaluated over the record (and the transition's ``context``)."""
     if not values:
         return {}
     filename, line = _where(wf)
-    scope = names(site, wf, record, actor)
+    scope = names(site, wf, record, actor, formula_extra(site, context or {}))
     out = {}
     for key, source in values.items():
         try:
@@ -76,7 +139,7 @@ def compute(site: Site, wf: Workflow, step: Action, record: Mapping[str, Any], a
             context: Mapping[str, Any]) -> dict[str, Any]:
     """The values a ``set`` or ``script`` step gives (other steps give none)."""
     if step.kind == "set":
-        return evaluate_set(site, wf, step.set, record, actor)
+        return evaluate_set(site, wf, step.set, record, actor, context)
     if step.kind == "script":
         return run_script(site, wf, step, record, actor, context)
     return {}
@@ -102,26 +165,43 @@ def run_script(site: Site, wf: Workflow, step: Action, record: Mapping[str, Any]
 
 
 def after(engine: Workflows, wf: Workflow, step: Action, record: Mapping[str, Any],
-          before: Mapping[str, Any], actor: Actor, state: State) -> None:
+          before: Mapping[str, Any], actor: Actor, state: State,
+          context: Mapping[str, Any] | None = None) -> None:
     """Run a ``hook`` or ``notify`` step once the transition is written."""
     site = engine.site
     if step.kind == "hook":
-        _hook(site, wf, step, record, before, actor, state)
+        _hook(site, wf, step, record, before, actor, state, context)
     elif step.kind == "notify":
         notify(engine, wf, step, record, actor, state)
 
 
+def hook_function(wf: Workflow, name: str) -> Any:
+    """The pack's hook ``name``: a function of its hooks.py, or with a dotted name
+    (``orders.release``) of a module of its hooks/ package."""
+    base = f"yiti_packs.{wf.module}.hooks" if wf.module else None
+    module = sys.modules.get(base) if base else None
+    owner, _, attr = name.rpartition(".")
+    if module is not None and owner:
+        try:
+            module = importlib.import_module(f"{base}.{owner}")
+        except ImportError:
+            module = None
+    fn = getattr(module, attr, None) if module is not None else None
+    if not callable(fn):
+        where = f"hooks/{owner.replace('.', '/')}.py" if owner else "its hooks.py"
+        raise ValidationError(f"{wf.name}: pack {wf.module!r} has no function {attr!r} "
+                              f"in {where}")
+    return fn
+
+
 def _hook(site: Site, wf: Workflow, step: Action, record: Mapping[str, Any],
-          before: Mapping[str, Any], actor: Actor, state: State) -> None:
+          before: Mapping[str, Any], actor: Actor, state: State,
+          context: Mapping[str, Any] | None) -> None:
     from yiti.records.hooks import HookContext
 
-    module = sys.modules.get(f"yiti_packs.{wf.module}.hooks") if wf.module else None
-    fn = getattr(module, step.hook, None) if module is not None else None
-    if not callable(fn):
-        raise ValidationError(f"{wf.name}: pack {wf.module!r} has no function {step.hook!r} "
-                              "in its hooks.py")
+    fn = hook_function(wf, step.hook)
     fn(dict(record), HookContext(site.records(actor), wf.entity, f"workflow:{state.name}",
-                                 before))
+                                 before, transition=dict(context or {})))
 
 
 def recipients(engine: Workflows, wf: Workflow, step: Action, record: Mapping[str, Any],
@@ -139,6 +219,8 @@ def recipients(engine: Workflows, wf: Workflow, step: Action, record: Mapping[st
                 users += [d for u in found if (d := approvers.delegate_of(site, u, now))]
             continue
         assert not isinstance(who, str)
+        if who.kind == BY_SYSTEM:
+            continue
         if who.kind == "role":
             users += approvers.users_with_role(site, who.value)
             continue

@@ -4,8 +4,11 @@
 (:meth:`yiti.records.service.Records.transition`): the actor must see the record, the
 action must leave the record's current state (409 otherwise), the actor must be one of
 those allowed (403), the first transition whose condition holds is taken (409 when none
-does), a required comment must be there (422). The record's version guards it: of two
-approvers acting at once, one wins and the other gets a 409.
+does), a required comment must be there (422), the transition's declared inputs must be
+given and valid (422, naming each). The record's version guards it: of two approvers
+acting at once, one wins and the other gets a 409. Hooks of the states left and entered run
+after the write in the same transaction and may write the record themselves (its lines,
+say): the state guard lets them, and the record returned is the one stored after them.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from yiti.errors import Conflict, FieldProblem, Forbidden, NotFound, ValidationE
 from yiti.permissions.policy import SYSTEM, Actor
 from yiti.records.transaction import reading, transaction
 from yiti.workflow import actions, approvers
-from yiti.workflow.spec import BACK, REQUESTER, State, Transition, Workflow
+from yiti.workflow.spec import BACK, BY_SYSTEM, REQUESTER, State, Transition, Workflow
 from yiti.workflow.tables import HISTORY, TASK
 
 if TYPE_CHECKING:
@@ -116,6 +119,8 @@ class Workflows:
         state = wf.states[record[wf.state_field]]
         if t.by:
             for who in t.by:
+                if who.kind == BY_SYSTEM:
+                    continue  # the system was let through above
                 if who.kind == "role":
                     for user, roles in behalf.items():
                         if who.value in roles:
@@ -162,8 +167,16 @@ class Workflows:
 
     def act(self, actor: Actor, entity: str, ident: int | str, action: str, *,
             comment: str | None = None, version: int | None = None, to: str | None = None,
+            inputs: Mapping[str, Any] | None = None, at: dt.datetime | None = None,
             carry: bool = False, depth: int = 0) -> dict[str, Any]:
-        """Take ``action`` on the record; returns it as stored afterwards."""
+        """Take ``action`` on the record; returns it as stored afterwards.
+
+        ``inputs`` are the values the transition declares (``inputs:``); ``at`` (the system
+        only: imports, demo data) records an action that happened earlier.
+        """
+        if at is not None and not actor.system:
+            raise Forbidden("only the system may record an action at another time",
+                            entity=entity, action=action)
         wf = self.of(entity)
         records = self.site.records(actor)
         with transaction(self.site.engine):
@@ -200,6 +213,7 @@ class Workflows:
                 raise ValidationError([FieldProblem(
                     "comment", f"a reason is required to {label_text(t.label) or t.action}",
                     "required")])
+            given = actions.read_inputs(self.site, t, inputs)
             target = self._target(wf, t, record, to)
             if t.approves and state.is_approval and state.mode == "all" and not actor.system:
                 if task is None:
@@ -211,7 +225,7 @@ class Workflows:
                                              comment, version)
             return self._move(wf, records, record, state, t, target, actor, behalf, task,
                               comment, version, carry=carry or not state.is_approval,
-                              depth=depth)
+                              depth=depth, inputs=given, at=at or self.now())
 
     def _target(self, wf: Workflow, t: Transition, record: Mapping[str, Any],
                 to: str | None) -> str:
@@ -256,34 +270,47 @@ class Workflows:
     def _move(self, wf: Workflow, records: Any, record: dict[str, Any], state: State,
               t: Transition, target: str, actor: Actor, behalf: str | None,
               task: dict[str, Any] | None, comment: str | None, version: int | None, *,
-              carry: bool, depth: int) -> dict[str, Any]:
+              carry: bool, depth: int, inputs: Mapping[str, Any] | None = None,
+              at: dt.datetime | None = None) -> dict[str, Any]:
         entering = wf.states[target]
+        at = at or self.now()
         context = {"action": t.action, "from": state.name, "to": target, "user": actor.name,
-                   "comment": comment}
+                   "comment": comment, "inputs": dict(inputs or {}), "at": at}
         values: dict[str, Any] = {}
         for step in state.on_leave:
             values.update(actions.compute(self.site, wf, step, {**record, **values}, actor,
                                           context))
-        values.update(actions.evaluate_set(self.site, wf, t.set, {**record, **values}, actor))
+        values.update(actions.evaluate_set(self.site, wf, t.set, {**record, **values}, actor,
+                                           context))
         for step in entering.on_enter:
             values.update(actions.compute(self.site, wf, step, {**record, **values}, actor,
                                           context))
         values[wf.state_field] = target
         docstatus = ("submitted" if entering.submitted else
                      "cancelled" if entering.cancelled else None)
-        new = self._write(wf, records, record, values, t.action, version, docstatus)
-        # tasks of the step left: the actor's decides, the others close
-        if task is not None:
-            self._close_task(task, "approved" if t.approves else "rejected", actor, record, wf)
-        closing = "escalated" if target != state.name and state.escalate == t.action else "closed"
-        self._close_open(wf, record["id"], state.name, closing)
-        self._history(wf, record, new, t.action, state.name, target, actor, behalf, comment)
-        for step in state.on_leave:
-            actions.after(self, wf, step, new, record, actor, state)
-        if entering.is_approval:
-            self._enter_step(wf, new, entering)
-        for step in entering.on_enter:
-            actions.after(self, wf, step, new, record, actor, entering)
+        # the hooks belong to the transition: the state guard lets their writes through
+        token = _writing.set((wf.entity, record["id"]))
+        try:
+            new = self._write(wf, records, record, values, t.action, version, docstatus)
+            # tasks of the step left: the actor's decides, the others close
+            if task is not None:
+                self._close_task(task, "approved" if t.approves else "rejected", actor,
+                                 record, wf)
+            closing = ("escalated" if target != state.name and state.escalate == t.action
+                       else "closed")
+            self._close_open(wf, record["id"], state.name, closing)
+            self._history(wf, record, new, t.action, state.name, target, actor, behalf,
+                          comment, at=at)
+            for step in state.on_leave:
+                actions.after(self, wf, step, new, record, actor, state, context)
+            if entering.is_approval:
+                self._enter_step(wf, new, entering)
+            for step in entering.on_enter:
+                actions.after(self, wf, step, new, record, actor, entering, context)
+            if any(step.kind == "hook" for step in (*state.on_leave, *entering.on_enter)):
+                new = records.get(wf.entity, new["id"])  # as the hooks left it
+        finally:
+            _writing.reset(token)
         actions.emit(self.site, wf, new, actor, state.name, target, t.action)
         if entering.is_approval and carry and depth < MAX_CHAIN:
             carried = self._carry_over(wf, new, entering)
@@ -375,7 +402,8 @@ class Workflows:
 
     def _history(self, wf: Workflow, before: Mapping[str, Any], after: Mapping[str, Any],
                  action: str, source: str | None, target: str | None, actor: Actor,
-                 behalf: str | None, comment: str | None) -> None:
+                 behalf: str | None, comment: str | None, at: dt.datetime | None = None
+                 ) -> None:
         from yiti.jobs.jsonable import jsonable
 
         h = self.site.tables[HISTORY]
@@ -383,7 +411,7 @@ class Workflows:
             tx.conn.execute(insert(h).values(
                 entity=wf.entity, record_id=after["id"], workflow=wf.name, action=action,
                 from_state=source, to_state=target, user=actor.name, on_behalf_of=behalf,
-                at=self.now(), comment=(comment or None), version=after["version"],
+                at=at or self.now(), comment=(comment or None), version=after["version"],
                 snapshot=jsonable(dict(before))))
 
     def history(self, actor: Actor, entity: str, ident: int | str) -> list[dict[str, Any]]:

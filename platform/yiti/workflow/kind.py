@@ -24,7 +24,8 @@ from yiti.workflow import spec as specs
 from yiti.workflow.templates import TemplateProblem, expand
 
 #: Names a condition or ``set`` formula may use besides the entity's fields.
-EXTRA_NAMES = ("doc", "id", "name", "docstatus", "user", "roles", "requester", "comment")
+EXTRA_NAMES = ("doc", "id", "name", "docstatus", "user", "roles", "requester", "comment",
+               "inputs")
 
 
 def take_workflow(build: Build, item: Item) -> None:
@@ -126,6 +127,9 @@ def problems(body: Any, entity: Entity, entities: Any, roles: set[str], filename
                 yield ((*where, "editable", i), f"unknown field {field_name!r} of "
                        f"{entity.name!r}", did_you_mean(field_name, entity.fields))
         for i, who in enumerate(state.approvers):
+            if who.kind == specs.BY_SYSTEM:
+                yield ((*where, "approvers", i), "the system is no approver",
+                       "use 'system' in a transition's by: for actions only pack code takes")
             yield from _who(who, entity, entities, roles, (*where, "approvers", i))
         if state.mode == "all" and not state.approvers:
             yield ((*where, "mode"), "mode 'all' needs approvers", None)
@@ -148,6 +152,13 @@ def problems(body: Any, entity: Entity, entities: Any, roles: set[str], filename
             yield ((*where, "to"), f"unknown state {t.target!r}", did_you_mean(t.target, names))
         for i, who in enumerate(t.by):
             yield from _who(who, entity, entities, roles, (*where, "by", i))
+        for item in t.inputs:
+            at = (*where, "inputs", item.name)
+            if item.name in specs.RESERVED_INPUTS:
+                yield (at, f"{item.name!r} is a word of the action request itself",
+                       f"name the input otherwise (reserved: {', '.join(specs.RESERVED_INPUTS)})")
+            if item.type == "select" and not item.options:
+                yield ((*at, "type"), "a select input needs options", None)
         if t.condition:
             yield from _formula(t.condition, entity, filename, line((*where, "condition")),
                                 (*where, "condition"))

@@ -15,6 +15,12 @@ from typing import Any
 
 BACK = "@back"
 REQUESTER = "requester"
+BY_SYSTEM = "system"
+#: Names an input may not take: the action's own request keys (API body, form fields).
+RESERVED_INPUTS = ("comment", "to", "version", "next", "action", "csrf_token")
+#: The field types an input may have.
+INPUT_TYPES = ("string", "text", "integer", "decimal", "money", "percent", "boolean", "date",
+               "datetime", "select", "email", "phone", "url")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
@@ -22,7 +28,7 @@ _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 class Who:
     """One approver slot or allowed actor: a role, a user, a field path or an attribute."""
 
-    kind: str  # requester | role | user | field | attribute
+    kind: str  # requester | system | role | user | field | attribute
     value: str = ""
     of: str | None = None  # attribute: whose (a field naming a user); None: the requester
     label: Any = None
@@ -30,6 +36,8 @@ class Who:
     def describe(self) -> str:
         if self.kind == REQUESTER:
             return "the requester"
+        if self.kind == BY_SYSTEM:
+            return "the system"
         if self.kind == "attribute":
             return f"the {self.value} of {self.of or 'the requester'}"
         return f"{self.kind} {self.value}"
@@ -71,6 +79,20 @@ class State:
 
 
 @dataclass(frozen=True)
+class Input:
+    """A value the actor gives when taking an action (a carrier, a tracking number)."""
+
+    name: str
+    type: str = "string"
+    label: Any = None
+    required: bool = False
+    max_length: int | None = None
+    min: Any = None
+    max: Any = None
+    options: tuple[tuple[str, Any], ...] = ()  # select: (value, label)
+
+
+@dataclass(frozen=True)
 class Transition:
     index: int
     action: str
@@ -82,6 +104,7 @@ class Transition:
     comment_required: bool = False
     approves: bool = False
     set: Mapping[str, str] = field(default_factory=dict)
+    inputs: tuple[Input, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -123,8 +146,8 @@ def parse_duration(value: Any) -> float:
 
 
 def parse_who(spec: Any) -> Who:
-    if spec == REQUESTER:
-        return Who(REQUESTER)
+    if spec in (REQUESTER, BY_SYSTEM):
+        return Who(spec)
     for kind in ("role", "user", "field", "attribute"):
         if kind in spec:
             return Who(kind, str(spec[kind]), spec.get("of"), spec.get("label"))
@@ -145,6 +168,20 @@ def _actions(specs: Any, where: tuple[str | int, ...]) -> tuple[Action, ...]:
             out.append(Action("notify", notify=tuple(
                 n if n == "approvers" else parse_who(n) for n in spec["notify"]),
                 subject=spec.get("subject"), body=spec.get("body"), path=path))
+    return tuple(out)
+
+
+def parse_inputs(specs: Any) -> tuple[Input, ...]:
+    """A transition's ``inputs``: ``{name: {type, label, required, ...}}``."""
+    out = []
+    for name, spec in (specs or {}).items():
+        spec = spec or {}
+        out.append(Input(
+            name=name, type=spec.get("type") or "string", label=spec.get("label"),
+            required=bool(spec.get("required")), max_length=spec.get("max_length"),
+            min=spec.get("min"), max=spec.get("max"),
+            options=tuple((str(o["value"]), o.get("label")) if isinstance(o, Mapping)
+                          else (str(o), None) for o in spec.get("options") or ())))
     return tuple(out)
 
 
@@ -178,6 +215,7 @@ def parse(body: Mapping[str, Any], *, module: str | None = None,
             condition=spec.get("condition"),
             comment_required=spec.get("comment") == "required",
             approves=bool(spec.get("approves")), set=dict(spec.get("set") or {}),
+            inputs=parse_inputs(spec.get("inputs")),
         ))
     watched = body.get("watched")
     return Workflow(
