@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from yiti.jobs import kind as _kind  # noqa: F401 - registers schedules, webhooks, notifications
+from yiti.jobs import retention as _retention  # noqa: F401 - the built-in retention job
 from yiti.jobs import tables as _tables  # registers the system tables
 from yiti.jobs.clock import Clock, FakeClock, SystemClock
 from yiti.jobs.notifications import Recipient, mark_read, notify, unread_count

@@ -5,7 +5,8 @@
 running job may go without a sign of life before it is re-queued), ``YITI_JOB_REDISPATCH``
 (seconds before a queued job whose queue message was lost is handed to the queue again),
 ``YITI_JOB_POLL_MAX`` (longest pause of an idle worker between looks at the queue),
-``YITI_QUEUE_NAME``; e-mail: ``YITI_SMTP_HOST``, ``YITI_SMTP_PORT``, ``YITI_SMTP_USER``,
+``YITI_QUEUE_NAME``; retention (:mod:`yiti.jobs.retention`): ``YITI_RETENTION_DAYS``,
+``YITI_RETENTION_FAILED_DAYS``, ``YITI_RETENTION_BATCH``, ``YITI_RETENTION_CRON``; e-mail: ``YITI_SMTP_HOST``, ``YITI_SMTP_PORT``, ``YITI_SMTP_USER``,
 ``YITI_SMTP_PASSWORD``, ``YITI_SMTP_FROM``, ``YITI_SMTP_TLS`` (``starttls``, ``ssl`` or
 ``none``).
 """
@@ -39,6 +40,15 @@ class JobSettings:
     smtp: SmtpSettings | None = None
     #: Seconds an outgoing webhook request may take.
     webhook_timeout: float = 10.0
+    #: Days done and cancelled jobs, successful webhook deliveries, read notifications and
+    #: schedule runs are kept (0: forever).
+    retention_days: int = 30
+    #: Days failed jobs and failed delivery attempts are kept (0: forever).
+    retention_failed_days: int = 90
+    #: Rows deleted per transaction, so no lock is held long.
+    retention_batch: int = 1000
+    #: When the built-in retention schedule runs (cron, in the site's time zone).
+    retention_cron: str = "30 3 * * *"
 
     def with_(self, **changes: object) -> JobSettings:
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -74,4 +84,8 @@ def from_env(environ: dict[str, str] | None = None) -> JobSettings:
         poll_max=number("YITI_JOB_POLL_MAX", 2.0),
         queue_name=env.get("YITI_QUEUE_NAME") or None,
         smtp=smtp,
+        retention_days=int(number("YITI_RETENTION_DAYS", 30)),
+        retention_failed_days=int(number("YITI_RETENTION_FAILED_DAYS", 90)),
+        retention_batch=max(int(number("YITI_RETENTION_BATCH", 1000)), 1),
+        retention_cron=env.get("YITI_RETENTION_CRON") or "30 3 * * *",
     )
