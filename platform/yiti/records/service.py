@@ -226,11 +226,16 @@ class Records:
             self.policy.check(self.actor, entity, action, None)
         docs: list[dict[str, Any]] = []
         problems: list[FieldProblem] = []
+        # Whether a new record may be given a key depends on the key alone, not its value:
+        # once a row's keys all passed, they pass in every later row unasked.
+        accepted: set[str] = set()
         with transaction(self.site.engine) as tx:
             for i, values in enumerate(rows):
-                self._refuse_unwritable(entity, values, None)
-                doc = self._with_defaults(entity, values)
                 try:
+                    if not accepted.issuperset(values):
+                        self._refuse_unwritable(entity, values, None)
+                        accepted.update(values)
+                    doc = self._with_defaults(entity, values)
                     self._prepare(tx, entity, doc, None)
                 except ValidationError as error:
                     problems += [FieldProblem(f"rows[{i}].{p.field}", p.message, p.code)
@@ -775,18 +780,17 @@ class Records:
             return [tx.conn.execute(insert(t).values(rows[0]).returning(t.c.id)).scalar_one()]
         if tx.conn.dialect.name == "sqlite":
             # SQLite can't return ids in parameter order from a batch; inside our write
-            # transaction (BEGIN IMMEDIATE) nobody else inserts, and rowids are assigned
-            # consecutively from max(rowid) + 1.
-            tx.conn.execute(insert(t), rows)
-            last = tx.conn.execute(select(func.max(t.c.id))).scalar_one()
-            return list(range(last - len(rows) + 1, last + 1))
-        if len(rows) >= bulk.COPY_THRESHOLD:
+            # transaction (BEGIN IMMEDIATE) nobody else inserts, so the rows take the ids
+            # after the largest, as SQLite itself would give them, here given explicitly.
+            last = tx.conn.execute(select(func.max(t.c.id))).scalar_one() or 0
+            ids = list(range(last + 1, last + 1 + len(rows)))
+        elif len(rows) >= bulk.COPY_THRESHOLD:
             ids = bulk.draw_ids(tx.conn, t, len(rows))
-            bulk.copy_rows(tx.conn, t, [dict(row, id=i) for row, i in zip(rows, ids,
-                                                                          strict=True)])
-            return ids
-        return list(tx.conn.execute(insert(t).returning(t.c.id, sort_by_parameter_order=True),
-                                    rows).scalars())
+        else:
+            return list(tx.conn.execute(
+                insert(t).returning(t.c.id, sort_by_parameter_order=True), rows).scalars())
+        bulk.write_rows(tx.conn, t, [dict(row, id=i) for row, i in zip(rows, ids, strict=True)])
+        return ids
 
     def _save_existing(self, tx: Transaction, entity: Entity, old: Record, doc: dict[str, Any],
                        action: str, docstatus: str | None = None) -> Record:
