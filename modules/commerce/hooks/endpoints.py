@@ -207,9 +207,10 @@ def staff_allocate(ctx: api.EndpointContext) -> dict[str, Any]:
 
 @api.endpoint("orders/ship", roles=STAFF)
 def staff_ship(ctx: api.EndpointContext) -> dict[str, Any]:
-    """Staff: ``{"order", "carrier": "sf", "tracking_no"}``: ship it (stock leaves)."""
+    """Staff: ``{"order", "carrier": "sf", "tracking_no"}`` (both required): ship it
+    (stock leaves). The same as ``POST /api/v1/sales_order/<id>/actions/ship``."""
     body, order = _order(ctx)
-    return ship(ctx.records, order, body.get("carrier") or "sf", body.get("tracking_no"))
+    return ship(ctx.records, order, body.get("carrier"), body.get("tracking_no"))
 
 
 @api.endpoint("orders/complete", roles=STAFF)

@@ -1,9 +1,20 @@
-"""Orders: placing (price, reserve), the status flow, cancelling and expiring.
+"""Orders: placing (price, reserve), the status flow's stock effects, cancelling, expiring.
 
-The status flow is the table :data:`FLOW`: each action, the states it may start from,
-and the state it leads to; anything else is refused with a 409. (It becomes a workflow
-definition once the workflow engine runs; until then the status is read-only and changed
-only here, through ``records.transition``, which audits each change under its action.)
+The status flow is the workflow ``workflows/sales_order.yaml`` (docs/commerce.md,
+"Orders"): its states, which roles may take each action, the inputs an action needs (a
+carrier and a tracking number to ship) and the fields each state stamps. The status is
+read-only and changes only through the workflow engine: :func:`move_status` takes an
+action with :func:`yiti.api.act` as the caller's actor, so a refused action is a 409
+(wrong state, or a condition that does not hold) or a 403 (not the caller's to take),
+and the order's workflow history names who moved it, when, from and to.
+
+The stock effects are the workflow's hooks, run in the transition's transaction (all or
+nothing with it): :func:`release_goods` on entering ``cancelled`` gives back the
+reservations and the flash-sale and coupon counters and marks a succeeded payment for
+refund; :func:`ship_goods` on entering ``shipped`` records the shipment and posts the
+ship moves. :func:`place` creates an order already placed (pending payment, its stock
+reserved) in one transaction; :func:`expire` cancels unpaid orders through the same
+``cancel`` action, as the system.
 """
 
 from __future__ import annotations
@@ -18,34 +29,20 @@ from .common import all_rows, aware, first, now, system
 from .quotes import catalogue, quote
 from .stock import post, release_move, reserve_many, ship_move
 
-#: action -> (states it may start from, the state it leads to)
-FLOW: dict[str, tuple[tuple[str, ...], str]] = {
-    "place": (("draft",), "pending_payment"),
-    "pay": (("pending_payment",), "paid"),
-    "allocate": (("paid",), "allocated"),
-    "ship": (("paid", "allocated"), "shipped"),
-    "complete": (("shipped",), "completed"),
-    "cancel": (("draft", "pending_payment", "paid", "allocated"), "cancelled"),
-}
 SYSTEM_KEYS = ("name", "version", "created_at", "created_by", "modified_at", "modified_by",
                "docstatus", "amended_from", "parent_id", "idx")
-STAMPS = {"paid": "paid_at", "shipped": "shipped_at", "completed": "completed_at",
-          "cancelled": "cancelled_at"}
 
 
 def move_status(records: api.Records, order: dict[str, Any], action: str,
-                values: dict[str, Any] | None = None, at: dt.datetime | None = None
-                ) -> dict[str, Any]:
-    """Take ``action`` on ``order`` (a record read in this transaction) or refuse (409)."""
-    sources, target = FLOW[action]
-    if order["status"] not in sources:
-        raise api.Conflict(f"order {order['name']} is {order['status']}: it can't be "
-                           f"{action!r}ed (only from {', '.join(sources)})")
-    changes = {"status": target, **(values or {})}
-    if target in STAMPS and STAMPS[target] not in changes:
-        changes[STAMPS[target]] = at or now(records)
-    return system(records).transition("sales_order", order["id"], changes, action=action,
-                                      version=order["version"])
+                inputs: dict[str, Any] | None = None, at: dt.datetime | None = None, *,
+                comment: str | None = None) -> dict[str, Any]:
+    """Take the workflow ``action`` on ``order`` (a record read in this transaction) as
+    ``records``' actor, with the transition's ``inputs`` (``{"paid_amount": ...}`` to pay,
+    ``{"carrier", "tracking_no"}`` to ship) and ``comment`` (a cancellation's reason);
+    ``at`` (the system only) backdates it. Refused with 409 from the wrong state, 403 when
+    the actor may not take it, 422 for a missing input or reason."""
+    return api.act(records, "sales_order", order["id"], action, comment=comment,
+                   inputs=inputs, version=order["version"], at=at)
 
 
 def line_values(line: dict[str, Any], **changes: Any) -> dict[str, Any]:
@@ -267,51 +264,58 @@ def release(records: api.Records, order: dict, note: str) -> None:
 
 
 def cancel(records: api.Records, order: dict, reason: str) -> dict:
-    """Cancel ``order``, releasing its reservations (409 once shipped); all or nothing."""
-    with system(records).unit_of_work():
-        return _cancel(records, order, reason)
+    """Cancel ``order`` as ``records``' actor, ``reason`` kept as its ``cancel_reason``:
+    its reservations return (:func:`release_goods`), all or nothing; 409 once shipped."""
+    return move_status(records, order, "cancel", comment=reason)
 
 
-def _cancel(records: api.Records, order: dict, reason: str) -> dict:
-    sys = system(records)
-    sources, _ = FLOW["cancel"]
-    if order["status"] not in sources:
-        return move_status(records, order, "cancel")  # refused with the reason
-    release(records, order, reason)
+def ship(records: api.Records, order: dict, carrier: str | None, tracking_no: str | None
+         ) -> dict:
+    """Ship every line as ``records``' actor: a shipment, and the reserved goods leave the
+    warehouse (:func:`ship_goods`); 422 naming ``carrier`` or ``tracking_no`` when one is
+    missing, 409 from a state it can't be shipped from."""
+    return move_status(records, order, "ship", {"carrier": carrier, "tracking_no": tracking_no})
+
+
+def _unreserved(order: dict) -> list[dict]:
+    return [line_values(line, reserved_qty=0) for line in order["lines"]]
+
+
+def release_goods(doc: dict[str, Any], ctx: api.HookContext) -> None:
+    """Workflow hook on entering ``cancelled``: every reservation, flash-sale and coupon
+    counter back; a succeeded payment marked for refund; no line left reserved."""
+    sys = system(ctx.records)
+    order = sys.get("sales_order", doc["id"])
+    release(ctx.records, order, order["cancel_reason"] or "cancelled")
     for payment in all_rows(sys, "payment", [("sales_order", "=", order["id"]),
                                              ("status", "=", "succeeded")]):
         # the refund itself goes through the provider; the payment is marked for it
         sys.transition("payment", payment["id"], {"status": "refunded"}, action="refund")
-    return move_status(records, order, "cancel", {
-        "cancel_reason": reason[:200],
-        "lines": [line_values(line, reserved_qty=0) for line in order["lines"]]})
+    sys.transition("sales_order", order["id"], {"lines": _unreserved(order)},
+                   action="cancel")
 
 
-def ship(records: api.Records, order: dict, carrier: str, tracking_no: str | None) -> dict:
-    """Ship every line: a shipment, and the reserved goods leave the warehouse."""
-    with system(records).unit_of_work():
-        return _ship(records, order, carrier, tracking_no)
-
-
-def _ship(records: api.Records, order: dict, carrier: str, tracking_no: str | None) -> dict:
-    sys = system(records)
-    sources, _ = FLOW["ship"]
-    if order["status"] not in sources:
-        return move_status(records, order, "ship")  # refused with the reason
+def ship_goods(doc: dict[str, Any], ctx: api.HookContext) -> None:
+    """Workflow hook on entering ``shipped``: the shipment (the ``ship`` action's carrier
+    and tracking number), the reserved goods' ship moves, no line left reserved."""
+    sys = system(ctx.records)
+    order = sys.get("sales_order", doc["id"])
+    given = (ctx.transition or {}).get("inputs") or {}
     warehouses = sorted({line["warehouse"] for line in order["lines"]})
-    shipment = sys.create("shipment", {"sales_order": order["id"], "carrier": carrier,
-                                       "tracking_no": tracking_no, "warehouse": warehouses[0],
-                                       "shipped_at": now(records)})
-    post(records, [ship_move(line["sku"], line["warehouse"], line["reserved_qty"],
-                                         order["channel"], line["reserved_from"] or "free",
-                                         order=order["id"], reference=shipment["name"])
-                         for line in order["lines"] if line["reserved_qty"]])
-    return move_status(records, order, "ship", {
-        "lines": [line_values(line, reserved_qty=0) for line in order["lines"]]})
+    shipment = sys.create("shipment", {"sales_order": order["id"], "carrier": given["carrier"],
+                                       "tracking_no": given["tracking_no"],
+                                       "warehouse": warehouses[0],
+                                       "shipped_at": order["shipped_at"]})
+    post(ctx.records, [ship_move(line["sku"], line["warehouse"], line["reserved_qty"],
+                                 order["channel"], line["reserved_from"] or "free",
+                                 order=order["id"], reference=shipment["name"])
+                       for line in order["lines"] if line["reserved_qty"]])
+    sys.transition("sales_order", order["id"], {"lines": _unreserved(order)}, action="ship")
 
 
 def expire(records: api.Records, at: dt.datetime, limit: int = 500) -> list[str]:
-    """Cancel unpaid orders whose reservation ran out before ``at``; their names."""
+    """Cancel unpaid orders whose reservation ran out before ``at`` (the ``cancel`` action,
+    as the system); their names."""
     sys = system(records)
     done = []
     for row in sys.list("sales_order", filters=[("status", "=", "pending_payment"),
@@ -320,6 +324,6 @@ def expire(records: api.Records, at: dt.datetime, limit: int = 500) -> list[str]
         order = sys.get("sales_order", row["id"])
         until = aware(order["reserved_until"])
         if until is not None and until < at:
-            cancel(records, order, "not paid in time: the reservation expired")
+            cancel(sys, order, "not paid in time: the reservation expired")
             done.append(order["name"])
     return done

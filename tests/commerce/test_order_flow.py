@@ -1,0 +1,204 @@
+"""The order status flow (workflows/sales_order.yaml) over HTTP with real roles: staff
+allocate, ship and complete through ``/api/v1/sales_order/<id>/actions/<action>`` and the
+buttons on the order's page; roles without the right get 403, a wrong state 409, a missing
+input 422 naming it; cancelling releases the stock; every move is in the history."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from .conftest import ledger_balances, level
+from .test_checkout import X, callback, place
+
+A = "/api/v1/sales_order"
+
+
+@pytest.fixture
+def ann(token, shop):
+    return token("ann", "Customer", customer="ANN")
+
+
+@pytest.fixture
+def staff(token, shop):
+    return token("olga", "Order Clerk")
+
+
+def act(client, headers, order, action, **body):
+    return client.post(f"{A}/{order['id']}/actions/{action}", json=body, headers=headers)
+
+
+def paid(site, shop, client, ann, qty=2):
+    """An order placed and paid through the signed payment callback."""
+    order = place(site, shop, qty=qty)
+    paying = client.post(f"{X}/orders/pay", json={"order": order["name"]}, headers=ann).json
+    done = callback(client, site, paying["payment"], f"T-{order['name']}", paying["amount"])
+    assert done.json["status"] == "succeeded", done.json
+    return site.records().get("sales_order", order["id"])
+
+
+def flow(client, headers, order):
+    body = client.get(f"{A}/{order['id']}/workflow", headers=headers).json
+    return [(h["action"], h["from_state"], h["to_state"], h["user"]) for h in body["history"]]
+
+
+def test_staff_allocate_ship_and_complete_through_the_action_endpoint(site, shop, client, ann,
+                                                                      staff):
+    order = paid(site, shop, client, ann)
+    panel = client.get(f"{A}/{order['id']}/workflow", headers=staff).json
+    assert panel["state"] == "paid"
+    assert {a["action"] for a in panel["actions"]} == {"allocate", "ship", "cancel"}
+    ship = next(a for a in panel["actions"] if a["action"] == "ship")
+    assert [(i["name"], i["required"]) for i in ship["inputs"]] == [
+        ("carrier", True), ("tracking_no", True)]
+
+    missing = act(client, staff, order, "ship", carrier="sf")
+    assert missing.status_code == 422
+    assert [e["field"] for e in missing.json["errors"]] == ["tracking_no"]
+    assert "required to ship" in missing.json["errors"][0]["message"]
+    assert level(site, shop["SHIRT-1"], shop["WH-A"])["reserved"] == 2  # nothing moved
+
+    allocated = act(client, staff, order, "allocate")
+    assert allocated.status_code == 200 and allocated.json["status"] == "allocated"
+    shipped = act(client, staff, order, "ship", carrier="sf", tracking_no="SF1001")
+    assert shipped.status_code == 200, shipped.json
+    body = shipped.json
+    assert body["status"] == "shipped" and body["shipped_at"]
+    assert [line["reserved_qty"] for line in body["lines"]] == [0]
+    (shipment,) = site.records().list("shipment", filters=[
+        ("sales_order", "=", order["id"])]).rows
+    assert (shipment["carrier"], shipment["tracking_no"]) == ("sf", "SF1001")
+    shirt = level(site, shop["SHIRT-1"], shop["WH-A"])
+    assert (shirt["on_hand"], shirt["reserved"], shirt["available"]) == (48, 0, 48)
+    again = act(client, staff, order, "ship", carrier="sf", tracking_no="SF1002")
+    assert again.status_code == 409 and "Shipped" in again.json["detail"]
+
+    completed = act(client, staff, order, "complete")
+    assert completed.status_code == 200 and completed.json["status"] == "completed"
+    assert completed.json["completed_at"]
+    assert flow(client, staff, order) == [
+        ("pay", "pending_payment", "paid", "system"), ("allocate", "paid", "allocated", "olga"),
+        ("ship", "allocated", "shipped", "olga"), ("complete", "shipped", "completed", "olga")]
+    history = client.get(f"{A}/{order['id']}/workflow", headers=staff).json["history"]
+    assert all(h["at"] for h in history)
+    ledger_balances(site)
+
+
+def test_roles_without_the_right_are_refused_with_403(site, shop, client, ann, staff, token):
+    order = paid(site, shop, client, ann)
+    assistant = token("sam", "Shop Assistant")
+    assert client.get(f"{A}/{order['id']}", headers=assistant).status_code == 200
+    assert client.get(f"{A}/{order['id']}/workflow", headers=assistant).json["actions"] == []
+    for action, body in (("ship", {"carrier": "sf", "tracking_no": "SF1"}),
+                         ("allocate", {}), ("cancel", {"comment": "no"})):
+        refused = act(client, assistant, order, action, **body)
+        assert refused.status_code == 403, (action, refused.json)
+        assert refused.json["code"] == "forbidden"
+    # paying is the verified callback's, not staff's; a customer can't cancel a paid order
+    pending = place(site, shop, customer="BOB")
+    assert act(client, staff, pending, "pay", paid_amount="200.00").status_code == 403
+    assert act(client, ann, order, "cancel").status_code == 403
+    assert site.records().get("sales_order", order["id"])["status"] == "paid"
+    # the warehouse may allocate and ship, though it can only read orders
+    keeper = token("kim", "Stock Manager")
+    assert act(client, keeper, order, "allocate").json["status"] == "allocated"
+    assert flow(client, staff, order)[-1] == ("allocate", "paid", "allocated", "kim")
+
+
+def test_shipping_a_cancelled_order_gives_409(site, shop, client, ann, staff):
+    order = place(site, shop, qty=3)
+    no_reason = act(client, staff, order, "cancel")
+    assert no_reason.status_code == 422 and no_reason.json["errors"][0]["field"] == "comment"
+    cancelled = act(client, staff, order, "cancel", comment="out of the customer's area")
+    assert cancelled.status_code == 200, cancelled.json
+    assert cancelled.json["cancel_reason"] == "out of the customer's area"
+    refused = act(client, staff, order, "ship", carrier="sf", tracking_no="SF1")
+    assert refused.status_code == 409 and refused.json["code"] == "conflict"
+    assert "Cancelled" in refused.json["detail"]
+    assert site.records().count("shipment").value == 0
+    assert level(site, shop["SHIRT-1"], shop["WH-A"])["on_hand"] == 50
+
+
+def test_cancel_releases_the_stock_and_marks_the_payment_for_refund(site, shop, client, ann,
+                                                                    staff):
+    order = paid(site, shop, client, ann, qty=4)
+    assert level(site, shop["SHIRT-1"], shop["WH-A"])["available"] == 46
+    done = act(client, staff, order, "cancel", comment="customer phoned to cancel")
+    assert done.status_code == 200 and done.json["status"] == "cancelled"
+    assert done.json["cancelled_at"] and [x["reserved_qty"] for x in done.json["lines"]] == [0]
+    row = level(site, shop["SHIRT-1"], shop["WH-A"])
+    assert (row["on_hand"], row["reserved"], row["available"]) == (50, 0, 50)
+    (payment,) = site.records().list("payment", filters=[("sales_order", "=", order["id"])]).rows
+    assert payment["status"] == "refunded"
+    ledger_balances(site)
+    body = client.get(f"{A}/{order['id']}/workflow", headers=staff).json
+    assert [(h["action"], h["from_state"], h["to_state"], h["user"], h["comment"])
+            for h in body["history"]][-1] == (
+        "cancel", "paid", "cancelled", "olga", "customer phoned to cancel")
+    again = act(client, staff, order, "cancel", comment="twice")
+    assert again.status_code == 409
+
+
+def test_a_customer_cancels_an_unpaid_order_of_their_own(site, shop, client, ann, token):
+    order = place(site, shop, qty=2)
+    bob = token("bob", "Customer", customer="BOB")
+    assert act(client, bob, order, "cancel").status_code == 404  # not Bob's to see
+    mine = act(client, ann, order, "cancel", comment="changed my mind")
+    assert mine.status_code == 200 and mine.json["status"] == "cancelled"
+    assert level(site, shop["SHIRT-1"], shop["WH-A"])["available"] == 50
+    assert flow(client, ann, order) == [("cancel", "pending_payment", "cancelled", "ann")]
+
+
+def test_a_failing_stock_effect_leaves_the_order_as_it_was(site, shop, client, ann, staff,
+                                                          monkeypatch):
+    from yiti.errors import ValidationError
+
+    order = paid(site, shop, client, ann)
+    orders = sys.modules["yiti_packs.commerce.hooks.orders"]
+
+    def broken(records, moves):  # noqa: ANN001, ANN202
+        raise ValidationError("the ledger is closed for maintenance", field="lines")
+
+    monkeypatch.setattr(orders, "post", broken)
+    refused = act(client, staff, order, "ship", carrier="jd", tracking_no="JD1")
+    assert refused.status_code == 422 and "maintenance" in refused.json["detail"]
+    after = site.records().get("sales_order", order["id"])
+    assert (after["status"], after["version"]) == ("paid", order["version"])
+    assert site.records().count("shipment").value == 0
+    assert [h[0] for h in flow(client, staff, order)] == ["pay"]
+
+
+def test_expiry_cancels_through_the_workflow(site, shop, client, staff):
+    order = place(site, shop, qty=4)
+    site.jobs.tick()
+    site.jobs.clock.advance(minutes=31)
+    site.jobs.tick()
+    site.jobs.drain()
+    assert site.records().get("sales_order", order["id"])["status"] == "cancelled"
+    body = client.get(f"{A}/{order['id']}/workflow", headers=staff).json
+    (entry,) = body["history"]
+    assert (entry["action"], entry["user"]) == ("cancel", "system")
+    assert "expired" in entry["comment"]
+    assert level(site, shop["SHIRT-1"], shop["WH-A"])["available"] == 50
+    ledger_balances(site)
+
+
+def test_the_order_page_offers_the_buttons(site, shop, client, ann, staff):
+    order = paid(site, shop, client, ann)
+    page = client.get("/auth/login")
+    csrf = page.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    signed = client.post("/auth/login", data={"name": "olga", "password": "olga-password-1",
+                                              "csrf_token": csrf})
+    assert signed.status_code == 302, signed.text
+    html = client.get(f"/app/sales_order/{order['id']}").text
+    assert 'yiti-wf-action" data-action="ship"' in html and 'name="tracking_no"' in html
+    assert 'yiti-wf-action" data-action="pay"' not in html  # the system's
+    csrf = client.get("/api/v1/_me").json["csrf_token"]
+    done = client.post(f"/workflow/act/sales_order/{order['id']}/ship", data={
+        "csrf_token": csrf, "version": order["version"], "carrier": "zto",
+        "tracking_no": "ZT77", "next": f"/app/sales_order/{order['id']}"})
+    assert done.status_code == 302
+    shipped = site.records().get("sales_order", order["id"])
+    assert shipped["status"] == "shipped"
+    assert site.records().list("shipment").rows[0]["carrier"] == "zto"
