@@ -12,9 +12,12 @@ the hand-written query a developer would write, and prints both and their ratio.
 checks the two give the same numbers.
 
 The report is declared in the pack (``reports/monthly_sales.yaml``), so ``site.migrate()``
-creates the statistics the engine keeps for declared reports on PostgreSQL (see
-docs/reports.md, "Statistics"); both queries profit from them. ``--without-statistics``
-drops them after loading, to measure what they are worth.
+does what ``yiti migrate`` does for declared reports on PostgreSQL (docs/reports.md,
+"Bucket columns and statistics"): a stored bucket column for the order's month in the site's
+zone, and statistics on it and the channel. The hand-written query groups by that column
+too when it is there (a developer would), so both read the same columns.
+``--without bucket-columns`` drops the column and keeps statistics on the month
+expression instead; ``--without all`` drops both (the plain tables).
 """
 
 from __future__ import annotations
@@ -49,6 +52,8 @@ from yiti.db import create_engine as yiti_engine  # noqa: E402
 from yiti.definitions import load_model  # noqa: E402
 from yiti.permissions.policy import SYSTEM  # noqa: E402
 from yiti.reports import report_of, run_report  # noqa: E402
+from yiti.reports.statistics import bucket_column, bucket_sql  # noqa: E402
+from yiti.schema.statistics import derived_columns  # noqa: E402
 from yiti.site import Site  # noqa: E402
 from yiti.testing import settings_for  # noqa: E402
 
@@ -131,12 +136,36 @@ def load(site: Site, n_lines: int, batch: int = 20_000) -> None:
             conn.exec_driver_sql("ANALYZE")
 
 
+def undo(site: Site, what: str) -> None:
+    """Drop the bucket columns (and statistics on them), then statistics on the month
+    expression instead (``bucket-columns``) or nothing more (``all``); analyse."""
+    with site.engine.begin() as conn:
+        for table_name, name in derived_columns(conn):
+            conn.execute(text(f'ALTER TABLE "{table_name}" DROP COLUMN "{name}"'))
+        for name in conn.execute(text(
+                "SELECT stxname FROM pg_statistic_ext WHERE stxname LIKE 'ystat%' "
+                "AND stxnamespace = current_schema()::regnamespace")).scalars():
+            conn.execute(text(f'DROP STATISTICS "{name}"'))
+        if what == "bucket-columns":
+            month = bucket_sql(site.metadata, "bench_order", "placed_at", "datetime", "month",
+                               site.settings.timezone)
+            conn.execute(text(f"CREATE STATISTICS bench_month ON ({month}), channel "
+                              "FROM bench_order"))
+        conn.execute(text("ANALYZE"))
+
+
 def hand_written(site: Site, since: dt.datetime, until: dt.datetime):  # noqa: ANN201
-    """The query a developer would write by hand for the same report."""
+    """The query a developer would write by hand for the same report (grouping by the
+    order's bucket column when the database has one)."""
     line, order, product = (site.tables[n] for n in
                             ("bench_order_line", "bench_order", "bench_product"))
     tz = site.settings.timezone
-    if site.engine.dialect.name == "postgresql":
+    with site.engine.connect() as conn:
+        stored = derived_columns(conn, ["bench_order"])
+    column = bucket_column(site.metadata, "bench_order", "placed_at", "month", tz)
+    if ("bench_order", column) in stored:
+        month = literal_column(f'bench_order."{column}"', type_=Date)
+    elif site.engine.dialect.name == "postgresql":
         local = order.c.placed_at.op("AT TIME ZONE")(literal_column(f"'{tz}'"))
         month = cast(func.date_trunc(literal_column("'month'"), local), Date)
     else:
@@ -164,8 +193,9 @@ def main() -> None:
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--lines", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=7)
-    parser.add_argument("--without-statistics", action="store_true",
-                        help="drop the statistics yiti migrate created for the report")
+    parser.add_argument("--without", choices=["all", "bucket-columns"], default=None,
+                        help="drop what yiti migrate made for the report: everything, or "
+                             "the bucket column (keeping statistics on the expression)")
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="yiti-bench-reports-"))
@@ -188,19 +218,14 @@ def main() -> None:
         url = f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
     site = Site(settings_for(url, tmp), model=model, engine=yiti_engine(url))
     try:
-        steps = site.migrate().steps
-        stats = [s for s in steps if s.kind == "add statistics"]
+        made = [s for s in site.migrate().steps
+                if s.kind in ("add derived column", "add statistics")]
         t0 = time.perf_counter()
         load(site, args.lines)
-        if args.without_statistics and stats:
-            with site.engine.begin() as conn:
-                for name in conn.execute(text(
-                        "SELECT stxname FROM pg_statistic_ext WHERE stxname LIKE 'ystat%' "
-                        "AND stxnamespace = current_schema()::regnamespace")).scalars():
-                    conn.execute(text(f'DROP STATISTICS "{name}"'))
-                conn.execute(text("ANALYZE"))
-        for s in stats:
-            print(f"{s}{' (dropped: --without-statistics)' if args.without_statistics else ''}")
+        if args.without and site.engine.dialect.name == "postgresql":
+            undo(site, args.without)
+        for s in made:
+            print(f"{s}{f' (then dropped: --without {args.without})' if args.without else ''}")
         print(f"database: {site.engine.dialect.name}, order lines: {args.lines:,} "
               f"(loaded in {time.perf_counter() - t0:.1f}s)")
         report = report_of(site, "monthly_sales")

@@ -20,6 +20,7 @@ from yiti.permissions.policy import SYSTEM
 from yiti.reports import report_of, run_report
 from yiti.reports.compile import ReportCompiler
 from yiti.reports.params import values as param_values
+from yiti.schema.statistics import derived_columns
 from yiti.site import Site
 from yiti.testing import postgres_url, settings_for, temporary_database
 
@@ -69,74 +70,135 @@ def test_monthly_report_matches_python(shop: Shop) -> None:
     assert got == want
 
 
-def test_migrate_keeps_statistics_for_declared_reports(pg_url: str, tmp_path: Path) -> None:
+def _bucket_columns(site: Site) -> dict[tuple[str, str], str]:
+    """The derived columns in the site's schema: (table, column) → generation expression."""
+    with site.engine.connect() as conn:
+        return {(t, c): e for t, c, e in conn.execute(text(
+            "SELECT c.relname, a.attname, pg_get_expr(d.adbin, d.adrelid) "
+            "FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
+            "JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
+            "WHERE c.relnamespace = current_schema()::regnamespace "
+            "AND a.attname LIKE '\\_y\\_%' AND NOT a.attisdropped"))}
+
+
+def _drop_bucket_columns(site: Site) -> None:
+    with site.engine.begin() as conn:
+        for (table_name, name) in _bucket_columns(site):
+            conn.execute(text(f'ALTER TABLE "{table_name}" DROP COLUMN "{name}"'))
+        conn.execute(text("ANALYZE"))
+
+
+def test_migrate_keeps_bucket_columns_and_statistics(pg_url: str, tmp_path: Path) -> None:
     site = make_site(pg_url, tmp_path)
     try:
-        made = _statistics(site)
-        on_sale = [d for d in made.values() if " FROM sale" in d]
-        # monthly_sales: the month of the parent's placed_at in the site's zone and the
-        # channel, together; sales_by_channel's keys are one plain column per table
-        assert len(on_sale) == 1, made
-        assert "date_trunc('month'" in on_sale[0] and "Asia/Shanghai" in on_sale[0]
-        assert "channel" in on_sale[0]
-        assert not [s for s in site.migrate().steps if "statistics" in s.kind]
+        # monthly_sales: the month of the parent's placed_at in the site's zone, stored
+        # on the sale; statistics on it and the channel together. sales_by_channel's keys
+        # are one plain column per table: nothing for it.
+        columns = _bucket_columns(site)
+        assert list(columns) == [("sale", next(iter(columns))[1])], columns
+        ((_, column), expression), = columns.items()
+        assert column.startswith("_y_placed_at_month_")
+        assert "date_trunc('month'" in expression and "Asia/Shanghai" in expression
+        stats = list(_statistics(site).values())
+        assert len(stats) == 1 and column in stats[0] and "channel" in stats[0], stats
+        assert not [s for s in site.migrate().steps if s.kind != "add search index"]
     finally:
         site.close()
 
-    # Another time zone: the bucket expression changed, so do its statistics.
+    # Another time zone: another bucket, so another column and its statistics.
     berlin = Site(dataclasses.replace(settings_for(pg_url, tmp_path, modules=[PACKS]),
                                       timezone="Europe/Berlin"))
     try:
         steps = {s.kind for s in berlin.migrate().steps}
-        assert {"add statistics", "drop statistics"} <= steps
-        assert all("Europe/Berlin" in d for d in _statistics(berlin).values()
-                   if "date_trunc" in d)
+        assert {"drop derived column", "add derived column", "add statistics"} <= steps
+        assert column not in {c for _, c in _bucket_columns(berlin)}
+        assert all("Europe/Berlin" in e for e in _bucket_columns(berlin).values())
     finally:
         berlin.close()
 
-    # The report removed: its statistics go (they hold no data).
+    # The report removed: its column and statistics go (they hold no data of their own).
     packs = tmp_path / "packs"
     shutil.copytree(PACKS, packs)
     (packs / "shop" / "reports" / "monthly_sales.yaml").unlink()
-    (packs / "shop" / "dashboards" / "shop.yaml").unlink(missing_ok=True)
     without = Site(settings_for(pg_url, tmp_path, modules=[packs]))
     try:
-        assert "drop statistics" in {s.kind for s in without.migrate().steps}
-        assert not [d for d in _statistics(without).values() if "date_trunc" in d]
+        assert {"drop derived column"} <= {s.kind for s in without.migrate().steps}
+        assert not _bucket_columns(without) and not _statistics(without)
     finally:
         without.close()
 
 
-def _estimated_groups(site: Site) -> tuple[float, int]:
-    """PostgreSQL's estimate of the monthly report's rows, and the rows it returns."""
+def _estimated_groups(site: Site) -> tuple[float, int, str]:
+    """PostgreSQL's estimate of the monthly report's rows, the rows it returns, its SQL."""
     report = report_of(site, "monthly_sales")
     params = param_values(report, {}, site.model, site.settings.timezone)
-    query = ReportCompiler(site, SYSTEM, report, params, None).compile().query
+    with site.engine.connect() as conn:
+        stored = derived_columns(conn, ["sale"])
+    query = ReportCompiler(site, SYSTEM, report, params, None,
+                           bucket_columns=stored).compile().query
     sql = str(query.compile(site.engine, compile_kwargs={"literal_binds": True}))
     with site.engine.connect() as conn:
         plan = conn.execute(text(f"EXPLAIN (FORMAT JSON) {sql}")).scalar_one()
         rows = len(conn.execute(query).all())
     plan = json.loads(plan) if isinstance(plan, str) else plan
-    return plan[0]["Plan"]["Plan Rows"], rows
+    return plan[0]["Plan"]["Plan Rows"], rows, sql
 
 
-def test_statistics_let_postgres_estimate_the_few_groups(pg_url: str, tmp_path: Path) -> None:
+def test_postgres_estimates_the_few_groups(pg_url: str, tmp_path: Path) -> None:
     site = make_site(pg_url, tmp_path)
     try:
         fill(site, n_sales=1500)
         with site.engine.begin() as conn:
             conn.execute(text("ANALYZE"))
-        estimate, actual = _estimated_groups(site)
+        estimate, actual, sql = _estimated_groups(site)
+        assert "_y_placed_at_month_" in sql
         assert actual <= 5 * 3 * 3  # months (120 days) x channels x categories
         assert estimate <= 3 * actual, (estimate, actual)
-        with site.engine.begin() as conn:
-            for name in _statistics(site):
-                conn.execute(text(f'DROP STATISTICS "{name}"'))
-            conn.execute(text("ANALYZE"))
-        blind, _ = _estimated_groups(site)
-        assert blind > 20 * actual, (blind, actual)  # a group per timestamp, nearly
-        assert "add statistics" in {s.kind for s in site.migrate().steps}
+        _drop_bucket_columns(site)  # the report falls back to the expression...
+        blind, again, sql = _estimated_groups(site)
+        assert "date_trunc" in sql and again == actual
+        assert blind > 20 * actual, (blind, actual)  # ...a group per timestamp, nearly
+        assert "add derived column" in {s.kind for s in site.migrate().steps}
         assert _estimated_groups(site)[0] <= 3 * actual  # migrate analysed the table
+    finally:
+        site.close()
+
+
+def test_bucket_column_follows_writes(pg_url: str, tmp_path: Path) -> None:
+    """The stored month is recomputed when a sale moves, and equals the expression."""
+    site = make_site(pg_url, tmp_path)
+    try:
+        shop = fill(site, n_sales=60)
+        report = report_of(site, "monthly_sales")
+
+        def months() -> dict[Any, int]:
+            result = run_report(site, SYSTEM, report, {})
+            out: dict[Any, int] = defaultdict(int)
+            for row in result.rows:
+                v = {c.name: row.values[c.key] for c in result.columns}
+                out[v["month"]] += v["lines"]
+            return dict(out)
+
+        def oracle() -> dict[Any, int]:
+            out: dict[Any, int] = defaultdict(int)
+            for line in shop.lines():
+                out[_shanghai_month(line["sale"]["placed_at"])] += 1
+            return dict(out)
+
+        assert months() == oracle()
+        # 2026-03-31 16:30 UTC is 1 April in Shanghai (31 March in UTC): the sale moves
+        # to another month.
+        moved = dt.datetime(2026, 3, 31, 16, 30, tzinfo=dt.UTC)
+        assert _shanghai_month(shop.sales[0]["placed_at"]) != _shanghai_month(moved)
+        with site.engine.connect() as conn:  # the first sale inserted
+            sale_id = conn.execute(text("SELECT min(id) FROM sale")).scalar_one()
+        site.records().update("sale", sale_id, {"placed_at": moved})
+        shop.sales[0]["placed_at"] = moved
+        assert months() == oracle()
+        with_column = run_report(site, SYSTEM, report, {}).rows
+        _drop_bucket_columns(site)
+        assert [r.values for r in run_report(site, SYSTEM, report, {}).rows] == \
+            [r.values for r in with_column]
     finally:
         site.close()
 

@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
+    Date,
     Integer,
     and_,
     case,
@@ -48,6 +49,7 @@ from yiti.permissions.policy import Actor
 from yiti.records.query import Compiler
 from yiti.reports import buckets
 from yiti.reports.spec import Group, Measure, Report, through_lines, walk
+from yiti.reports.statistics import bucket_column
 from yiti.schema.types import ExactDecimal
 from yiti.values import DECIMAL_DEFAULTS
 
@@ -100,8 +102,13 @@ class ReportCompiler:
     """Compiles one report for one actor against a site's tables."""
 
     def __init__(self, site: Any, actor: Actor, report: Report, params: Mapping[str, Any],
-                 extra_filters: list[tuple[str, str, Any]] | None = None) -> None:
+                 extra_filters: list[tuple[str, str, Any]] | None = None, *,
+                 bucket_columns: frozenset[tuple[str, str]] = frozenset()) -> None:
+        """``bucket_columns``: the (table, column) bucket columns in the database now
+        (:func:`yiti.schema.statistics.derived_columns`); a bucket is grouped by its
+        column when there is one, else computed by its expression."""
         self.site, self.actor, self.report, self.params = site, actor, report, params
+        self.bucket_columns = bucket_columns
         self.model = site.model
         self.policy = site.policy
         self.dialect = site.engine.dialect.name
@@ -150,11 +157,23 @@ class ReportCompiler:
 
     def key_expr(self, group: Group) -> tuple[Any, Field]:
         f = self.field_at(group.path)
-        _, _, col = self.compiler.resolve(group.path, group.name)
+        owner, _, col = self.compiler.resolve(group.path, group.name)
         if group.bucket:
-            col = buckets.bucket(col, group.bucket, field_type=f.type, dialect=self.dialect,
-                                 tz=self.tz)
+            stored = self._bucket_column(owner, f, group.bucket, col)
+            col = stored if stored is not None else buckets.bucket(
+                col, group.bucket, field_type=f.type, dialect=self.dialect, tz=self.tz)
         return col, f
+
+    def _bucket_column(self, owner: Entity, f: Field, unit: str, col: Any) -> Any:
+        """The stored bucket column of a datetime (same values as the expression), if
+        ``yiti migrate`` made one for a declared report (:mod:`.statistics`)."""
+        if self.dialect != "postgresql" or f.type != "datetime" or not self.bucket_columns:
+            return None
+        name = bucket_column(self.site.metadata, owner.table_name, f.name, unit, self.tz)
+        if (owner.table_name, name) not in self.bucket_columns:
+            return None
+        quote = self.site.engine.dialect.identifier_preparer.quote
+        return literal_column(f"{quote(col.table.name)}.{quote(name)}", type_=Date)
 
     def conditions(self) -> tuple[list[ColumnElement[bool]], list[tuple[str, str, Any]]]:
         """The WHERE conditions, and the same filters as data (for drill-down)."""

@@ -19,7 +19,8 @@ from yiti.records.transaction import reading
 from yiti.reports import buckets
 from yiti.reports.compile import Compiled, OutColumn, ReportCompiler
 from yiti.reports.params import values as param_values
-from yiti.reports.spec import Report
+from yiti.reports.spec import Report, walk
+from yiti.schema.statistics import derived_columns
 
 
 @dataclass
@@ -122,21 +123,37 @@ def run_report(site: Any, actor: Actor, report: Report, raw: Mapping[str, Any] |
     tz = site.settings.timezone
     params = param_values(report, raw or {}, site.model, tz)
     with reading(site.engine) as conn:
+        stored = derived_columns(conn, _bucketed_tables(site.model, report))
         found: list[Any] | None = None
         truncated = False
         if report.pivot is not None and report.pivot.values is None and report.measures:
-            first = ReportCompiler(site, actor, report, params, extra_filters)
+            first = ReportCompiler(site, actor, report, params, extra_filters,
+                                   bucket_columns=stored)
             if first.visible(report.pivot.group.path):
                 found = [r[0] for r in conn.execute(first.pivot_values_query())]
                 if report.pivot.group.bucket:
                     found = [buckets.as_date(v) for v in found]
                 truncated = len(found) > report.pivot.limit
                 found = found[:report.pivot.limit]
-        compiled = ReportCompiler(site, actor, report, params, extra_filters).compile(found)
+        compiled = ReportCompiler(site, actor, report, params, extra_filters,
+                                  bucket_columns=stored).compile(found)
         rows = _rows(conn, compiled)
     return Result(report, compiled.entity, compiled.columns, rows, params, compiled.filters,
                   compiled.groups, compiled.hidden, compiled.pivot, compiled.pivot_values,
                   truncated, tz, site.model)
+
+
+def _bucketed_tables(model: Any, report: Report) -> set[str]:
+    """The tables holding the report's datetime keys with a bucket (the ones that may
+    have a stored bucket column)."""
+    entity = model.entities.get(report.entity)
+    out: set[str] = set()
+    for key in (*report.groups, *report.columns, *([report.pivot.group] if report.pivot
+                                                    else [])):
+        found = walk(model, entity, key.path) if key.bucket and entity else None
+        if found is not None and not isinstance(found, str) and found[1].type == "datetime":
+            out.add(found[0].table_name)
+    return out
 
 
 def _rows(conn: Any, compiled: Compiled) -> list[Row]:

@@ -9,8 +9,9 @@ One migration runs in one transaction (PostgreSQL and SQLite both have transacti
 3. alembic's comparison (``compare_metadata``) finds what else differs: new tables,
    columns and indexes are added; dropped tables and columns are destructive and refused
    unless allowed;
-4. extended statistics that engine parts derive from the definitions (PostgreSQL; see
-   :mod:`yiti.schema.statistics`) are created, and those no longer wanted dropped;
+4. extended statistics and derived (generated) columns that engine parts derive from the
+   definitions (PostgreSQL; see :mod:`yiti.schema.statistics`) are created, and those no
+   longer wanted dropped (derived columns before step 1);
 5. the applied steps are recorded in ``yiti_migration``, and each column's type
    signature in ``yiti_schema_state`` (what step 2 compares against next time).
 
@@ -187,6 +188,8 @@ def _run(conn: Connection, model: Model, allow_destructive: bool,
     ops = Operations(MigrationContext.configure(conn))
     state = _read_state(conn)
     existing = set(inspect(conn).get_table_names())
+    for kind, table_name, detail in statistics.drop_stale_columns(conn, model, md, timezone):
+        result.steps.append(Step(kind, table_name, detail=detail))
 
     # 1. Renames.
     for entity in model.entities.values():
@@ -237,6 +240,7 @@ def _run(conn: Connection, model: Model, allow_destructive: bool,
         "include_name": lambda name, kind, parent: (
             (kind != "table" or name in managed)
             and not (kind == "index" and str(name).startswith(TRIGRAM_PREFIX))
+            and not (kind == "column" and str(name).startswith(statistics.COLUMN_PREFIX))
         ),
     })
     diffs = compare_metadata(ctx, md)
@@ -272,22 +276,21 @@ def _run(conn: Connection, model: Model, allow_destructive: bool,
 #: Trigram indexes for search (PostgreSQL) are kept by :func:`_search_indexes`, not by
 #: alembic's comparison, which doesn't know index operator classes.
 TRIGRAM_PREFIX = "trgm_"
-SEARCHABLE = ("string", "text", "email", "phone", "url")
 
 
 def _search_indexes(conn: Connection, model: Model, result: MigrationResult) -> None:
-    """A trigram GIN index per search field, so ``ILIKE '%...%'`` search uses an index."""
+    """A trigram GIN index on each column a search looks in (``searched_columns``), so
+    ``ILIKE '%...%'`` search is an index scan."""
     from sqlalchemy import text as sql
 
+    from yiti.records.query import searched_columns
     from yiti.schema.tables import short_name
 
     wanted = {}
     for entity in model.entities.values():
-        for name in entity.search_fields:
-            f = entity.fields.get(name)
-            if f is not None and f.type in SEARCHABLE:
-                wanted[short_name(f"{TRIGRAM_PREFIX}{entity.table_name}_{name}")] = (
-                    entity.table_name, name)
+        for _path, owner, f in searched_columns(model, entity):
+            wanted[short_name(f"{TRIGRAM_PREFIX}{owner.table_name}_{f.name}")] = (
+                owner.table_name, f.name)
     existing = set(conn.execute(sql(
         "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() "
         "AND indexname LIKE 'trgm\\_%'")).scalars())
