@@ -95,6 +95,12 @@ class EndpointSpec:
     auth: str
     roles: tuple[str, ...]
     fn: Callable[[EndpointContext], Any]
+    #: One line for the OpenAPI document (default: the first line of the docstring).
+    summary: str | None = None
+    #: JSON Schema of the request: the body, or for GET the query parameters (an object).
+    request: Mapping[str, Any] | None = None
+    #: JSON Schema of a successful answer's body.
+    response: Mapping[str, Any] | None = None
 
 
 @dataclass
@@ -161,7 +167,9 @@ class EndpointContext:
 
 
 def endpoint(name: str, *, methods: Sequence[str] = ("POST",), auth: str = "user",
-             roles: Sequence[str] = ()) -> Callable[[F], F]:
+             roles: Sequence[str] = (), summary: str | None = None,
+             request: Mapping[str, Any] | None = None,
+             response: Mapping[str, Any] | None = None) -> Callable[[F], F]:
     """Mark ``fn(ctx)`` as the endpoint ``/api/v1/x/<pack>/<name>`` (see docs/hooks.md).
 
     ``auth="user"``: a signed-in user or an API token (401 otherwise; a session needs the
@@ -171,6 +179,11 @@ def endpoint(name: str, *, methods: Sequence[str] = ("POST",), auth: str = "user
     like, which must check their own signature. A POST from a known user honours
     ``Idempotency-Key`` as ``/api/v1`` does. ``fn`` returns JSON-able data (200) or a
     :class:`Reply`; errors it raises become problem+json responses.
+
+    For the OpenAPI document (``/api/v1/openapi.json``): ``summary`` (default: the first
+    line of the docstring), ``request`` (a JSON Schema of the body, or with GET of the
+    query parameters; a request that does not match is refused with 422 naming the field
+    before ``fn`` runs) and ``response`` (a JSON Schema of a successful answer's body).
     """
     if auth not in AUTH_MODES:
         raise ValueError(f"auth must be one of {AUTH_MODES}, not {auth!r}")
@@ -185,12 +198,31 @@ def endpoint(name: str, *, methods: Sequence[str] = ("POST",), auth: str = "user
         raise ValueError(f"endpoint name {name!r}: use letters, digits, '_' and '-', "
                          "segments separated by '/' (e.g. 'cart/quote')")
 
+    for what, schema in (("request", request), ("response", response)):
+        if schema is not None:
+            _check_schema(name, what, schema)
+
     def mark(fn: F) -> F:
-        spec = EndpointSpec(name, tuple(m.upper() for m in methods), auth, tuple(roles), fn)
+        spec = EndpointSpec(name, tuple(m.upper() for m in methods), auth, tuple(roles), fn,
+                            summary, request, response)
         setattr(fn, ENDPOINT_MARK, spec)
         return fn
 
     return mark
+
+
+def _check_schema(name: str, what: str, schema: Mapping[str, Any]) -> None:
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import SchemaError
+
+    try:
+        Draft202012Validator.check_schema(dict(schema))
+    except SchemaError as error:
+        raise ValueError(f"endpoint {name!r}: {what} is not a JSON Schema: "
+                         f"{error.message}") from None
+    if what == "request" and schema.get("type", "object") != "object":
+        raise ValueError(f"endpoint {name!r}: the request schema must describe an object "
+                         "(the JSON body, or the query parameters of a GET)")
 
 
 # -- demo data ----------------------------------------------------------------------------

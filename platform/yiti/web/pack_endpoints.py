@@ -13,12 +13,13 @@ answer 429 with ``Retry-After`` when none comes free in time.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, request
 from werkzeug.exceptions import HTTPException
 
 from yiti.api import ENDPOINT_MARK, EndpointContext, EndpointSpec, Reply
-from yiti.errors import NotFound, YitiError
+from yiti.errors import FieldProblem, NotFound, ValidationError, YitiError
 from yiti.extensions import marked
 from yiti.permissions.rules import ADMINISTRATOR
 from yiti.site import Site
@@ -76,6 +77,8 @@ def _view(pack: str, spec: EndpointSpec) -> Callable[[], Response]:
             site=site, pack=pack, name=spec.name, method=request.method, actor=actor,
             json=request.get_json(silent=True), body=request.get_data(cache=True),
             args=request.args.to_dict(), headers=dict(request.headers))
+        if spec.request is not None:
+            check_request(spec, ctx.args if request.method == "GET" else ctx.body_object())
 
         def run() -> Response:
             try:
@@ -106,6 +109,39 @@ def _view(pack: str, spec: EndpointSpec) -> Callable[[], Response]:
     view.__name__ = f"{pack}_{spec.name}".replace("/", "_").replace("-", "_")
     setattr(view, CSRF_EXEMPT, spec.auth == "public")
     return view
+
+
+def check_request(spec: EndpointSpec, data: Any) -> None:
+    """Refuse (422, every problem naming its field) a request that does not match the
+    endpoint's declared ``request`` schema."""
+    from yiti.definitions.source import key_text
+
+    problems: dict[str, FieldProblem] = {}
+    for error in _validator(spec.request or {}).iter_errors(data):
+        path = list(error.absolute_path)
+        if error.validator == "required" and isinstance(error.instance, dict):
+            for key in error.validator_value:
+                if key not in error.instance:
+                    name = key_text([*path, key])
+                    problems.setdefault(name, FieldProblem(name, "is required", "required"))
+            continue
+        name = key_text(path) or "body"
+        problems.setdefault(name, FieldProblem(name, error.message, str(error.validator)))
+    if problems:
+        raise ValidationError(sorted(problems.values(), key=lambda p: p.field))
+
+
+_VALIDATORS: dict[int, tuple[Any, Any]] = {}
+
+
+def _validator(schema: Any) -> Any:
+    """The (cached) validator of a declared schema."""
+    from jsonschema import Draft202012Validator
+
+    found = _VALIDATORS.get(id(schema))
+    if found is None or found[0] is not schema:
+        found = _VALIDATORS[id(schema)] = (schema, Draft202012Validator(dict(schema)))
+    return found[1]
 
 
 class _Refused(Exception):

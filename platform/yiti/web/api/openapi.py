@@ -1,6 +1,10 @@
 """The OpenAPI 3.1 document of ``/api/v1``, generated from the definitions.
 
-Each entity gets its paths and two schemas: ``<entity>`` (a record as returned: every
+It describes the entities' endpoints, each workflow's actions
+(``POST /api/v1/<entity>/<id>/actions/<action>``), analysts' ``api`` scripts
+(``POST /api/v1/_scripts/<name>``) and the packs' ``@api.endpoint`` s
+(``/api/v1/x/<pack>/<name>``, with the schemas they declare). Each entity gets its paths
+and two schemas: ``<entity>`` (a record as returned: every
 field typed and nullable, decimals as strings, child lines embedded) and
 ``<entity>_input`` (what a create or update may send: writable fields, required ones
 listed). Errors are the ``problem`` schema.
@@ -8,10 +12,13 @@ listed). Errors are the ``problem`` schema.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from typing import Any
 
 from flask import Response
 
+from yiti.api import EndpointSpec
 from yiti.definitions.model import Entity, Field, Model, label_text
 from yiti.records.service import MAX_PAGE
 from yiti.web.api.blueprint import bp
@@ -201,18 +208,204 @@ def entity_paths(entity: Entity) -> dict[str, dict[str, Any]]:
     return paths
 
 
-def build_document(model: Model) -> dict[str, Any]:
-    """The OpenAPI 3.1 document for ``model``."""
+#: No credentials at all: overrides the document's default security.
+PUBLIC: list[dict[str, list[str]]] = []
+PACK_ERRORS = ("400", "401", "403", "404", "409", "422", "429")
+
+
+def _summary(spec: EndpointSpec) -> str:
+    if spec.summary:
+        return spec.summary
+    doc = (spec.fn.__doc__ or "").strip()
+    return doc.splitlines()[0].strip() if doc else f"{spec.name} ({spec.auth})"
+
+
+def _operation_id(*parts: str) -> str:
+    return "_".join(re.sub(r"[^A-Za-z0-9]+", "_", p).strip("_") for p in parts)
+
+
+def pack_endpoint_paths(endpoints: Iterable[tuple[str, EndpointSpec]]
+                        ) -> dict[str, dict[str, Any]]:
+    """Packs' ``@api.endpoint`` s at ``/api/v1/x/<pack>/<name>`` (docs/hooks.md)."""
+    paths: dict[str, dict[str, Any]] = {}
+    for pack, spec in endpoints:
+        item = paths.setdefault(f"/api/v1/x/{pack}/{spec.name}", {})
+        public = spec.auth == "public"
+        notes = ["Public: no credentials; the endpoint checks the request itself."
+                 if public else "An API token or a signed-in session (with X-CSRFToken on "
+                 "writes)."]
+        if spec.roles:
+            notes.append(f"Only for the roles {', '.join(spec.roles)} (and Administrators); "
+                         "to anyone else it does not exist (404).")
+        doc = (spec.fn.__doc__ or "").strip()
+        if doc:
+            notes.append(doc)
+        request = dict(spec.request) if spec.request is not None else None
+        response = dict(spec.response) if spec.response is not None else {}
+        for method in spec.methods:
+            writes = method != "GET"
+            # A public endpoint may refuse with 401 too (a bad signature).
+            statuses = [s for s in PACK_ERRORS if s != "429" or writes]
+            operation: dict[str, Any] = {
+                "operationId": _operation_id("x", pack, spec.name, method.lower()),
+                "summary": _summary(spec), "description": "\n\n".join(notes),
+                "tags": [f"x/{pack}"],
+                "responses": {"2XX": {"description": "done", "content": {
+                    "application/json": {"schema": response}}},
+                    **_problems(*statuses)},
+            }
+            if public:
+                operation["security"] = PUBLIC
+            if method == "GET":
+                operation["parameters"] = _query_parameters(request)
+            else:
+                operation["requestBody"] = {"required": False, "content": {
+                    "application/json": {"schema": request or {"type": "object"}}}}
+                if method == "POST" and not public:
+                    operation["parameters"] = [IDEMPOTENCY]
+            item[method.lower()] = operation
+    return paths
+
+
+def _query_parameters(schema: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """A GET endpoint's declared request schema as query parameters."""
+    if not schema:
+        return []
+    required = set(schema.get("required") or ())
+    return [{"name": name, "in": "query", "required": name in required,
+             "schema": prop} for name, prop in (schema.get("properties") or {}).items()]
+
+
+def script_paths(model: Model) -> dict[str, dict[str, Any]]:
+    """Analysts' ``api`` scripts at ``POST /api/v1/_scripts/<name>`` (docs/scripting.md)."""
+    paths: dict[str, dict[str, Any]] = {}
+    for name, definition in model.extra.get("scripts", {}).items():
+        body = definition.body
+        if body.get("event") != "api":
+            continue
+        roles = list(body.get("roles") or ())
+        notes = [label_text(body["description"])] if body.get("description") else []
+        notes.append("The JSON object sent is the script's `params`; the answer is "
+                     "`{\"result\": ...}`. It runs with the caller's permissions, in one "
+                     "transaction. " + (f"Only for the roles {', '.join(roles)} and "
+                                        "Administrators; to anyone else it does not exist "
+                                        "(404)." if roles else "Only Administrators may "
+                                        "call it; to anyone else it does not exist (404)."))
+        paths[f"/api/v1/_scripts/{name}"] = {"post": {
+            "operationId": _operation_id("script", name),
+            "summary": label_text(body["label"]) if body.get("label")
+            else f"Run the script {name}",
+            "description": "\n\n".join(notes), "tags": ["_scripts"],
+            "requestBody": {"required": False, "content": {
+                "application/json": {"schema": {"type": "object"}}}},
+            "responses": {"200": {"description": "the script's result", "content": {
+                "application/json": {"schema": {
+                    "type": "object", "required": ["result"],
+                    "properties": {"result": {"description": "what the script set as "
+                                                              "result"}}}}}},
+                **_problems("400", "401", "403", "404", "409", "422", "429")},
+        }}
+    return paths
+
+
+def _input_schema(spec: Any) -> dict[str, Any]:
+    """A workflow transition's input (:class:`yiti.workflow.spec.Input`) as JSON Schema."""
+    kinds: dict[str, dict[str, Any]] = {
+        "integer": {"type": "integer"}, "boolean": {"type": "boolean"},
+        "date": {"type": "string", "format": "date"},
+        "datetime": {"type": "string", "format": "date-time"},
+        "decimal": {"type": ["string", "number"]}, "money": {"type": ["string", "number"]},
+        "percent": {"type": ["string", "number"]},
+    }
+    schema = dict(kinds.get(spec.type, {"type": "string"}))
+    if spec.options:
+        schema["enum"] = [value for value, _ in spec.options]
+    if spec.max_length and schema.get("type") == "string":
+        schema["maxLength"] = spec.max_length
+    if spec.label:
+        schema["description"] = label_text(spec.label)
+    return schema
+
+
+def workflow_paths(model: Model) -> dict[str, dict[str, Any]]:
+    """Each workflow's actions at ``POST /api/v1/<entity>/<id>/actions/<action>``
+    (docs/workflow.md), and the record's workflow panel."""
+    from yiti.workflow import parse
+    from yiti.workflow.templates import expand
+
+    paths: dict[str, dict[str, Any]] = {}
+    for definition in model.workflows.values():
+        wf = parse(expand(dict(definition.body)), module=definition.module)
+        entity = model.entities.get(wf.entity)
+        if entity is None:
+            continue
+        record = {"200": {"description": "the record as stored afterwards",
+                          "headers": {"ETag": {"schema": {"type": "string"}}},
+                          "content": _json(entity.name)}}
+        by_action: dict[str, list[Any]] = {}
+        for transition in wf.transitions:
+            by_action.setdefault(transition.action, []).append(transition)
+        for action, transitions in by_action.items():
+            first = transitions[0]
+            sources = sorted({s for t in transitions for s in t.sources})
+            properties: dict[str, Any] = {
+                "comment": {"type": ["string", "null"],
+                            "description": "a comment kept in the history"
+                            + (" (required)" if any(t.comment_required for t in transitions)
+                               else "")},
+                "to": {"type": ["string", "null"],
+                       "description": "the user to hand the step to, where the action "
+                                      "allows it"},
+                "version": {"type": "integer",
+                            "description": "the version read (If-Match works too)"},
+            }
+            for transition in transitions:
+                for spec in transition.inputs:
+                    properties.setdefault(spec.name, _input_schema(spec))
+            label = label_text(first.label) if first.label else action
+            paths[f"/api/v1/{entity.name}/{{id}}/actions/{action}"] = {
+                "parameters": [ID], "post": {
+                    "operationId": _operation_id("act", entity.name, action),
+                    "summary": f"{label} ({label_text(entity.label)})",
+                    "description": f"Workflow {wf.name}: from {', '.join(sources)} to "
+                                   f"{', '.join(sorted({t.target for t in transitions}))}. "
+                                   "403 when you may not take it, 409 from another state, "
+                                   "when its condition does not hold or the version is "
+                                   "stale, 422 for a missing comment or input.",
+                    "tags": [entity.name], "parameters": [IF_MATCH],
+                    "requestBody": {"required": False, "content": {"application/json": {
+                        "schema": {"type": "object", "properties": properties}}}},
+                    "responses": {**record, **_problems(
+                        "400", "401", "403", "404", "409", "422", "429")}}}
+        paths[f"/api/v1/{entity.name}/{{id}}/workflow"] = {"parameters": [ID], "get": {
+            "operationId": _operation_id("workflow", entity.name),
+            "summary": f"Workflow state of a {label_text(entity.label)}",
+            "description": "The state, the actions you may take, open steps and history.",
+            "tags": [entity.name],
+            "responses": {"200": {"description": "the workflow panel", "content": {
+                "application/json": {"schema": {"type": ["object", "null"]}}}},
+                **_problems("400", "401", "403", "404", "429")}}}
+    return paths
+
+
+def build_document(model: Model, endpoints: Iterable[tuple[str, EndpointSpec]] = ()
+                   ) -> dict[str, Any]:
+    """The OpenAPI 3.1 document for ``model`` and the packs' ``endpoints``."""
     schemas: dict[str, Any] = {"problem": problem_schema()}
     paths: dict[str, Any] = {}
     for entity in model.entities.values():
         schemas.update(entity_schemas(model, entity))
         if not entity.child:
             paths.update(entity_paths(entity))
+    paths.update(workflow_paths(model))
+    paths.update(script_paths(model))
+    paths.update(pack_endpoint_paths(endpoints))
     return {
         "openapi": "3.1.0",
         "info": {"title": "Yiti API", "version": "1",
-                 "description": "Records of every entity of this site. See docs/api.md."},
+                 "description": "Records of every entity of this site, workflow actions, "
+                                "analysts' script endpoints and packs' endpoints "
+                                "(/api/v1/x/<pack>/...). See docs/api.md."},
         "servers": [{"url": "/"}],
         "security": [{"bearer": []}, {"session": []}],
         "paths": paths,
@@ -236,8 +429,11 @@ _DOCUMENTS: dict[int, tuple[Model, dict[str, Any]]] = {}
 
 @bp.get("/openapi.json")
 def openapi() -> Response:
-    model = current_site().model
+    from yiti.web.pack_endpoints import endpoints_of
+
+    site = current_site()
+    model = site.model
     cached = _DOCUMENTS.get(id(model))
     if cached is None or cached[0] is not model:
-        cached = _DOCUMENTS[id(model)] = (model, build_document(model))
+        cached = _DOCUMENTS[id(model)] = (model, build_document(model, endpoints_of(site)))
     return json_response(cached[1])

@@ -1,0 +1,148 @@
+"""The OpenAPI document describes packs' endpoints (with the schemas they declare),
+analysts' script endpoints and workflow actions, and stays valid OpenAPI 3.1."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import schemathesis
+from flask import Flask
+from flask.testing import FlaskClient
+from hypothesis import HealthCheck, given, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from yiti import api
+from yiti.config import PROJECT_ROOT
+from yiti.site import Site
+from yiti.testing import settings_for
+
+from .conftest import PACKS
+
+OWN_PACKS = Path(__file__).parent / "packs"
+ERRORS = {"400", "401", "403", "404", "409", "422", "429"}
+
+
+@pytest.fixture
+def site(db_url: str, tmp_path: Path) -> Iterator[Site]:
+    site = Site(settings_for(db_url, tmp_path, modules=[PROJECT_ROOT / "modules", PACKS,
+                                                        OWN_PACKS],
+                             packs=["example", "library_roles", "apidoc"]))
+    site.migrate()
+    yield site
+    site.close()
+
+
+@pytest.fixture
+def doc(client: FlaskClient) -> dict:
+    return client.get("/api/v1/openapi.json").json
+
+
+def test_the_document_is_valid_openapi(doc: dict) -> None:
+    schemathesis.openapi.from_dict(doc).validate()  # raises on any violation of OpenAPI 3.1
+    assert doc["openapi"] == "3.1.0"
+
+
+def test_pack_endpoints_with_their_schemas_auth_and_errors(doc: dict) -> None:
+    paths = doc["paths"]
+    echo = paths["/api/v1/x/apidoc/notes/echo"]["post"]
+    assert echo["summary"] == "Echo a note"
+    assert echo["requestBody"]["content"]["application/json"]["schema"]["required"] == ["title"]
+    assert echo["responses"]["2XX"]["content"]["application/json"]["schema"]["required"] == [
+        "title", "stars"]
+    assert set(echo["responses"]) - {"2XX"} == ERRORS
+    assert all(r == {"$ref": "#/components/responses/problem"}
+               for s, r in echo["responses"].items() if s != "2XX")
+    assert "security" not in echo  # the document's default: bearer or session
+    assert [p["name"] for p in echo["parameters"]] == ["Idempotency-Key"]
+
+    search = paths["/api/v1/x/apidoc/notes/search"]["get"]
+    assert search["summary"] == "Search notes (the docstring's first line is the summary)."
+    assert "More words for the description." in search["description"]
+    assert "requestBody" not in search
+    assert search["parameters"] == [{"name": "q", "in": "query", "required": False,
+                                     "schema": {"type": "string"}}]
+    assert "429" not in search["responses"]
+
+    ping = paths["/api/v1/x/apidoc/ping"]
+    assert set(ping) == {"get", "post"}
+    assert ping["post"]["security"] == [] and ping["get"]["security"] == []
+    assert ping["post"]["summary"] == "Anyone may ping."
+    assert "Idempotency-Key" not in str(ping["post"].get("parameters"))
+
+
+def test_script_endpoints_and_workflow_actions(doc: dict) -> None:
+    script = doc["paths"]["/api/v1/_scripts/stock_of"]["post"]
+    assert script["summary"] == "Stock of an item"
+    assert "Librarian" in script["description"] and "params: {code}" in script["description"]
+    assert script["requestBody"]["content"]["application/json"]["schema"] == {"type": "object"}
+    assert set(script["responses"]) == {"200", *ERRORS}
+
+    approve = doc["paths"]["/api/v1/expense_claim/{id}/actions/approve"]
+    assert approve["parameters"][0]["name"] == "id"
+    post = approve["post"]
+    assert post["responses"]["200"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/expense_claim"}
+    body = post["requestBody"]["content"]["application/json"]["schema"]
+    assert {"comment", "to", "version"} <= set(body["properties"])
+    assert set(post["responses"]) == {"200", *ERRORS}
+    assert "/api/v1/expense_claim/{id}/workflow" in doc["paths"]
+    assert not [p for p in doc["paths"] if p.startswith("/api/v1/loan/") and "/actions/" in p]
+
+
+def test_a_declared_request_schema_is_enforced(client: FlaskClient, make_user) -> None:
+    auth = make_user("lib", "Librarian")
+    refused = client.post("/api/v1/x/apidoc/notes/echo", json={"stars": 9}, headers=auth)
+    assert refused.status_code == 422
+    assert refused.content_type == "application/problem+json"
+    assert [e["field"] for e in refused.json["errors"]] == ["stars", "title"]
+    done = client.post("/api/v1/x/apidoc/notes/echo", json={"title": "hi"}, headers=auth)
+    assert done.status_code == 200 and done.json == {"title": "hi", "stars": 3}
+    assert client.get("/api/v1/x/apidoc/notes/search?q=x", headers=auth).json == {"q": "x"}
+
+
+def test_the_decorator_refuses_what_is_not_a_schema() -> None:
+    with pytest.raises(ValueError, match="request is not a JSON Schema"):
+        api.endpoint("x", request={"type": "thing"})
+    with pytest.raises(ValueError, match="must describe an object"):
+        api.endpoint("x", request={"type": "array"})
+    with pytest.raises(ValueError, match="response is not a JSON Schema"):
+        api.endpoint("x", response={"required": "title"})
+
+
+@pytest.mark.timeout(60)
+def test_schemathesis_over_the_new_operations(app: Flask, client: FlaskClient,
+                                              make_user) -> None:
+    """Packs', scripts' and workflow operations: no 5xx, nothing the document contradicts."""
+    auth = make_user("lib", "Librarian")
+    schema = schemathesis.openapi.from_dict(client.get("/api/v1/openapi.json").json)
+    schema.app = app
+    checks = [not_a_server_error, response_schema_conformance, status_code_conformance,
+              content_type_conformance]
+    ops = [op for result in schema.get_all_operations() if (op := result.ok()) is not None
+           and any(part in op.path for part in ("/x/apidoc/", "/_scripts/", "/actions/",
+                                                "/workflow"))]
+    assert len(ops) >= 10
+    failures: list[str] = []
+    statuses: list[int] = []
+    for operation in ops:
+        @settings(max_examples=5, deadline=None, database=None, derandomize=True,
+                  suppress_health_check=list(HealthCheck))
+        @given(case=operation.as_strategy())
+        def run(case: schemathesis.Case) -> None:
+            response = case.call(app=app, headers=dict(auth))
+            statuses.append(response.status_code)
+            try:
+                case.validate_response(response, checks=checks)
+            except Exception as error:  # collect them all, report together
+                failures.append(f"{case.method} {case.path}: {error}"[:800])
+
+        run()
+    assert not failures, "\n\n".join(failures[:5])
+    assert {200, 201, 404, 422} <= set(statuses), sorted(set(statuses))
