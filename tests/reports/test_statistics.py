@@ -20,6 +20,7 @@ from yiti.permissions.policy import SYSTEM
 from yiti.reports import report_of, run_report
 from yiti.reports.compile import ReportCompiler
 from yiti.reports.params import values as param_values
+from yiti.reports.spec import read
 from yiti.schema.statistics import derived_columns
 from yiti.site import Site
 from yiti.testing import postgres_url, settings_for, temporary_database
@@ -195,6 +196,20 @@ def test_bucket_column_follows_writes(pg_url: str, tmp_path: Path) -> None:
         site.records().update("sale", sale_id, {"placed_at": moved})
         shop.sales[0]["placed_at"] = moved
         assert months() == oracle()
+        # A report over the sales themselves (not declared) finds the same column.
+        by_sale = read("by_sale", {"report": "by_sale", "entity": "sale", "group_by": [
+            {"field": "placed_at", "bucket": "month", "name": "month"}],
+            "measures": [{"agg": "count", "name": "n"}]})
+        with site.engine.connect() as conn:
+            stored = derived_columns(conn, ["sale"])
+        compiled = ReportCompiler(site, SYSTEM, by_sale, {}, None,
+                                  bucket_columns=stored).compile()
+        assert "sale._y_placed_at_month_" in str(compiled.query)
+        want: dict[Any, int] = defaultdict(int)
+        for sale in shop.sales:
+            want[_shanghai_month(sale["placed_at"])] += 1
+        assert {r.values["c0"]: r.values["c1"] for r in
+                run_report(site, SYSTEM, by_sale, {}).rows} == dict(want)
         with_column = run_report(site, SYSTEM, report, {}).rows
         _drop_bucket_columns(site)
         assert [r.values for r in run_report(site, SYSTEM, report, {}).rows] == \
