@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from yiti.errors import ValidationError
+from yiti.errors import FieldProblem, ValidationError
 from yiti.permissions import Actor
 
 N = 60
@@ -174,3 +174,35 @@ def test_create_many_runs_the_hooks_of_each_record(site, records):
     assert records.get("item", ids[4])["title"] == "H4"
     for event in ("before_validate", "validate", "before_save", "after_save"):
         assert [code for e, code in seen if e == event] == [f"H-{i}" for i in range(N)]
+
+
+def test_create_many_finds_the_problems_create_finds(site, records, contact, items):
+    """create_many checks records in batches (_prepare_many); create one by one
+    (_prepare): the same steps, so the same problems for the same record."""
+    def refuse_drills(doc, ctx):  # noqa: ANN001, ANN202
+        if any(line.get("item") == items[1]["id"] for line in doc.get("lines") or []):
+            raise ValidationError([FieldProblem("lines", "no drills on loan", "rule")])
+
+    site.hooks.add("loan", "validate", refuse_drills)
+    good = {"contact": contact["id"], "loan_date": "2026-11-11",
+            "lines": [{"item": items[0]["id"], "qty": 1}]}
+    bad = [
+        {**good, "status": "returned"},  # required_if
+        {**good, "due_date": "2026-11-01"},  # a rule
+        {**good, "lines": []},  # required table
+        {**good, "contact": 999_999},  # a link
+        {**good, "contact": {"full_name": "Nobody"}},  # a lookup that finds nothing
+        {**good, "contact": {"full_name": "Ann Lee"}, "lines": [{"item": 999_999}]},
+        {**good, "lines": [{"item": items[1]["id"]}]},  # the validate hook
+        {**good, "late_fee_rate": "abc", "loan_date": "never"},  # two fields at once
+        {**good, "lines": [{"item": items[0]["id"], "qty": "x", "colour": "red"}]},
+    ]
+    for values in bad:
+        with pytest.raises(ValidationError) as one:
+            records.create("loan", values)
+        with pytest.raises(ValidationError) as many:
+            records.create_many("loan", [good, values])
+        expected = [(f"rows[1].{p.field}", p.message, p.code) for p in one.value.problems]
+        assert [(p.field, p.message, p.code) for p in many.value.problems] == expected
+    assert records.count("loan").value == 0
+    assert len(records.create_many("loan", [good, {**good, "contact": {"full_name": "Ann Lee"}}])) == 2

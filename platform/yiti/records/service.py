@@ -16,7 +16,18 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, delete, func, insert, select, true, update
+from sqlalchemy import (
+    Integer,
+    and_,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    true,
+    union_all,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from yiti.definitions.model import SYSTEM_COLUMNS, Entity, Field, label_text
@@ -39,7 +50,7 @@ from yiti.records.query import (
     nulls_are_largest,
     ordered,
 )
-from yiti.records.transaction import Transaction, reading, transaction
+from yiti.records.transaction import Transaction, current, reading, transaction
 from yiti.records.validate import clean, unknown_keys
 from yiti.values import ValueProblem, parse
 
@@ -49,6 +60,8 @@ if TYPE_CHECKING:
 UTC = dt.UTC
 Record = dict[str, Any]
 MAX_PAGE = 1000
+#: Ids per query when create_many checks that its records' links exist.
+LINK_CHUNK = 5000
 
 
 @dataclass
@@ -186,6 +199,9 @@ class Records:
         """The audit trail of a record, oldest first (needs read access to the record)."""
         record = self.get(entity_name, ident)
         audit_table = self.tables["yiti_audit"]
+        tx = current(self.site.engine)
+        if tx is not None:  # this transaction's own changes are part of the history
+            self._flush_audit(tx)
         with reading(self.site.engine) as conn:
             rows = conn.execute(
                 select(audit_table).where(audit_table.c.entity == entity_name,
@@ -225,7 +241,7 @@ class Records:
         if action != "create":
             self.policy.check(self.actor, entity, action, None)
         docs: list[dict[str, Any]] = []
-        problems: list[FieldProblem] = []
+        refused: dict[int, list[FieldProblem]] = {}
         # Whether a new record may be given a key depends on the key alone, not its value:
         # once a row's keys all passed, they pass in every later row unasked.
         accepted: set[str] = set()
@@ -235,16 +251,123 @@ class Records:
                     if not accepted.issuperset(values):
                         self._refuse_unwritable(entity, values, None)
                         accepted.update(values)
-                    doc = self._with_defaults(entity, values)
-                    self._prepare(tx, entity, doc, None)
                 except ValidationError as error:
-                    problems += [FieldProblem(f"rows[{i}].{p.field}", p.message, p.code)
-                                 for p in error.problems]
+                    refused[i] = error.problems
+                    docs.append({})
                     continue
-                docs.append(doc)
-            if problems:
-                raise ValidationError(problems, entity=entity.name)
+                docs.append(self._with_defaults(entity, values))
+            refused.update(self._prepare_many(tx, entity, docs, skip=set(refused)))
+            if refused:
+                raise ValidationError([FieldProblem(f"rows[{i}].{p.field}", p.message, p.code)
+                                       for i in sorted(refused) for p in refused[i]],
+                                      entity=entity.name)
             return self._write_new(tx, entity, docs)
+
+    def _prepare_many(self, tx: Transaction, entity: Entity, docs: list[dict[str, Any]], *,
+                      skip: set[int]) -> dict[int, list[FieldProblem]]:
+        """:meth:`_prepare` for the new records of :meth:`create_many`: the same steps in
+        the same order for each record, with what is the same for every record worked
+        out once (which hooks there are; whether the entity and its lines have links,
+        formulas or conditions at all), and the links of all records checked together,
+        one query per linked table instead of one per link. Returns each refused row's
+        problems by index; rows in ``skip`` are left alone.
+        """
+        kinds = self._with_children(entity)
+        fields = [f for e in kinds for f in e.fields.values()]
+        has_links = any(f.type in ("link", "attachment") for f in fields)
+        has_formulas = any(f.formula for f in fields)
+        has_conditions = any(f.required_if for f in fields)
+        before_hooks = bool(self.site.hooks.for_event(entity.name, "before_validate"))
+        validate_hooks = bool(self.site.hooks.for_event(entity.name, "validate"))
+        timezone = self.site.settings.timezone
+        lang = self.actor.attributes.get("language", "en")
+        refused: dict[int, list[FieldProblem]] = {}
+        for i, doc in enumerate(docs):
+            if i in skip:
+                continue
+            try:
+                if before_hooks:
+                    self._run_hooks(entity, "before_validate", doc, None)
+                if has_links:
+                    self._resolve_lookups(tx, entity, doc)
+                problems = clean(self.model, entity, doc, timezone=timezone)
+                if problems:
+                    raise ValidationError(problems, entity=entity.name)
+                if has_formulas:
+                    formulas.derive(self.model, entity, doc)
+                problems = formulas.check_rules(self.model, entity, doc, lang=lang)
+                if has_conditions:
+                    problems += formulas.check_conditions(self.model, entity, doc)
+                if problems:
+                    raise ValidationError(problems, entity=entity.name)
+            except ValidationError as error:
+                refused[i] = error.problems
+        if has_links:
+            for i, problems in self._missing_links(tx, entity, docs, skip | set(refused)):
+                refused[i] = problems
+        if validate_hooks:
+            for i, doc in enumerate(docs):
+                if i in skip or i in refused:
+                    continue
+                try:
+                    self._run_hooks(entity, "validate", doc, None)
+                except ValidationError as error:
+                    refused[i] = error.problems
+        return refused
+
+    def _with_children(self, entity: Entity) -> list[Entity]:
+        """``entity`` and the entities of its lines, at any depth."""
+        found = [entity]
+        for e in found:
+            found += [self.model.entities[f.target or ""] for f in e.table_fields
+                      if self.model.entities[f.target or ""] not in found]
+        return found
+
+    def _missing_links(self, tx: Transaction, entity: Entity, docs: list[dict[str, Any]],
+                       skip: set[int]) -> Iterator[tuple[int, list[FieldProblem]]]:
+        """Each row (not in ``skip``) with links to rows that don't exist, and the
+        problems, each at its field (``lines[2].item``); one query per linked table for
+        all rows (in chunks of :data:`LINK_CHUNK` ids)."""
+        wanted: list[tuple[int, str, str, str, int]] = []  # row, path, what, table, id
+        for i, doc in enumerate(docs):
+            if i not in skip:
+                self._links_in(entity, doc, "", i, wanted)
+        if not wanted:
+            return
+        by_table: dict[str, set[int]] = {}
+        for _, _, _, table, ident in wanted:
+            by_table.setdefault(table, set()).add(ident)
+        found: set[tuple[str, int]] = set()
+        for name, idents in by_table.items():
+            t = self.tables[name]
+            ordered_ids = sorted(idents)
+            for start in range(0, len(ordered_ids), LINK_CHUNK):
+                chunk = ordered_ids[start:start + LINK_CHUNK]
+                found.update((name, ident) for ident in tx.conn.execute(
+                    select(t.c.id).where(t.c.id.in_(chunk))).scalars())
+        by_row: dict[int, list[FieldProblem]] = {}
+        for i, path, what, table, ident in wanted:
+            if (table, ident) not in found:
+                by_row.setdefault(i, []).append(
+                    FieldProblem(path, f"no {what} with id {ident}", "link"))
+        yield from sorted(by_row.items())
+
+    def _links_in(self, entity: Entity, doc: Mapping[str, Any], prefix: str, row: int,
+                  out: list[tuple[int, str, str, str, int]]) -> None:
+        for f in entity.fields.values():
+            if f.is_table:
+                child = self.model.entities[f.target or ""]
+                for i, line in enumerate(doc.get(f.name) or []):
+                    self._links_in(child, line, f"{prefix}{f.name}[{i}].", row, out)
+                continue
+            value = doc.get(f.name)
+            if value is None or f.type not in ("link", "attachment"):
+                continue
+            if f.type == "attachment":
+                out.append((row, f"{prefix}{f.name}", "file", "yiti_file", value))
+            else:
+                target = self.model.entities[f.target or ""]
+                out.append((row, f"{prefix}{f.name}", target.name, target.table_name, value))
 
     def update(self, entity_name: str, ident: int | str, values: Mapping[str, Any], *,
                version: int | None = None) -> Record:
@@ -308,6 +431,7 @@ class Records:
             if done.rowcount != 1:
                 raise self._stale(entity, old)
             self._audit(tx, entity, old["id"], "delete", None, old, None)
+            _wrote(tx)
             self._run_hooks(entity, "after_delete", old, old)
 
     def submit(self, entity_name: str, ident: int | str, *, version: int | None = None
@@ -434,6 +558,7 @@ class Records:
                 self._audit(tx, entity, ident, "adjust", after_values["version"],
                             {n: after_values[n] - parsed[n] for n in parsed},
                             {n: after_values[n] for n in parsed})
+                _wrote(tx)
                 out.append(after_values)
         return out
 
@@ -709,35 +834,58 @@ class Records:
         if problems:
             raise ValidationError(problems, entity=entity.name)
 
-    def _check_links(self, tx: Transaction, entity: Entity, doc: Mapping[str, Any],
-                     prefix: str = "") -> None:
-        problems = []
+    def _check_links(self, tx: Transaction, entity: Entity, doc: Mapping[str, Any]) -> None:
+        """Refuse links (and attachments) to rows that don't exist, each at its field.
+
+        One query for the record and all its lines, whatever the number of links."""
+        wanted: list[tuple[str, str, Any, Any]] = []  # (field path, what, table, value)
+        self._links_of(entity, doc, "", wanted)
+        if not wanted:
+            return
+        tables: dict[str, Any] = {}
+        values: dict[str, set[Any]] = {}
+        for _, _, table, value in wanted:
+            tables[table.name] = table
+            values.setdefault(table.name, set()).add(value)
+        names = sorted(tables)
+        parts = [select(literal(i, Integer).label("t"), tables[n].c.id.label("id"))
+                 .where(tables[n].c.id.in_(sorted(values[n]))) for i, n in enumerate(names)]
+        query = parts[0] if len(parts) == 1 else union_all(*parts)
+        found = {(names[t], ident) for t, ident in tx.conn.execute(query)}
+        problems = [FieldProblem(path, f"no {what} with id {value}", "link")
+                    for path, what, table, value in wanted if (table.name, value) not in found]
+        if problems:
+            raise ValidationError(problems, entity=entity.name)
+
+    def _links_of(self, entity: Entity, doc: Mapping[str, Any], prefix: str,
+                  out: list[tuple[str, str, Any, Any]]) -> None:
         for f in entity.fields.values():
             if f.is_table:
                 child = self.model.entities[f.target or ""]
                 for i, line in enumerate(doc.get(f.name) or []):
-                    self._check_links(tx, child, line, f"{prefix}{f.name}[{i}].")
+                    self._links_of(child, line, f"{prefix}{f.name}[{i}].", out)
                 continue
             value = doc.get(f.name)
             if value is None or f.type not in ("link", "attachment"):
                 continue
-            target = (self.tables["yiti_file"] if f.type == "attachment"
-                      else self.tables[self.model.entities[f.target or ""].table_name])
-            found = tx.conn.execute(select(target.c.id).where(target.c.id == value)).first()
-            if found is None:
-                what = "file" if f.type == "attachment" else f.target
-                problems.append(FieldProblem(f"{prefix}{f.name}",
-                                             f"no {what} with id {value}", "link"))
-        if problems:
-            raise ValidationError(problems, entity=entity.name)
+            if f.type == "attachment":
+                out.append((f"{prefix}{f.name}", "file", self.tables["yiti_file"], value))
+            else:
+                target = self.tables[self.model.entities[f.target or ""].table_name]
+                out.append((f"{prefix}{f.name}", f.target or "", target, value))
 
     def _insert(self, tx: Transaction, entity: Entity, doc: dict[str, Any]) -> Record:
         self._prepare(tx, entity, doc, None)
-        ident = self._write_new(tx, entity, [doc])[0]
+        written: list[Record] = []
+        ident = self._write_new(tx, entity, [doc], written=written)[0]
+        if written:  # as stored (RETURNING), and no after_save hook wrote since
+            return self._present(entity, written[0])
         return self._present(entity, self._load(tx.conn, entity, ident))
 
-    def _write_new(self, tx: Transaction, entity: Entity, docs: list[dict[str, Any]]
-                   ) -> list[int]:
+    def _write_new(self, tx: Transaction, entity: Entity, docs: list[dict[str, Any]], *,
+                   written: list[Record] | None = None) -> list[int]:
+        """Insert ``docs`` with their lines; their ids. With ``written`` (one doc), the
+        record as stored is appended to it, unless an after_save hook wrote anything."""
         if not docs:
             return []
         now = dt.datetime.now(UTC)
@@ -760,18 +908,29 @@ class Records:
             self._run_hooks(entity, "before_save", doc, None)
         t = self.tables[entity.table_name]
         rows = [self._row(entity, doc, now, version=1) for doc in docs]
+        stored: Record | None = None
         try:
             with tx.conn.begin_nested():
-                ids = self._insert_rows(tx, t, rows)
+                if written is not None and len(rows) == 1:
+                    stored = _plain(tx.conn.execute(insert(t).values(rows[0]).returning(*t.c))
+                                    .mappings().one())
+                    ids = [stored["id"]]
+                else:
+                    ids = self._insert_rows(tx, t, rows)
                 for ident, doc in zip(ids, docs, strict=True):
                     doc["id"] = ident
-                    self._write_lines(tx, entity, doc, None, now)
+                    lines = self._write_lines(tx, entity, doc, None, now)
+                    if stored is not None:
+                        stored.update(lines)
         except IntegrityError as error:
             raise self._integrity(entity, error) from None
         self._audit_many(tx, entity, "create", [(ident, 1, None, doc)
                                                 for ident, doc in zip(ids, docs, strict=True)])
+        writes = _wrote(tx)
         for doc in docs:
             self._run_hooks(entity, "after_save", doc, None)
+        if stored is not None and written is not None and _writes(tx) == writes:
+            written.append(stored)
         return ids
 
     def _insert_rows(self, tx: Transaction, t: Any, rows: list[dict[str, Any]]) -> list[int]:
@@ -805,14 +964,17 @@ class Records:
             with tx.conn.begin_nested():
                 done = tx.conn.execute(update(t).where(t.c.id == old["id"],
                                                        t.c.version == old["version"])
-                                       .values(row))
-                if done.rowcount != 1:
+                                       .values(row).returning(*t.c)).mappings().first()
+                if done is None:
                     raise self._stale(entity, old)
-                self._write_lines(tx, entity, doc, old, now)
+                stored = {**_plain(done), **self._write_lines(tx, entity, doc, old, now)}
         except IntegrityError as error:
             raise self._integrity(entity, error) from None
         self._audit(tx, entity, old["id"], action, row["version"], old, doc)
+        writes = _wrote(tx)
         self._run_hooks(entity, "after_save", doc, old)
+        if _writes(tx) == writes:  # as stored (RETURNING): no after_save hook wrote since
+            return self._present(entity, stored)
         return self._present(entity, self._load(tx.conn, entity, old["id"]))
 
     def _row(self, entity: Entity, doc: Mapping[str, Any], now: dt.datetime, *, version: int,
@@ -829,13 +991,16 @@ class Records:
         return row
 
     def _write_lines(self, tx: Transaction, entity: Entity, doc: dict[str, Any],
-                     old: Record | None, now: dt.datetime) -> None:
+                     old: Record | None, now: dt.datetime) -> dict[str, list[Record]]:
+        """Write the lines of every table field; the lines as stored, by field."""
+        out: dict[str, list[Record]] = {}
         for f in entity.table_fields:
             child = self.model.entities[f.target or ""]
             ct = self.tables[child.table_name]
             lines = doc.get(f.name) or []
             before = {line["id"]: line for line in (old or {}).get(f.name) or []}
             keep = set()
+            stored: list[Record] = out.setdefault(f.name, [])
             for i, line in enumerate(lines, start=1):
                 line["idx"] = i
                 ident = line.get("id")
@@ -844,9 +1009,13 @@ class Records:
                     row = {k: line.get(k) for k in (c.name for c in child.stored_fields)}
                     prev = before[ident]
                     if any(prev.get(k) != v for k, v in row.items()) or prev["idx"] != i:
-                        tx.conn.execute(update(ct).where(ct.c.id == ident).values(
-                            **row, idx=i, version=ct.c.version + 1, modified_at=now,
-                            modified_by=self.actor.name))
+                        stored.append(_plain(tx.conn.execute(
+                            update(ct).where(ct.c.id == ident).values(
+                                **row, idx=i, version=ct.c.version + 1, modified_at=now,
+                                modified_by=self.actor.name).returning(*ct.c)
+                        ).mappings().one()))
+                    else:
+                        stored.append(dict(prev))
                     continue
                 if ident is not None:
                     raise ValidationError([FieldProblem(
@@ -854,11 +1023,14 @@ class Records:
                         "unknown_line")])
                 row = self._row(child, line, now, version=1)
                 row.update(parent_id=doc["id"], idx=i)
-                line["id"] = tx.conn.execute(insert(ct).values(row).returning(ct.c.id)
-                                             ).scalar_one()
+                new = _plain(tx.conn.execute(insert(ct).values(row).returning(*ct.c))
+                             .mappings().one())
+                line["id"] = new["id"]
+                stored.append(new)
             gone = [i for i in before if i not in keep]
             if gone:
                 tx.conn.execute(delete(ct).where(ct.c.id.in_(gone)))
+        return out
 
     def _transition(self, entity_name: str, ident: int | str, version: int | None,
                     action: str, source: str, target: str, event: str) -> Record:
@@ -920,6 +1092,9 @@ class Records:
     def _audit_many(self, tx: Transaction, entity: Entity, action: str,
                     changes: list[tuple[int, int | None, Mapping[str, Any] | None,
                                         Mapping[str, Any] | None]]) -> None:
+        """Audit rows are gathered in the transaction and written together just before
+        it commits (one statement, or COPY for many), so a rolled-back transaction leaves
+        none and a unit of work of many operations pays for one insert."""
         now = dt.datetime.now(UTC)
         rows = [{
             "entity": entity.name, "record_id": ident, "action": action,
@@ -927,6 +1102,17 @@ class Records:
             "changes": audit.changes(self.model, entity, old, new)
             if entity.track_changes else {},
         } for ident, version, old, new in changes]
+        pending = tx.state.get(_AUDIT)
+        if not isinstance(pending, list):
+            pending = tx.state[_AUDIT] = []
+            tx.before_commit.append(lambda: self._flush_audit(tx))
+        pending.extend(rows)
+
+    def _flush_audit(self, tx: Transaction) -> None:
+        """Write the audit rows gathered in ``tx`` so far."""
+        rows = tx.state.pop(_AUDIT, None)
+        if not isinstance(rows, list) or not rows:
+            return
         if tx.conn.dialect.name == "postgresql" and len(rows) >= bulk.COPY_THRESHOLD:
             bulk.copy_rows(tx.conn, self.tables["yiti_audit"], rows)
         else:
@@ -940,6 +1126,22 @@ class Records:
         ctx = HookContext(self, entity.name, event, old)
         for hook in hooks:
             hook(doc, ctx)
+
+
+_WRITES = "yiti.records.writes"
+_AUDIT = "yiti.records.audit"
+
+
+def _wrote(tx: Transaction) -> int:
+    """Count a write of a record in ``tx``; the count so far."""
+    n = int(tx.state.get(_WRITES, 0)) + 1  # type: ignore[call-overload]
+    tx.state[_WRITES] = n
+    return n
+
+
+def _writes(tx: Transaction) -> int:
+    """How many records were written in ``tx`` so far (see :func:`_wrote`)."""
+    return int(tx.state.get(_WRITES, 0))  # type: ignore[call-overload]
 
 
 def _copy(value: Any) -> Any:
