@@ -44,7 +44,7 @@ def open_cart(ctx: api.EndpointContext, *, create: bool = True,
         filters.append(("channel", "=", channel_for(sys, channel)["id"]))
     cart = first(sys, "cart", filters, sort=["-id"], fields=["id"])
     if cart is None and create:
-        cart = sys.create("cart", {"customer": customer["id"],
+        return sys.create("cart", {"customer": customer["id"],
                                    "channel": channel_for(sys, channel)["id"]})
     return sys.get("cart", cart["id"]) if cart else None
 

@@ -22,6 +22,9 @@ class Transaction:
     engine: Engine
     conn: Connection
     after_commit: list[Callable[[], None]] = field(default_factory=list)
+    #: Run in the transaction just before it commits (writes gathered along the way, such
+    #: as audit rows, go out together); not when it rolls back.
+    before_commit: list[Callable[[], None]] = field(default_factory=list)
     #: Values kept for the length of the transaction (hook re-entrancy counts, caches).
     state: dict[str, object] = field(default_factory=dict)
 
@@ -38,8 +41,9 @@ def current(engine: Engine) -> Transaction | None:
 def transaction(engine: Engine) -> Iterator[Transaction]:
     """Join the current transaction on ``engine``, or run a new one and commit it.
 
-    Callbacks in ``after_commit`` run once the outermost transaction has committed, and
-    never when it rolls back: that is where jobs and notifications are released.
+    Callbacks in ``before_commit`` run inside it just before it commits, and those in
+    ``after_commit`` once the outermost transaction has committed; neither when it rolls
+    back. ``after_commit`` is where jobs and notifications are released.
     """
     tx = current(engine)
     if tx is not None:
@@ -52,6 +56,8 @@ def transaction(engine: Engine) -> Iterator[Transaction]:
         try:
             with conn.begin():
                 yield tx
+                while tx.before_commit:
+                    tx.before_commit.pop(0)()
         finally:
             _current.reset(token)
     for callback in tx.after_commit:

@@ -5,17 +5,27 @@ response in the same transaction as the change itself, so either both are saved 
 neither is. The same key again with the same request returns the stored response (with
 ``Idempotent-Replayed: true``); with a different request it is refused (422). A request
 that failed stores nothing, so it may be retried with the same key. Keys are kept for
-:data:`KEEP` and are per user.
+:data:`KEEP` and are per user; each process sweeps the expired ones at most every
+:data:`SWEEP_SECONDS`, not on every request.
+
+A new key costs one statement before the request's own work: the key is inserted first
+(``ON CONFLICT DO NOTHING``); only when it is already there is the stored response read.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import threading
+import time
+import weakref
 from collections.abc import Callable
+from typing import Any
 
 from flask import Response, request
 from sqlalchemy import delete, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from yiti.errors import Conflict, FieldProblem, ValidationError
@@ -23,6 +33,10 @@ from yiti.site import Site
 
 KEEP = dt.timedelta(hours=24)
 HEADER = "Idempotency-Key"
+#: How often a process deletes expired keys (in the transaction of a request).
+SWEEP_SECONDS = 60.0
+_swept: weakref.WeakKeyDictionary[Site, float] = weakref.WeakKeyDictionary()
+_swept_lock = threading.Lock()
 
 
 def request_hash() -> str:
@@ -43,16 +57,18 @@ def idempotent(site: Site, user: str, run: Callable[[], Response]) -> Response:
     t = site.tables["yiti_idempotency"]
     digest = request_hash()
     now = dt.datetime.now(dt.UTC)
-    found = _find(site, user, key)
-    if found is not None:
-        return _replay(found, digest)
     records = site.records()
     try:
         with records.unit_of_work() as tx:
-            tx.conn.execute(delete(t).where(t.c.created_at < now - KEEP))
-            ident = tx.conn.execute(insert(t).values(
+            if _sweep_due(site):
+                tx.conn.execute(delete(t).where(t.c.created_at < now - KEEP))
+            # A key stored (or being stored by a request not yet committed, which this
+            # waits for) inserts nothing: its response is replayed below.
+            ident = tx.conn.execute(_insert_new(tx.conn.dialect.name, t).values(
                 user_name=user, key=key, request_hash=digest, created_at=now
-            ).returning(t.c.id)).scalar_one()
+            ).returning(t.c.id)).scalar_one_or_none()
+            if ident is None:
+                raise _Known()
             response = run()
             if response.status_code >= 400:  # nothing changed: nothing to remember
                 raise _Failed(response)
@@ -62,13 +78,37 @@ def idempotent(site: Site, user: str, run: Callable[[], Response]) -> Response:
                          if k in ("Location", "ETag", "Content-Type")}))
     except _Failed as failed:
         return failed.response
-    except IntegrityError:  # the same key, at the same moment, in another request
+    except (_Known, IntegrityError):  # the key is stored, or taken at the same moment
         found = _find(site, user, key)
         if found is None:
             raise Conflict("a request with this Idempotency-Key is in progress; "
                            "retry in a moment") from None
         return _replay(found, digest)
     return response
+
+
+def _insert_new(dialect: str, t: Any) -> Any:
+    """An INSERT that does nothing when the (user, key) row exists."""
+    if dialect == "postgresql":
+        return pg_insert(t).on_conflict_do_nothing()
+    if dialect == "sqlite":
+        return sqlite_insert(t).on_conflict_do_nothing()
+    return insert(t)  # elsewhere a taken key raises IntegrityError, handled the same way
+
+
+def _sweep_due(site: Site) -> bool:
+    """Whether this process should delete expired keys now (at most every SWEEP_SECONDS)."""
+    now = time.monotonic()
+    with _swept_lock:
+        last = _swept.get(site)
+        if last is not None and now - last < SWEEP_SECONDS:
+            return False
+        _swept[site] = now
+        return True
+
+
+class _Known(Exception):
+    """The key is already stored: replay (or refuse) instead of running the request."""
 
 
 class _Failed(Exception):
