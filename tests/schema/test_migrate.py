@@ -227,14 +227,18 @@ def test_search_fields_get_trigram_indexes_on_postgresql(tmp_path, db_url):
                                                    "fields:"))
     steps = [str(s) for s in site.migrate().steps if "search" in s.kind]
     if site.engine.dialect.name == "postgresql":
-        assert steps == ["add search index item.code", "add search index item.title"]
+        # the search fields and the name, every column a search looks in
+        assert steps == ["add search index item.code", "add search index item.name",
+                         "add search index item.title"]
         from sqlalchemy import text
 
         with site.engine.connect() as conn:
             conn.execute(text("SET enable_seqscan = off"))
             plan = "\n".join(conn.execute(text(
-                "EXPLAIN SELECT id FROM item WHERE title ILIKE '%tea%'")).scalars())
-        assert "trgm_item_title" in plan
+                "EXPLAIN SELECT id FROM item WHERE title ILIKE '%tea%' OR code ILIKE '%tea%' "
+                "OR name ILIKE '%tea%'")).scalars())
+        assert "trgm_item_title" in plan and "trgm_item_name" in plan
+        assert "Seq Scan" not in plan
     else:  # SQLite has no trigram indexes: search scans, and nothing is planned
         assert steps == []
     assert site.migrate().steps == []

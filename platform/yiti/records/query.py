@@ -70,6 +70,28 @@ def field_of(entity: Entity, name: str) -> Field | None:
     return SYSTEM_FIELDS.get(name)
 
 
+def searched_columns(model: Model, entity: Entity) -> list[tuple[str, Entity, Field]]:
+    """Where a search looks: (path, the entity owning the column, its field) for each of
+    the entity's search fields (its title and name when it declares none); a link is
+    searched by the linked record's name and title. The schema layer gives each of these
+    columns a trigram index on PostgreSQL, so the two can't drift apart."""
+    names = list(entity.search_fields) or ([entity.title_field] if entity.title_field else [])
+    if not entity.child:
+        names.append("name")
+    found = []
+    for name in dict.fromkeys(names):
+        f = field_of(entity, name)
+        if f is not None and f.type == "link":
+            target = model.entities[f.target or ""]
+            for sub in dict.fromkeys(("name", target.title_field)):
+                sub_field = field_of(target, sub) if sub else None
+                if sub_field is not None and sub_field.type in TEXT_TYPES:
+                    found.append((f"{name}.{sub}", target, sub_field))
+        elif f is not None and f.type in TEXT_TYPES:
+            found.append((name, entity, f))
+    return found
+
+
 @dataclass
 class Compiler:
     """Builds the FROM clause (with link joins) and conditions for one list query."""
@@ -194,25 +216,15 @@ class Compiler:
         return conditions
 
     def search(self, text: str) -> ColumnElement[bool]:
-        fields = list(self.entity.search_fields) or (
-            [self.entity.title_field] if self.entity.title_field else [])
-        if not self.entity.child:
-            fields.append("name")
         pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         conds = []
-        for name in fields:
-            if not self.may_read(self.entity, name):
+        for path, owner, f in searched_columns(self.model, self.entity):
+            if not self.may_read(self.entity, path.split(".")[0]):
                 continue
-            f = field_of(self.entity, name)
-            if f is not None and f.type == "link":
-                # A link is searched by the linked record's name and title.
-                target = self.model.entities[f.target or ""]
-                for sub in ("name", target.title_field):
-                    if sub and field_of(target, sub) and self.may_read(target, sub):
-                        _, _, col = self.resolve(f"{name}.{sub}", "q")
-                        conds.append(col.ilike(pattern, escape="\\"))
-            elif f is not None and f.type in TEXT_TYPES:
-                conds.append(self.base.c[name].ilike(pattern, escape="\\"))
+            if "." in path and not self.may_read(owner, f.name):
+                continue
+            _, _, col = self.resolve(path, "q")
+            conds.append(col.ilike(pattern, escape="\\"))
         return or_(*conds) if conds else false()
 
     def order(self, sort: Sequence[str]) -> list[tuple[Any, bool]]:
