@@ -1113,8 +1113,11 @@ class Records:
         rows = tx.state.pop(_AUDIT, None)
         if not isinstance(rows, list) or not rows:
             return
-        if tx.conn.dialect.name == "postgresql" and len(rows) >= bulk.COPY_THRESHOLD:
-            bulk.copy_rows(tx.conn, self.tables["yiti_audit"], rows)
+        # Many rows: COPY on PostgreSQL, one executemany of converted tuples on SQLite,
+        # with the values they share (time, user, entity) converted once.
+        if len(rows) > 1 and (tx.conn.dialect.name != "postgresql"
+                              or len(rows) >= bulk.COPY_THRESHOLD):
+            bulk.write_rows(tx.conn, self.tables["yiti_audit"], rows)
         else:
             tx.conn.execute(insert(self.tables["yiti_audit"]), rows)
 
