@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from itertools import repeat
+from operator import is_, itemgetter
 from typing import Any
 
 from sqlalchemy import JSON, Connection, Table, text
@@ -48,17 +50,24 @@ def write_rows(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> No
     dialect = conn.dialect
     copying = dialect.name == "postgresql"
     processors = [_processor(conn, table.c[name], copying) for name in columns]
-    # Values every row shares (the same object) are converted once.
+    # Values every row shares (the same object) are converted once; columns without a
+    # conversion are taken from each row in one step.
     first = rows[0]
-    same = [name for name in columns if all(row[name] is first[name] for row in rows)]
-    varying = [(name, p) for name, p in zip(columns, processors, strict=True)
-               if name not in same]
-    shared = tuple(_convert(p, first[name]) for name, p in zip(columns, processors,
-                                                                 strict=True)
-                   if name in same)
-    order = [name for name, _ in varying] + same
-    data = [tuple([p(row[name]) if p is not None and row[name] is not None else row[name]
-                   for name, p in varying]) + shared for row in rows]
+    same: list[tuple[str, Processor]] = []
+    plain: list[str] = []
+    converted: list[tuple[str, Callable[[Any], Any]]] = []
+    for name, p in zip(columns, processors, strict=True):
+        if all(map(is_, map(itemgetter(name), rows), repeat(first[name]))):
+            same.append((name, p))
+        elif p is None:
+            plain.append(name)
+        else:
+            converted.append((name, p))
+    shared = tuple(_convert(p, first[name]) for name, p in same)
+    order = plain + [name for name, _ in converted] + [name for name, _ in same]
+    take = _tuple_getter(plain)
+    data = [take(row) + tuple([None if (v := row[name]) is None else p(v)
+                               for name, p in converted]) + shared for row in rows]
     preparer = dialect.identifier_preparer
     names = ", ".join(preparer.quote(name) for name in order)
     target = preparer.format_table(table)
@@ -105,6 +114,15 @@ def _processor(conn: Connection, column: Any, copying: bool) -> Processor:
 
         return convert_json
     return column.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
+
+
+def _tuple_getter(names: list[str]) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
+    if not names:
+        return lambda row: ()
+    if len(names) == 1:
+        name = names[0]
+        return lambda row: (row[name],)
+    return itemgetter(*names)
 
 
 def _convert(processor: Processor, value: Any) -> Any:
