@@ -8,8 +8,10 @@ REST (problem+json errors, the API's own helpers):
   (``{"carrier": "sf", "tracking_no": "..."}``): the record as stored afterwards, with its
   ETag;
 - ``GET /api/v1/<entity>/<id>/workflow``: state, the actions the caller may take, history;
-- ``GET /api/v1/approvals`` (``count`` alone: ``/api/v1/approvals/count``);
-- ``GET``/``POST /api/v1/approvals/delegations``.
+- ``GET /api/v1/approvals``: the first 100 waiting and ``count``, all of them (the
+  navigation's number; alone: ``/api/v1/approvals/count``);
+- delegations (``/api/v1/approvals/delegations``, the page ``/workflow/delegations``):
+  :mod:`yiti.web.delegation_views`, registered here.
 
 Pages: ``/workflow/inbox``, ``/workflow/<entity>/<id>``, ``POST /workflow/act/...``,
 ``/workflow/count`` (the navigation badge). Partials: ``workflow/_panel.html`` (state,
@@ -21,7 +23,6 @@ Register with ``"yiti.web.workflow_views:init_app"`` in :data:`yiti.web.app.BLUE
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from flask import (
@@ -50,7 +51,6 @@ from yiti.web.app import current_site
 from yiti.web.auth import current_actor
 from yiti.web.auth.views import THEME_TEMPLATES
 from yiti.workflow import Workflows, inbox, install
-from yiti.workflow import approvers as who
 
 #: Keys of an action's body that are not the transition's inputs.
 REQUEST_KEYS = ("comment", "to", "version")
@@ -116,42 +116,12 @@ def record_workflow(entity: str, ident: str) -> Response:
 def approvals() -> Response:
     actor = current_actor()
     items = inbox.items(engine(), actor, lang=_lang())
-    return json_response({"data": items, "count": len(items)})
+    return json_response({"data": items, "count": inbox.count(engine(), actor)})
 
 
 @api.get("/approvals/count")
 def approvals_count() -> Response:
     return json_response({"count": inbox.count(engine(), current_actor())})
-
-
-@api.get("/approvals/delegations")
-def delegations() -> Response:
-    return json_response({"data": who.delegations(current_site(), current_actor().name)})
-
-
-@api.post("/approvals/delegations")
-def add_delegation() -> Response:
-    actor = current_actor()
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise ValidationError([FieldProblem("body", "must be a JSON object", "type")])
-    from_user = body.get("from_user") or actor.name
-    if from_user != actor.name and not (actor.system or "Administrator" in actor.roles):
-        raise ValidationError([FieldProblem("from_user", "only an administrator may "
-                                            "delegate for someone else", "forbidden")])
-    starts, ends = _date(body, "starts"), _date(body, "ends")
-    ident = who.delegate(current_site(), from_user, str(body.get("to_user") or ""), starts,
-                         ends, reason=body.get("reason"), by=actor.name, now=engine().now())
-    return json_response({"id": ident, "from_user": from_user, "to_user": body.get("to_user"),
-                          "starts": starts, "ends": ends}, 201)
-
-
-def _date(body: dict[str, Any], key: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(str(body.get(key)))
-    except ValueError:
-        raise ValidationError([FieldProblem(key, "must be a date like 2026-05-01",
-                                            "type")]) from None
 
 
 # -- what the record pages show -------------------------------------------------------------
@@ -216,7 +186,8 @@ def page_error(error: YitiError) -> Any:
 def inbox_page() -> Any:
     actor = current_actor()
     return render_template("workflow/inbox.html", items=inbox.items(engine(), actor,
-                                                                    lang=_lang()))
+                                                                    lang=_lang()),
+                           total=inbox.count(engine(), actor))
 
 
 @pages.get("/count")
@@ -253,9 +224,12 @@ def _back() -> str:
 
 
 def init_app(app: Flask) -> None:
+    from yiti.web import delegation_views
+
     install(app.extensions["yiti"])
     app.register_blueprint(api)
     app.register_blueprint(pages)
+    delegation_views.init_app(app)
 
     @app.context_processor
     def workflow_context() -> dict[str, Any]:

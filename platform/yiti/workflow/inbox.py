@@ -3,7 +3,8 @@
 One query over ``yiti_workflow_task`` (open tasks assigned to the user or to a role
 they hold, and the same for every user who delegated to them today); the records are
 then read through the record service, so a task on a record the user may not see is
-not shown.
+not shown. :func:`count` counts the same in SQL (with the policy's row condition), so
+the navigation's badge, the inbox and the API agree.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import and_, false, func, or_, select
 
 from yiti.definitions.model import label_text
-from yiti.errors import NotFound
+from yiti.errors import Forbidden, NotFound
 from yiti.permissions.policy import Actor
 from yiti.records.transaction import reading
 from yiti.workflow.tables import TASK
@@ -34,12 +35,33 @@ def _condition(engine: Workflows, actor: Actor) -> Any:
 
 
 def count(engine: Workflows, actor: Actor) -> int:
-    """How many records wait for ``actor`` (counted in the database)."""
-    t = engine.site.tables[TASK]
-    inner = select(t.c.entity, t.c.record_id).where(_condition(engine, actor)).distinct()
-    with reading(engine.site.engine) as conn:
-        return int(conn.execute(select(func.count()).select_from(inner.subquery()))
-                   .scalar_one())
+    """How many records wait for ``actor``: the number :func:`items` lists (without its
+    limit), counted in the database: open tasks of ``actor`` on records they may read
+    (the policy's row condition) that are still in the task's step."""
+    site = engine.site
+    t = site.tables[TASK]
+    condition = _condition(engine, actor)
+    total = 0
+    with reading(site.engine) as conn:
+        names = list(conn.execute(select(t.c.entity).where(condition).distinct()).scalars())
+        for name in names:
+            wf = engine.by_entity.get(name)
+            entity = site.model.entities.get(name)
+            if wf is None or entity is None:
+                continue
+            try:
+                site.policy.check(actor, entity, "read", None)
+            except (Forbidden, NotFound):
+                continue
+            r = site.tables[entity.table_name]
+            where = [condition, t.c.entity == name, r.c[wf.state_field] == t.c.state]
+            rows = site.policy.row_filter(actor, entity, r)
+            if rows is not None:
+                where.append(rows)
+            inner = (select(t.c.record_id).join(r, r.c.id == t.c.record_id).where(*where)
+                     .distinct().subquery())
+            total += int(conn.execute(select(func.count()).select_from(inner)).scalar_one())
+    return total
 
 
 def items(engine: Workflows, actor: Actor, *, limit: int = 100, lang: str = "en"
@@ -64,7 +86,7 @@ def items(engine: Workflows, actor: Actor, *, limit: int = 100, lang: str = "en"
             continue
         try:
             record = records.get(row["entity"], row["record_id"])
-        except NotFound:
+        except (Forbidden, NotFound):
             continue
         if record.get(wf.state_field) != row["state"]:
             continue
