@@ -121,3 +121,67 @@ def test_approve_from_my_approvals_in_a_browser(server: tuple[str, Site]):
         finally:
             browser.close()
     assert site.records().get("expense_claim", claim["id"])["state"] == "approved"
+
+
+@pytest.mark.browser
+def test_delegate_on_a_phone_and_the_stand_in_approves(server: tuple[str, Site]):
+    """At 390 px: the inbox links to delegations; leo sets one up through the form (an error
+    first, shown at its input), sees it active; dan then approves for leo from his inbox.
+    No sideways scrolling, no CSP violation; screenshots in test-output/workflow/."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium to run browser tests")
+    from playwright.sync_api import sync_playwright
+
+    base, site = server
+    out = Path(__file__).resolve().parents[2] / "test-output" / "workflow"
+    out.mkdir(parents=True, exist_ok=True)
+    engine = install(site)
+    ann = actor(site, "ann")
+    claim = site.records(ann).create("expense_claim", {"title": "Ink", "amount": "40"})
+    engine.act(ann, "expense_claim", claim["id"], "submit")
+    fits = "document.documentElement.scrollWidth <= window.innerWidth + 1"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        try:
+            for who in ("leo", "dan"):
+                page = browser.new_context(viewport={"width": 390, "height": 844},
+                                           is_mobile=True, has_touch=True).new_page()
+                csp: list[str] = []
+                page.on("console", lambda m, csp=csp: csp.append(m.text)
+                        if "Content Security Policy" in m.text else None)
+                page.goto(f"{base}/workflow/inbox")
+                page.fill("#name", who)
+                page.fill("#password", f"{who}-password-1")
+                page.click("button[type=submit]")
+                page.wait_for_url(re.compile(r"/workflow/inbox"))
+                if who == "leo":
+                    page.click("#delegations-link")
+                    page.wait_for_url(re.compile(r"/workflow/delegations"))
+                    assert page.evaluate(fits)
+                    page.fill("#to_user", "dna")
+                    page.fill("#ends", "2026-01-03")
+                    page.click("#delegation-form button[type=submit]")
+                    page.wait_for_selector("#to_user-error")
+                    assert "no user called 'dna'" in page.inner_text("#to_user-error")
+                    assert page.evaluate(fits)
+                    page.screenshot(path=str(out / "delegation-error-phone.png"),
+                                    full_page=True)
+                    page.fill("#to_user", "dan")
+                    page.fill("#ends", "2026-01-03")
+                    page.click("#delegation-form button[type=submit]")
+                    page.wait_for_selector('[data-status="active"]')
+                    assert "dan" in page.inner_text('[data-status="active"]')
+                    assert page.evaluate(fits)
+                    page.screenshot(path=str(out / "delegations-phone.png"), full_page=True)
+                else:
+                    row = page.locator(f'[data-record="expense_claim:{claim["id"]}"]')
+                    assert "leo" in row.inner_text()  # "for leo"
+                    assert page.evaluate(fits)
+                    row.locator('form[data-action="approve"] button').click()
+                    page.wait_for_selector("#inbox-empty")
+                assert csp == [], csp
+        finally:
+            browser.close()
+    history = engine.history(actor(site, "ann"), "expense_claim", claim["id"])
+    assert (history[-1]["user"], history[-1]["on_behalf_of"]) == ("dan", "leo")
