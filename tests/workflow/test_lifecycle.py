@@ -1,0 +1,51 @@
+"""The document_lifecycle template end to end through the API on a submittable entity
+(wfpack memo): review, rejection with a reason, approval that submits and locks the
+document, then close; or cancel with a reason, which cancels the document."""
+
+from __future__ import annotations
+
+from .conftest import Api
+
+
+def memo(api: Api, title: str = "Opening hours") -> dict:
+    made = api("ann").post("/api/v1/memo", json={"title": title, "body": "9 to 5"})
+    assert made.status_code == 201, made.json
+    return made.json
+
+
+def test_review_approve_lock_and_close(api: Api):
+    m = memo(api)
+    assert (m["state"], m["docstatus"]) == ("draft", "draft")
+    assert api("ann").act("memo", m["id"], "submit").json["state"] == "review"
+    assert api("dan").get("/api/v1/approvals/count").json == {"count": 1}  # any TeamLead
+    no_reason = api("leo").act("memo", m["id"], "reject")
+    assert no_reason.status_code == 422 and no_reason.json["errors"][0]["field"] == "comment"
+    back = api("leo").act("memo", m["id"], "reject", comment="Weekends?").json
+    assert back["state"] == "draft"
+    edited = api("ann").patch(f"/api/v1/memo/{m['id']}", json={"body": "9 to 5, Sat 10 to 2"},
+                              headers={"If-Match": f'"v{back["version"]}"'})
+    assert edited.status_code == 200, edited.json
+    api("ann").act("memo", m["id"], "submit")
+    approved = api("dan").act("memo", m["id"], "approve").json
+    assert (approved["state"], approved["docstatus"]) == ("approved", "submitted")
+    locked = api("ann").patch(f"/api/v1/memo/{m['id']}", json={"body": "changed"},
+                              headers={"If-Match": f'"v{approved["version"]}"'})
+    assert locked.status_code == 409, locked.json  # submitted: immutable
+    assert api("ann").act("memo", m["id"], "approve").status_code == 409  # not in review
+    closed = api("ann").act("memo", m["id"], "close").json
+    assert (closed["state"], closed["docstatus"]) == ("closed", "submitted")
+    flow = api("ann").get(f"/api/v1/memo/{m['id']}/workflow").json
+    assert flow["actions"] == []  # final
+    assert [(h["action"], h["to_state"]) for h in flow["history"]] == [
+        ("submit", "review"), ("reject", "draft"), ("submit", "review"),
+        ("approve", "approved"), ("close", "closed")]
+    assert flow["history"][1]["comment"] == "Weekends?"
+
+
+def test_cancel_an_approved_document(api: Api):
+    m = memo(api)
+    api("ann").act("memo", m["id"], "submit")
+    api("leo").act("memo", m["id"], "approve")
+    assert api("ann").act("memo", m["id"], "cancel_document").status_code == 422
+    done = api("ann").act("memo", m["id"], "cancel_document", comment="Superseded").json
+    assert (done["state"], done["docstatus"]) == ("cancelled", "cancelled")
