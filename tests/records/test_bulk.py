@@ -142,14 +142,18 @@ def test_create_many_unique_and_links_are_checked(records):
     rows[-1]["email"] = "u0@x.cn"  # the same address twice in one batch
     with pytest.raises(ValidationError) as error:
         records.create_many("contact", rows)
-    assert [(p.field, p.code) for p in error.value.problems][-1] == ("email", "unique")
+    assert problems(error.value) == {f"rows[{N - 1}].email": "is already used by another record"}
     assert records.count("contact").value == 0
-    records.create("contact", {"full_name": "Taken", "email": "taken@x.cn"})
+    records.create("contact", {"full_name": "Taken", "email": "taken@x.cn",
+                               "source": "import", "external_id": "X-1"})
     rows = [{"full_name": f"V{i}", "email": f"v{i}@x.cn"} for i in range(N)]
     rows[30]["email"] = "taken@x.cn"  # already in the table
+    rows[31].update(source="import", external_id="X-1")  # a unique combination, taken
     with pytest.raises(ValidationError) as error:
         records.create_many("contact", rows)
-    assert [(p.field, p.code) for p in error.value.problems][-1] == ("email", "unique")
+    assert problems(error.value) == {  # both, though the database names only one
+        "rows[30].email": "is already used by another record",
+        "rows[31].source": "the combination of source, external_id is already used"}
     assert records.count("contact").value == 1
     rows = [{"full_name": f"L{i}", "group": 999_999 if i == 12 else None} for i in range(N)]
     with pytest.raises(ValidationError) as error:

@@ -25,6 +25,7 @@ from sqlalchemy import (
     literal,
     select,
     true,
+    tuple_,
     union_all,
     update,
 )
@@ -261,7 +262,54 @@ class Records:
                 raise ValidationError([FieldProblem(f"rows[{i}].{p.field}", p.message, p.code)
                                        for i in sorted(refused) for p in refused[i]],
                                       entity=entity.name)
-            return self._write_new(tx, entity, docs)
+            try:
+                return self._write_new(tx, entity, docs)
+            except ValidationError as error:
+                raise self._unique_rows(tx, entity, docs, error) from None
+
+    def _unique_rows(self, tx: Transaction, entity: Entity, docs: list[dict[str, Any]],
+                     error: ValidationError) -> ValidationError:
+        """When the database refused a batch for a unique field (or combination), the
+        rows at fault, for every unique field and combination: each repeating an earlier
+        row's value, or a value already stored.
+        Run after the batch's savepoint rolled back, on the values as written (after the
+        before_save hooks); ``error`` itself when no row can be named."""
+        unique = [p for p in error.problems if p.code == "unique"]
+        if not unique or len(unique) != len(error.problems):
+            return error
+        t = self.tables[entity.table_name]
+        keys = [(f.name,) for f in entity.stored_fields if f.unique]
+        keys += [tuple(key) for key in entity.unique_together]
+        found: list[tuple[int, FieldProblem]] = []
+        for key in keys:  # all of them: the database names only the first it met
+            problem = (FieldProblem(key[0], "is already used by another record", "unique")
+                       if len(key) == 1 else
+                       FieldProblem(key[0], f"the combination of {', '.join(key)} is already "
+                                    "used", "unique"))
+            first: dict[tuple[Any, ...], int] = {}
+            for i, doc in enumerate(docs):
+                value = tuple(doc.get(k) for k in key)
+                if None in value:
+                    continue
+                if value in first:
+                    found.append((i, problem))
+                else:
+                    first[value] = i
+            values = sorted(first, key=repr)
+            columns = [t.c[k] for k in key]
+            for start in range(0, len(values), LINK_CHUNK):
+                chunk = values[start:start + LINK_CHUNK]
+                condition = (columns[0].in_([v[0] for v in chunk]) if len(key) == 1
+                             else tuple_(*columns).in_(chunk))
+                for row in tx.conn.execute(select(*columns).where(condition)):
+                    i = first.get(tuple(row))
+                    if i is not None:
+                        found.append((i, problem))
+        if not found:
+            return error
+        return ValidationError([FieldProblem(f"rows[{i}].{p.field}", p.message, p.code)
+                                for i, p in sorted(found, key=lambda item: item[0])],
+                               entity=entity.name)
 
     def _prepare_many(self, tx: Transaction, entity: Entity, docs: list[dict[str, Any]], *,
                       skip: set[int]) -> dict[int, list[FieldProblem]]:
