@@ -62,16 +62,25 @@ def settings_problems(jobs: Jobs) -> list[str]:
 
 
 def _batches(jobs: Jobs, table: Table, condition: ColumnElement[bool]) -> int:
-    """Delete the rows of ``table`` matching ``condition``, a batch per transaction."""
+    """Delete the rows of ``table`` matching ``condition``, a batch per transaction.
+
+    Batches walk the ids upwards (each starts after the last id of the one before), so no
+    batch scans again the index entries of rows an earlier one deleted.
+    """
     size = jobs.settings.retention_batch
-    total = 0
+    total, last = 0, None
     while True:
-        ids = select(table.c.id).where(condition).order_by(table.c.id).limit(size)
+        query = select(table.c.id).where(condition)
+        if last is not None:
+            query = query.where(table.c.id > last)
         with transaction(jobs.site.engine) as tx:
-            deleted = tx.conn.execute(delete(table).where(table.c.id.in_(ids))).rowcount
-        total += deleted
-        if deleted < size:
+            ids = list(tx.conn.execute(query.order_by(table.c.id).limit(size)).scalars())
+            if ids:
+                tx.conn.execute(delete(table).where(table.c.id.in_(ids)))
+        total += len(ids)
+        if len(ids) < size:
             return total
+        last = ids[-1]
 
 
 def purge(jobs: Jobs, now: dt.datetime | None = None) -> dict[str, int]:
