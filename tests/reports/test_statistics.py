@@ -129,6 +129,33 @@ def test_migrate_keeps_bucket_columns_and_statistics(pg_url: str, tmp_path: Path
         without.close()
 
 
+def test_a_field_with_a_bucket_column_can_be_renamed(pg_url: str, tmp_path: Path) -> None:
+    """Stale bucket columns go first, so the field they read can be renamed."""
+    site = make_site(pg_url, tmp_path)
+    fill(site, n_sales=30)
+    site.close()
+    packs = tmp_path / "packs"
+    shutil.copytree(PACKS, packs)
+    sale = packs / "shop" / "entities" / "sale.yaml"
+    sale.write_text(sale.read_text().replace(
+        "placed_at: {type: datetime}", "ordered_at: {type: datetime, renamed_from: placed_at}"))
+    report = packs / "shop" / "reports" / "monthly_sales.yaml"
+    report.write_text(report.read_text().replace("parent.placed_at", "parent.ordered_at"))
+    renamed = Site(settings_for(pg_url, tmp_path, modules=[packs]))
+    try:
+        kinds = [s.kind for s in renamed.migrate().steps]
+        assert kinds.index("drop derived column") < kinds.index("rename column") \
+            < kinds.index("add derived column"), kinds
+        assert [c for _, c in _bucket_columns(renamed)][0].startswith("_y_ordered_at_month_")
+        result = run_report(renamed, SYSTEM, report_of(renamed, "monthly_sales"), {})
+        lines = next(c.key for c in result.columns if c.name == "lines")
+        with renamed.engine.connect() as conn:
+            want = conn.execute(text("SELECT count(*) FROM sale_line")).scalar_one()
+        assert sum(r.values[lines] for r in result.rows) == want > 0
+    finally:
+        renamed.close()
+
+
 def _estimated_groups(site: Site) -> tuple[float, int, str]:
     """PostgreSQL's estimate of the monthly report's rows, the rows it returns, its SQL."""
     report = report_of(site, "monthly_sales")

@@ -136,7 +136,7 @@ def drop_stale_columns(conn: Connection, model: Model, md: MetaData, timezone: s
     want = derived(model, md, timezone)
     q = conn.dialect.identifier_preparer.quote
     steps = []
-    for table_name, name in sorted(derived_columns(conn) - set(want)):
+    for table_name, name in sorted(derived_columns(conn, md.tables) - set(want)):
         conn.execute(text(f"ALTER TABLE {q(table_name)} DROP COLUMN {q(name)}"))
         steps.append(("drop derived column", table_name, name))
     return steps
@@ -152,7 +152,7 @@ def keep(conn: Connection, model: Model, md: MetaData, timezone: str | None
     q = conn.dialect.identifier_preparer.quote
     steps: list[tuple[str, str, str]] = []
     analyse: set[str] = set()
-    present = derived_columns(conn)
+    present = derived_columns(conn, md.tables)
     for (table_name, name), d in sorted(derived(model, md, timezone).items()):
         if (table_name, name) in present:
             continue
