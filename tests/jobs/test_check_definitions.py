@@ -172,3 +172,15 @@ def test_yiti_check_prints_them_and_fails(root: Path) -> None:
         "/schedules/a.yaml:3: cron: 'every day' is not a cron expression: it needs five "
         "fields (minute hour day-of-month month day-of-week), not 2 (e.g. '0 8 * * *' is "
         "daily at 08:00, '*/15 * * * *' every quarter hour)")
+
+
+def test_cron_or_every_but_not_both(root: Path) -> None:
+    pack(root, {
+        "schedules/both.yaml": "schedule: both\njob: yiti.retention\ncron: '0 8 * * *'\n"
+                               "every: 1h\n",
+        "schedules/none.yaml": "schedule: none\njob: yiti.retention\n",
+    })
+    assert lines(root) == [
+        "schedules/both.yaml:4: every: give 'cron' or 'every', not both",
+        "schedules/none.yaml:1: cron or every: missing required key: give 'cron' or 'every'",
+    ]

@@ -82,6 +82,10 @@ def _explain(source: Source, error: ValidationError) -> Iterable[DefinitionError
             if key not in instance:
                 yield source.error(path, f"missing required key {key!r}", key=_join(path, key))
         return
+    if kind in ("oneOf", "anyOf") and isinstance(instance, dict) and value and all(
+            isinstance(b, dict) and set(b) == {"required"} for b in value):
+        yield from _explain_alternatives(source, path, kind, value, instance)
+        return
     if "propertyNames" in error.absolute_schema_path and isinstance(instance, str):
         yield source.error((*path, instance), _message(error, instance))
         return
@@ -89,6 +93,21 @@ def _explain(source: Source, error: ValidationError) -> Iterable[DefinitionError
         yield from _explain_choice(source, error, path)
         return
     yield source.error(path, _message(error, instance), _hint(error, instance))
+
+
+def _explain_alternatives(source: Source, path: KeyPath, kind: str,
+                          branches: list[dict[str, Any]], instance: dict[str, Any]
+                          ) -> Iterable[DefinitionError]:
+    """``oneOf: [{required: [cron]}, {required: [every]}]``: one of the keys, (oneOf) not
+    several."""
+    keys = list(dict.fromkeys(k for b in branches for k in b["required"]))
+    present = [k for k in keys if k in instance]
+    if not present:
+        yield source.error(path, "missing required key: give " + " or ".join(
+            repr(k) for k in keys), key=_join(path, " or ".join(keys)))
+    elif kind == "oneOf" and len(present) > 1:
+        yield source.error((*path, present[1]), "give " + " or ".join(
+            repr(k) for k in present) + (", not both" if len(present) == 2 else ", not several"))
 
 
 def _explain_choice(
