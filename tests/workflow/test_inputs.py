@@ -81,8 +81,12 @@ def test_system_only_actions_and_backdating(api: Api, site: Site, engine: Workfl
         engine.act(actor(site, "ann"), "parcel", p["id"], "receive",
                    at=dt.datetime(2026, 1, 2, tzinfo=dt.UTC))
     when = dt.datetime(2026, 1, 2, 3, 4, tzinfo=dt.UTC)
+    before = engine.site.records().get("parcel", p["id"])
     done = engine.act(SYSTEM, "parcel", p["id"], "receive", at=when)
     assert done["state"] == "received" and done["received_at"] == when
+    # a before_write hook's fields are saved with the transition: one write
+    assert done["title"] == "Samples (received 2026-01-02)"
+    assert done["version"] == before["version"] + 1
     history = engine.history(SYSTEM, "parcel", p["id"])
     assert [(h["action"], h["from_state"], h["to_state"], h["user"]) for h in history] == [
         ("send", "open", "sent", "ann"), ("receive", "sent", "received", "system")]

@@ -8,8 +8,8 @@ action with :func:`yiti.api.act` as the caller's actor, so a refused action is a
 (wrong state, or a condition that does not hold) or a 403 (not the caller's to take),
 and the order's workflow history names who moved it, when, from and to.
 
-The stock effects are the workflow's hooks, run in the transition's transaction (all or
-nothing with it): :func:`release_goods` on entering ``cancelled`` gives back the
+The stock effects are the workflow's hooks, run in the transition's transaction just
+before it is written (all or nothing with it; the lines they return are saved with it): :func:`release_goods` on entering ``cancelled`` gives back the
 reservations and the flash-sale and coupon counters and marks a succeeded payment for
 refund; :func:`ship_goods` on entering ``shipped`` records the shipment and posts the
 ship moves. :func:`place` creates an order already placed (pending payment, its stock
@@ -281,36 +281,38 @@ def _unreserved(order: dict) -> list[dict]:
     return [line_values(line, reserved_qty=0) for line in order["lines"]]
 
 
-def release_goods(doc: dict[str, Any], ctx: api.HookContext) -> None:
-    """Workflow hook on entering ``cancelled``: every reservation, flash-sale and coupon
-    counter back; a succeeded payment marked for refund; no line left reserved."""
+def release_goods(doc: dict[str, Any], ctx: api.HookContext) -> dict[str, Any]:
+    """Workflow hook on entering ``cancelled``, before the write: every reservation,
+    flash-sale and coupon counter back; a succeeded payment marked for refund. Returns the
+    lines with nothing reserved, saved with the transition."""
     sys = system(ctx.records)
     order = sys.get("sales_order", doc["id"])
-    release(ctx.records, order, order["cancel_reason"] or "cancelled")
+    release(ctx.records, order, doc.get("cancel_reason") or "cancelled")
     for payment in all_rows(sys, "payment", [("sales_order", "=", order["id"]),
                                              ("status", "=", "succeeded")]):
         # the refund itself goes through the provider; the payment is marked for it
         sys.transition("payment", payment["id"], {"status": "refunded"}, action="refund")
-    sys.transition("sales_order", order["id"], {"lines": _unreserved(order)},
-                   action="cancel")
+    return {"lines": _unreserved(order)}
 
 
-def ship_goods(doc: dict[str, Any], ctx: api.HookContext) -> None:
-    """Workflow hook on entering ``shipped``: the shipment (the ``ship`` action's carrier
-    and tracking number), the reserved goods' ship moves, no line left reserved."""
+def ship_goods(doc: dict[str, Any], ctx: api.HookContext) -> dict[str, Any]:
+    """Workflow hook on entering ``shipped``, before the write: the shipment (the ``ship``
+    action's carrier and tracking number) and the reserved goods' ship moves. Returns the
+    lines with nothing reserved, saved with the transition."""
     sys = system(ctx.records)
     order = sys.get("sales_order", doc["id"])
-    given = (ctx.transition or {}).get("inputs") or {}
+    transition = ctx.transition or {}
+    given = transition.get("inputs") or {}
     warehouses = sorted({line["warehouse"] for line in order["lines"]})
     shipment = sys.create("shipment", {"sales_order": order["id"], "carrier": given["carrier"],
                                        "tracking_no": given["tracking_no"],
                                        "warehouse": warehouses[0],
-                                       "shipped_at": order["shipped_at"]})
+                                       "shipped_at": doc.get("shipped_at") or transition["at"]})
     post(ctx.records, [ship_move(line["sku"], line["warehouse"], line["reserved_qty"],
                                  order["channel"], line["reserved_from"] or "free",
                                  order=order["id"], reference=shipment["name"])
                        for line in order["lines"] if line["reserved_qty"]])
-    sys.transition("sales_order", order["id"], {"lines": _unreserved(order)}, action="ship")
+    return {"lines": _unreserved(order)}
 
 
 def expire(records: api.Records, at: dt.datetime, limit: int = 500) -> list[str]:

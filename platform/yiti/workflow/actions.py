@@ -1,7 +1,8 @@
 """What a state does on entering or leaving, and the formulas of conditions and ``set``.
 
 ``set`` and ``script`` compute values saved with the transition itself (so a script's
-change and the new state are one write); ``hook`` and ``notify`` run after the write,
+change and the new state are one write), and so does a ``hook`` marked ``before_write``
+(the fields of the mapping it returns); other hooks and ``notify`` run after the write,
 in the same transaction (a hook that raises undoes the transition; notifications and
 their e-mails leave only if it commits).
 
@@ -137,11 +138,19 @@ def evaluate_set(site: Site, wf: Workflow, values: Mapping[str, str],
 
 def compute(site: Site, wf: Workflow, step: Action, record: Mapping[str, Any], actor: Actor,
             context: Mapping[str, Any]) -> dict[str, Any]:
-    """The values a ``set`` or ``script`` step gives (other steps give none)."""
+    """The values a ``set``, ``script`` or ``before_write`` hook step gives (other steps
+    give none)."""
     if step.kind == "set":
         return evaluate_set(site, wf, step.set, record, actor, context)
     if step.kind == "script":
         return run_script(site, wf, step, record, actor, context)
+    if step.kind == "hook" and step.before_write:
+        state = wf.states[str(step.path[1])]  # ("states", name, "on_enter", i)
+        returned = _hook(site, wf, step, record, record, actor, state, context)
+        if returned is not None and not isinstance(returned, Mapping):
+            raise ValidationError(f"{wf.name}: hook {step.hook!r} must return the fields to "
+                                  f"save (a dict) or None, not {type(returned).__name__}")
+        return dict(returned or {})
     return {}
 
 
@@ -169,7 +178,7 @@ def after(engine: Workflows, wf: Workflow, step: Action, record: Mapping[str, An
           context: Mapping[str, Any] | None = None) -> None:
     """Run a ``hook`` or ``notify`` step once the transition is written."""
     site = engine.site
-    if step.kind == "hook":
+    if step.kind == "hook" and not step.before_write:
         _hook(site, wf, step, record, before, actor, state, context)
     elif step.kind == "notify":
         notify(engine, wf, step, record, actor, state)
@@ -196,12 +205,13 @@ def hook_function(wf: Workflow, name: str) -> Any:
 
 def _hook(site: Site, wf: Workflow, step: Action, record: Mapping[str, Any],
           before: Mapping[str, Any], actor: Actor, state: State,
-          context: Mapping[str, Any] | None) -> None:
+          context: Mapping[str, Any] | None) -> Any:
     from yiti.records.hooks import HookContext
 
     fn = hook_function(wf, step.hook)
-    fn(dict(record), HookContext(site.records(actor), wf.entity, f"workflow:{state.name}",
-                                 before, transition=dict(context or {})))
+    return fn(dict(record), HookContext(site.records(actor), wf.entity,
+                                        f"workflow:{state.name}", before,
+                                        transition=dict(context or {})))
 
 
 def recipients(engine: Workflows, wf: Workflow, step: Action, record: Mapping[str, Any],

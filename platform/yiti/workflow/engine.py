@@ -115,7 +115,17 @@ class Workflows:
         """(may act, on whose behalf, the task they complete) for transition ``t``."""
         if actor.system:
             return True, None, None
+        found = self._allowed(actor, wf, t, record, tasks,
+                              {actor.name: frozenset(actor.roles)})
+        if found[0]:
+            return found  # as themselves: no need to look for delegations
         behalf = self._behalf(actor)
+        return self._allowed(actor, wf, t, record, tasks, behalf) if len(behalf) > 1 \
+            else found
+
+    def _allowed(self, actor: Actor, wf: Workflow, t: Transition, record: Mapping[str, Any],
+                 tasks: list[dict[str, Any]], behalf: Mapping[str, frozenset[str]]
+                 ) -> tuple[bool, str | None, dict[str, Any] | None]:
         state = wf.states[record[wf.state_field]]
         if t.by:
             for who in t.by:
@@ -152,7 +162,9 @@ class Workflows:
         wf = self.by_entity.get(entity)
         if wf is None:
             return []
-        tasks = self.open_tasks(wf, record["id"], record.get(wf.state_field))
+        state = wf.states.get(record.get(wf.state_field) or "")
+        tasks = (self.open_tasks(wf, record["id"], record.get(wf.state_field))
+                 if state is not None and state.is_approval else [])  # only steps have tasks
         out: dict[str, Transition] = {}
         for t in wf.leaving(record.get(wf.state_field) or ""):
             if t.action in out:
@@ -192,7 +204,7 @@ class Workflows:
                 raise Conflict(f"{self.title(wf, record)} is {self.state_label(wf, current)}; "
                                f"'{action}' is not possible there (possible: {possible})",
                                record=record["id"], state=current)
-            tasks = self.open_tasks(wf, record["id"], current)
+            tasks = self.open_tasks(wf, record["id"], current) if state.is_approval else []
             permitted = [(t, *self.allowed(actor, wf, t, record, tasks)) for t in options]
             permitted = [p for p in permitted if p[1]]
             if not permitted:
@@ -296,9 +308,10 @@ class Workflows:
             if task is not None:
                 self._close_task(task, "approved" if t.approves else "rejected", actor,
                                  record, wf)
-            closing = ("escalated" if target != state.name and state.escalate == t.action
-                       else "closed")
-            self._close_open(wf, record["id"], state.name, closing)
+            if state.is_approval:
+                closing = ("escalated" if target != state.name and state.escalate == t.action
+                           else "closed")
+                self._close_open(wf, record["id"], state.name, closing)
             self._history(wf, record, new, t.action, state.name, target, actor, behalf,
                           comment, at=at)
             for step in state.on_leave:
@@ -307,7 +320,8 @@ class Workflows:
                 self._enter_step(wf, new, entering)
             for step in entering.on_enter:
                 actions.after(self, wf, step, new, record, actor, entering, context)
-            if any(step.kind == "hook" for step in (*state.on_leave, *entering.on_enter)):
+            if any(step.kind == "hook" and not step.before_write
+                   for step in (*state.on_leave, *entering.on_enter)):
                 new = records.get(wf.entity, new["id"])  # as the hooks left it
         finally:
             _writing.reset(token)

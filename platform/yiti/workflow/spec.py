@@ -51,6 +51,7 @@ class Action:
     set: Mapping[str, str] = field(default_factory=dict)
     script: str = ""
     hook: str = ""
+    before_write: bool = False  # hook: called before the write; its mapping is saved with it
     notify: tuple[Who | str, ...] = ()  # "approvers" or a Who
     subject: Any = None
     body: Any = None
@@ -163,7 +164,8 @@ def _actions(specs: Any, where: tuple[str | int, ...]) -> tuple[Action, ...]:
         elif "script" in spec:
             out.append(Action("script", script=spec["script"], path=path))
         elif "hook" in spec:
-            out.append(Action("hook", hook=spec["hook"], path=path))
+            out.append(Action("hook", hook=spec["hook"],
+                              before_write=bool(spec.get("before_write")), path=path))
         else:
             out.append(Action("notify", notify=tuple(
                 n if n == "approvers" else parse_who(n) for n in spec["notify"]),

@@ -8,6 +8,11 @@ from typing import Any
 SEEN: list[dict[str, Any]] = []
 
 
+def mark_received(doc: dict[str, Any], ctx: Any) -> dict[str, Any]:
+    assert doc["state"] == "sent" and doc["received_at"] is not None  # before the write
+    return {"title": f"{doc['title']} (received {ctx.transition['at']:%Y-%m-%d})"}
+
+
 def parcel_sent(doc: dict[str, Any], ctx: Any) -> None:
     SEEN.append(dict(ctx.transition))
     ctx.records.update("parcel", doc["id"], {"label_printed": True}, version=doc["version"])
