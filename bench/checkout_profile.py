@@ -42,6 +42,7 @@ def main() -> int:
     parser.add_argument("--database-url", default=os.environ.get("YITI_TEST_DATABASE_URL"))
     parser.add_argument("--rounds", type=int, default=60)
     parser.add_argument("--profile", type=int, default=0, help="print cProfile's top N")
+    parser.add_argument("--sort", default="cumulative", help="cProfile's order (tottime...)")
     parser.add_argument("--trace", action="store_true",
                         help="print the SQL statements of one ordinary round")
     args = parser.parse_args()
@@ -142,7 +143,7 @@ def main() -> int:
                                             lambda i: "SHIRT-1", "soldout"))
         if profile is not None:
             stream = io.StringIO()
-            pstats.Stats(profile, stream=stream).sort_stats("cumulative").print_stats(
+            pstats.Stats(profile, stream=stream).sort_stats(args.sort).print_stats(
                 args.profile)
             print(stream.getvalue())
         site.close()

@@ -180,10 +180,11 @@ def session_stamp(user: Mapping[str, Any]) -> str:
     return hashlib.sha256((user.get("password_hash") or "-").encode()).hexdigest()[:16]
 
 
-def actor_for(site: Site, user: Mapping[str, Any], *, scopes: frozenset[str] | None = None
-              ) -> Actor:
-    """The actor a user acts as: name, roles and attributes (and token scopes)."""
-    return Actor(user["name"], roles_of(site, user["id"]),
+def actor_for(site: Site, user: Mapping[str, Any], *, scopes: frozenset[str] | None = None,
+              roles: frozenset[str] | None = None) -> Actor:
+    """The actor a user acts as: name, roles and attributes (and token scopes); ``roles``
+    when the caller has just read them."""
+    return Actor(user["name"], roles_of(site, user["id"]) if roles is None else roles,
                  attributes=dict(user.get("attributes") or {}), scopes=scopes)
 
 

@@ -88,14 +88,12 @@ def _find_actor() -> Actor | None:
     site = current_site()
     token = bearer_token()
     if token is not None:
-        found = tokens.verify_token(site, token)
+        found = tokens.token_user(site, token)
         if found is None:
             return None
-        row = users.user_by_id(site, found[0])
-        if row is None or not row["enabled"]:
-            return None
+        row, scopes, roles = found
         g.yiti_user = row
-        return users.actor_for(site, row, scopes=found[1])
+        return users.actor_for(site, row, scopes=scopes, roles=roles)
     if current_user.is_authenticated:
         g.yiti_user = current_user.row
         return users.actor_for(site, current_user.row)
