@@ -184,3 +184,14 @@ def test_explain_names_the_rule_that_decided(site: Site, actor, data) -> None:
     assert not none.allowed and "none of bea's roles" in none.rule
     admin = explain(site.policy, actor("root", "Administrator"), entity, "delete", loan["id"])
     assert admin.allowed and admin.source == "built-in"
+
+
+def test_create_many_checks_row_rules_for_every_record(site: Site, actor, data) -> None:
+    clerk = site.records(actor("cal", "Clerk", kind="book", group="G1"))
+    assert len(clerk.create_many("contact", [{"full_name": "A", "group": data["g1"]},
+                                             {"full_name": "B", "group": data["g1"]}])) == 2
+    with pytest.raises(Forbidden) as error:
+        clerk.create_many("contact", [{"full_name": "C", "group": data["g1"]},
+                                      {"full_name": "Elsewhere", "group": data["g2"]}])
+    assert error.value.message.startswith("rows[1]: you may not create this")
+    assert site.records().count("contact").value == 4  # Ann, Bob, A, B: nothing of the second

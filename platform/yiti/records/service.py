@@ -232,10 +232,11 @@ class Records:
                     action: str = "create") -> list[int]:
         """Create many records in one transaction (imports, bulk loads); returns ids.
 
-        Each record goes through the same checks and hooks as :meth:`create`; the
-        inserts are batched. Nothing is saved if any record is refused, and the error
-        names the row (``rows[12].qty``). Imports pass ``action="import"``: the caller
-        needs that permission as well as ``create``.
+        Each record goes through the same checks and hooks as :meth:`create` (row
+        rules included: a record the actor may not create is :class:`Forbidden`, naming
+        its row); the inserts are batched. Nothing is saved if any record is refused,
+        and the error names the row (``rows[12].qty``). Imports pass
+        ``action="import"``: the caller needs that permission as well as ``create``.
         """
         entity = self._entity(entity_name, writable=True)
         self.policy.check(self.actor, entity, "create", None)
@@ -248,6 +249,10 @@ class Records:
         accepted: set[str] = set()
         with transaction(self.site.engine) as tx:
             for i, values in enumerate(rows):
+                try:  # row rules (a clerk's own store), as create checks them
+                    self.policy.check(self.actor, entity, "create", values)
+                except Forbidden as error:
+                    raise Forbidden(f"rows[{i}]: {error.message}", **error.details) from None
                 try:
                     if not accepted.issuperset(values):
                         self._refuse_unwritable(entity, values, None)
