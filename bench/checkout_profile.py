@@ -6,7 +6,8 @@
 The shop of bench/double11.py (its ``set_up``, in a fresh schema). Each round, one buyer
 adds an ordinary SKU to the cart, checks out and starts paying, through the same pack
 endpoints the benchmark calls over HTTP. Prints, per step, the median server time and the
-number of SQL statements (counted with an SQLAlchemy ``before_cursor_execute`` listener),
+number of SQL statements (counted with an SQLAlchemy ``before_cursor_execute`` listener)
+and the CPU time this process spent (Python: the app, the driver, the test client),
 then the same for a checkout of the flash SKU (half the buyers try it first in the
 benchmark) and for a sold-out flash checkout. With ``--profile N``, cProfile's top N
 functions by cumulative time over the ordinary rounds.
@@ -78,9 +79,10 @@ def main() -> int:
 
         def step(path: str, body: dict[str, Any], headers: dict[str, str]
                  ) -> tuple[float, int, Any]:
-            n0, t0 = statements[0], time.perf_counter()
+            n0, t0, c0 = statements[0], time.perf_counter(), time.process_time()
             result = client.post(path, json=body, headers=headers)
-            return time.perf_counter() - t0, statements[0] - n0, result
+            return (time.perf_counter() - t0, statements[0] - n0, result,
+                    time.process_time() - c0)
 
         def rounds(buyers: list[dict[str, str]], sku_of: Callable[[int], str], tag: str,
                    profile: cProfile.Profile | None = None) -> dict[str, list]:
@@ -96,8 +98,8 @@ def main() -> int:
                 co = step(f"{X}/checkout", {}, {**h, "Idempotency-Key": f"{tag}-{i}"})
                 if profile:
                     profile.disable()
-                out["add"].append(add[:2])
-                out["checkout"].append(co[:2])
+                out["add"].append((*add[:2], add[3]))
+                out["checkout"].append((*co[:2], co[3]))
                 out["status"].append(co[2].status_code)
                 if co[2].status_code == 201:
                     name = co[2].get_json()["name"]
@@ -105,7 +107,7 @@ def main() -> int:
                     pay = step(f"{X}/orders/pay", {"order": name},
                                {**h, "Idempotency-Key": f"{tag}-pay-{i}"})
                     assert pay[2].status_code == 201, pay[2].get_data(as_text=True)
-                    out["pay"].append(pay[:2])
+                    out["pay"].append((*pay[:2], pay[3]))
             return out
 
         def show(label: str, out: dict[str, list]) -> None:
@@ -115,9 +117,11 @@ def main() -> int:
             parts = []
             for name in ("add", "checkout", "pay"):
                 if out[name]:
-                    ms = statistics.median(t for t, _ in out[name]) * 1000
-                    sql = statistics.median(n for _, n in out[name])
-                    parts.append(f"{name} {ms:.1f} ms / {sql:.0f} statements")
+                    ms = statistics.median(t for t, _, _ in out[name]) * 1000
+                    cpu = statistics.median(c for _, _, c in out[name]) * 1000
+                    sql = statistics.median(n for _, n, _ in out[name])
+                    parts.append(f"{name} {ms:.1f} ms ({cpu:.1f} ms CPU in this process) / "
+                                 f"{sql:.0f} statements")
             print(f"{label} ({len(out['status'])} rounds, checkout statuses {statuses}): "
                   + "; ".join(parts))
 
