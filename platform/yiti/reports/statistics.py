@@ -49,7 +49,8 @@ def bucket_column(md: MetaData, table_name: str, field_name: str, bucket: str,
 
 
 def element(md: MetaData, table_name: str, field_name: str, field_type: str,
-            bucket: str | None, timezone: str | None) -> tuple[str, Derived | None] | None:
+            bucket: str | None, timezone: str | None, why: str = ""
+            ) -> tuple[str, Derived | None] | None:
     """A group key as a statistics element (the quoted column, the bucket column, or the
     bucket expression in parentheses) with the bucket column it needs; ``None`` for a
     datetime bucket when the time zone is unknown."""
@@ -62,11 +63,12 @@ def element(md: MetaData, table_name: str, field_name: str, field_type: str,
         return None
     sql = bucket_sql(md, table_name, field_name, field_type, bucket, timezone)
     name = derived_name(field_name, bucket, sql)
-    return quote(name), Derived(table_name, name, Date().compile(dialect=_DIALECT), sql)
+    return quote(name), Derived(table_name, name, Date().compile(dialect=_DIALECT), sql, why)
 
 
 def report_statistics(model: Model, md: MetaData, timezone: str | None
                       ) -> Iterator[Wanted | Derived]:
+    """The bucket columns and statistics the declared reports want (see the module)."""
     for name, definition in model.reports.items():
         report = spec.read(name, definition.body, definition.module)
         entity = model.entities.get(report.entity)
@@ -81,13 +83,13 @@ def report_statistics(model: Model, md: MetaData, timezone: str | None
             owner, f = found
             if owner.table_name not in md.tables or f.name not in md.tables[owner.table_name].c:
                 continue
-            found_element = element(md, owner.table_name, f.name, f.type, g.bucket, timezone)
+            found_element = element(md, owner.table_name, f.name, f.type, g.bucket, timezone,
+                                    f"report {name}")
             if found_element is None:
                 continue
             item, bucket_col = found_element
             if bucket_col is not None:
-                yield Derived(bucket_col.table, bucket_col.name, bucket_col.sql_type,
-                              bucket_col.expression, f"report {name}")
+                yield bucket_col
             if item not in by_table.setdefault(owner.table_name, []):
                 by_table[owner.table_name].append(item)
         for table_name, items in by_table.items():
