@@ -1,0 +1,99 @@
+"""What the "My approvals" count costs on every page, against a bare count of open tasks.
+
+    .venv/bin/python bench/approvals.py                      # SQLite, 2,000 claims
+    .venv/bin/python bench/approvals.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/test
+
+Builds the example pack's expense claims, submitted by employees whose manager is one team
+lead (so they all wait for him), and a finance manager who waits for none. Prints the
+median time of ``inbox.count`` (what the navigation shows on every page: open tasks on
+records the user may read, still in the task's step) for the lead and for the finance
+manager, of the bare task count it replaced (no read check), and of ``inbox.items`` (the
+inbox's first 100).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "platform"))
+
+import yiti.workflow  # noqa: E402, F401 - the workflow kind and tables before the site
+from yiti.config import PROJECT_ROOT  # noqa: E402
+from yiti.permissions import users  # noqa: E402
+from yiti.records.transaction import reading  # noqa: E402
+from yiti.site import Site  # noqa: E402
+from yiti.testing import settings_for, temporary_database  # noqa: E402
+from yiti.workflow import inbox, install  # noqa: E402
+from yiti.workflow.tables import TASK  # noqa: E402
+
+
+def median_ms(fn: Callable[[], object], repeat: int) -> float:
+    fn()
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", default=None)
+    parser.add_argument("--claims", type=int, default=2000)
+    parser.add_argument("--repeat", type=int, default=50)
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="yiti-bench-approvals-"))
+    with temporary_database(tmp, base_url=args.database_url or "") as url:
+        run(url, tmp, args.claims, args.repeat)
+
+
+def run(url: str, tmp: Path, claims: int, repeat: int) -> None:
+    site = Site(settings_for(url, tmp, modules=[PROJECT_ROOT / "modules"], packs=["example"]))
+    try:
+        site.migrate()
+        engine = install(site)
+        users.create_user(site, "leo", None, roles=("TeamLead",))
+        users.create_user(site, "fay", None, roles=("FinanceManager",))
+        staff = [f"emp{i}" for i in range(20)]
+        for name in staff:
+            users.create_user(site, name, None, roles=("Employee",),
+                              attributes={"manager": "leo"})
+        started = time.perf_counter()
+        for i in range(claims):
+            who = users.actor_for(site, users.get_user(site, staff[i % len(staff)]))
+            claim = site.records(who).create("expense_claim",
+                                             {"title": f"Claim {i}", "amount": "120.00"})
+            engine.act(who, "expense_claim", claim["id"], "submit")
+        build = time.perf_counter() - started
+        leo = users.actor_for(site, users.get_user(site, "leo"))
+        fay = users.actor_for(site, users.get_user(site, "fay"))
+        t = site.tables[TASK]
+
+        def bare() -> int:
+            inner = select(t.c.entity, t.c.record_id).where(
+                t.c.status == "open", t.c.assignee == "leo").distinct().subquery()
+            with reading(site.engine) as conn:
+                return int(conn.execute(select(func.count()).select_from(inner)).scalar_one())
+
+        assert inbox.count(engine, leo) == bare() == claims
+        print(f"database: {site.engine.dialect.name}; {claims:,} claims waiting for "
+              f"leo (built in {build:.1f} s); median of {repeat}")
+        print(f"  inbox.count(leo)        {median_ms(lambda: inbox.count(engine, leo), repeat):8.2f} ms")
+        print(f"  bare task count (leo)   {median_ms(bare, repeat):8.2f} ms")
+        print(f"  inbox.count(fay), none  {median_ms(lambda: inbox.count(engine, fay), repeat):8.2f} ms")
+        print(f"  inbox.items(leo), 100   {median_ms(lambda: inbox.items(engine, leo), max(3, repeat // 10)):8.2f} ms")
+    finally:
+        site.close()
+
+
+if __name__ == "__main__":
+    main()
