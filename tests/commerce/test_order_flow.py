@@ -202,3 +202,62 @@ def test_the_order_page_offers_the_buttons(site, shop, client, ann, staff):
     shipped = site.records().get("sales_order", order["id"])
     assert shipped["status"] == "shipped"
     assert site.records().list("shipment").rows[0]["carrier"] == "zto"
+
+
+@pytest.mark.postgres_only
+def test_ship_and_cancel_at_the_same_moment(postgres_db_url, tmp_path):
+    """Two clerks act on the same paid orders at once: one action wins, the other is
+    refused as a conflict, and the stock moved exactly once."""
+    import threading
+
+    from yiti.permissions import tokens, users
+    from yiti.web.app import create_app
+
+    from .conftest import build_shop, make_site
+
+    site = make_site(postgres_db_url, tmp_path)
+    try:
+        shop = build_shop(site)
+        app = create_app(site=site)
+        app.config.update(YITI_WRITE_SLOTS=4, YITI_WRITE_WAIT=30)
+        client = app.test_client()
+        clerks = []
+        for name in ("olga", "oleg"):
+            ident = users.create_user(site, name, f"{name}-password-1", roles=["Order Clerk"])
+            clerks.append({"Authorization": f"Bearer {tokens.create_token(site, ident, ('*',))[0]}"})
+        ann = {"Authorization": "Bearer " + tokens.create_token(site, users.create_user(
+            site, "ann", "ann-password-1", roles=["Customer"], attributes={"customer": "ANN"}),
+            ("*",))[0]}
+        outcomes = []
+        for _ in range(6):
+            order = paid(site, shop, client, ann)
+            barrier = threading.Barrier(2)
+            answers: dict[str, int] = {}
+
+            def run(action, headers, body, order=order, barrier=barrier, answers=answers):
+                mine = app.test_client()
+                barrier.wait()
+                answers[action] = act(mine, headers, order, action, **body).status_code
+
+            threads = [threading.Thread(target=run, args=(
+                "ship", clerks[0], {"carrier": "sf", "tracking_no": "SF9"})),
+                threading.Thread(target=run, args=("cancel", clerks[1], {"comment": "race"}))]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            assert sorted(answers.values()) == [200, 409], answers
+            final = site.records().get("sales_order", order["id"])
+            shipments = site.records().count("shipment", filters=[
+                ("sales_order", "=", order["id"])]).value
+            winner = "ship" if answers["ship"] == 200 else "cancel"
+            assert final["status"] == {"ship": "shipped", "cancel": "cancelled"}[winner]
+            assert shipments == (1 if winner == "ship" else 0)
+            assert [h[0] for h in flow(client, clerks[0], order)] == ["pay", winner]
+            outcomes.append(winner)
+        ledger_balances(site)
+        shirt = level(site, shop["SHIRT-1"], shop["WH-A"])
+        assert shirt["reserved"] == 0
+        assert shirt["on_hand"] == 50 - 2 * outcomes.count("ship")
+    finally:
+        site.close()

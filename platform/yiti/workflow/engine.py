@@ -5,8 +5,8 @@
 action must leave the record's current state (409 otherwise), the actor must be one of
 those allowed (403), the first transition whose condition holds is taken (409 when none
 does), a required comment must be there (422), the transition's declared inputs must be
-given and valid (422, naming each). The record's version guards it: of two approvers
-acting at once, one wins and the other gets a 409. Hooks of the states left and entered run
+given and valid (422, naming each). The record's row is locked first and its version
+guards the write: of two actors acting at once, one wins and the other gets a 409. Hooks of the states left and entered run
 after the write in the same transaction and may write the record themselves (its lines,
 say): the state guard lets them, and the record returned is the one stored after them.
 """
@@ -191,8 +191,8 @@ class Workflows:
                             entity=entity, action=action)
         wf = self.of(entity)
         records = self.site.records(actor)
-        with transaction(self.site.engine):
-            record = records.get(entity, ident)
+        with transaction(self.site.engine) as tx:
+            record = self._locked(wf, records, tx, records.get(entity, ident))
             current = record.get(wf.state_field) or wf.initial.name
             state = wf.states.get(current) or wf.initial
             if action not in wf.actions():
@@ -238,6 +238,18 @@ class Workflows:
             return self._move(wf, records, record, state, t, target, actor, behalf, task,
                               comment, version, carry=carry or not state.is_approval,
                               depth=depth, inputs=given, at=at or self.now())
+
+    def _locked(self, wf: Workflow, records: Any, tx: Any, record: dict[str, Any]
+                ) -> dict[str, Any]:
+        """The record with its row locked until the action's transaction ends (PostgreSQL:
+        ``SELECT ... FOR UPDATE``), so of two actions at once the second waits, then sees
+        the first's state: a 409 before any hook ran, never a half-taken second action."""
+        table = self.site.tables[self.site.model.entities[wf.entity].table_name]
+        version = tx.conn.execute(select(table.c.version).where(
+            table.c.id == record["id"]).with_for_update()).scalar()
+        if version is not None and version != record["version"]:
+            return records.get(wf.entity, record["id"])  # changed while we waited
+        return record
 
     def _target(self, wf: Workflow, t: Transition, record: Mapping[str, Any],
                 to: str | None) -> str:
