@@ -206,7 +206,8 @@ def _orders(records: api.Records, rng: random.Random, ids: dict, skus: list[dict
                             at=paid_at)
         if age < 2:
             continue
-        order = ship(records, order, rng.choice(carriers), f"SF{rng.randrange(10**11, 10**12)}")
+        order = ship(records, order, rng.choice(carriers), f"SF{rng.randrange(10**11, 10**12)}",
+                     at=at + dt.timedelta(days=1))
         if age > 7:
             move_status(records, order, "complete", at=at + dt.timedelta(days=4))
     return made

@@ -269,12 +269,13 @@ def cancel(records: api.Records, order: dict, reason: str) -> dict:
     return move_status(records, order, "cancel", comment=reason)
 
 
-def ship(records: api.Records, order: dict, carrier: str | None, tracking_no: str | None
-         ) -> dict:
+def ship(records: api.Records, order: dict, carrier: str | None, tracking_no: str | None,
+         at: dt.datetime | None = None) -> dict:
     """Ship every line as ``records``' actor: a shipment, and the reserved goods leave the
     warehouse (:func:`ship_goods`); 422 naming ``carrier`` or ``tracking_no`` when one is
-    missing, 409 from a state it can't be shipped from."""
-    return move_status(records, order, "ship", {"carrier": carrier, "tracking_no": tracking_no})
+    missing, 409 from a state it can't be shipped from. ``at``: the system only (demo)."""
+    return move_status(records, order, "ship", {"carrier": carrier, "tracking_no": tracking_no},
+                       at=at)
 
 
 def _unreserved(order: dict) -> list[dict]:
