@@ -111,15 +111,17 @@ class Workflows:
         return out
 
     def allowed(self, actor: Actor, wf: Workflow, t: Transition, record: Mapping[str, Any],
-                tasks: list[dict[str, Any]]) -> tuple[bool, str | None, dict[str, Any] | None]:
-        """(may act, on whose behalf, the task they complete) for transition ``t``."""
+                tasks: list[dict[str, Any]], behalf: dict[str, frozenset[str]] | None = None
+                ) -> tuple[bool, str | None, dict[str, Any] | None]:
+        """(may act, on whose behalf, the task they complete) for transition ``t``;
+        ``behalf`` is the actor's :meth:`_behalf` when the caller has it already."""
         if actor.system:
             return True, None, None
         found = self._allowed(actor, wf, t, record, tasks,
                               {actor.name: frozenset(actor.roles)})
         if found[0]:
             return found  # as themselves: no need to look for delegations
-        behalf = self._behalf(actor)
+        behalf = behalf if behalf is not None else self._behalf(actor)
         return self._allowed(actor, wf, t, record, tasks, behalf) if len(behalf) > 1 \
             else found
 
@@ -156,9 +158,10 @@ class Workflows:
             return False, None, None
         return True, None, None
 
-    def available(self, actor: Actor, entity: str, record: Mapping[str, Any]
-                  ) -> list[Transition]:
-        """The transitions ``actor`` may take on ``record`` now (one per action)."""
+    def available(self, actor: Actor, entity: str, record: Mapping[str, Any], *,
+                  behalf: dict[str, frozenset[str]] | None = None) -> list[Transition]:
+        """The transitions ``actor`` may take on ``record`` now (one per action); a list of
+        records (the inbox) passes the actor's :meth:`_behalf` once for all of them."""
         wf = self.by_entity.get(entity)
         if wf is None:
             return []
@@ -171,7 +174,7 @@ class Workflows:
                 continue
             if t.condition and not actions.holds(self.site, wf, t.condition, record, actor):
                 continue
-            if self.allowed(actor, wf, t, record, tasks)[0]:
+            if self.allowed(actor, wf, t, record, tasks, behalf)[0]:
                 out[t.action] = t
         return list(out.values())
 

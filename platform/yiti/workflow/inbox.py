@@ -102,7 +102,8 @@ def items(engine: Workflows, actor: Actor, *, limit: int = 100, lang: str = "en"
             "actions": [{"action": tr.action, "label": label_text(tr.label, lang) or tr.action,
                          "comment": "required" if tr.comment_required else "optional",
                          "approves": tr.approves, "back": tr.target == "@back"}
-                        for tr in engine.available(actor, row["entity"], record)],
+                        for tr in engine.available(actor, row["entity"], record,
+                                                   behalf=behalf)],
         })
     return out
 
