@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 import schemathesis
 from flask import Flask
 from flask.testing import FlaskClient
@@ -32,7 +31,6 @@ def test_document_describes_every_entity(client: FlaskClient) -> None:
                                                    "code", "errors"}
 
 
-@pytest.mark.timeout(120)
 def test_schemathesis_finds_no_server_error_and_no_schema_violation(
         app: Flask, client: FlaskClient, make_user, library) -> None:
     auth = make_user("lib", "Librarian")
