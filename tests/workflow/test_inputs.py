@@ -20,8 +20,9 @@ from .test_check import problems
 
 
 def parcel(api: Api) -> dict:
-    response = api("ann").post("/api/v1/parcel", json={"title": "Samples"})
+    response = api("ann").post("/api/v1/parcel", json={"title": " samples"})
     assert response.status_code == 201, response.json
+    assert response.json["title"] == "Samples"  # the open state's before_write hook
     return response.json
 
 

@@ -65,8 +65,10 @@ def _creation(wf: Any, ctx: HookContext) -> dict[str, Any]:
 
 
 def _entering_values(wf: Any, doc: Mapping[str, Any], ctx: HookContext) -> dict[str, Any]:
-    """The values the initial state's ``set`` and ``script`` steps give a new record."""
-    steps = [s for s in wf.initial.on_enter if s.kind in ("set", "script")]
+    """The values the initial state's ``set``, ``script`` and ``before_write`` hook steps
+    give a new record (such a hook sees it before the insert: it has no id yet)."""
+    steps = [s for s in wf.initial.on_enter
+             if s.kind in ("set", "script") or (s.kind == "hook" and s.before_write)]
     if not steps:
         return {}
     from yiti.records import formulas

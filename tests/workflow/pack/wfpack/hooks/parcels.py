@@ -8,6 +8,11 @@ from typing import Any
 SEEN: list[dict[str, Any]] = []
 
 
+def new_parcel(doc: dict[str, Any], ctx: Any) -> dict[str, Any]:
+    assert "id" not in doc and ctx.transition["action"] == "create"
+    return {"title": doc["title"].strip().title()}
+
+
 def mark_received(doc: dict[str, Any], ctx: Any) -> dict[str, Any]:
     assert doc["state"] == "sent" and doc["received_at"] is not None  # before the write
     return {"title": f"{doc['title']} (received {ctx.transition['at']:%Y-%m-%d})"}
