@@ -1,23 +1,20 @@
-"""The home page: the modules of this site and their entities."""
+"""The site's root and its health check.
+
+``/`` sends people to the staff screens' start page (``/app/``), which asks for a sign-in
+first when needed; a shop front lives under its pack's pages (``/p/<pack>/``).
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
-
-from yiti.definitions.model import label_text
-from yiti.web.app import current_site
+from flask import Blueprint, redirect, url_for
+from werkzeug.wrappers import Response
 
 bp = Blueprint("home", __name__)
 
 
 @bp.get("/")
-def index() -> str:
-    model = current_site().model
-    modules = [
-        (m, [e for e in model.entities.values() if e.module == m.name and not e.child])
-        for m in model.modules.values()
-    ]
-    return render_template("home.html", modules=modules, label_text=label_text)
+def index() -> Response:
+    return redirect(url_for("ui.index"))
 
 
 @bp.get("/healthz")

@@ -15,6 +15,7 @@ from werkzeug.wrappers import Response
 # Importing saved_views registers its table before any Site builds its metadata.
 from yiti.web.ui import saved_views, themes
 from yiti.web.ui.blueprint import bp, render
+from yiti.web.ui.context import current_actor
 from yiti.web.ui.i18n import COOKIE, LANGUAGES, gettext, ngettext
 
 __all__ = ["bp", "init_app"]
@@ -50,7 +51,8 @@ def _csp_nonce() -> str:
 
 @bp.get("/")
 def index() -> tuple[str, int]:
-    """The modules and their entities: where staff start."""
+    """The modules and the entities the user may read: where staff start."""
+    current_actor()  # a visitor signs in first
     return render("ui/index.html")
 
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, current_app, g, render_template, request
 from werkzeug.wrappers import Response
 
 from yiti.definitions.model import Field, label_text
 from yiti.errors import Forbidden, NotFound
 from yiti.web.ui import present
-from yiti.web.ui.context import SignInRequired, site
+from yiti.web.ui.context import SignInRequired, current_actor, site
 from yiti.web.ui.i18n import LANGUAGES, current_language, gettext
 
 bp = Blueprint("ui", __name__, url_prefix="/app")
@@ -21,15 +21,31 @@ def is_htmx() -> bool:
 
 
 def navigation() -> list[tuple[Any, list[Any]]]:
-    """(module, its top-level entities) for the navigation bar, modules with none left out."""
-    model = site().model
+    """(module, its top-level entities the signed-in user may read) for the navigation bar
+    and the start page; modules with none left out, nothing for a visitor not signed in."""
+    if "yiti_navigation" in g:
+        return g.yiti_navigation
+    try:
+        actor = current_actor()
+    except SignInRequired:
+        return []
+    current = site()
     out = []
-    for module in model.modules.values():
-        entities = [e for e in model.entities.values() if e.module == module.name
-                    and not e.child]
+    for module in current.model.modules.values():
+        entities = [e for e in current.model.entities.values() if e.module == module.name
+                    and not e.child and _may_read(current, actor, e)]
         if entities:
             out.append((module, entities))
+    g.yiti_navigation = out
     return out
+
+
+def _may_read(current: Any, actor: Any, entity: Any) -> bool:
+    try:
+        current.policy.check(actor, entity, "read")
+    except (Forbidden, NotFound):
+        return False
+    return True
 
 
 @bp.app_context_processor
