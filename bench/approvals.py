@@ -8,7 +8,7 @@ lead (so they all wait for him), and a finance manager who waits for none. Print
 median time of ``inbox.count`` (what the navigation shows on every page: open tasks on
 records the user may read, still in the task's step) for the lead and for the finance
 manager, of the bare task count it replaced (no read check), and of ``inbox.items`` (the
-inbox's first 100).
+inbox's first 100) with the number of SQL statements it runs.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "platform"))
 
@@ -91,6 +91,15 @@ def run(url: str, tmp: Path, claims: int, repeat: int) -> None:
         print(f"  bare task count (leo)   {median_ms(bare, repeat):8.2f} ms")
         print(f"  inbox.count(fay), none  {median_ms(lambda: inbox.count(engine, fay), repeat):8.2f} ms")
         print(f"  inbox.items(leo), 100   {median_ms(lambda: inbox.items(engine, leo), max(3, repeat // 10)):8.2f} ms")
+        statements = [0]
+
+        def counted(*_: object) -> None:
+            statements[0] += 1
+
+        event.listen(site.engine, "before_cursor_execute", counted)
+        shown = len(inbox.items(engine, leo))
+        event.remove(site.engine, "before_cursor_execute", counted)
+        print(f"  inbox.items(leo): {shown} items in {statements[0]} SQL statements")
     finally:
         site.close()
 

@@ -159,15 +159,19 @@ class Workflows:
         return True, None, None
 
     def available(self, actor: Actor, entity: str, record: Mapping[str, Any], *,
-                  behalf: dict[str, frozenset[str]] | None = None) -> list[Transition]:
+                  behalf: dict[str, frozenset[str]] | None = None,
+                  tasks: list[dict[str, Any]] | None = None) -> list[Transition]:
         """The transitions ``actor`` may take on ``record`` now (one per action); a list of
-        records (the inbox) passes the actor's :meth:`_behalf` once for all of them."""
+        records (the inbox) passes the actor's :meth:`_behalf` once for all of them, and
+        each record's open tasks in its state (``tasks``), read for all at once."""
         wf = self.by_entity.get(entity)
         if wf is None:
             return []
         state = wf.states.get(record.get(wf.state_field) or "")
-        tasks = (self.open_tasks(wf, record["id"], record.get(wf.state_field))
-                 if state is not None and state.is_approval else [])  # only steps have tasks
+        if state is None or not state.is_approval:
+            tasks = []  # only steps have tasks
+        elif tasks is None:
+            tasks = self.open_tasks(wf, record["id"], record.get(wf.state_field))
         out: dict[str, Transition] = {}
         for t in wf.leaving(record.get(wf.state_field) or ""):
             if t.action in out:

@@ -3,8 +3,9 @@
 One query over ``yiti_workflow_task`` (open tasks assigned to the user or to a role
 they hold, and the same for every user who delegated to them today); the records are
 then read through the record service, so a task on a record the user may not see is
-not shown. :func:`count` counts the same in SQL (with the policy's row condition), so
-the navigation's badge, the inbox and the API agree.
+not shown (in batches: a fixed number of queries, not a few per item). :func:`count`
+counts the same in SQL (with the policy's row condition), so the navigation's badge,
+the inbox and the API agree.
 """
 
 from __future__ import annotations
@@ -23,9 +24,11 @@ if TYPE_CHECKING:
     from yiti.workflow.engine import Workflows
 
 
-def _condition(engine: Workflows, actor: Actor) -> Any:
+def _condition(engine: Workflows, actor: Actor,
+               behalf: dict[str, frozenset[str]] | None = None) -> Any:
     t = engine.site.tables[TASK]
-    behalf = engine._behalf(actor)  # noqa: SLF001 - the same rule as acting
+    if behalf is None:
+        behalf = engine._behalf(actor)  # noqa: SLF001 - the same rule as acting
     parts = []
     for user, roles in behalf.items():
         parts.append(t.c.assignee == user)
@@ -67,31 +70,52 @@ def count(engine: Workflows, actor: Actor) -> int:
 def items(engine: Workflows, actor: Actor, *, limit: int = 100, lang: str = "en"
           ) -> list[dict[str, Any]]:
     """What waits for ``actor``, oldest first: the record, the step, since when, the
-    actions they may take, and on whose behalf."""
+    actions they may take, and on whose behalf.
+
+    A fixed number of queries whatever the number of items: the tasks, the delegations
+    (:meth:`Workflows._behalf`, once), then per entity with waiting records the records
+    (:meth:`Records.get_many`, with their lines) and their open tasks."""
     t = engine.site.tables[TASK]
-    with reading(engine.site.engine) as conn:
-        rows = conn.execute(select(t).where(_condition(engine, actor))
-                            .order_by(t.c.created_at, t.c.id).limit(limit * 3)).mappings().all()
     behalf = engine._behalf(actor)  # noqa: SLF001
+    with reading(engine.site.engine) as conn:
+        rows = conn.execute(select(t).where(_condition(engine, actor, behalf))
+                            .order_by(t.c.created_at, t.c.id).limit(limit * 3)).mappings().all()
+    wanted: dict[str, list[int]] = {}
+    for row in rows:
+        if row["entity"] in engine.by_entity:
+            wanted.setdefault(row["entity"], []).append(row["record_id"])
+    records = engine.site.records(actor)
+    found: dict[str, dict[int, dict[str, Any]]] = {}
+    open_tasks: dict[tuple[str, int, str], list[dict[str, Any]]] = {}
+    for name, ids in wanted.items():
+        try:
+            found[name] = records.get_many(name, ids)
+        except (Forbidden, NotFound):
+            continue
+        if not found[name]:
+            continue
+        with reading(engine.site.engine) as conn:
+            for task in conn.execute(select(t).where(
+                    t.c.entity == name, t.c.record_id.in_(sorted(found[name])),
+                    t.c.status == "open").order_by(t.c.id)).mappings():
+                open_tasks.setdefault((name, task["record_id"], task["state"]), []).append(
+                    dict(task))
     seen: set[tuple[str, int]] = set()
     out: list[dict[str, Any]] = []
-    records = engine.site.records(actor)
     for row in rows:
         key = (row["entity"], row["record_id"])
         if key in seen or len(out) >= limit:
             continue
         seen.add(key)
         wf = engine.by_entity.get(row["entity"])
-        if wf is None:
-            continue
-        try:
-            record = records.get(row["entity"], row["record_id"])
-        except (Forbidden, NotFound):
+        record = found.get(row["entity"], {}).get(row["record_id"])
+        if wf is None or record is None:
             continue
         if record.get(wf.state_field) != row["state"]:
             continue
         entity = engine.site.model.entities[row["entity"]]
         owner = engine._holds(actor, row, behalf)  # noqa: SLF001
+        tasks = open_tasks.get((row["entity"], record["id"], row["state"]), [])
         out.append({
             "entity": row["entity"], "entity_label": label_text(entity.label, lang),
             "id": record["id"], "name": record.get("name"), "version": record["version"],
@@ -103,7 +127,7 @@ def items(engine: Workflows, actor: Actor, *, limit: int = 100, lang: str = "en"
                          "comment": "required" if tr.comment_required else "optional",
                          "approves": tr.approves, "back": tr.target == "@back"}
                         for tr in engine.available(actor, row["entity"], record,
-                                                   behalf=behalf)],
+                                                   behalf=behalf, tasks=tasks)],
         })
     return out
 
