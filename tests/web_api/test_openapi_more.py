@@ -11,6 +11,7 @@ import schemathesis
 from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
+from jsonschema import Draft202012Validator
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -96,6 +97,55 @@ def test_script_endpoints_and_workflow_actions(doc: dict) -> None:
     assert not [p for p in doc["paths"] if p.startswith("/api/v1/loan/") and "/actions/" in p]
 
 
+def test_my_approvals_and_delegations(doc: dict) -> None:
+    paths, schemas = doc["paths"], doc["components"]["schemas"]
+    problem = {"$ref": "#/components/responses/problem"}
+    inbox = paths["/api/v1/approvals"]["get"]["responses"]
+    item = inbox["200"]["content"]["application/json"]["schema"]["properties"]["data"]["items"]
+    assert item == {"$ref": "#/components/schemas/workflow.approval"}
+    assert {"id", "entity", "actions", "on_behalf_of"} <= set(
+        schemas["workflow.approval"]["properties"])
+    assert inbox["401"] == problem
+    count = paths["/api/v1/approvals/count"]["get"]["responses"]["200"]
+    assert count["content"]["application/json"]["schema"]["required"] == ["count"]
+    delegations = paths["/api/v1/approvals/delegations"]
+    assert [p["name"] for p in delegations["get"]["parameters"]] == ["user", "all"]
+    post = delegations["post"]
+    assert post["requestBody"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/workflow.delegation_input"}
+    assert schemas["workflow.delegation_input"]["required"] == ["to_user", "starts", "ends"]
+    assert post["responses"]["201"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/workflow.delegation"}
+    assert {"403", "422"} <= set(post["responses"]) and post["responses"]["422"] == problem
+    end = paths["/api/v1/approvals/delegations/{id}"]["delete"]["responses"]
+    assert set(end) == {"204", "400", "401", "403", "404", "429"}
+
+
+def conforms(doc: dict, name: str, value: object) -> None:
+    """Raise unless ``value`` is valid against the document's schema ``name``."""
+    Draft202012Validator({"$ref": f"#/components/schemas/{name}",
+                          "components": doc["components"]}).validate(value)
+
+
+def test_a_delegation_answers_as_the_document_says(client: FlaskClient, make_user) -> None:
+    doc = client.get("/api/v1/openapi.json").json
+    auth = make_user("lib", "Librarian")
+    make_user("ali", "Librarian")
+    made = client.post("/api/v1/approvals/delegations", headers=auth,
+                       json={"to_user": "ali", "starts": "2030-01-01", "ends": "2030-01-02",
+                             "reason": "leave"})
+    assert made.status_code == 201, made.json
+    conforms(doc, "workflow.delegation", made.json)
+    listed = client.get("/api/v1/approvals/delegations", headers=auth).json
+    assert listed["count"] == 1 and listed["data"][0]["status"] == "upcoming"
+    refused = client.post("/api/v1/approvals/delegations", headers=auth, json={"to": "x"})
+    assert refused.status_code == 422
+    conforms(doc, "problem", refused.json)
+    assert client.get("/api/v1/approvals", headers=auth).json == {"data": [], "count": 0}
+    assert client.delete(f"/api/v1/approvals/delegations/{made.json['id']}",
+                         headers=auth).status_code == 204
+
+
 def test_a_declared_request_schema_is_enforced(client: FlaskClient, make_user) -> None:
     auth = make_user("lib", "Librarian")
     refused = client.post("/api/v1/x/apidoc/notes/echo", json={"stars": 9}, headers=auth)
@@ -127,7 +177,7 @@ def test_schemathesis_over_the_new_operations(app: Flask, client: FlaskClient,
               content_type_conformance]
     ops = [op for result in schema.get_all_operations() if (op := result.ok()) is not None
            and any(part in op.path for part in ("/x/apidoc/", "/_scripts/", "/actions/",
-                                                "/workflow"))]
+                                                "/workflow", "/approvals"))]
     assert len(ops) >= 10
     failures: list[str] = []
     statuses: list[int] = []

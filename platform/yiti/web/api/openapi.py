@@ -1,7 +1,8 @@
 """The OpenAPI 3.1 document of ``/api/v1``, generated from the definitions.
 
 It describes the entities' endpoints, each workflow's actions
-(``POST /api/v1/<entity>/<id>/actions/<action>``), analysts' ``api`` scripts
+(``POST /api/v1/<entity>/<id>/actions/<action>``), "My approvals" and delegations
+(``/api/v1/approvals``), analysts' ``api`` scripts
 (``POST /api/v1/_scripts/<name>``) and the packs' ``@api.endpoint`` s
 (``/api/v1/x/<pack>/<name>``, with the schemas they declare). Each entity gets its paths
 and two schemas: ``<entity>`` (a record as returned: every
@@ -388,6 +389,135 @@ def workflow_paths(model: Model) -> dict[str, dict[str, Any]]:
     return paths
 
 
+DATE = {"type": "string", "format": "date"}
+DATETIME = {"type": "string", "format": "date-time"}
+NULLABLE_TEXT = {"type": ["string", "null"]}
+APPROVAL_ACTION: dict[str, Any] = {
+    "type": "object", "required": ["action", "label", "comment", "approves", "back"],
+    "properties": {"action": {"type": "string"}, "label": {"type": "string"},
+                   "comment": {"type": "string", "enum": ["required", "optional"]},
+                   "approves": {"type": "boolean"},
+                   "back": {"type": "boolean",
+                            "description": "sends the record back to an earlier step"}}}
+APPROVAL: dict[str, Any] = {
+    "type": "object", "title": "A record waiting for the caller",
+    "required": ["entity", "id", "version", "title", "state", "waiting_since", "actions"],
+    "properties": {
+        "entity": {"type": "string"}, "entity_label": {"type": "string"},
+        "id": {"type": "integer"}, "name": NULLABLE_TEXT, "version": {"type": "integer"},
+        "title": {"type": "string"}, "state": {"type": "string"},
+        "state_label": {"type": "string"}, "waiting_since": DATETIME,
+        "due_at": {"type": ["string", "null"], "format": "date-time"},
+        "on_behalf_of": {"type": ["string", "null"],
+                         "description": "the user who delegated this to the caller"},
+        "actions": {"type": "array", "items": {"$ref": "#/components/schemas/"
+                                                       "workflow.approval_action"}}}}
+DELEGATION: dict[str, Any] = {
+    "type": "object", "title": "A delegation",
+    "required": ["id", "from_user", "to_user", "starts", "ends", "status"],
+    "properties": {
+        "id": {"type": "integer"}, "from_user": {"type": "string"},
+        "to_user": {"type": "string"}, "starts": DATE, "ends": DATE,
+        "reason": NULLABLE_TEXT,
+        "created_at": {"type": ["string", "null"], "format": "date-time"},
+        "created_by": NULLABLE_TEXT,
+        "status": {"type": "string", "enum": ["upcoming", "active", "ended"]}}}
+DELEGATION_INPUT: dict[str, Any] = {
+    "type": "object", "title": "A delegation (input)", "required": ["to_user", "starts", "ends"],
+    "additionalProperties": False,
+    "properties": {
+        "to_user": {"type": "string", "description": "the stand-in (an enabled user)"},
+        "starts": {**DATE, "description": "the first day"},
+        "ends": {**DATE, "description": "the last day (not before starts)"},
+        "reason": NULLABLE_TEXT,
+        "from_user": {"type": ["string", "null"],
+                      "description": "whose tasks (administrators only; the caller's when "
+                                     "left out)"}}}
+
+
+def approval_schemas() -> dict[str, dict[str, Any]]:
+    """The schemas :func:`approval_paths` refers to (named ``workflow.*``: no entity's
+    name has a dot)."""
+    return {"workflow.approval": APPROVAL, "workflow.approval_action": APPROVAL_ACTION,
+            "workflow.delegation": DELEGATION, "workflow.delegation_input": DELEGATION_INPUT}
+
+
+def approval_paths() -> dict[str, dict[str, Any]]:
+    """"My approvals" and delegations (``yiti.web.workflow_views``,
+    ``yiti.web.delegation_views``; docs/workflow.md)."""
+    count = {"type": "integer", "minimum": 0,
+             "description": "how many records wait for the caller in all"}
+    listed = {"type": "object", "required": ["data", "count"],
+              "properties": {"data": {"type": "array", "items": {
+                  "$ref": "#/components/schemas/workflow.delegation"}}, "count": count}}
+    return {
+        "/api/v1/approvals": {"get": {
+            "operationId": "approvals", "summary": "My approvals",
+            "description": "The first 100 records waiting for the caller (their own tasks "
+                           "and those of users who delegated to them today), oldest first, "
+                           "with the actions the caller may take; `count` is all of them.",
+            "tags": ["approvals"],
+            "responses": {"200": {"description": "what waits", "content": {
+                "application/json": {"schema": {
+                    "type": "object", "required": ["data", "count"],
+                    "properties": {"data": {"type": "array", "items": {
+                        "$ref": "#/components/schemas/workflow.approval"}}, "count": count}}}}},
+                **_problems("400", "401", "403", "429")}}},
+        "/api/v1/approvals/count": {"get": {
+            "operationId": "approvals_count", "summary": "How many records wait for me",
+            "description": "The number the navigation shows: the `count` of "
+                           "/api/v1/approvals alone.",
+            "tags": ["approvals"],
+            "responses": {"200": {"description": "the count", "content": {
+                "application/json": {"schema": {
+                    "type": "object", "required": ["count"],
+                    "properties": {"count": count}}}}},
+                **_problems("400", "401", "403", "429")}}},
+        "/api/v1/approvals/delegations": {
+            "get": {
+                "operationId": "delegations", "summary": "My delegations",
+                "description": "The caller's delegations, given and received, newest "
+                               "first; an administrator may ask for a user's (`user`) or "
+                               "everyone's (`all=1`): anyone else gets 403.",
+                "tags": ["approvals"],
+                "parameters": [
+                    {"name": "user", "in": "query", "required": False,
+                     "description": "whose delegations (administrators only)",
+                     "schema": {"type": "string"}},
+                    {"name": "all", "in": "query", "required": False,
+                     "description": "1 or true: everyone's (administrators only)",
+                     "schema": {"type": "string"}}],
+                "responses": {"200": {"description": "the delegations", "content": {
+                    "application/json": {"schema": listed}}},
+                    **_problems("400", "401", "403", "429")}},
+            "post": {
+                "operationId": "delegate", "summary": "Delegate my approvals",
+                "description": "While away from `starts` to `ends`, `to_user` acts for the "
+                               "delegator. 422 names each field in error (all at once); "
+                               "403 for someone else's (`from_user`) unless an "
+                               "administrator.",
+                "tags": ["approvals"],
+                "requestBody": {"required": True, "content": _json("workflow.delegation_input")},
+                "responses": {"201": {"description": "the delegation",
+                                      "content": _json("workflow.delegation")},
+                              **_problems("400", "401", "403", "409", "422", "429")}},
+        },
+        "/api/v1/approvals/delegations/{id}": {
+            "parameters": [{"name": "id", "in": "path", "required": True,
+                            "description": "the delegation's id",
+                            "schema": {"type": "integer", "minimum": 1}}],
+            "delete": {
+                "operationId": "end_delegation", "summary": "End a delegation today",
+                "description": "One that has not started is removed; one that has ends "
+                               "yesterday. 403 for the stand-in (only the delegator or an "
+                               "administrator may end it), 404 when there is none of the "
+                               "caller's.",
+                "tags": ["approvals"],
+                "responses": {"204": {"description": "ended"},
+                              **_problems("400", "401", "403", "404", "429")}}},
+    }
+
+
 def build_document(model: Model, endpoints: Iterable[tuple[str, EndpointSpec]] = ()
                    ) -> dict[str, Any]:
     """The OpenAPI 3.1 document for ``model`` and the packs' ``endpoints``."""
@@ -398,12 +528,15 @@ def build_document(model: Model, endpoints: Iterable[tuple[str, EndpointSpec]] =
         if not entity.child:
             paths.update(entity_paths(entity))
     paths.update(workflow_paths(model))
+    paths.update(approval_paths())
+    schemas.update(approval_schemas())
     paths.update(script_paths(model))
     paths.update(pack_endpoint_paths(endpoints))
     return {
         "openapi": "3.1.0",
         "info": {"title": "Yiti API", "version": "1",
                  "description": "Records of every entity of this site, workflow actions, "
+                                "my approvals and delegations, "
                                 "analysts' script endpoints and packs' endpoints "
                                 "(/api/v1/x/<pack>/...). See docs/api.md."},
         "servers": [{"url": "/"}],
