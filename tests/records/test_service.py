@@ -393,3 +393,19 @@ def test_adjust_changes_counters_within_their_bounds(records, items):
     assert (last["action"], last["changes"]) == ("adjust", {"stock": [1, 5]})
     with pytest.raises(ValidationError, match="not a number field"):
         records.adjust("item", [(book["id"], {"title": 1})])
+
+
+def test_get_many_gives_what_get_gives_in_a_fixed_number_of_queries(site, records, contact,
+                                                                    items):
+    from sqlalchemy import event
+
+    loans = [records.create("loan", {"contact": contact["id"], "lines": [
+        {"item": items[0]["id"], "qty": n}, {"item": items[1]["id"], "qty": 1}]})
+        for n in (1, 2, 3)]
+    statements = []
+    event.listen(site.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    got = records.get_many("loan", [loan["id"] for loan in loans] + [424242])
+    assert [s.split()[0] for s in statements if s != "BEGIN"] == ["SELECT", "SELECT"]  # loans, lines
+    assert got == {loan["id"]: records.get("loan", loan["id"]) for loan in loans}
+    assert [line["qty"] for line in got[loans[2]["id"]]["lines"]] == [3, 1]
+    assert records.get_many("loan", []) == {}
