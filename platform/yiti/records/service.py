@@ -206,15 +206,17 @@ class Records:
                 page = page.limit(limit + 1 - len(rows))
                 if offset:
                     page = page.offset(offset)
-                rows += conn.execute(page).mappings().all()
+                result = conn.execute(page)
+                names = [str(k) for k in result.keys()]  # plain str keys, worked out once
+                rows += [dict(zip(names, row, strict=True)) for row in result.all()]
                 if len(rows) > limit:
                     break
         more = len(rows) > limit
         rows = rows[:limit]
         if extra:
-            out = [{str(k): v for k, v in row.items() if not k.startswith("_k")} for row in rows]
+            out = [{k: v for k, v in row.items() if not k.startswith("_k")} for row in rows]
         else:
-            out = [_plain(row) for row in rows]
+            out = rows
         cursor = encode_cursor([rows[-1][n] for n in key_labels]) if more and rows else None
         return Page(out, cursor, more)
 
