@@ -104,3 +104,42 @@ def test_docs_name_every_key_and_template():
             *schema["$defs"]["transition"]["properties"]]
     assert [k for k in keys if f"`{k}" not in docs] == []
     assert [t for t in templates() if f"`{t}`" not in docs] == []
+
+
+def test_notify_templates_are_checked_for_jinja2_syntax(tmp_path: Path):
+    found = problems(tmp_path, """workflow: desk
+entity: ticket
+states:
+  draft: {initial: true}
+  review:
+    approvers: [{role: Agent}]
+    on_enter:
+      - notify: [approvers]
+        subject: {en: "{{ title } waits", zh-CN: "{{ title }} 等待审批"}
+        body: "Open {% if link %}{{ link }}"
+  done: {final: true}
+  limbo: {final: true}
+transitions:
+  - {action: send, from: draft, to: review}
+  - {action: close, from: review, to: done}
+  - {action: park, from: review, to: limbo}
+""")
+    assert len(found) == 2, found
+    text = "\n".join(found)
+    assert "modules/desk/workflows/ticket.yaml:9: states.review.on_enter[0].subject.en: " \
+           "Jinja2 syntax error: unexpected '}'" in text, text
+    assert "modules/desk/workflows/ticket.yaml:10: states.review.on_enter[0].body: " \
+           "Jinja2 syntax error: Unexpected end of template" in text, text
+
+
+def test_notify_subject_and_body_render_as_templates():
+    from yiti.workflow.actions import _render
+
+    context = {"title": "Ticket T-1", "state": "Review", "link": "/app/ticket/1"}
+    text = {"en": "{{ title }} is in {{ state }}", "zh-CN": "{{ title }} 处于 {{ state }}"}
+    assert _render(text, "en", context) == "Ticket T-1 is in Review"
+    assert _render(text, "zh-CN", context) == "Ticket T-1 处于 Review"
+    assert _render("Open {{ link }}", "en", context) == "Open /app/ticket/1"
+    # one that cannot render (the sandbox refuses) is sent as written, not lost
+    assert _render("{{ title.__class__.__mro__ }}", "en", context) == \
+        "{{ title.__class__.__mro__ }}"

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
+import logging
 import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -33,6 +34,8 @@ from yiti.workflow.spec import BY_SYSTEM, Action, Input, State, Transition, Work
 if TYPE_CHECKING:
     from yiti.site import Site
     from yiti.workflow.engine import Workflows
+
+log = logging.getLogger(__name__)
 
 
 def names(site: Site, wf: Workflow, record: Mapping[str, Any], actor: Actor,
@@ -264,13 +267,33 @@ def notify(engine: Workflows, wf: Workflow, step: Action, record: Mapping[str, A
                             "zh-CN": f"{title} 等待您审批"} if waiting else
                            {"en": f"{title} is now {label_text(state.label) or state.name}",
                             "zh-CN": f"{title} 已{label_text(state.label, 'zh-CN') or state.name}"})
-        subject = pick(step.subject or default_subject, lang)
-        body = pick(step.body or {"en": f"{title}: {label_text(state.label) or state.name}."
-                                  f" Open /app/{wf.entity}/{record['id']}",
-                                  "zh-CN": f"{title}：{label_text(state.label, 'zh-CN')}。"
-                                  f"打开 /app/{wf.entity}/{record['id']}"}, lang)
+        link = f"/app/{wf.entity}/{record['id']}"
+        context = {"title": title, "entity": label_text(entity.label, lang),
+                   "state": label_text(state.label, lang) or state.name, "link": link,
+                   "name": record.get("name"), "id": record["id"], "user": actor.name}
+        subject = (_render(step.subject, lang, context) if step.subject
+                   else pick(default_subject, lang))
+        body = (_render(step.body, lang, context) if step.body
+                else pick({"en": f"{title}: {label_text(state.label) or state.name}."
+                           f" Open {link}", "zh-CN": f"{title}：{label_text(state.label, 'zh-CN')}。"
+                           f"打开 {link}"}, lang))
         send(site, user, subject=subject, body=body, link=f"/app/{wf.entity}/{record['id']}",
              language=lang)
+
+
+def _render(text: Any, lang: str, context: Mapping[str, Any]) -> str:
+    """A notify step's subject or body in ``lang``: a Jinja2 template in the notifications'
+    sandbox (``yiti check`` checks its syntax); the text as written if it cannot render."""
+    from jinja2 import TemplateError
+
+    from yiti.jobs.notifications import pick, sandbox
+
+    source = pick(text, lang)
+    try:
+        return sandbox().from_string(source).render(**context).strip()
+    except TemplateError:
+        log.warning("workflow notify: cannot render %r", source, exc_info=True)
+        return source
 
 
 def user_recipient(site: Site, name: str) -> Any:

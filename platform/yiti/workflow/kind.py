@@ -246,9 +246,16 @@ def _action(action: specs.Action, entity: Entity, entities: Any, roles: set[str]
                               lineno=line((*action.path, "script"))):
             yield ((*action.path, "script"), p.message, None)
     elif action.kind == "notify":
+        from yiti.jobs.kind import template_problems
+
         for i, who in enumerate(action.notify):
             if not isinstance(who, str):
                 yield from _who(who, entity, entities, roles, (*action.path, "notify", i))
+        for part in ("subject", "body"):
+            for language, message in template_problems(getattr(action, part)):
+                key = (*action.path, part, language) if language else (*action.path, part)
+                yield (key, message, "subject and body are Jinja2 templates: write {{ title }}, "
+                       "{{ state }}... (docs/workflow.md)")
 
 
 WORKFLOWS = register_kind(Kind("workflow", "workflows", "workflow.schema.json",
