@@ -116,6 +116,11 @@ def test_only_an_administrator_manages_someone_elses(api: Api, site: Site):
     assert api_delete(api, "ada", made.json["id"]).status_code == 204
 
 
+def test_the_page_asks_a_visitor_to_sign_in_first(app: Flask):
+    response = app.test_client().get("/workflow/delegations")
+    assert response.status_code == 302 and "/auth/login" in response.headers["Location"]
+
+
 def test_the_page_sets_up_lists_and_ends_a_delegation(app: Flask, api: Api, site: Site):
     client, token = signed_in(app, "leo")
     inbox = client.get("/workflow/inbox").get_data(as_text=True)

@@ -36,6 +36,7 @@ from yiti.web.app import current_site
 from yiti.web.auth import current_actor
 from yiti.web.auth.views import THEME_TEMPLATES
 from yiti.web.ui.i18n import gettext as _
+from yiti.web.workflow_views import signed_in
 from yiti.workflow import approvers as who
 from yiti.workflow import install
 
@@ -140,16 +141,7 @@ def api_end(ident: int) -> Response:
 
 # -- the page ----------------------------------------------------------------------------
 
-@pages.before_request
-def signed_in() -> Any:
-    """The page needs a signed-in user: the sign-in page first, then back here."""
-    if current_actor(required=False) is None:
-        from flask import current_app
-
-        manager = getattr(current_app, "login_manager", None)
-        if manager is not None:
-            return manager.unauthorized()
-    return None
+pages.before_request(signed_in)  # the sign-in page first, then back here
 
 
 @pages.errorhandler(YitiError)
