@@ -98,12 +98,7 @@ def create(actor: Actor, body: dict[str, Any]) -> dict[str, Any]:
 
 def listing(actor: Actor, user: str | None = None, everyone: bool = False
             ) -> list[dict[str, Any]]:
-    """The delegations ``actor`` may see: their own (given and received), or for an
-    administrator ``user``'s or everyone's."""
-    if (user not in (None, "", actor.name) or everyone) and not who.is_administrator(actor):
-        raise Forbidden("only an administrator may see others' delegations", field="user")
-    chosen = None if everyone else (user or actor.name)
-    return who.delegations(current_site(), chosen, now=_now())
+    return who.visible_delegations(current_site(), actor, user, everyone, now=_now())
 
 
 # -- the REST API ------------------------------------------------------------------------

@@ -217,6 +217,16 @@ def delegations(site: Site, user: str | None, *, now: dt.datetime | None = None
     return [_status(site, row, now) for row in rows] if now is not None else rows
 
 
+
+def visible_delegations(site: Site, actor: Actor, user: str | None = None,
+                        everyone: bool = False, *, now: dt.datetime
+                        ) -> list[dict[str, Any]]:
+    """The delegations ``actor`` may see: their own (given and received), or for an
+    administrator ``user``'s or everyone's."""
+    if (user not in (None, "", actor.name) or everyone) and not is_administrator(actor):
+        raise Forbidden("only an administrator may see others' delegations", field="user")
+    return delegations(site, None if everyone else (user or actor.name), now=now)
+
 def end_delegation(site: Site, actor: Actor, ident: int, *, now: dt.datetime
                    ) -> dict[str, Any] | None:
     """End delegation ``ident`` today: one that has not started is removed (None is
