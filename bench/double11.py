@@ -22,6 +22,14 @@ In a fresh schema: a shop (sfshop.build_shop plus 20 products), a flash-sale SKU
    UPDATEs of the flash counter and the stock level last; insert the move) on
    ``--sql-threads`` connections; the ratio against step 1.
 
+``--phases`` runs some of them only, e.g. ``--phases read`` for the read path alone
+(no buyers are created for it, so set-up takes seconds); the phases are ``checkout``,
+``read``, ``burst`` and ``sql`` (the baseline, sized by the checkouts of step 1, or
+``--buyers * --rounds`` without it); the invariants follow whenever ``checkout`` or
+``burst`` ran. Default: all of them.
+
+    .venv/bin/python bench/double11.py --database-url ... --phases read --read-seconds 10
+
 The load comes from this process (asyncio, a minimal HTTP/1.1 keep-alive client), so
 on a 2-core machine client and server share the CPUs. Bounded: ``--time-limit`` per phase.
 Exits with a message and status 2 without PostgreSQL; 1 when an invariant fails.
@@ -58,6 +66,7 @@ PAGES = ["/p/commerce/", "/p/commerce/category/APPAREL", "/p/commerce/search?q=P
          "/p/commerce/product/SHOE", "/p/commerce/product/P-003", "/p/commerce/product/TEA",
          "/p/commerce/?channel=WECHAT", "/p/commerce/product/P-011?channel=WECHAT"]
 API_PAGE = f"{X}/catalogue/product?code=TEA"
+PHASES = ("checkout", "read", "burst", "sql")
 
 
 # -- a small HTTP/1.1 client -----------------------------------------------------------------
@@ -180,16 +189,20 @@ def set_up(url: str, tmp: Path, args: argparse.Namespace) -> tuple[Any, dict[str
         "sku": base, "flash_price": "9.90", "total_qty": args.flash_stock, "active": False,
         })["id"]
     ids["ordinary"] = ["TEA-1", "SHOE-1", *(f"P-{i:03d}-1" for i in range(1, 21))]
-    total = args.buyers + args.burst
+    buyers = args.buyers if "checkout" in args.phases else 0
+    burst = args.burst if "burst" in args.phases else 0
+    total = buyers + burst
     r.create_many("customer", [{"code": f"B{i}", "full_name": f"Buyer {i}", "user": f"b{i}"}
                                for i in range(total)])
+    if not total:  # the baseline's orders need a customer
+        r.create("customer", {"code": "B0", "full_name": "Buyer 0"})
     ids["customer"] = r.list("customer", filters=[("code", "=", "B0")]).rows[0]["id"]
     tokens_ = []
     for i in range(total):
         ident = users.create_user(site, f"b{i}", None, roles=["Customer"],
                                   attributes={"customer": f"B{i}"})
         tokens_.append({"Authorization": f"Bearer {tokens.create_token(site, ident, ('*',))[0]}"})
-    ids["buyers"], ids["burst"] = tokens_[:args.buyers], tokens_[args.buyers:]
+    ids["buyers"], ids["burst"] = tokens_[:buyers], tokens_[buyers:]
     return site, ids
 
 
@@ -465,7 +478,14 @@ def main() -> int:
     parser.add_argument("--sql-threads", type=int, default=8)
     parser.add_argument("--timeout", type=float, default=30, help="per request, seconds")
     parser.add_argument("--time-limit", type=float, default=120, help="per phase, seconds")
+    parser.add_argument("--phases", default=",".join(PHASES),
+                        help=f"comma-separated, some of {', '.join(PHASES)}")
     args = parser.parse_args()
+    args.phases = [p.strip() for p in args.phases.split(",") if p.strip()]
+    unknown = [p for p in args.phases if p not in PHASES]
+    if unknown or not args.phases:
+        parser.error(f"--phases: {', '.join(unknown) or 'none given'}; "
+                     f"choose from {', '.join(PHASES)}")
     url = args.database_url
     if not url or not url.startswith("postgresql"):
         print("bench/double11.py needs PostgreSQL: pass --database-url "
@@ -487,59 +507,75 @@ def main() -> int:
         t0 = time.perf_counter()
         site, ids = set_up(url, tmp, args)
         print(f"set-up: {time.perf_counter() - t0:.0f} s; schema {schema}; "
+              f"phases {', '.join(args.phases)}; "
               f"{args.buyers} buyers x {args.rounds} rounds, flash stock {args.flash_stock}; "
               f"gunicorn -w {args.workers} -k gthread --threads {args.threads}, "
               f"{args.write_slots} write slots per worker")
         server, port = start_server(url, tmp, args)
+        problems: list[str] = []
 
-        co = asyncio.run(checkout_phase(port, ids, args))
-        n = co["statuses"]["checkout 201"] + co["statuses"]["checkout 422"]
-        print(summary("checkout", co["latencies"], co["seconds"], len(co["latencies"]),
-                      "checkouts"))
-        print(f"  orders accepted and paid: {len(co['accepted']):,} "
-              f"({len(co['accepted']) / co['seconds']:,.0f} orders/s, each: add to cart, "
-              f"check out, pay); statuses {dict(co['statuses'])}")
+        co = None
+        if "checkout" in args.phases:
+            co = asyncio.run(checkout_phase(port, ids, args))
+            print(summary("checkout", co["latencies"], co["seconds"], len(co["latencies"]),
+                          "checkouts"))
+            print(f"  orders accepted and paid: {len(co['accepted']):,} "
+                  f"({len(co['accepted']) / co['seconds']:,.0f} orders/s, each: add to cart, "
+                  f"check out, pay); statuses {dict(co['statuses'])}")
 
-        rd = asyncio.run(read_phase(port, args))
-        print(summary("read path, pages", rd["pages"], rd["seconds"], len(rd["pages"]),
-                      "page views"))
-        print(summary("read path, product API", rd["api"], rd["seconds"], len(rd["api"]),
-                      "requests"))
-        print(f"  statuses {dict(rd['statuses'])}")
+        if "read" in args.phases:
+            rd = asyncio.run(read_phase(port, args))
+            print(summary("read path, pages", rd["pages"], rd["seconds"], len(rd["pages"]),
+                          "page views"))
+            print(summary("read path, product API", rd["api"], rd["seconds"], len(rd["api"]),
+                          "requests"))
+            print(f"  statuses {dict(rd['statuses'])}")
 
-        carts = asyncio.run(add_carts(port, ids["burst"], "HOT-1", args))
-        bu = asyncio.run(burst_phase(port, ids, args))
-        answered = sum(v for k, v in bu["statuses"].items() if k.isdigit())
-        print(summary(f"burst of {args.burst}", bu["latencies"], bu["seconds"],
-                      len(bu["latencies"]), "answers"))
-        print(f"  carts {dict(carts)}; answered {answered}/{args.burst}; "
-              f"statuses {dict(bu['statuses'])}; "
-              f"max {max(bu['latencies'], default=0) * 1000:.0f} ms")
+        bu = None
+        if "burst" in args.phases:
+            carts = asyncio.run(add_carts(port, ids["burst"], "HOT-1", args))
+            bu = asyncio.run(burst_phase(port, ids, args))
+            answered = sum(v for k, v in bu["statuses"].items() if k.isdigit())
+            print(summary(f"burst of {args.burst}", bu["latencies"], bu["seconds"],
+                          len(bu["latencies"]), "answers"))
+            print(f"  carts {dict(carts)}; answered {answered}/{args.burst}; "
+                  f"statuses {dict(bu['statuses'])}; "
+                  f"max {max(bu['latencies'], default=0) * 1000:.0f} ms")
+            if answered != args.burst:
+                problems.append(f"{args.burst - answered} burst requests were not answered")
 
-        from sfshop import invariants
+        if co is not None or bu is not None:
+            from sfshop import invariants
 
-        flash_tries = co["statuses"]["flash 201"] + co["statuses"]["flash 422"]
-        problems = invariants(site, flash_sku=ids["SHIRT-1"], warehouse=ids["WH"],
-                              flash_stock=args.flash_stock,
-                              accepted=co["accepted"] + bu["accepted"],
-                              sold_out=flash_tries > args.flash_stock)
-        problems += [p for p in invariants(
-            site, flash_sku=ids["HOT-1"], warehouse=ids["WH"], flash_stock=args.burst_stock,
-            accepted=[], sold_out=bu["statuses"]["201"] + bu["statuses"]["422"]
-            > args.burst_stock) if "flash" in p]
-        print(f"  flash SKU: {args.flash_stock} units, {flash_tries} answered tries; "
-              f"burst SKU: {args.burst_stock} units, {bu['statuses']['201']} sold")
-        if answered != args.burst:
-            problems.append(f"{args.burst - answered} burst requests were not answered")
-        print("invariants: " + ("all hold" if not problems else "; ".join(problems[:10])))
+            co_statuses = co["statuses"] if co else Counter()
+            bu_statuses = bu["statuses"] if bu else Counter()
+            flash_tries = co_statuses["flash 201"] + co_statuses["flash 422"]
+            problems += invariants(site, flash_sku=ids["SHIRT-1"], warehouse=ids["WH"],
+                                   flash_stock=args.flash_stock,
+                                   accepted=(co["accepted"] if co else [])
+                                   + (bu["accepted"] if bu else []),
+                                   sold_out=flash_tries > args.flash_stock)
+            problems += [p for p in invariants(
+                site, flash_sku=ids["HOT-1"], warehouse=ids["WH"],
+                flash_stock=args.burst_stock, accepted=[],
+                sold_out=bu_statuses["201"] + bu_statuses["422"] > args.burst_stock)
+                if "flash" in p]
+            print(f"  flash SKU: {args.flash_stock} units, {flash_tries} answered tries; "
+                  f"burst SKU: {args.burst_stock} units, {bu_statuses['201']} sold")
+            print("invariants: " + ("all hold" if not problems else "; ".join(problems[:10])))
 
-        base = sql_baseline(site, ids, max(n, 1), args.sql_threads, (args.buyers + 1) // 2)
-        print(summary("hand-written SQL checkout", base["latencies"], base["seconds"],
-                      len(base["latencies"]), "checkouts"))
-        ratio = (len(base["latencies"]) / base["seconds"]) / (len(co["latencies"])
-                                                              / co["seconds"])
-        print(f"  {dict(base['results'])}; ratio SQL / HTTP checkouts per second: "
-              f"{ratio:.1f}x")
+        if "sql" in args.phases:
+            n = co["statuses"]["checkout 201"] + co["statuses"]["checkout 422"] if co \
+                else args.buyers * args.rounds
+            base = sql_baseline(site, ids, max(n, 1), args.sql_threads,
+                                (args.buyers + 1) // 2)
+            print(summary("hand-written SQL checkout", base["latencies"], base["seconds"],
+                          len(base["latencies"]), "checkouts"))
+            if co is not None:
+                ratio = (len(base["latencies"]) / base["seconds"]) / (
+                    len(co["latencies"]) / co["seconds"])
+                print(f"  {dict(base['results'])}; ratio SQL / HTTP checkouts per second: "
+                      f"{ratio:.1f}x")
         site.close()
         return 1 if problems else 0
     finally:
