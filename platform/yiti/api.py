@@ -101,6 +101,8 @@ class EndpointSpec:
     request: Mapping[str, Any] | None = None
     #: JSON Schema of a successful answer's body.
     response: Mapping[str, Any] | None = None
+    #: Seconds a public GET's answer may be kept for callers without an identity.
+    cache_seconds: int = 0
 
 
 @dataclass
@@ -169,7 +171,8 @@ class EndpointContext:
 def endpoint(name: str, *, methods: Sequence[str] = ("POST",), auth: str = "user",
              roles: Sequence[str] = (), summary: str | None = None,
              request: Mapping[str, Any] | None = None,
-             response: Mapping[str, Any] | None = None) -> Callable[[F], F]:
+             response: Mapping[str, Any] | None = None,
+             cache_seconds: int = 0) -> Callable[[F], F]:
     """Mark ``fn(ctx)`` as the endpoint ``/api/v1/x/<pack>/<name>`` (see docs/hooks.md).
 
     ``auth="user"``: a signed-in user or an API token (401 otherwise; a session needs the
@@ -184,6 +187,11 @@ def endpoint(name: str, *, methods: Sequence[str] = ("POST",), auth: str = "user
     line of the docstring), ``request`` (a JSON Schema of the body, or with GET of the
     query parameters; a request that does not match is refused with 422 naming the field
     before ``fn`` runs) and ``response`` (a JSON Schema of a successful answer's body).
+
+    ``cache_seconds`` > 0 (public endpoints answering GET only) lets browsers and the
+    server keep a 200 answer to a GET that long, for callers with no session user and no
+    API token, keyed by path, query and language (see docs/hooks.md): for catalogue reads
+    whose data may be a few seconds old.
     """
     if auth not in AUTH_MODES:
         raise ValueError(f"auth must be one of {AUTH_MODES}, not {auth!r}")
@@ -192,6 +200,10 @@ def endpoint(name: str, *, methods: Sequence[str] = ("POST",), auth: str = "user
         raise ValueError(f"methods must be some of {METHODS}, not {list(methods)!r}")
     if auth == "public" and roles:
         raise ValueError("a public endpoint has no caller, so it can't require roles")
+    _check_cache_seconds(cache_seconds)
+    if cache_seconds and (auth != "public" or [m for m in methods if m.upper() != "GET"]):
+        raise ValueError("only public GET endpoints may be cached: a user's answer is theirs "
+                         "alone, and a write must reach the server")
     parts = name.split("/")
     if not all(p and p.replace("_", "").replace("-", "").isalnum() and p.isascii()
                for p in parts):
@@ -204,11 +216,18 @@ def endpoint(name: str, *, methods: Sequence[str] = ("POST",), auth: str = "user
 
     def mark(fn: F) -> F:
         spec = EndpointSpec(name, tuple(m.upper() for m in methods), auth, tuple(roles), fn,
-                            summary, request, response)
+                            summary, request, response, cache_seconds=cache_seconds)
         setattr(fn, ENDPOINT_MARK, spec)
         return fn
 
     return mark
+
+
+def _check_cache_seconds(cache_seconds: object) -> None:
+    if isinstance(cache_seconds, bool) or not isinstance(cache_seconds, int) \
+            or not 0 <= cache_seconds <= 86400:
+        raise ValueError(f"cache_seconds must be a whole number from 0 to 86400, "
+                         f"not {cache_seconds!r}")
 
 
 def _check_schema(name: str, what: str, schema: Mapping[str, Any]) -> None:
@@ -338,10 +357,7 @@ def page(path: str, *, auth: str = "public", cache_seconds: int = 0,
         raise ValueError("a public page has no user, so it can't require roles")
     if cache_seconds and auth != "public":
         raise ValueError("only public pages may be cached: a user's page is theirs alone")
-    if isinstance(cache_seconds, bool) or not isinstance(cache_seconds, int) \
-            or not 0 <= cache_seconds <= 86400:
-        raise ValueError(f"cache_seconds must be a whole number from 0 to 86400, "
-                         f"not {cache_seconds!r}")
+    _check_cache_seconds(cache_seconds)
     parts = path.split("/") if path else []
     for part in parts:
         name = part[1:-1] if part.startswith("<") and part.endswith(">") else part

@@ -7,7 +7,9 @@ session), the same problem+json errors, the same ``Idempotency-Key`` handling fo
 and the same CSRF rule for sessions. Public endpoints take no identity at all, so they
 are exempt from CSRF (:data:`yiti.web.auth.CSRF_EXEMPT`). Writing endpoints (any method
 but GET) take a slot of the process's :class:`yiti.web.limits.WriteLimiter` first, and
-answer 429 with ``Retry-After`` when none comes free in time.
+answer 429 with ``Retry-After`` when none comes free in time. A public GET endpoint
+with ``cache_seconds`` is answered from :mod:`yiti.web.page_cache` for callers with no
+identity, as cached pack pages are.
 """
 
 from __future__ import annotations
@@ -30,6 +32,16 @@ from yiti.web.api.serialize import json_response
 from yiti.web.app import current_site
 from yiti.web.auth import CSRF_EXEMPT, current_actor
 from yiti.web.limits import Overloaded, limiter_for
+from yiti.web.page_cache import (
+    anonymous,
+    cache_key,
+    hit_response,
+    install,
+    lookup,
+    page_cache,
+    share,
+)
+from yiti.web.ui.i18n import current_language
 
 PREFIX = "/api/v1/x"
 
@@ -57,7 +69,10 @@ def init_app(app: Flask) -> None:
     bp.after_request(no_store)
     bp.register_error_handler(YitiError, engine_error)
     bp.register_error_handler(HTTPException, http_error)
-    for pack, spec in endpoints_of(site):
+    endpoints = endpoints_of(site)
+    install(app, {f"{PREFIX}/{pack}/{spec.name}" for pack, spec in endpoints
+                  if spec.cache_seconds})
+    for pack, spec in endpoints:
         view = _view(pack, spec)
         bp.add_url_rule(f"/{pack}/{spec.name}", endpoint=f"{pack}__{spec.name}".replace(
             "/", "__").replace("-", "_"), view_func=view, methods=list(spec.methods))
@@ -73,6 +88,12 @@ def _view(pack: str, spec: EndpointSpec) -> Callable[[], Response]:
             if spec.roles and not actor.system and ADMINISTRATOR not in actor.roles \
                     and not set(spec.roles) & set(actor.roles):
                 raise NotFound(f"no endpoint {pack}/{spec.name}")  # leaks nothing
+        shared = ""
+        if spec.cache_seconds and request.method == "GET" and anonymous():
+            shared = cache_key(request.environ, current_language())
+            hit = lookup(page_cache(), shared)
+            if hit is not None:
+                return hit_response(page_cache(), hit)
         ctx = EndpointContext(
             site=site, pack=pack, name=spec.name, method=request.method, actor=actor,
             json=request.get_json(silent=True), body=request.get_data(cache=True),
@@ -96,7 +117,13 @@ def _view(pack: str, spec: EndpointSpec) -> Callable[[], Response]:
             return run()
 
         if request.method == "GET":
-            return answer()
+            response = answer()
+            if shared and response.status_code == 200:
+                share(shared, spec.cache_seconds)
+                response.headers["Cache-Control"] = f"public, max-age={spec.cache_seconds}"
+                response.headers["X-Yiti-Cache"] = "miss"
+                response.vary.update(("Accept-Language", "Cookie"))
+            return response
         limiter = limiter_for(current_app)
         try:
             with limiter.slot():

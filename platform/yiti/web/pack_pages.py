@@ -9,14 +9,14 @@ extend), with ``_()`` reading the pack's ``i18n/<lang>.po`` before the engine's 
 The pack's ``static/`` folder is served at ``/p/<pack>/static/<file>``.
 
 Public pages read as :data:`yiti.api.GUEST`. A public page with ``cache_seconds`` is kept
-(in the process, or in Redis with ``REDIS_URL``) and marked ``Cache-Control: public`` for
-visitors who are not signed in, keyed by path, query and language; it may not carry a
-CSRF token, which would be shared. Pages of signed-in users are ``private, no-store``.
+(in the process, or in Redis with ``REDIS_URL``; see :mod:`yiti.web.page_cache`, which
+serves it again before Flask runs) and marked ``Cache-Control: public`` for visitors who
+are not signed in, keyed by language, path and query; it may not carry a CSRF token,
+which would be shared. Pages of signed-in users are ``private, no-store``.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
@@ -30,7 +30,6 @@ from flask import (
     Response,
     abort,
     current_app,
-    g,
     redirect,
     request,
     send_from_directory,
@@ -44,9 +43,16 @@ from yiti.extensions import marked
 from yiti.permissions.rules import ADMINISTRATOR
 from yiti.site import Site
 from yiti.web.app import current_site
-from yiti.web.auth import csp_nonce, current_actor
-from yiti.web.auth.identity import bearer_token
-from yiti.web.page_cache import CachedPage, PageCache, cache_for
+from yiti.web.auth import current_actor
+from yiti.web.page_cache import (
+    anonymous,
+    cache_key,
+    hit_response,
+    install,
+    lookup,
+    page_cache,
+    share,
+)
 from yiti.web.ui.i18n import COOKIE, LANGUAGES, babel_locale, catalogue, current_language
 
 PREFIX = "/p"
@@ -70,10 +76,11 @@ def init_app(app: Flask) -> None:
     """Mount every pack page of the app's site, the packs' static files and the
     language switch (``/p/_language/<lang>?next=``)."""
     site: Site = app.extensions["yiti"]
-    app.extensions["yiti_page_cache"] = cache_for(site.settings.redis_url)
+    pages = pages_of(site)
+    install(app, {f"{PREFIX}/{pack}/" for pack, spec in pages if spec.cache_seconds})
     bp = Blueprint("pack_pages", __name__, url_prefix=PREFIX)
     bp.register_error_handler(YitiError, _error)
-    for pack, spec in pages_of(site):
+    for pack, spec in pages:
         rule = "/".join(p if not p.startswith("<") else f"<{p[1:-1]}>"
                         for p in spec.path.split("/")) if spec.path else ""
         name = f"{pack}__{spec.path or 'home'}".translate(str.maketrans("/-<>", "__  "))
@@ -83,10 +90,6 @@ def init_app(app: Flask) -> None:
                     view_func=_static)
     bp.add_url_rule("/_language/<lang>", endpoint="language", view_func=_language)
     app.register_blueprint(bp)
-
-
-def page_cache() -> PageCache:
-    return current_app.extensions["yiti_page_cache"]
 
 
 def _view(pack: str, spec: PageSpec) -> Callable[..., Response]:
@@ -103,15 +106,12 @@ def _view(pack: str, spec: PageSpec) -> Callable[..., Response]:
                     and not set(spec.roles) & set(actor.roles):
                 abort(404)  # to anyone else the page does not exist
         lang = current_language()
-        cached = bool(spec.cache_seconds) and _anonymous()
-        key = f"{pack}|{lang}|{request.full_path}"
+        cached = bool(spec.cache_seconds) and anonymous()
+        key = cache_key(request.environ, lang)
         if cached:
-            hit = page_cache().get(key)
+            hit = lookup(page_cache(), key)
             if hit is not None:
-                g.csp_nonce = hit.nonce  # the CSP header must allow the page's own nonce
-                response = Response(hit.body, hit.status, mimetype="text/html")
-                response.headers["Age"] = str(max(int(time.time() - hit.at), 0))
-                return _headers(response, spec, cached, "hit")
+                return hit_response(page_cache(), hit)
         ctx = PageContext(site=site, pack=pack, path=spec.path, actor=actor, params=params,
                           args=request.args.to_dict(), headers=dict(request.headers),
                           lang=lang)
@@ -121,18 +121,12 @@ def _view(pack: str, spec: PageSpec) -> Callable[..., Response]:
                             f"api.render(...), not {type(result).__name__}")
         body = render_page(site, pack, result, shared=cached)
         response = Response(body, result.status, mimetype="text/html")
-        if cached and result.status == 200:
-            page_cache().set(key, CachedPage(response.get_data(), result.status, csp_nonce(),
-                                             time.time()), spec.cache_seconds)
+        if cached:
+            share(key, spec.cache_seconds)
         return _headers(response, spec, cached, "miss")
 
     view.__name__ = f"page_{pack}_{spec.path or 'home'}"
     return view
-
-
-def _anonymous() -> bool:
-    """No API token and nobody signed in (a session without a user is anonymous)."""
-    return bearer_token() is None and not session.get("_user_id")
 
 
 def _headers(response: Response, spec: PageSpec, cached: bool, state: str) -> Response:

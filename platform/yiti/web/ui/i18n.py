@@ -11,13 +11,15 @@ The language is chosen, in order, by the session (the switch in the navigation b
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
 from babel import Locale
 from babel.messages.pofile import read_po
 from flask import g, has_request_context, request, session
+from werkzeug.datastructures import LanguageAccept
+from werkzeug.http import parse_accept_header
 
 #: Languages offered by the switch: code → its own name.
 LANGUAGES: dict[str, str] = {"en": "English", "zh-CN": "中文"}
@@ -59,13 +61,22 @@ def current_language() -> str:
     cached = g.get("yiti_lang")
     if cached:
         return cached
-    lang = session.get("lang") or request.cookies.get(COOKIE)
-    if lang not in LANGUAGES:
-        lang = request.accept_languages.best_match(list(LANGUAGES), default=DEFAULT)
-        if lang not in LANGUAGES:
-            lang = DEFAULT
+    lang = language_for(session.get("lang") or request.cookies.get(COOKIE),
+                        request.headers.get("Accept-Language"))
     g.yiti_lang = lang
     return lang
+
+
+@lru_cache(maxsize=512)
+def language_for(chosen: str | None, accept_language: str | None) -> str:
+    """The language chosen (session or cookie) if known, else the best of
+    ``Accept-Language``, else English. Also used before a request has a context (the
+    cache of public pages, :mod:`yiti.web.page_cache`), so the two always agree."""
+    if chosen in LANGUAGES:
+        return chosen
+    lang = parse_accept_header(accept_language, LanguageAccept).best_match(
+        list(LANGUAGES), default=DEFAULT)
+    return lang if lang in LANGUAGES else DEFAULT
 
 
 def gettext(message: str, **values: Any) -> str:
