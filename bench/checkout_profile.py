@@ -64,7 +64,8 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="yiti-prof-"))
     try:
         setup_args = argparse.Namespace(flash_stock=max(args.rounds // 2, 1), burst_stock=10,
-                                        buyers=2 * args.rounds + 2, burst=0)
+                                        buyers=2 * args.rounds + 2, burst=0,
+                                        phases=["checkout"])
         site, ids = set_up(url, tmp, setup_args)
         app = create_app(site=site)
         client = app.test_client()

@@ -58,7 +58,8 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="yiti-flow-"))
     try:
         n = args.rounds
-        setup = argparse.Namespace(flash_stock=1, burst_stock=10, buyers=2 * n + 2, burst=0)
+        setup = argparse.Namespace(flash_stock=1, burst_stock=10, buyers=2 * n + 2, burst=0,
+                                   phases=["checkout"])
         site, ids = set_up(url, tmp, setup)
         from yiti_packs.commerce.hooks.payments import test_provider  # loaded by the site
         app = create_app(site=site)
