@@ -36,7 +36,8 @@ __all__ = [
     "EVENTS", "GUEST", "SYSTEM", "Actor", "Conflict", "Count", "DemoContext",
     "EndpointContext", "EndpointSpec", "FieldProblem", "Forbidden", "HookContext", "NotFound",
     "Page", "PageContext", "PageSpec", "Records", "Rendered", "Reply", "ValidationError",
-    "act", "demo_data", "endpoint", "enqueue", "hook", "job", "notify", "page", "render",
+    "act", "create_with_action", "demo_data", "endpoint", "enqueue", "hook", "job", "notify",
+    "page", "render",
 ]
 
 #: Marker set by :func:`endpoint` (an :class:`EndpointSpec`) on a pack's functions.
@@ -82,6 +83,22 @@ def act(records: Records, entity: str, ident: int | str, action: str, *,
     return workflows_of(records.site).act(records.actor, entity, ident, action,
                                           comment=comment, inputs=inputs, version=version,
                                           at=at)
+
+
+def create_with_action(records: Records, entity: str, values: Mapping[str, Any],
+                       action: str, *, comment: str | None = None,
+                       inputs: Mapping[str, Any] | None = None, at: dt.datetime | None = None,
+                       behalf: str | None = None) -> dict[str, Any]:
+    """Create a record and take the workflow ``action`` from its initial state at once, as
+    ``records``' actor: one insert, in the state the action enters, and a history row that
+    starts the record's history with the action (docs/workflow.md, "Creating through an
+    action"). Refused as :func:`act` refuses; ``at`` and ``behalf`` (the user the system
+    acts for, kept as the history's ``on_behalf_of``) are the system's only."""
+    from yiti.workflow import workflows_of
+
+    return workflows_of(records.site).create(records.actor, entity, values, action,
+                                             comment=comment, inputs=inputs, at=at,
+                                             behalf=behalf)
 
 
 # -- pack API endpoints -------------------------------------------------------------------

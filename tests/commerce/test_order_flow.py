@@ -9,8 +9,8 @@ import sys
 
 import pytest
 
-from .conftest import ledger_balances, level
-from .test_checkout import X, callback, place
+from .conftest import START, ledger_balances, level
+from .test_checkout import X, callback, checkout, place
 
 A = "/api/v1/sales_order"
 
@@ -78,11 +78,68 @@ def test_staff_allocate_ship_and_complete_through_the_action_endpoint(site, shop
     assert completed.status_code == 200 and completed.json["status"] == "completed"
     assert completed.json["completed_at"]
     assert flow(client, staff, order) == [
+        ("place", "draft", "pending_payment", "system"),
         ("pay", "pending_payment", "paid", "system"), ("allocate", "paid", "allocated", "olga"),
         ("ship", "allocated", "shipped", "olga"), ("complete", "shipped", "completed", "olga")]
     history = client.get(f"{A}/{order['id']}/workflow", headers=staff).json["history"]
     assert all(h["at"] for h in history)
     ledger_balances(site)
+
+
+def sign_in(client, name):
+    page = client.get("/auth/login")
+    csrf = page.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    signed = client.post("/auth/login", data={"name": name, "password": f"{name}-password-1",
+                                              "csrf_token": csrf})
+    assert signed.status_code == 302, signed.text
+
+
+def test_the_history_starts_with_the_placement(site, shop, client, ann, staff):
+    client.post(f"{X}/cart/add", json={"sku": "SHIRT-1", "qty": 2}, headers=ann)
+    made = checkout(client, ann)
+    assert made.status_code == 201, made.json
+    order = made.json
+    assert (order["status"], order["version"]) == ("pending_payment", 1)  # one write
+    body = client.get(f"{A}/{order['id']}/workflow", headers=staff).json
+    (placed,) = body["history"]
+    assert (placed["action"], placed["from_state"], placed["to_state"], placed["user"],
+            placed["on_behalf_of"]) == ("place", "draft", "pending_payment", "system", "ann")
+    assert placed["at"] == START.isoformat() and placed["version"] == 1
+    # the customer sees it too, on her own order
+    mine = client.get(f"{A}/{order['id']}/workflow", headers=ann).json["history"]
+    assert [(h["action"], h["on_behalf_of"]) for h in mine] == [("place", "ann")]
+    # staff placing a phone order are named the same way
+    phoned = client.post(f"{X}/orders/place", json={
+        "channel": "ONLINE", "customer": "BOB", "lines": [{"sku": "SHIRT-1", "qty": 1}]},
+        headers=staff)
+    assert phoned.status_code == 201, phoned.json
+    history = client.get(f"{A}/{phoned.json['id']}/workflow", headers=staff).json["history"]
+    assert [(h["action"], h["user"], h["on_behalf_of"]) for h in history] == [
+        ("place", "system", "olga")]
+    # and the order's page shows it
+    sign_in(client, "olga")
+    html = client.get(f"/app/sales_order/{order['id']}").text
+    entry = html.split('<li class="border-bottom py-1" data-action="place">', 1)[1]
+    entry = entry.split("</li>", 1)[0]
+    assert "system</strong> (for ann)" in entry and "Draft → Pending payment" in entry
+
+
+def test_placing_needs_every_line_reserved(site, shop):
+    """The place action's condition: an order whose stock is not reserved is not placed
+    (409), and nothing is written."""
+    from yiti import api
+    from yiti.errors import Conflict
+
+    records = site.records()
+    line = {"sku": shop["SHIRT-1"], "qty": 2, "unit_price": "100.00", "reserved_qty": 0}
+    values = {"channel": shop["ONLINE"], "customer": shop["ANN"], "lines": [line]}
+    with pytest.raises(Conflict, match="condition does not hold"):
+        api.create_with_action(records, "sales_order", values, "place")
+    assert records.count("sales_order").value == 0
+    placed = api.create_with_action(records, "sales_order", {
+        **values, "lines": [{**line, "reserved_qty": 2}]}, "place")
+    assert (placed["status"], placed["version"]) == ("pending_payment", 1)
+    assert [h["action"] for h in records.history("sales_order", placed["id"])] == ["create"]
 
 
 def test_roles_without_the_right_are_refused_with_403(site, shop, client, ann, staff, token):
@@ -147,7 +204,8 @@ def test_a_customer_cancels_an_unpaid_order_of_their_own(site, shop, client, ann
     mine = act(client, ann, order, "cancel", comment="changed my mind")
     assert mine.status_code == 200 and mine.json["status"] == "cancelled"
     assert level(site, shop["SHIRT-1"], shop["WH-A"])["available"] == 50
-    assert flow(client, ann, order) == [("cancel", "pending_payment", "cancelled", "ann")]
+    assert flow(client, ann, order) == [("place", "draft", "pending_payment", "system"),
+                                        ("cancel", "pending_payment", "cancelled", "ann")]
 
 
 def test_a_failing_stock_effect_leaves_the_order_as_it_was(site, shop, client, ann, staff,
@@ -166,7 +224,7 @@ def test_a_failing_stock_effect_leaves_the_order_as_it_was(site, shop, client, a
     after = site.records().get("sales_order", order["id"])
     assert (after["status"], after["version"]) == ("paid", order["version"])
     assert site.records().count("shipment").value == 0
-    assert [h[0] for h in flow(client, staff, order)] == ["pay"]
+    assert [h[0] for h in flow(client, staff, order)] == ["place", "pay"]
 
 
 def test_expiry_cancels_through_the_workflow(site, shop, client, staff):
@@ -177,7 +235,8 @@ def test_expiry_cancels_through_the_workflow(site, shop, client, staff):
     site.jobs.drain()
     assert site.records().get("sales_order", order["id"])["status"] == "cancelled"
     body = client.get(f"{A}/{order['id']}/workflow", headers=staff).json
-    (entry,) = body["history"]
+    placed, entry = body["history"]
+    assert placed["action"] == "place"
     assert (entry["action"], entry["user"]) == ("cancel", "system")
     assert "expired" in entry["comment"]
     assert level(site, shop["SHIRT-1"], shop["WH-A"])["available"] == 50
@@ -253,7 +312,7 @@ def test_ship_and_cancel_at_the_same_moment(postgres_db_url, tmp_path):
             winner = "ship" if answers["ship"] == 200 else "cancel"
             assert final["status"] == {"ship": "shipped", "cancel": "cancelled"}[winner]
             assert shipments == (1 if winner == "ship" else 0)
-            assert [h[0] for h in flow(client, clerks[0], order)] == ["pay", winner]
+            assert [h[0] for h in flow(client, clerks[0], order)] == ["place", "pay", winner]
             outcomes.append(winner)
         ledger_balances(site)
         shirt = level(site, shop["SHIRT-1"], shop["WH-A"])

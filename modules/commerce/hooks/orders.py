@@ -12,8 +12,8 @@ The stock effects are the workflow's hooks, run in the transition's transaction 
 before it is written (all or nothing with it; the lines they return are saved with it): :func:`release_goods` on entering ``cancelled`` gives back the
 reservations and the flash-sale and coupon counters and marks a succeeded payment for
 refund; :func:`ship_goods` on entering ``shipped`` records the shipment and posts the
-ship moves. :func:`place` creates an order already placed (pending payment, its stock
-reserved) in one transaction; :func:`expire` cancels unpaid orders through the same
+ship moves. :func:`place` creates an order through the ``place`` action (pending payment,
+its stock reserved; the history names who placed it) in one transaction; :func:`expire` cancels unpaid orders through the same
 ``cancel`` action, as the system.
 """
 
@@ -88,10 +88,13 @@ def _place(records: api.Records, *, channel: dict[str, Any], customer: dict[str,
     levels = _levels_or_refuse(sys, warehouse, priced.skus, lines)
     _flash_cap_or_refuse(sys, q.lines)
     guess = _quota_guess(sys, channel, warehouse, q.lines)
-    order = sys.create("sales_order", {
+    # created through the workflow's place action (draft -> pending_payment), so the
+    # order's history starts with who placed it, when: one insert, one history row
+    caller = None if records.actor.system else records.actor.name
+    order = api.create_with_action(sys, "sales_order", {
         **(values or {}),
         "channel": channel["id"], "customer": customer["id"],
-        "store": store["id"] if store else None, "order_date": at, "status": "pending_payment",
+        "store": store["id"] if store else None, "order_date": at,
         "coupon_code": priced.coupon["code"] if priced.coupon else None,
         "shipping_fee": q.shipping_fee,
         "reserved_until": at + dt.timedelta(minutes=channel["reservation_minutes"] or 30),
@@ -105,7 +108,7 @@ def _place(records: api.Records, *, channel: dict[str, Any], customer: dict[str,
         "promotions": [{"promotion": a.promotion, "code": a.code, "kind": a.kind,
                         "line_no": a.line_no, "amount": a.amount,
                         "explanation": a.explanation[:400]} for a in q.applied],
-    })
+    }, "place", at=at, behalf=caller)
     if priced.coupon is not None:
         sys.create("coupon_redemption", {"coupon": priced.coupon["id"],
                                          "customer": customer["id"], "sales_order": order["id"]})

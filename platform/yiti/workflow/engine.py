@@ -18,6 +18,7 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert, select, update
@@ -37,6 +38,29 @@ if TYPE_CHECKING:
 _writing: contextvars.ContextVar[tuple[str, int] | None] = contextvars.ContextVar(
     "yiti_workflow_writing", default=None)
 MAX_CHAIN = 10
+
+
+@dataclass
+class Creation:
+    """A record being created through an action (:meth:`Workflows.create`): the guard
+    hooks of :mod:`yiti.workflow.guard` pick the transition when the values are parsed
+    and, after the insert, write its history row."""
+
+    entity: str
+    transitions: tuple[Transition, ...]  # those the actor may take, in the file's order
+    actor: Actor
+    behalf: str | None
+    comment: str | None
+    inputs: Mapping[str, Any] | None
+    at: dt.datetime
+    chosen: Transition | None = None
+    context: dict[str, Any] = field(default_factory=dict)
+    doc: dict[str, Any] | None = None  # the new record's values, as the hooks see them
+
+
+#: The creation under way, if any.
+_creating: contextvars.ContextVar[Creation | None] = contextvars.ContextVar(
+    "yiti_workflow_creating", default=None)
 
 
 class Workflows:
@@ -245,6 +269,52 @@ class Workflows:
             return self._move(wf, records, record, state, t, target, actor, behalf, task,
                               comment, version, carry=carry or not state.is_approval,
                               depth=depth, inputs=given, at=at or self.now())
+
+    def create(self, actor: Actor, entity: str, values: Mapping[str, Any], action: str, *,
+               comment: str | None = None, inputs: Mapping[str, Any] | None = None,
+               at: dt.datetime | None = None, behalf: str | None = None) -> dict[str, Any]:
+        """Create a record and take ``action`` from the initial state at once: one insert,
+        already in the state the action enters, and its history row.
+
+        The same checks as :meth:`act` (the action must leave the initial state: 409; the
+        actor must be allowed: 403; a condition, over the values as they will be stored,
+        must hold: 409; a required comment, the inputs: 422) and the same steps (the
+        initial state's ``on_enter``, its ``on_leave``, the transition's ``set``, the
+        entered state's ``on_enter`` and approval tasks). ``at`` and ``behalf`` are the
+        system's only: pack code creating a record for a user it has checked (a customer
+        placing an order) names them in the history's ``on_behalf_of``.
+        """
+        if (at is not None or behalf is not None) and not actor.system:
+            raise Forbidden("only the system may record an action at another time or on "
+                            "someone's behalf", entity=entity, action=action)
+        wf = self.of(entity)
+        initial = wf.initial
+        if action not in wf.actions():
+            raise NotFound(f"the {wf.name} workflow has no action {action!r}"
+                           + (f"; {h}" if (h := did_you_mean(action, wf.actions())) else ""))
+        options = [t for t in wf.leaving(initial.name, action) if t.target != BACK]
+        if not options:
+            possible = ", ".join(t.action for t in wf.leaving(initial.name)) or "none"
+            raise Conflict(f"a new {label_text(self.site.model.entities[entity].label)} is "
+                           f"{self.state_label(wf, initial.name)}; '{action}' is not possible "
+                           f"there (possible: {possible})", state=initial.name)
+        draft = {**values, wf.state_field: initial.name}
+        permitted = tuple(t for t in options if self.allowed(actor, wf, t, draft, [])[0])
+        if not permitted:
+            raise Forbidden(f"you may not {action} a new "
+                            f"{label_text(self.site.model.entities[entity].label)}",
+                            entity=entity, action=action)
+        creation = Creation(entity, permitted, actor, behalf, comment, inputs,
+                            at or self.now())
+        token = _creating.set(creation)
+        try:
+            record = self.site.records(actor).create(entity, values)
+        finally:
+            _creating.reset(token)
+        if creation.chosen is None:  # the guard hooks are not installed on this site
+            raise Conflict(f"{entity}: the workflow's hooks did not run; install the engine "
+                           "with yiti.workflow.install(site)")
+        return record
 
     def _locked(self, wf: Workflow, records: Any, tx: Any, record: dict[str, Any]
                 ) -> dict[str, Any]:
@@ -465,6 +535,12 @@ class Workflows:
         return rows
 
 
+def creating(entity: str) -> Creation | None:
+    """The creation through an action under way for ``entity``, if any."""
+    creation = _creating.get()
+    return creation if creation is not None and creation.entity == entity else None
+
+
 def writing() -> tuple[str, int] | None:
     """The record a workflow transition is writing now, if any."""
     return _writing.get()
@@ -483,4 +559,4 @@ def _task_of(tasks: list[dict[str, Any]], user: str, behalf: Mapping[str, frozen
     return None
 
 
-__all__ = ["REQUESTER", "Workflows", "writing"]
+__all__ = ["REQUESTER", "Creation", "Workflows", "creating", "writing"]

@@ -20,10 +20,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from yiti.definitions.model import label_text
-from yiti.errors import FieldProblem, ValidationError
+from yiti.errors import Conflict, FieldProblem, ValidationError
 from yiti.records.hooks import HookContext
 from yiti.workflow import actions
-from yiti.workflow.engine import _writing, writing
+from yiti.workflow.engine import Creation, _writing, creating, writing
 
 
 def _workflow(ctx: HookContext) -> Any:
@@ -38,6 +38,16 @@ def start_state(doc: dict[str, Any], ctx: HookContext) -> None:
     field = wf.state_field
     if ctx.old is None:
         given = doc.get(field)
+        creation = creating(ctx.entity)
+        if creation is not None and creation.doc is None:
+            if given not in (None, "", wf.initial.name):
+                raise ValidationError([FieldProblem(
+                    field, f"is set by the {wf.name} workflow: the record is created "
+                    f"{wf.initial.name!r}, then {creation.transitions[0].action!r} moves it",
+                    "workflow_state")], entity=ctx.entity)
+            doc[field] = wf.initial.name
+            doc.update(_through(wf, doc, ctx, creation))
+            return
         if given not in (None, "", wf.initial.name) and not ctx.records.actor.system:
             raise ValidationError([FieldProblem(
                 field, f"is set by the {wf.name} workflow: a new record starts as "
@@ -67,23 +77,14 @@ def _creation(wf: Any, ctx: HookContext) -> dict[str, Any]:
 def _entering_values(wf: Any, doc: Mapping[str, Any], ctx: HookContext) -> dict[str, Any]:
     """The values the initial state's ``set``, ``script`` and ``before_write`` hook steps
     give a new record (such a hook sees it before the insert: it has no id yet)."""
-    steps = [s for s in wf.initial.on_enter
-             if s.kind in ("set", "script") or (s.kind == "hook" and s.before_write)]
+    steps = [s for s in wf.initial.on_enter if _computed(s)]
     if not steps:
         return {}
-    from yiti.records import formulas
-    from yiti.records.validate import clean
-
     records = ctx.records
     site = records.site
-    entity = records.model.entities[ctx.entity]
-    # the formulas see the values as they will be stored: parsed, formula fields derived,
-    # and the creator as the requester
-    view = copy.deepcopy(dict(doc))
-    if clean(records.model, entity, view, timezone=site.settings.timezone):
-        return {}  # the create fails on its own checks: they say why
-    formulas.derive(records.model, entity, view)
-    view.setdefault("created_by", records.actor.name)
+    view = _parsed(records, ctx.entity, doc)
+    if view is None:
+        return {}
     context = _creation(wf, ctx)
     values: dict[str, Any] = {}
     for step in steps:
@@ -92,11 +93,126 @@ def _entering_values(wf: Any, doc: Mapping[str, Any], ctx: HookContext) -> dict[
     return values
 
 
+def _parsed(records: Any, entity_name: str, doc: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The values as they will be stored (parsed, formula fields derived, the creator
+    as the requester); None when they do not pass the field checks (the create fails on
+    its own checks: they say why)."""
+    from yiti.records import formulas
+    from yiti.records.validate import clean
+
+    entity = records.model.entities[entity_name]
+    view = copy.deepcopy(dict(doc))
+    if clean(records.model, entity, view, timezone=records.site.settings.timezone):
+        return None
+    formulas.derive(records.model, entity, view)
+    view.setdefault("created_by", records.actor.name)
+    return view
+
+
+def _computed(step: Any) -> bool:
+    """A step whose values are saved with the write (``set``, ``script``, a
+    ``before_write`` hook)."""
+    return step.kind in ("set", "script") or (step.kind == "hook" and step.before_write)
+
+
+def _through(wf: Any, doc: Mapping[str, Any], ctx: HookContext, creation: Creation
+             ) -> dict[str, Any]:
+    """A record created through an action (:meth:`Workflows.create`): the values of the
+    initial state's entry, the transition whose condition holds and the values it gives
+    (the initial state's ``on_leave``, its ``set``, the entered state's ``on_enter``)."""
+    records = ctx.records
+    site = records.site
+    actor = records.actor
+    initial = wf.initial
+    entering_steps = [s for s in initial.on_enter if _computed(s)]
+    needs_view = entering_steps or any(
+        t.condition or t.set or any(_computed(s) for s in (*initial.on_leave,
+                                                           *wf.states[t.target].on_enter))
+        for t in creation.transitions)
+    view: dict[str, Any] = {}
+    if needs_view:
+        parsed = _parsed(records, ctx.entity, doc)
+        if parsed is None:
+            return {}
+        view = parsed
+    values: dict[str, Any] = {}
+    for step in entering_steps:
+        values.update(actions.compute(site, wf, step, {**view, **values}, actor,
+                                      _creation(wf, ctx)))
+    chosen = next((t for t in creation.transitions if not t.condition or actions.holds(
+        site, wf, t.condition, {**view, **values}, actor)), None)
+    if chosen is None:
+        conditions = "; ".join(t.condition or "" for t in creation.transitions)
+        raise Conflict(f"'{creation.transitions[0].action}' is not possible for a new "
+                       f"{ctx.entity}: its condition does not hold ({conditions})")
+    entering = wf.states[chosen.target]
+    if entering.submitted or entering.cancelled:
+        raise Conflict(f"{chosen.action!r} submits or cancels the record: create it, then "
+                       "take the action")
+    if chosen.comment_required and not (creation.comment or "").strip():
+        raise ValidationError([FieldProblem(
+            "comment", f"a reason is required to {label_text(chosen.label) or chosen.action}",
+            "required")])
+    context = {"action": chosen.action, "from": initial.name, "to": chosen.target,
+               "user": actor.name, "comment": creation.comment,
+               "inputs": actions.read_inputs(site, chosen, creation.inputs),
+               "at": creation.at}
+    for step in initial.on_leave:
+        values.update(actions.compute(site, wf, step, {**view, **values}, actor, context))
+    values.update(actions.evaluate_set(site, wf, chosen.set, {**view, **values}, actor,
+                                       context))
+    for step in entering.on_enter:
+        values.update(actions.compute(site, wf, step, {**view, **values}, actor, context))
+    values[wf.state_field] = chosen.target
+    creation.chosen, creation.context, creation.doc = chosen, context, doc
+    return values
+
+
+def _passed(wf: Any, doc: dict[str, Any], ctx: HookContext, creation: Creation) -> None:
+    """After the insert of a record created through an action: its history row, then the
+    ``hook`` and ``notify`` steps and approval tasks, as :meth:`Workflows.act` runs them."""
+    engine = ctx.records.site.workflows
+    actor = ctx.records.actor
+    t = creation.chosen
+    assert t is not None
+    initial, entering = wf.initial, wf.states[t.target]
+    record = {"created_by": actor.name, "version": 1, **doc}
+    before = {**record, wf.state_field: initial.name}
+    engine._history(wf, before, record, t.action, initial.name, t.target, actor,  # noqa: SLF001
+                    creation.behalf, creation.comment, at=creation.at)
+    token = _writing.set((ctx.entity, doc["id"]))  # its hooks may write the new record
+    try:
+        for step in initial.on_enter:
+            if not _computed(step):
+                actions.after(engine, wf, step, record, {}, actor, initial,
+                              _creation(wf, ctx))
+        for step in initial.on_leave:
+            if not _computed(step):
+                actions.after(engine, wf, step, record, before, actor, initial,
+                              creation.context)
+        if entering.is_approval:
+            engine._enter_step(wf, record, entering)  # noqa: SLF001 - the engine's own step
+        for step in entering.on_enter:
+            if not _computed(step):
+                actions.after(engine, wf, step, record, before, actor, entering,
+                              creation.context)
+    finally:
+        _writing.reset(token)
+    actions.emit(ctx.records.site, wf, record, actor, initial.name, t.target, t.action)
+
+
 def started(doc: dict[str, Any], ctx: HookContext) -> None:
     """After a new record is written in its initial state: open the state's approval
-    tasks and run its ``hook`` and ``notify`` steps."""
+    tasks and run its ``hook`` and ``notify`` steps (or, created through an action, those
+    of the action: :func:`_passed`)."""
     wf = _workflow(ctx)
-    if wf is None or ctx.old is not None or doc.get(wf.state_field) != wf.initial.name:
+    if wf is None or ctx.old is not None:
+        return
+    creation = creating(ctx.entity)
+    if creation is not None and creation.doc is doc:
+        _passed(wf, doc, ctx, creation)
+        return
+    if doc.get(wf.state_field) != wf.initial.name:
         return
     state = wf.initial
     steps = [s for s in state.on_enter if s.kind in ("hook", "notify")]
