@@ -11,6 +11,7 @@ from typing import Any
 
 from yiti import api
 
+from . import schemas as S
 from .catalogue import listed_products, product_detail
 from .checkout import (
     cart_lines,
@@ -48,14 +49,14 @@ def _cart_json(ctx: api.EndpointContext, cart: dict[str, Any] | None) -> dict[st
             "quote": quote_json(priced) if priced else None}
 
 
-@api.endpoint("cart", methods=["GET"])
+@api.endpoint("cart", methods=["GET"], request=S.CART_QUERY, response=S.CART)
 def get_cart(ctx: api.EndpointContext) -> dict[str, Any]:
     """The open cart (``?channel=CODE``) with its quote."""
     return _cart_json(ctx, open_cart(ctx, create=False,
                                               channel=ctx.args.get("channel")))
 
 
-@api.endpoint("cart/add")
+@api.endpoint("cart/add", request=S.CART_ADD, response=S.CART)
 def cart_add(ctx: api.EndpointContext) -> dict[str, Any]:
     """``{"sku": "TS-001-RED-M", "qty": 2, "channel": "ONLINE"}``: add to the cart."""
     body = ctx.body_object()
@@ -64,7 +65,7 @@ def cart_add(ctx: api.EndpointContext) -> dict[str, Any]:
     return _cart_json(ctx, cart)
 
 
-@api.endpoint("cart/update")
+@api.endpoint("cart/update", request=S.CART_UPDATE, response=S.CART)
 def cart_update(ctx: api.EndpointContext) -> dict[str, Any]:
     """``{"sku": ..., "qty": 3}``: set a line's quantity (0 removes it)."""
     body = ctx.body_object()
@@ -73,7 +74,7 @@ def cart_update(ctx: api.EndpointContext) -> dict[str, Any]:
     return _cart_json(ctx, cart)
 
 
-@api.endpoint("cart/remove")
+@api.endpoint("cart/remove", request=S.CART_REMOVE, response=S.CART)
 def cart_remove(ctx: api.EndpointContext) -> dict[str, Any]:
     """``{"sku": ...}``: remove a line."""
     body = ctx.body_object()
@@ -81,7 +82,7 @@ def cart_remove(ctx: api.EndpointContext) -> dict[str, Any]:
     return _cart_json(ctx, cart)
 
 
-@api.endpoint("cart/coupon")
+@api.endpoint("cart/coupon", request=S.CART_COUPON, response=S.CART)
 def cart_coupon(ctx: api.EndpointContext) -> dict[str, Any]:
     """``{"code": "WELCOME20"}`` applies a coupon (``{"code": null}`` removes it); a coupon
     the customer may not use is refused (422) naming why."""
@@ -100,7 +101,7 @@ def cart_coupon(ctx: api.EndpointContext) -> dict[str, Any]:
     return _cart_json(ctx, cart)
 
 
-@api.endpoint("cart/quote")
+@api.endpoint("cart/quote", request=S.CART_QUOTE, response=S.QUOTE_OR_NOTHING)
 def cart_quote(ctx: api.EndpointContext) -> dict[str, Any]:
     """The price of the cart, or of ``{"lines": [{"sku", "qty"}], "coupon_code",
     "channel"}`` without touching the cart: every promotion applied, explained."""
@@ -121,7 +122,7 @@ def cart_quote(ctx: api.EndpointContext) -> dict[str, Any]:
     return quote_json(priced)
 
 
-@api.endpoint("checkout")
+@api.endpoint("checkout", request=S.CHECKOUT, response=S.ORDER)
 def place_order(ctx: api.EndpointContext) -> api.Reply:
     """Place the order from the cart (send an ``Idempotency-Key``): prices it, reserves
     its stock, and answers 201 with the order, due to be paid by ``reserved_until``."""
@@ -129,7 +130,7 @@ def place_order(ctx: api.EndpointContext) -> api.Reply:
     return api.Reply(order, 201, {"Location": f"/api/v1/sales_order/{order['id']}"})
 
 
-@api.endpoint("orders", methods=["GET"])
+@api.endpoint("orders", methods=["GET"], request=S.NO_PARAMETERS, response=S.ORDERS)
 def my_orders(ctx: api.EndpointContext) -> dict[str, Any]:
     """The calling customer's orders, newest first."""
     customer = customer_of(ctx)
@@ -140,13 +141,13 @@ def my_orders(ctx: api.EndpointContext) -> dict[str, Any]:
     return {"data": page.rows}
 
 
-@api.endpoint("order", methods=["GET"])
+@api.endpoint("order", methods=["GET"], request=S.ORDER_QUERY, response=S.ORDER)
 def my_order(ctx: api.EndpointContext) -> dict[str, Any]:
     """``?name=SO-...``: one of the calling customer's orders, with lines and promotions."""
     return find_my_order(ctx, ctx.args.get("name"))
 
 
-@api.endpoint("orders/pay")
+@api.endpoint("orders/pay", request=S.PAY, response=S.PAYMENT_STARTED)
 def pay(ctx: api.EndpointContext) -> api.Reply:
     """``{"order": "SO-...", "provider": "test"}``: start paying; the provider's answer
     (a URL to pay at) and the payment's name, which its callback will carry."""
@@ -155,7 +156,7 @@ def pay(ctx: api.EndpointContext) -> api.Reply:
     return api.Reply(start_payment(ctx, order, body.get("provider") or "test"), 201)
 
 
-@api.endpoint("orders/cancel")
+@api.endpoint("orders/cancel", request=S.MY_ORDER, response=S.ORDER)
 def cancel_my_order(ctx: api.EndpointContext) -> dict[str, Any]:
     """``{"order": "SO-..."}``: cancel an unpaid order of the caller; stock returns."""
     order = find_my_order(ctx, ctx.body_object().get("order"))
@@ -164,7 +165,8 @@ def cancel_my_order(ctx: api.EndpointContext) -> dict[str, Any]:
     return cancel(ctx.records, order, "cancelled by the customer")
 
 
-@api.endpoint("payments/test/callback", auth="public")
+@api.endpoint("payments/test/callback", auth="public", request=S.CALLBACK,
+              response=S.CALLBACK_DONE)
 def test_callback(ctx: api.EndpointContext) -> dict[str, Any]:
     """The test provider's signed callback (see payments.py for the signature)."""
     chosen = provider(ctx.system, "test")
@@ -180,7 +182,7 @@ def _order(ctx: api.EndpointContext) -> tuple[dict[str, Any], dict[str, Any]]:
     return body, ctx.system.get("sales_order", order["id"])
 
 
-@api.endpoint("orders/place", roles=STAFF)
+@api.endpoint("orders/place", roles=STAFF, request=S.STAFF_PLACE, response=S.ORDER)
 def staff_place(ctx: api.EndpointContext) -> api.Reply:
     """Staff: ``{"channel", "customer", "lines": [{"sku", "qty"}], "coupon_code",
     "priority", "store", "external_id", ...}``: place an order directly (phone orders,
@@ -198,14 +200,14 @@ def staff_place(ctx: api.EndpointContext) -> api.Reply:
     return api.Reply(order, 201)
 
 
-@api.endpoint("orders/allocate", roles=STAFF)
+@api.endpoint("orders/allocate", roles=STAFF, request=S.STAFF_ORDER, response=S.ORDER)
 def staff_allocate(ctx: api.EndpointContext) -> dict[str, Any]:
     """Staff: ``{"order"}``: the goods are picked (paid → allocated)."""
     _, order = _order(ctx)
     return move_status(ctx.records, order, "allocate")
 
 
-@api.endpoint("orders/ship", roles=STAFF)
+@api.endpoint("orders/ship", roles=STAFF, request=S.STAFF_SHIP, response=S.ORDER)
 def staff_ship(ctx: api.EndpointContext) -> dict[str, Any]:
     """Staff: ``{"order", "carrier": "sf", "tracking_no"}`` (both required): ship it
     (stock leaves). The same as ``POST /api/v1/sales_order/<id>/actions/ship``."""
@@ -213,21 +215,22 @@ def staff_ship(ctx: api.EndpointContext) -> dict[str, Any]:
     return ship(ctx.records, order, body.get("carrier"), body.get("tracking_no"))
 
 
-@api.endpoint("orders/complete", roles=STAFF)
+@api.endpoint("orders/complete", roles=STAFF, request=S.STAFF_ORDER, response=S.ORDER)
 def staff_complete(ctx: api.EndpointContext) -> dict[str, Any]:
     """Staff: ``{"order"}``: delivered (shipped → completed)."""
     _, order = _order(ctx)
     return move_status(ctx.records, order, "complete")
 
 
-@api.endpoint("orders/cancel_any", roles=STAFF)
+@api.endpoint("orders/cancel_any", roles=STAFF, request=S.STAFF_CANCEL, response=S.ORDER)
 def staff_cancel(ctx: api.EndpointContext) -> dict[str, Any]:
     """Staff: ``{"order", "reason"}``: cancel any order not yet shipped."""
     body, order = _order(ctx)
     return cancel(ctx.records, order, str(body.get("reason") or "cancelled by staff"))
 
 
-@api.endpoint("stock/allocate", roles=["Shop Manager", "Stock Manager"])
+@api.endpoint("stock/allocate", roles=["Shop Manager", "Stock Manager"],
+              request=S.RUN_ALLOCATION, response=S.ALLOCATED)
 def run_allocation(ctx: api.EndpointContext) -> dict[str, Any]:
     """Staff: bring every channel's stock allocation to its rule now."""
     body = ctx.body_object()
@@ -236,13 +239,15 @@ def run_allocation(ctx: api.EndpointContext) -> dict[str, Any]:
     return {"changes": allocate(ctx.records, warehouse)}
 
 
-@api.endpoint("catalogue/products", methods=["GET"], auth="public")
+@api.endpoint("catalogue/products", methods=["GET"], auth="public",
+              request=S.PRODUCTS_QUERY, response=S.PRODUCTS)
 def products(ctx: api.EndpointContext) -> dict[str, Any]:
     """Products on sale in a channel (``?channel=CODE&category=CODE&q=text&after=...``)."""
     return listed_products(ctx.system, ctx.args)
 
 
-@api.endpoint("catalogue/product", methods=["GET"], auth="public")
+@api.endpoint("catalogue/product", methods=["GET"], auth="public",
+              request=S.PRODUCT_QUERY, response=S.PRODUCT)
 def product(ctx: api.EndpointContext) -> dict[str, Any]:
     """``?code=P-0001&channel=CODE``: a listed product with its SKUs, prices and stock."""
     return product_detail(ctx.system, ctx.args)

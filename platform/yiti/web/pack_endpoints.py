@@ -21,7 +21,7 @@ from flask import Blueprint, Flask, Response, current_app, request
 from werkzeug.exceptions import HTTPException
 
 from yiti.api import ENDPOINT_MARK, EndpointContext, EndpointSpec, Reply
-from yiti.errors import FieldProblem, NotFound, ValidationError, YitiError
+from yiti.errors import FieldProblem, NotFound, ValidationError, YitiError, did_you_mean
 from yiti.extensions import marked
 from yiti.permissions.rules import ADMINISTRATOR
 from yiti.site import Site
@@ -151,6 +151,18 @@ def check_request(spec: EndpointSpec, data: Any) -> None:
                 if key not in error.instance:
                     name = key_text([*path, key])
                     problems.setdefault(name, FieldProblem(name, "is required", "required"))
+            continue
+        known = error.schema.get("properties") or {}
+        if error.validator == "additionalProperties" and isinstance(error.instance, dict) \
+                and not error.schema.get("patternProperties"):
+            # Named like the records API's unknown fields, not as the object holding them.
+            for key in error.instance:
+                if key not in known:
+                    name = key_text([*path, key])
+                    hint = did_you_mean(str(key), known)
+                    problems.setdefault(name, FieldProblem(
+                        name, "is not a field of this request" + (f"; {hint}" if hint else ""),
+                        "unknown_field"))
             continue
         name = key_text(path) or "body"
         problems.setdefault(name, FieldProblem(name, error.message, str(error.validator)))
