@@ -360,7 +360,7 @@ class Records:
         the same order for each record, with what is the same for every record worked
         out once (which hooks there are; whether the entity and its lines have links,
         formulas or conditions at all), and the links of all records checked together,
-        one query per linked table instead of one per link. Returns each refused row's
+        in one query instead of one per link. Returns each refused row's
         problems by index; rows in ``skip`` are left alone.
         """
         kinds = self._with_children(entity)
@@ -417,8 +417,8 @@ class Records:
     def _missing_links(self, tx: Transaction, entity: Entity, docs: list[dict[str, Any]],
                        skip: set[int]) -> Iterator[tuple[int, list[FieldProblem]]]:
         """Each row (not in ``skip``) with links to rows that don't exist, and the
-        problems, each at its field (``lines[2].item``); one query per linked table for
-        all rows (in chunks of :data:`LINK_CHUNK` ids)."""
+        problems, each at its field (``lines[2].item``); one query for all
+        rows (:meth:`_existing`)."""
         wanted: list[tuple[int, str, str, str, int]] = []  # row, path, what, table, id
         for i, doc in enumerate(docs):
             if i not in skip:
@@ -428,20 +428,34 @@ class Records:
         by_table: dict[str, set[int]] = {}
         for _, _, _, table, ident in wanted:
             by_table.setdefault(table, set()).add(ident)
-        found: set[tuple[str, int]] = set()
-        for name, idents in by_table.items():
-            t = self.tables[name]
-            ordered_ids = sorted(idents)
-            for start in range(0, len(ordered_ids), LINK_CHUNK):
-                chunk = ordered_ids[start:start + LINK_CHUNK]
-                found.update((name, ident) for ident in tx.conn.execute(
-                    select(t.c.id).where(t.c.id.in_(chunk))).scalars())
+        found = self._existing(tx, by_table)
         by_row: dict[int, list[FieldProblem]] = {}
         for i, path, what, table, ident in wanted:
             if (table, ident) not in found:
                 by_row.setdefault(i, []).append(
                     FieldProblem(path, f"no {what} with id {ident}", "link"))
         yield from sorted(by_row.items())
+
+    def _existing(self, tx: Transaction, ids: Mapping[str, set[Any]]) -> set[tuple[str, Any]]:
+        """Which of ``ids`` (by table name) exist, as (table, id): one query for all tables
+        (a ``UNION ALL``, built once per set of tables), in chunks of :data:`LINK_CHUNK`
+        ids."""
+        names = tuple(sorted(ids))
+        key = ("exists", names)
+        kept = self.tables[names[0]].info.setdefault("yiti_statements", {})
+        query = kept.get(key)
+        if query is None:
+            parts = [select(literal(i, Integer).label("t"), self.tables[n].c.id.label("id"))
+                     .where(self.tables[n].c.id.in_(bindparam(f"ids_{i}", expanding=True)))
+                     for i, n in enumerate(names)]
+            query = kept[key] = parts[0] if len(parts) == 1 else union_all(*parts)
+        ordered_ids = [sorted(ids[n]) for n in names]
+        found: set[tuple[str, Any]] = set()
+        for start in range(0, max(len(chunk) for chunk in ordered_ids), LINK_CHUNK):
+            params = {f"ids_{i}": chunk[start:start + LINK_CHUNK]
+                      for i, chunk in enumerate(ordered_ids)}
+            found.update((names[t], ident) for t, ident in tx.conn.execute(query, params))
+        return found
 
     def _links_in(self, entity: Entity, doc: Mapping[str, Any], prefix: str, row: int,
                   out: list[tuple[int, str, str, str, int]]) -> None:
@@ -935,16 +949,10 @@ class Records:
         self._links_of(entity, doc, "", wanted)
         if not wanted:
             return
-        tables: dict[str, Any] = {}
         values: dict[str, set[Any]] = {}
         for _, _, table, value in wanted:
-            tables[table.name] = table
             values.setdefault(table.name, set()).add(value)
-        names = sorted(tables)
-        parts = [select(literal(i, Integer).label("t"), tables[n].c.id.label("id"))
-                 .where(tables[n].c.id.in_(sorted(values[n]))) for i, n in enumerate(names)]
-        query = parts[0] if len(parts) == 1 else union_all(*parts)
-        found = {(names[t], ident) for t, ident in tx.conn.execute(query)}
+        found = self._existing(tx, values)
         problems = [FieldProblem(path, f"no {what} with id {value}", "link")
                     for path, what, table, value in wanted if (table.name, value) not in found]
         if problems:
