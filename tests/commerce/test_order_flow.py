@@ -6,6 +6,8 @@ input 422 naming it; cancelling releases the stock; every move is in the history
 from __future__ import annotations
 
 import sys
+from decimal import Decimal as D
+from html.parser import HTMLParser
 
 import pytest
 
@@ -140,6 +142,128 @@ def test_placing_needs_every_line_reserved(site, shop):
         **values, "lines": [{**line, "reserved_qty": 2}]}, "place")
     assert (placed["status"], placed["version"]) == ("pending_payment", 1)
     assert [h["action"] for h in records.history("sales_order", placed["id"])] == ["create"]
+
+
+def line_body(line, **changes):
+    """An order line as a client sends it back: what it read, formula fields left out."""
+    keep = {k: v for k, v in line.items() if k not in ("gross", "amount", "tax_amount")}
+    return {**keep, **changes}
+
+
+@pytest.mark.parametrize("role", ["Order Clerk", "Shop Assistant", "Shop Manager"])
+def test_a_placed_orders_lines_are_locked(site, shop, client, ann, token, role):
+    """Placed and awaiting payment, the lines, prices, customer and channel are what was
+    reserved, priced and is being paid: ordinary updates may not change them."""
+    who = token("pat", role)
+    order = place(site, shop, qty=2)
+    line = order["lines"][0]
+    url = f"{A}/{order['id']}"
+    refusals = [
+        ({"lines": [line_body(line, qty=5)]}, ["lines[0].qty"]),
+        ({"lines": [{"id": line["id"], "unit_price": "1.00"}]}, ["lines[0].unit_price"]),
+        ({"lines": [line_body(line, discount="90.00")]}, ["lines[0].discount"]),
+        ({"lines": [line_body(line), {"sku": shop["TEA-1"], "qty": 1, "unit_price": "60.00"}]},
+         ["lines"]),
+        ({"customer": shop["BOB"], "channel": shop["TMALL"]}, ["channel", "customer"]),
+        ({"shipping_fee": "0.01"}, ["shipping_fee"]),
+    ]
+    for body, fields in refusals:
+        refused = client.patch(url, json={**body, "version": order["version"]}, headers=who)
+        assert refused.status_code == 422, (body, refused.json)
+        assert [e["field"] for e in refused.json["errors"]] == fields, refused.json
+        assert {e["code"] for e in refused.json["errors"]} == {"workflow_locked"}
+        assert "while the record is Pending payment" in refused.json["errors"][0]["message"]
+    writable = ("channel", "store", "customer", "order_date", "external_id", "priority",
+                "coupon_code", "promotions", "shipping_fee", "ship_to_name", "ship_to_phone",
+                "ship_to_address", "notes")
+    shown = client.get(url, headers=who).json
+    put = client.put(url, json={**{k: shown[k] for k in writable}, "version": shown["version"],
+                                "lines": [line_body(shown["lines"][0], unit_price="50.00")]},
+                     headers=who)
+    assert put.status_code == 422 and [e["field"] for e in put.json["errors"]] == [
+        "lines[0].unit_price"], put.json
+    after = site.records().get("sales_order", order["id"])
+    assert after == order  # unchanged, version included
+    # the delivery details and notes may change; lines sent back (even without their
+    # read-only fields, as a form does) stay as they were
+    saved = client.patch(url, json={"notes": "leave at the door", "ship_to_address": "1 Road",
+                                    "lines": [{"id": line["id"], "sku": line["sku"], "qty": 2,
+                                               "unit_price": "100.00"}],
+                                    "version": order["version"]}, headers=who)
+    assert saved.status_code == 200, saved.json
+    assert (saved.json["notes"], saved.json["ship_to_address"]) == ("leave at the door",
+                                                                     "1 Road")
+    assert saved.json["lines"][0]["reserved_qty"] == 2
+    assert saved.json["lines"][0]["list_price"] == "100.00"
+    assert D(saved.json["grand_total"]) == order["grand_total"] == D("200.00")
+
+
+def test_a_paid_orders_lines_stay_locked(site, shop, client, ann, staff):
+    order = paid(site, shop, client, ann)
+    line = order["lines"][0]
+    refused = client.patch(f"{A}/{order['id']}", json={
+        "lines": [line_body(line, qty=1)], "version": order["version"]}, headers=staff)
+    assert refused.status_code == 422
+    assert [(e["field"], e["code"]) for e in refused.json["errors"]] == [
+        ("lines[0].qty", "workflow_locked")]
+
+
+class FormFields(HTMLParser):
+    """The values a browser would send from a page's record form (template rows left
+    out)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.values: dict[str, str] = {}
+        self._open: str | None = None
+        self._select: str | None = None
+
+    def handle_starttag(self, tag, attrs):  # noqa: ANN001, ANN201
+        a = dict(attrs)
+        name = a.get("name") or ""
+        if "__i__" in name or name.endswith(".search") or name == "next":
+            name = ""
+        if tag == "input" and name:
+            self.values[name] = a.get("value") or ""
+        elif tag == "textarea" and name:
+            self._open = name
+            self.values[name] = ""
+        elif tag == "select" and name:
+            self._select = name
+        elif tag == "option" and self._select and ("selected" in a
+                                                   or self._select not in self.values):
+            self.values[self._select] = a.get("value") or ""
+
+    def handle_endtag(self, tag):  # noqa: ANN001, ANN201
+        if tag == "textarea":
+            self._open = None
+        elif tag == "select":
+            self._select = None
+
+    def handle_data(self, data):  # noqa: ANN001, ANN201
+        if self._open:
+            self.values[self._open] += data
+
+
+def test_the_order_form_saves_notes_and_refuses_line_changes(site, shop, client, staff):
+    order = place(site, shop, qty=2)
+    sign_in(client, "olga")
+    edit = f"/app/sales_order/{order['id']}/edit"
+    form = FormFields()
+    form.feed(client.get(edit).text)
+    assert form.values["lines[0].qty"] == "2"
+    changed = client.post(edit, data={**form.values, "lines[0].qty": "7"})
+    assert changed.status_code == 422
+    assert "cannot be changed while the record is Pending payment" in changed.text
+    assert site.records().get("sales_order", order["id"])["lines"][0]["qty"] == 2
+    saved = client.post(edit, data={**form.values, "notes": "gift wrap"})
+    assert saved.status_code == 302, saved.text
+    after = site.records().get("sales_order", order["id"])
+    assert after["notes"] == "gift wrap"
+    kept = ("id", "sku", "qty", "list_price", "unit_price", "discount", "tax_rate",
+            "warehouse", "reserved_qty", "reserved_from", "promotion")
+    assert [{k: x[k] for k in kept} for x in after["lines"]] == [
+        {k: x[k] for k in kept} for x in order["lines"]]
 
 
 def test_roles_without_the_right_are_refused_with_403(site, shop, client, ann, staff, token):

@@ -64,6 +64,26 @@ def start_state(doc: dict[str, Any], ctx: HookContext) -> None:
         raise ValidationError([FieldProblem(
             field, f"is changed only by the {wf.name} workflow's actions "
             f"(from here: {possible})", "workflow_state")], entity=ctx.entity)
+    _complete_locked_lines(wf, doc, ctx)
+
+
+def _complete_locked_lines(wf: Any, doc: dict[str, Any], ctx: HookContext) -> None:
+    """In a state whose ``editable`` leaves a table out, a line sent back with its id but
+    without some of its fields (a form shows no input for read-only ones) keeps the stored
+    values of those: nothing of a locked line may change, so a missing key is no change."""
+    assert ctx.old is not None
+    state = wf.states.get(ctx.old.get(wf.state_field) or "")
+    if state is None or state.editable is None:
+        return
+    entity = ctx.records.model.entities[ctx.entity]
+    for f in entity.table_fields:
+        lines = doc.get(f.name)
+        if f.name in state.editable or not isinstance(lines, list):
+            continue
+        stored = {line.get("id"): line for line in ctx.old.get(f.name) or []}
+        doc[f.name] = [{**stored[line["id"]], **line}
+                       if isinstance(line, dict) and line.get("id") in stored else line
+                       for line in lines]
 
 
 def _creation(wf: Any, ctx: HookContext) -> dict[str, Any]:
@@ -239,22 +259,52 @@ def guard_fields(doc: dict[str, Any], ctx: HookContext) -> None:
     if state is None or state.editable is None:
         return
     entity = ctx.records.model.entities[ctx.entity]
+    model = ctx.records.model
+    locked = f"cannot be changed while the record is {label_text(state.label) or state.name}"
     problems = []
     for name, f in entity.fields.items():
         if name == wf.state_field or name in state.editable or f.formula:
             continue
-        if _plain(ctx.records.model, f, doc.get(name)) != _plain(ctx.records.model, f,
-                                                                 ctx.old.get(name)):
-            problems.append(FieldProblem(
-                name, f"cannot be changed while the record is "
-                f"{label_text(state.label) or state.name}", "workflow_locked"))
+        if f.is_table:
+            problems += _line_problems(model, f, doc.get(name), ctx.old.get(name), locked)
+        elif not _same(doc.get(name), ctx.old.get(name)):
+            problems.append(FieldProblem(name, locked, "workflow_locked"))
     if problems:
         raise ValidationError(problems, entity=ctx.entity)
+
+
+def _line_problems(model: Any, f: Any, lines: Any, stored: Any, locked: str
+                   ) -> list[FieldProblem]:
+    """A locked table's changes, each at its path: ``lines[1].qty`` for a changed field of
+    a line, ``lines`` for lines added, removed or reordered."""
+    lines = [line for line in lines or [] if isinstance(line, Mapping)]
+    stored = [line for line in stored or [] if isinstance(line, Mapping)]
+    if [line.get("id") for line in lines] != [line.get("id") for line in stored]:
+        return [FieldProblem(f.name, f"{locked}: no line may be added, removed or moved",
+                             "workflow_locked")]
+    child = model.entities[f.target or ""]
+    problems = []
+    for i, (line, old) in enumerate(zip(lines, stored, strict=True)):
+        for name, c in child.fields.items():
+            if c.formula:
+                continue
+            changed = (_plain(model, c, line.get(name)) != _plain(model, c, old.get(name))
+                       if c.is_table else not _same(line.get(name), old.get(name)))
+            if changed:
+                problems.append(FieldProblem(f"{f.name}[{i}].{name}", locked,
+                                             "workflow_locked"))
+    return problems
+
+
+def _same(new: Any, old: Any) -> bool:
+    """Equal, an empty string counting as no value (a form sends "" for an empty box)."""
+    return (None if new == "" else new) == (None if old == "" else old)
 
 
 def _plain(model: Any, f: Any, value: Any) -> Any:
     if f.is_table:
         child = model.entities[f.target or ""]
-        return [{k: line.get(k) for k in child.fields if not child.fields[k].formula}
+        return [{k: _plain(model, child.fields[k], line.get(k)) for k in child.fields
+                 if not child.fields[k].formula}
                 for line in value or [] if isinstance(line, Mapping)]
     return value
