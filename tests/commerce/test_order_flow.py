@@ -266,6 +266,28 @@ def test_the_order_form_saves_notes_and_refuses_line_changes(site, shop, client,
         {k: x[k] for k in kept} for x in order["lines"]]
 
 
+def test_the_carrier_is_one_of_the_shipments_carriers(site, shop, client, ann, staff):
+    """The ship action's carrier input is ``like: shipment.carrier``: its options are the
+    shipment field's, listed once."""
+    order = paid(site, shop, client, ann)
+    panel = client.get(f"{A}/{order['id']}/workflow", headers=staff).json
+    carrier = next(i for a in panel["actions"] if a["action"] == "ship"
+                   for i in a["inputs"] if i["name"] == "carrier")
+    field = site.model.entities["shipment"].fields["carrier"]
+    assert (carrier["type"], carrier["label"], carrier["required"]) == ("select", "Carrier",
+                                                                        True)
+    assert [(o["value"], o["label"]) for o in carrier["options"]] == [
+        (o.value, o.label["en"]) for o in field.options]
+    refused = act(client, staff, order, "ship", carrier="dhl", tracking_no="DHL1")
+    assert refused.status_code == 422, refused.json
+    assert [e["field"] for e in refused.json["errors"]] == ["carrier"]
+    assert "dhl" in refused.json["errors"][0]["message"]
+    assert site.records().get("sales_order", order["id"])["status"] == "paid"
+    shipped = act(client, staff, order, "ship", carrier="ems", tracking_no="EMS1")
+    assert shipped.status_code == 200, shipped.json
+    assert site.records().list("shipment").rows[0]["carrier"] == "ems"
+
+
 def test_roles_without_the_right_are_refused_with_403(site, shop, client, ann, staff, token):
     order = paid(site, shop, client, ann)
     assistant = token("sam", "Shop Assistant")

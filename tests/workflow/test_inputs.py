@@ -115,3 +115,73 @@ transitions:
     assert "transitions[0].inputs.comment: 'comment' is a word of the action request" in text
     assert "transitions[0].inputs.kind.type: a select input needs options" in text
     assert not any("transitions[1]" in p for p in found)  # `inputs` is a formula's name
+
+
+def test_an_input_like_a_field_takes_its_type_and_options(tmp_path: Path):
+    """``like: entity.field``: the options are the field's; a ``like`` naming no field an
+    input can copy is reported at its line."""
+    good = problems(tmp_path, """workflow: desk
+entity: ticket
+states:
+  draft: {initial: true}
+  done: {final: true}
+transitions:
+  - action: close
+    from: draft
+    to: done
+    inputs:
+      outcome: {like: ticket.state, required: true}
+      note: {like: ticket.title, label: Note}
+""")
+    assert good == []
+    found = problems(tmp_path, """workflow: desk
+entity: ticket
+states:
+  draft: {initial: true}
+  done: {final: true}
+transitions:
+  - action: close
+    from: draft
+    to: done
+    inputs:
+      a: {like: tickte.state}
+      b: {like: ticket.stat}
+      c: {like: ticket.created_by}
+""")
+    text = "\n".join(found)
+    assert "ticket.yaml:11: transitions[0].inputs.a.like: unknown entity 'tickte' " \
+           "(did you mean 'ticket'?)" in text, text
+    assert "ticket.yaml:12: transitions[0].inputs.b.like: unknown field 'stat' of " \
+           "'ticket' (did you mean 'state'?)" in text, text
+    assert "ticket.yaml:13: transitions[0].inputs.c.like: unknown field 'created_by'" in text
+    assert len(found) == 3, found
+    (malformed,) = problems(tmp_path, """workflow: desk
+entity: ticket
+states:
+  draft: {initial: true}
+  done: {final: true}
+transitions:
+  - {action: close, from: draft, to: done, inputs: {d: {like: ticket}}}
+""")
+    assert "ticket.yaml:7: transitions[0].inputs.d.like: 'ticket' does not match" in malformed
+
+
+def test_resolve_like_copies_the_field_and_keeps_the_inputs_own_keys():
+    from yiti.definitions.model import Field, Option
+    from yiti.workflow.spec import Input, resolve_like
+
+    carrier = Field(name="carrier", type="select", label={"en": "Carrier"},
+                    options=(Option("sf", {"en": "SF"}), Option("jd", {})))
+
+    class Shipment:
+        fields = {"carrier": carrier}
+
+    got = resolve_like(Input("carrier", type="", required=True, like="shipment.carrier"),
+                       {"shipment": Shipment})
+    assert (got.type, got.label, got.required, got.options) == (
+        "select", {"en": "Carrier"}, True, (("sf", {"en": "SF"}), ("jd", None)))
+    own = resolve_like(Input("carrier", type="", label="Who", options=(("x", None),),
+                             like="shipment.carrier"), {"shipment": Shipment})
+    assert (own.label, own.options) == ("Who", (("x", None),))
+    with pytest.raises(ValueError, match="unknown entity 'parcel'"):
+        resolve_like(Input("c", type="", like="parcel.carrier"), {"shipment": Shipment})

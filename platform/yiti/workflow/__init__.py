@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from yiti.workflow import kind as _kind  # noqa: F401  (registers the definition kind)
 from yiti.workflow import tables as _tables  # noqa: F401  (registers the tables)
 from yiti.workflow.engine import Workflows
-from yiti.workflow.spec import Workflow, parse
+from yiti.workflow.spec import Workflow, parse, resolve
 
 if TYPE_CHECKING:
     from yiti.site import Site
@@ -45,7 +45,7 @@ def install(site: Site, *, clock: Any = None) -> Workflows:
     for definition in site.model.workflows.values():
         location = str(definition.location) if definition.location else None
         wf = parse(expand(dict(definition.body)), module=definition.module, location=location)
-        by_entity[wf.entity] = wf
+        by_entity[wf.entity] = resolve(wf, site.model.entities)
     engine = Workflows(site, by_entity, clock)
     site.workflows = engine  # type: ignore[attr-defined]
     site.hooks.add("*", "before_validate", start_state)

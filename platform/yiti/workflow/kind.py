@@ -157,6 +157,12 @@ def problems(body: Any, entity: Entity, entities: Any, roles: set[str], filename
             if item.name in specs.RESERVED_INPUTS:
                 yield (at, f"{item.name!r} is a word of the action request itself",
                        f"name the input otherwise (reserved: {', '.join(specs.RESERVED_INPUTS)})")
+            if item.like:
+                problem = specs.like_problem(item.like, entities)
+                if problem is not None:
+                    yield ((*at, "like"), *problem)
+                    continue
+                item = specs.resolve_like(item, entities)
             if item.type == "select" and not item.options:
                 yield ((*at, "type"), "a select input needs options", None)
         if t.condition:

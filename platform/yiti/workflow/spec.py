@@ -8,6 +8,7 @@ docs/workflow.md.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -84,13 +85,14 @@ class Input:
     """A value the actor gives when taking an action (a carrier, a tracking number)."""
 
     name: str
-    type: str = "string"
+    type: str = "string"  # "" until the field named by ``like`` gives it
     label: Any = None
     required: bool = False
     max_length: int | None = None
     min: Any = None
     max: Any = None
     options: tuple[tuple[str, Any], ...] = ()  # select: (value, label)
+    like: str | None = None  # "entity.field": type, options, label and bounds from there
 
 
 @dataclass(frozen=True)
@@ -178,13 +180,60 @@ def parse_inputs(specs: Any) -> tuple[Input, ...]:
     out = []
     for name, spec in (specs or {}).items():
         spec = spec or {}
+        like = spec.get("like")
         out.append(Input(
-            name=name, type=spec.get("type") or "string", label=spec.get("label"),
-            required=bool(spec.get("required")), max_length=spec.get("max_length"),
-            min=spec.get("min"), max=spec.get("max"),
+            name=name, type=spec.get("type") or ("" if like else "string"),
+            label=spec.get("label"), required=bool(spec.get("required")),
+            max_length=spec.get("max_length"), min=spec.get("min"), max=spec.get("max"),
             options=tuple((str(o["value"]), o.get("label")) if isinstance(o, Mapping)
-                          else (str(o), None) for o in spec.get("options") or ())))
+                          else (str(o), None) for o in spec.get("options") or ()),
+            like=like))
     return tuple(out)
+
+
+def like_problem(like: str, entities: Mapping[str, Any]) -> tuple[str, str | None] | None:
+    """Why ``like`` names no field an input can copy: (message, hint), or None."""
+    from yiti.errors import did_you_mean
+
+    entity_name, _, field_name = like.partition(".")
+    entity = entities.get(entity_name)
+    if entity is None:
+        return (f"unknown entity {entity_name!r}", did_you_mean(entity_name, entities))
+    f = entity.fields.get(field_name)
+    if f is None:
+        return (f"unknown field {field_name!r} of {entity_name!r}",
+                did_you_mean(field_name, entity.fields))
+    if f.type not in INPUT_TYPES:
+        return (f"{like} is a {f.type} field; an input can be like a field of type "
+                f"{', '.join(INPUT_TYPES)}", None)
+    return None
+
+
+def resolve_like(item: Input, entities: Mapping[str, Any]) -> Input:
+    """``item`` with what its ``like`` field gives (type, options, label, max_length, min,
+    max), the input's own keys first; ``ValueError`` for a ``like`` naming no such field."""
+    if not item.like:
+        return item
+    problem = like_problem(item.like, entities)
+    if problem is not None:
+        raise ValueError(f"input {item.name!r}: like {item.like!r}: {problem[0]}")
+    entity_name, _, field_name = item.like.partition(".")
+    f = entities[entity_name].fields[field_name]
+    return dataclasses.replace(
+        item, type=item.type or f.type, label=item.label or f.label or None,
+        max_length=item.max_length if item.max_length is not None else f.max_length,
+        min=item.min if item.min is not None else f.min,
+        max=item.max if item.max is not None else f.max,
+        options=item.options or tuple((o.value, o.label or None) for o in f.options))
+
+
+def resolve(wf: Workflow, entities: Mapping[str, Any]) -> Workflow:
+    """``wf`` with its inputs' ``like`` resolved against the model's ``entities``."""
+    if not any(i.like for t in wf.transitions for i in t.inputs):
+        return wf
+    return dataclasses.replace(wf, transitions=tuple(
+        dataclasses.replace(t, inputs=tuple(resolve_like(i, entities) for i in t.inputs))
+        for t in wf.transitions))
 
 
 def parse(body: Mapping[str, Any], *, module: str | None = None,
