@@ -67,3 +67,44 @@ def test_the_system_importing_a_record_in_a_later_state_runs_no_steps(site: Site
     with pytest.raises(Conflict, match="manager of the requester"):
         records.create("leave", {"title": "Now", "days": Decimal("2")})
     assert [r["title"] for r in records.list("leave").rows] == ["Last year"]
+
+
+def test_a_record_created_through_an_action(site: Site, clock, people):
+    """``engine.create``: one insert in the state the action enters, the steps of the
+    states passed (the open state's before_write hook, send's set and inputs, the sent
+    state's set and hook), and a history that starts with the action."""
+    from yiti import api
+    from yiti.errors import Forbidden, NotFound, ValidationError
+
+    from .conftest import actor
+
+    ann = site.records(actor(site, "ann"))
+    with pytest.raises(ValidationError) as missing:
+        api.create_with_action(ann, "parcel", {"title": "box"}, "send",
+                               inputs={"courier": "ups"})
+    assert [p.field for p in missing.value.problems] == ["courier", "tracking"]
+    with pytest.raises(Conflict, match="'receive' is not possible there"):
+        api.create_with_action(ann, "parcel", {"title": "box"}, "receive")
+    with pytest.raises(NotFound, match="no action 'sned'"):
+        api.create_with_action(ann, "parcel", {"title": "box"}, "sned")
+    with pytest.raises(Forbidden):  # only the system names someone it acts for
+        api.create_with_action(ann, "parcel", {"title": "box"}, "send", behalf="bob",
+                               inputs={"courier": "sf", "tracking": "SF1"})
+    assert site.records().list("parcel").rows == []
+    sent = api.create_with_action(ann, "parcel", {"title": " box"}, "send",
+                                  inputs={"courier": "jd", "tracking": "JD1"})
+    assert (sent["state"], sent["title"], sent["courier"], sent["tracking"]) == (
+        "sent", "Box", "jd", "JD1")
+    assert sent["sent_at"] == clock.now() and sent["label_printed"] is True  # its hook wrote
+    seen = sys.modules["yiti_packs.wfpack.hooks.parcels"].SEEN[-1]
+    assert (seen["action"], seen["from"], seen["to"], seen["inputs"]) == (
+        "send", "open", "sent", {"courier": "jd", "tracking": "JD1", "weight": None})
+    (entry,) = site.workflows.history(SYSTEM, "parcel", sent["id"])
+    assert (entry["action"], entry["from_state"], entry["to_state"], entry["user"],
+            entry["on_behalf_of"], entry["version"]) == ("send", "open", "sent", "ann", None, 1)
+    assert entry["snapshot"]["state"] == "open"
+    # the system, for a user it has checked
+    placed = api.create_with_action(site.records(SYSTEM), "parcel", {"title": "crate"}, "send",
+                                    inputs={"courier": "sf", "tracking": "SF2"}, behalf="ann")
+    (entry,) = site.workflows.history(SYSTEM, "parcel", placed["id"])
+    assert (entry["user"], entry["on_behalf_of"]) == ("system", "ann")
