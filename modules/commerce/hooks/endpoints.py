@@ -240,14 +240,16 @@ def run_allocation(ctx: api.EndpointContext) -> dict[str, Any]:
 
 
 @api.endpoint("catalogue/products", methods=["GET"], auth="public",
-              request=S.PRODUCTS_QUERY, response=S.PRODUCTS)
+              request=S.PRODUCTS_QUERY, response=S.PRODUCTS,
+              cache_seconds=5)  # as fresh as the storefront pages (FRESH)
 def products(ctx: api.EndpointContext) -> dict[str, Any]:
     """Products on sale in a channel (``?channel=CODE&category=CODE&q=text&after=...``)."""
     return listed_products(ctx.system, ctx.args)
 
 
 @api.endpoint("catalogue/product", methods=["GET"], auth="public",
-              request=S.PRODUCT_QUERY, response=S.PRODUCT)
+              request=S.PRODUCT_QUERY, response=S.PRODUCT,
+              cache_seconds=5)  # as fresh as the storefront pages (FRESH)
 def product(ctx: api.EndpointContext) -> dict[str, Any]:
     """``?code=P-0001&channel=CODE``: a listed product with its SKUs, prices and stock."""
     return product_detail(ctx.system, ctx.args)
