@@ -112,6 +112,19 @@ def test_every_endpoint_declares_its_request_and_answer(doc: dict) -> None:
     assert money["type"] == "string" and money["pattern"]
 
 
+def test_enums_follow_the_fields_they_repeat(site: Site, doc: dict) -> None:
+    """A request schema cannot refer to the definitions, so its option lists are copies:
+    a carrier or priority added to the entity must be added to the schema too."""
+    def options(entity: str, field: str) -> list:
+        return [o.value for o in site.model.entities[entity].fields[field].options] + [None]
+
+    ship = body_schema(doc, "orders/ship")["properties"]["carrier"]["enum"]
+    assert ship == options("shipment", "carrier")
+    for path in ("checkout", "orders/place"):
+        assert body_schema(doc, path)["properties"]["priority"]["enum"] == options(
+            "sales_order", "priority")
+
+
 def test_answers_match_the_declared_schemas(site: Site, shop, client: FlaskClient,
                                            doc: dict, ann: dict[str, str]) -> None:
     """A whole shop story, each answer checked against the document."""
