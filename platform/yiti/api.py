@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -36,8 +37,8 @@ __all__ = [
     "EVENTS", "GUEST", "SYSTEM", "Actor", "Conflict", "Count", "DemoContext",
     "EndpointContext", "EndpointSpec", "FieldProblem", "Forbidden", "HookContext", "NotFound",
     "Page", "PageContext", "PageSpec", "Records", "Rendered", "Reply", "ValidationError",
-    "act", "create_with_action", "demo_data", "endpoint", "enqueue", "hook", "job", "notify",
-    "page", "render",
+    "act", "action_effects", "create_with_action", "demo_data", "endpoint", "enqueue", "hook",
+    "job", "notify", "page", "render",
 ]
 
 #: Marker set by :func:`endpoint` (an :class:`EndpointSpec`) on a pack's functions.
@@ -99,6 +100,15 @@ def create_with_action(records: Records, entity: str, values: Mapping[str, Any],
     return workflows_of(records.site).create(records.actor, entity, values, action,
                                              comment=comment, inputs=inputs, at=at,
                                              behalf=behalf)
+
+
+def action_effects(entity: str, ident: int) -> AbstractContextManager[None]:
+    """``with api.action_effects("sales_order", order["id"]):`` the writes to that record
+    inside are the effects of a workflow action the caller has just taken in the same
+    transaction, as a hook's would be: fields the state locks (``editable``) may change."""
+    from yiti.workflow.engine import effects
+
+    return effects(entity, ident)
 
 
 # -- pack API endpoints -------------------------------------------------------------------

@@ -198,6 +198,26 @@ def test_a_placed_orders_lines_are_locked(site, shop, client, ann, token, role):
     assert D(saved.json["grand_total"]) == order["grand_total"] == D("200.00")
 
 
+def test_placing_records_where_the_stock_came_from_though_the_lines_are_locked(site, shop,
+                                                                              monkeypatch):
+    """The channel's allocation guessed when pricing was taken meanwhile: the line is
+    reserved from free stock and placing records so, in the pending-payment state that
+    locks the lines (the correction is the placement's own effect)."""
+    from yiti_packs.commerce.hooks.stock import allocate
+
+    r = site.records()
+    r.create("stock_allocation", {"channel": shop["TMALL"], "warehouse": shop["WH-A"],
+                                  "mode": "fixed", "quantity": 20})
+    allocate(r)
+    (row,) = r.list("channel_stock", filters=[("channel", "=", shop["TMALL"]),
+                                              ("sku", "=", shop["TEA-1"])]).rows
+    orders = sys.modules["yiti_packs.commerce.hooks.orders"]
+    monkeypatch.setattr(orders, "_quota_guess", lambda *a: {shop["TEA-1"]: row["id"]})
+    order = place(site, shop, qty=25, sku="TEA-1", channel="TMALL", customer="BOB")
+    assert (order["status"], order["lines"][0]["reserved_from"]) == ("pending_payment", "free")
+    ledger_balances(site)
+
+
 def test_a_paid_orders_lines_stay_locked(site, shop, client, ann, staff):
     order = paid(site, shop, client, ann)
     line = order["lines"][0]

@@ -233,10 +233,12 @@ def _reserve(records: api.Records, order: dict, channel: dict, levels: dict[int,
     if all(source == line["reserved_from"]
            for source, line in zip(sources, order["lines"], strict=True)):
         return order
-    # record where each line's stock came from
-    return sys.transition("sales_order", order["id"], {"lines": [
-        line_values(line, reserved_from=source)
-        for source, line in zip(sources, order["lines"], strict=True)]}, action="reserve")
+    # record where each line's stock came from: part of placing it, though the placed
+    # order's lines are locked
+    with api.action_effects("sales_order", order["id"]):
+        return sys.transition("sales_order", order["id"], {"lines": [
+            line_values(line, reserved_from=source)
+            for source, line in zip(sources, order["lines"], strict=True)]}, action="reserve")
 
 
 def release(records: api.Records, order: dict, note: str) -> None:

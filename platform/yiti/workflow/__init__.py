@@ -24,7 +24,7 @@ from yiti.workflow.spec import Workflow, parse, resolve
 if TYPE_CHECKING:
     from yiti.site import Site
 
-__all__ = ["Workflow", "Workflows", "install", "parse", "workflows_of"]
+__all__ = ["Workflow", "Workflows", "install", "parse", "resolve", "workflows_of"]
 
 
 def install(site: Site, *, clock: Any = None) -> Workflows:

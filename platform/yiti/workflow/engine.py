@@ -13,11 +13,12 @@ say): the state guard lets them, and the record returned is the one stored after
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -541,6 +542,18 @@ def creating(entity: str) -> Creation | None:
     return creation if creation is not None and creation.entity == entity else None
 
 
+@contextlib.contextmanager
+def effects(entity: str, ident: int) -> Iterator[None]:
+    """Writes to the record inside are an action's own effects, as its hooks' are: the
+    state and locked-field guards let them through. For pack code finishing, in the same
+    transaction, an action it has just taken (the reservation of a placed order)."""
+    token = _writing.set((entity, ident))
+    try:
+        yield
+    finally:
+        _writing.reset(token)
+
+
 def writing() -> tuple[str, int] | None:
     """The record a workflow transition is writing now, if any."""
     return _writing.get()
@@ -559,4 +572,4 @@ def _task_of(tasks: list[dict[str, Any]], user: str, behalf: Mapping[str, frozen
     return None
 
 
-__all__ = ["REQUESTER", "Creation", "Workflows", "creating", "writing"]
+__all__ = ["REQUESTER", "Creation", "Workflows", "creating", "effects", "writing"]

@@ -140,6 +140,7 @@ def _through(wf: Any, doc: Mapping[str, Any], ctx: HookContext, creation: Creati
     """A record created through an action (:meth:`Workflows.create`): the values of the
     initial state's entry, the transition whose condition holds and the values it gives
     (the initial state's ``on_leave``, its ``set``, the entered state's ``on_enter``)."""
+    creation.doc = doc  # taken: a record the steps create is an ordinary one
     records = ctx.records
     site = records.site
     actor = records.actor
@@ -184,7 +185,7 @@ def _through(wf: Any, doc: Mapping[str, Any], ctx: HookContext, creation: Creati
     for step in entering.on_enter:
         values.update(actions.compute(site, wf, step, {**view, **values}, actor, context))
     values[wf.state_field] = chosen.target
-    creation.chosen, creation.context, creation.doc = chosen, context, doc
+    creation.chosen, creation.context = chosen, context
     return values
 
 

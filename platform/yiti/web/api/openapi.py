@@ -331,12 +331,13 @@ def _input_schema(spec: Any) -> dict[str, Any]:
 def workflow_paths(model: Model) -> dict[str, dict[str, Any]]:
     """Each workflow's actions at ``POST /api/v1/<entity>/<id>/actions/<action>``
     (docs/workflow.md), and the record's workflow panel."""
-    from yiti.workflow import parse
+    from yiti.workflow import parse, resolve
     from yiti.workflow.templates import expand
 
     paths: dict[str, dict[str, Any]] = {}
     for definition in model.workflows.values():
-        wf = parse(expand(dict(definition.body)), module=definition.module)
+        wf = resolve(parse(expand(dict(definition.body)), module=definition.module),
+                     model.entities)
         entity = model.entities.get(wf.entity)
         if entity is None:
             continue
