@@ -11,7 +11,7 @@ In a fresh schema: a shop (sfshop.build_shop plus 20 products), a flash-sale SKU
    check out with an Idempotency-Key, start paying); half try the flash SKU first, the rest
    and every later round buy ordinary SKUs. Prints orders/s and checkout p50/p95/p99.
 2. **read path**: ``--readers`` connections of anonymous visitors for ``--read-seconds``:
-   home, category, search and product pages (cached 5 s) and the product API. Page
+   home, category, search and product pages and the product API (all cached 5 s). Page
    views/s and p50/p99.
 3. **burst**: ``--burst`` buyers (one connection each) check out one flash SKU at once;
    every request must be answered (201, 422 sold out, or 429 shed) within ``--timeout``.

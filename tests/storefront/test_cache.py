@@ -217,3 +217,27 @@ def test_only_public_get_endpoints_may_declare_a_cache():
     spec = api.endpoint("list", methods=["GET"], auth="public", cache_seconds=5)(
         lambda ctx: {}).__yiti_endpoint__
     assert spec.cache_seconds == 5
+
+
+def test_an_entry_survives_the_trip_through_redis_with_its_headers():
+    from yiti.web.page_cache import CachedPage, RedisCache
+
+    class FakeRedis:  # the two calls RedisCache makes
+        def __init__(self) -> None:
+            self.data: dict[str, tuple[bytes, int]] = {}
+
+        def get(self, key: str) -> bytes | None:
+            return self.data.get(key, (None, 0))[0]
+
+        def set(self, key: str, value: bytes, ex: int) -> None:
+            self.data[key] = (value, ex)
+
+    client = FakeRedis()
+    cache = RedisCache(client)
+    page = CachedPage("<p>¥60.00\n</p>".encode(), 200, 1700000000.5,
+                      (("Content-Type", "text/html; charset=utf-8"),
+                       ("Content-Security-Policy", "script-src 'nonce-abc'")), 5)
+    cache.set("en|/p/commerce/?", page, 5)
+    assert client.data["yiti:page:en|/p/commerce/?"][1] == 5  # Redis expires it
+    assert cache.get("en|/p/commerce/?") == page
+    assert cache.get("zh-CN|/p/commerce/?") is None
