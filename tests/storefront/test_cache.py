@@ -237,7 +237,20 @@ def test_an_entry_survives_the_trip_through_redis_with_its_headers():
     page = CachedPage("<p>¥60.00\n</p>".encode(), 200, 1700000000.5,
                       (("Content-Type", "text/html; charset=utf-8"),
                        ("Content-Security-Policy", "script-src 'nonce-abc'")), 5)
-    cache.set("en|/p/commerce/?", page, 5)
-    assert client.data["yiti:page:en|/p/commerce/?"][1] == 5  # Redis expires it
-    assert cache.get("en|/p/commerce/?") == page
-    assert cache.get("zh-CN|/p/commerce/?") is None
+    cache.set("en|http|/p/commerce/?", page, 5)
+    assert client.data["yiti:page:en|http|/p/commerce/?"][1] == 5  # Redis expires it
+    assert cache.get("en|http|/p/commerce/?") == page
+    assert cache.get("zh-CN|http|/p/commerce/?") is None
+
+
+def test_https_and_http_are_separate_entries(client, calls):
+    plain = client.get(f"{P}/product/TEA")
+    assert "Strict-Transport-Security" not in plain.headers
+    secure = client.get(f"{P}/product/TEA", base_url="https://localhost")
+    assert secure.headers["X-Yiti-Cache"] == "miss" and calls["page"] == 2
+    assert "Strict-Transport-Security" in secure.headers
+    again = client.get(f"{P}/product/TEA", base_url="https://localhost")
+    assert again.headers["X-Yiti-Cache"] == "hit"
+    assert "Strict-Transport-Security" in again.headers
+    assert "Strict-Transport-Security" not in client.get(f"{P}/product/TEA").headers
+    assert calls["page"] == 2

@@ -142,8 +142,10 @@ def cache_for(redis_url: str | None) -> PageCache:
 
 def cache_key(environ: dict[str, Any], lang: str) -> str:
     """The key of a request's answer: its language, path and query, as the server sent
-    them (the pack is the path's second segment)."""
-    return f"{lang}|{environ.get('PATH_INFO', '')}?{environ.get('QUERY_STRING', '')}"
+    them (the pack is the path's second segment), and the scheme, since an answer over
+    HTTPS carries headers (``Strict-Transport-Security``) one over HTTP must not."""
+    return (f"{lang}|{environ.get('wsgi.url_scheme', 'http')}|"
+            f"{environ.get('PATH_INFO', '')}?{environ.get('QUERY_STRING', '')}")
 
 
 def install(app: Flask, prefixes: Iterable[str]) -> PageCache:
