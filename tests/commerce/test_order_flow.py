@@ -298,6 +298,10 @@ def test_the_carrier_is_one_of_the_shipments_carriers(site, shop, client, ann, s
                                                                         True)
     assert [(o["value"], o["label"]) for o in carrier["options"]] == [
         (o.value, o.label["en"]) for o in field.options]
+    doc = client.get("/api/v1/openapi.json").json
+    body = doc["paths"]["/api/v1/sales_order/{id}/actions/ship"]["post"]["requestBody"]
+    schema = body["content"]["application/json"]["schema"]["properties"]["carrier"]
+    assert schema["enum"] == [o.value for o in field.options]
     refused = act(client, staff, order, "ship", carrier="dhl", tracking_no="DHL1")
     assert refused.status_code == 422, refused.json
     assert [e["field"] for e in refused.json["errors"]] == ["carrier"]
