@@ -211,6 +211,40 @@ def test_lines_are_saved_with_their_parent_in_order_and_audited(records, contact
         records.update("loan", loan["id"], {"lines": [{"id": 424242, "item": items[0]["id"]}]})
 
 
+def test_a_kept_line_sent_back_in_part_keeps_its_other_fields(records, contact, items):
+    loan = records.create("loan", {"contact": contact["id"], "lines": [
+        {"item": items[0]["id"], "qty": 2, "deposit": "20.00"}]})
+    line = loan["lines"][0]
+    updated = records.update("loan", loan["id"], {"lines": [{"id": line["id"], "qty": 3}]})
+    kept = updated["lines"][0]
+    assert (kept["id"], kept["item"], kept["qty"], kept["deposit"], kept["line_deposit"]) == (
+        line["id"], items[0]["id"], 3, Decimal("20.00"), Decimal("60.00"))
+
+
+def test_read_only_line_fields_are_refused_by_name_unless_sent_back_unchanged(
+        site, records, contact, items):
+    from yiti.permissions.policy import Actor
+
+    clerk = site.records(Actor("clerk", frozenset({"Administrator"})))
+    loan = clerk.create("loan", {"contact": contact["id"], "lines": [
+        {"item": items[0]["id"], "qty": 2, "deposit": "20.00"}]})
+    line = loan["lines"][0]
+    with pytest.raises(ValidationError) as error:
+        clerk.create("loan", {"contact": contact["id"], "lines": [
+            {"item": items[0]["id"], "line_deposit": "1.00"}]})
+    assert problems(error.value) == {"lines[0].line_deposit": "is read-only"}
+    with pytest.raises(ValidationError) as error:
+        clerk.update("loan", loan["id"], {"lines": [dict(line, line_deposit="1.00")]})
+    assert problems(error.value) == {"lines[0].line_deposit": "is read-only"}
+    assert clerk.get("loan", loan["id"])["lines"][0]["line_deposit"] == Decimal("40.00")
+    # What was read, sent back as a JSON client would (decimals as text), passes.
+    same = clerk.update("loan", loan["id"], {"lines": [dict(line, qty=1, line_deposit="40.00")]})
+    assert same["lines"][0]["line_deposit"] == Decimal("20.00")
+    # The system (pack rules, imports) may set them.
+    records.create("loan", {"contact": contact["id"], "lines": [
+        {"item": items[0]["id"], "line_deposit": "1.00"}]})
+
+
 def test_field_changes_are_audited_with_before_and_after(records, contact):
     records.update("contact", contact["id"], {"credit_limit": "100.50", "phone": "12345"})
     last = records.history("contact", contact["id"])[-1]

@@ -511,8 +511,12 @@ class Records:
                                  and line["id"] not in known]
                     if strangers:
                         raise ValidationError(strangers, entity=entity.name)
-                    doc[f.name] = [line if isinstance(line, dict) and line.get("id") else
-                                   self._child_defaults(child, line) for line in doc[f.name]]
+                    # A kept line sent back without some fields keeps their stored values.
+                    stored = {line["id"]: line for line in old.get(f.name) or []}
+                    doc[f.name] = [
+                        {**stored[line["id"]], **line} if isinstance(line, dict)
+                        and line.get("id") in stored else self._child_defaults(child, line)
+                        for line in doc[f.name]]
             return self._save_existing(tx, entity, old, doc, "update")
 
     def delete(self, entity_name: str, ident: int | str, *, version: int | None = None) -> None:
@@ -839,9 +843,11 @@ class Records:
         problems = unknown_keys(entity, values)
         writable = self.policy.writable(self.actor, entity)
         for key, value in values.items():
-            if old is not None and key in old and old[key] == value:
-                continue
             f = entity.fields.get(key)
+            if old is not None and key in old and (
+                    old[key] == value or f is not None and not f.is_table
+                    and _same_value(f, old[key], value)):
+                continue
             if f is None:
                 if key in ("id", "version") or key not in SYSTEM_COLUMNS:
                     continue
@@ -856,8 +862,39 @@ class Records:
             elif writable is not None and key not in writable:
                 problems.append(FieldProblem(key, "you may not change this field",
                                              "forbidden_field"))
+        if not self.actor.system:
+            problems += self._unwritable_in_lines(entity, values, old)
         if problems:
             raise ValidationError(problems, entity=entity.name)
+
+    def _unwritable_in_lines(self, entity: Entity, values: Mapping[str, Any],
+                             old: Mapping[str, Any] | None) -> list[FieldProblem]:
+        """Read-only and formula fields of lines, set by hand: a new line's non-empty
+        value, or a kept line's value other than the stored one (``lines[0].discount``)."""
+        problems = []
+        for f in entity.table_fields:
+            lines = values.get(f.name)
+            if not isinstance(lines, list):
+                continue
+            child = self.model.entities[f.target or ""]
+            fixed = {c.name: c for c in child.fields.values() if c.read_only or c.formula}
+            if not fixed:
+                continue
+            stored = {line["id"]: line for line in (old or {}).get(f.name) or []}
+            for i, line in enumerate(lines):
+                if not isinstance(line, dict):
+                    continue
+                prev = stored.get(line.get("id"))
+                for key in fixed.keys() & line.keys():
+                    value = line[key]
+                    if prev is None:
+                        if value is None or value == "":
+                            continue
+                    elif _same_value(fixed[key], prev.get(key), value):
+                        continue
+                    problems.append(FieldProblem(f"{f.name}[{i}].{key}", "is read-only",
+                                                 "read_only"))
+        return problems
 
     def _with_defaults(self, entity: Entity, values: Mapping[str, Any]) -> dict[str, Any]:
         doc: dict[str, Any] = {}
@@ -1271,6 +1308,16 @@ def _statement(table: Any, kind: str) -> Any:
     if stmt is None:
         stmt = kept[kind] = _STATEMENTS[kind](table)
     return stmt
+
+
+def _same_value(f: Field, stored: Any, given: Any) -> bool:
+    """Whether ``given`` (as a client sends it: "12.50" for a Decimal) is ``stored``."""
+    if stored == given:
+        return True
+    try:
+        return parse(f, given) == stored
+    except ValueProblem:
+        return False
 
 
 def _copy(value: Any) -> Any:
