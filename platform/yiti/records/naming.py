@@ -14,6 +14,7 @@ import datetime as dt
 import hashlib
 import re
 import threading
+import weakref
 from collections.abc import Mapping
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -47,7 +48,9 @@ DATE_TOKENS = {
 
 SERIES = table("yiti_series", column("key", String), column("current", BigInteger))
 
-_known_sequences: set[tuple[int, str]] = set()
+#: The sequences created (or found) through each engine. Keyed by the engine itself, not
+#: its ``id()``: a later engine (another site, a test's new schema) may reuse a freed id.
+_known_sequences: weakref.WeakKeyDictionary[Engine, set[str]] = weakref.WeakKeyDictionary()
 _lock = threading.Lock()
 
 
@@ -106,7 +109,7 @@ def sequence_name(key: str) -> str:
 
 def _sequence(conn: Connection, engine: Engine, key: str, count: int) -> list[int]:
     name = sequence_name(key)
-    if (id(engine), name) not in _known_sequences:
+    if name not in _known_sequences.get(engine, ()):
         _create_sequence(engine, name)
     rows = conn.execute(
         text(f"SELECT nextval('{name}') FROM generate_series(1, :n)"), {"n": count}
@@ -129,7 +132,7 @@ def _create_sequence(engine: Engine, name: str) -> None:
                         text("relname = :n")), {"n": name}).first()
                 if not exists:
                     raise
-        _known_sequences.add((id(engine), name))
+        _known_sequences.setdefault(engine, set()).add(name)
 
 
 def seed(conn: Connection, key: str, value: int) -> None:
