@@ -62,17 +62,27 @@ class RolePolicy:
 
     def rules(self) -> RuleSet:
         """The declared rules with the administrator's overrides laid over them."""
-        now = time.monotonic()
-        if self._rules is None or now - self._loaded_at > OVERRIDES_TTL:
-            with self._lock:
-                try:
-                    found = overrides.load(side_engine(self.site.engine),
-                                           self.site.tables["yiti_permission"])
-                except DBAPIError:  # not migrated yet: the declared rules only
-                    found = []
-                self._rules = overrides.apply(self.declared, found)
-                self._loaded_at = now
-        return self._rules
+        kept = self._rules
+        if kept is not None and time.monotonic() - self._loaded_at <= OVERRIDES_TTL:
+            return kept
+        # One thread reads them again (on a connection of its own); the others go on with
+        # the rules of a moment ago rather than each opening a connection to read the same.
+        if not self._lock.acquire(blocking=kept is None):
+            return kept  # type: ignore[return-value]
+        try:
+            if self._rules is not None and \
+                    time.monotonic() - self._loaded_at <= OVERRIDES_TTL:
+                return self._rules
+            try:
+                found = overrides.load(side_engine(self.site.engine),
+                                       self.site.tables["yiti_permission"])
+            except DBAPIError:  # not migrated yet: the declared rules only
+                found = []
+            self._rules = overrides.apply(self.declared, found)
+            self._loaded_at = time.monotonic()
+            return self._rules
+        finally:
+            self._lock.release()
 
     def invalidate(self) -> None:
         """Read the overrides again at the next decision (after an administrator's edit)."""
