@@ -130,6 +130,10 @@ class EndpointSpec:
     response: Mapping[str, Any] | None = None
     #: Seconds a public GET's answer may be kept for callers without an identity.
     cache_seconds: int = 0
+    #: The success status it answers (None: 200 for GET, undeclared for other methods).
+    status: int | None = None
+    #: The error statuses its function may answer (None: every one a pack endpoint can).
+    errors: tuple[int, ...] | None = None
 
 
 @dataclass
@@ -199,7 +203,8 @@ def endpoint(name: str, *, methods: Sequence[str] = ("POST",), auth: str = "user
              roles: Sequence[str] = (), summary: str | None = None,
              request: Mapping[str, Any] | None = None,
              response: Mapping[str, Any] | None = None,
-             cache_seconds: int = 0) -> Callable[[F], F]:
+             cache_seconds: int = 0, status: int | None = None,
+             errors: Sequence[int] | None = None) -> Callable[[F], F]:
     """Mark ``fn(ctx)`` as the endpoint ``/api/v1/x/<pack>/<name>`` (see docs/hooks.md).
 
     ``auth="user"``: a signed-in user or an API token (401 otherwise; a session needs the
@@ -214,6 +219,11 @@ def endpoint(name: str, *, methods: Sequence[str] = ("POST",), auth: str = "user
     line of the docstring), ``request`` (a JSON Schema of the body, or with GET of the
     query parameters; a request that does not match is refused with 422 naming the field
     before ``fn`` runs) and ``response`` (a JSON Schema of a successful answer's body).
+    ``status`` is the success status ``fn`` answers (``201`` with a :class:`Reply`;
+    default 200 for GET, and for other methods any 2XX) and ``errors`` the error statuses
+    it may answer itself (``(404, 409)``; default: every one a pack endpoint can). The
+    document lists those, plus what the engine itself may answer (422; 401 and 403 with
+    ``auth="user"``, 404 with ``roles``, 409 on a user's POST, 429 on writes).
 
     ``cache_seconds`` > 0 (public endpoints answering GET only) lets browsers and the
     server keep a 200 answer to a GET that long, for callers with no session user and no
@@ -228,6 +238,10 @@ def endpoint(name: str, *, methods: Sequence[str] = ("POST",), auth: str = "user
     if auth == "public" and roles:
         raise ValueError("a public endpoint has no caller, so it can't require roles")
     _check_cache_seconds(cache_seconds)
+    errors = _check_statuses(name, status, errors)
+    if cache_seconds and status not in (None, 200):
+        raise ValueError(f"endpoint {name!r}: only a 200 answer is cached, so a cached "
+                         f"endpoint answers 200, not {status!r}")
     if cache_seconds and (auth != "public" or [m for m in methods if m.upper() != "GET"]):
         raise ValueError("only public GET endpoints may be cached: a user's answer is theirs "
                          "alone, and a write must reach the server")
@@ -243,7 +257,8 @@ def endpoint(name: str, *, methods: Sequence[str] = ("POST",), auth: str = "user
 
     def mark(fn: F) -> F:
         spec = EndpointSpec(name, tuple(m.upper() for m in methods), auth, tuple(roles), fn,
-                            summary, request, response, cache_seconds=cache_seconds)
+                            summary, request, response, cache_seconds=cache_seconds,
+                            status=status, errors=errors)
         setattr(fn, ENDPOINT_MARK, spec)
         return fn
 
@@ -255,6 +270,32 @@ def _check_cache_seconds(cache_seconds: object) -> None:
             or not 0 <= cache_seconds <= 86400:
         raise ValueError(f"cache_seconds must be a whole number from 0 to 86400, "
                          f"not {cache_seconds!r}")
+
+
+def _check_statuses(name: str, status: object, errors: object) -> tuple[int, ...] | None:
+    """Refuse a success or error status that is not one (a typo would otherwise only
+    show as a wrong document); the errors, sorted and without repeats."""
+    from http import HTTPStatus
+
+    statuses = {int(s) for s in HTTPStatus}
+
+    def known(code: object, low: int, high: int) -> bool:
+        return isinstance(code, int) and not isinstance(code, bool) \
+            and low <= code <= high and code in statuses
+
+    if status is not None and not known(status, 200, 299):
+        raise ValueError(f"endpoint {name!r}: status must be an HTTP success status "
+                         f"(200, 201, 202, 204...), not {status!r}")
+    if errors is None:
+        return None
+    if isinstance(errors, (str, bytes, int)) or not isinstance(errors, Sequence):
+        raise ValueError(f"endpoint {name!r}: errors must be a list of HTTP error "
+                         f"statuses such as (404, 409, 422), not {errors!r}")
+    bad = [code for code in errors if not known(code, 400, 599)]
+    if bad:
+        raise ValueError(f"endpoint {name!r}: errors must be HTTP error statuses "
+                         f"(400-599, e.g. 404, 409, 422), not {bad!r}")
+    return tuple(sorted(set(errors)))
 
 
 def _check_schema(name: str, what: str, schema: Mapping[str, Any]) -> None:

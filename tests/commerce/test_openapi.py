@@ -26,6 +26,7 @@ ENDPOINTS = {  # path below X: methods
     "orders/cancel_any": {"post"}, "stock/allocate": {"post"},
     "catalogue/products": {"get"}, "catalogue/product": {"get"},
 }
+CREATED = {"checkout", "orders/pay", "orders/place"}  # the rest answer 200
 
 
 @pytest.fixture
@@ -57,21 +58,33 @@ def body_schema(doc: dict, path: str) -> dict:
     return operation(doc, path)["requestBody"]["content"]["application/json"]["schema"]
 
 
+def documented(doc: dict, response: Any) -> dict:
+    """The document's description of the answer's status for the request it answers: an
+    endpoint answering a status it did not declare fails here, not in a client."""
+    path = response.request.path
+    op = doc["paths"][path][response.request.method.lower()]
+    status = str(response.status_code)
+    assert status in op["responses"], (path, status, sorted(op["responses"]), response.json)
+    return op["responses"][status]
+
+
 def conforms(doc: dict, path: str, response: Any, method: str = "post") -> Any:
-    """The answer's body, after checking it against what the document declares for it."""
+    """The answer's body, after checking its status and body against the document."""
     assert response.status_code < 300, (path, response.status_code, response.json)
-    declared = operation(doc, path, method)["responses"]["2XX"]["content"][
-        "application/json"]["schema"]
+    assert response.request.path == f"{X}/{path}"
+    assert response.request.method.lower() == method
+    declared = documented(doc, response)["content"]["application/json"]["schema"]
     Draft202012Validator({**declared, "components": doc["components"]}).validate(
         response.json)
     return response.json
 
 
-def refused(response: Any, status: int = 422) -> dict[str, str]:
+def refused(doc: dict, response: Any, status: int = 422) -> dict[str, str]:
     """The fields a problem+json refusal names, with their messages."""
     assert response.status_code == status, response.json
     assert response.mimetype == "application/problem+json"
-    return {e["field"]: e["message"] for e in response.json["errors"]}
+    assert documented(doc, response) == {"$ref": "#/components/responses/problem"}
+    return {e["field"]: e["message"] for e in response.json.get("errors") or []}
 
 
 def test_every_endpoint_declares_its_request_and_answer(doc: dict) -> None:
@@ -81,7 +94,9 @@ def test_every_endpoint_declares_its_request_and_answer(doc: dict) -> None:
     for path, methods in ENDPOINTS.items():
         for method in methods:
             op = operation(doc, path, method)
-            answer = op["responses"]["2XX"]["content"]["application/json"]["schema"]
+            successes = [s for s in op["responses"] if s.startswith("2")]
+            assert successes == ["201" if path in CREATED else "200"], (path, successes)
+            answer = op["responses"][successes[0]]["content"]["application/json"]["schema"]
             assert answer, f"{path}: no answer schema"
             if method == "post":
                 assert body_schema(doc, path)["properties"], f"{path}: no request schema"
@@ -96,7 +111,7 @@ def test_every_endpoint_declares_its_request_and_answer(doc: dict) -> None:
     assert body_schema(doc, "cart/update")["required"] == ["sku", "qty"]
     assert body_schema(doc, "orders/ship")["properties"]["carrier"]["enum"][:2] == ["sf", "jd"]
     assert body_schema(doc, "orders/place")["required"] == ["customer", "lines"]
-    assert operation(doc, "checkout")["responses"]["2XX"]["content"]["application/json"][
+    assert operation(doc, "checkout")["responses"]["201"]["content"]["application/json"][
         "schema"] == {"$ref": "#/components/schemas/sales_order"}
     assert operation(doc, "order", "get")["parameters"] == [
         {"name": "name", "in": "query", "required": True,
@@ -107,9 +122,25 @@ def test_every_endpoint_declares_its_request_and_answer(doc: dict) -> None:
     assert body_schema(doc, "payments/test/callback")["required"] == [
         "payment", "transaction_id", "amount"]
     assert "Shop Manager" in operation(doc, "orders/ship")["description"]
-    money = operation(doc, "orders/pay")["responses"]["2XX"]["content"]["application/json"][
+    money = operation(doc, "orders/pay")["responses"]["201"]["content"]["application/json"][
         "schema"]["properties"]["amount"]
     assert money["type"] == "string" and money["pattern"]
+
+
+def test_each_endpoint_lists_the_errors_it_answers(doc: dict) -> None:
+    """The errors the handler raises, and those the engine adds: 401/403 with a user,
+    404 behind roles, 409 on a user's POST (Idempotency-Key), 429 on writes, 422 always."""
+    def errors(path: str, method: str = "post") -> set[str]:
+        return {s for s in operation(doc, path, method)["responses"] if s[0] in "45"}
+
+    assert errors("catalogue/product", "get") == {"404", "422"}  # public, cached
+    assert errors("orders", "get") == {"401", "403", "422"}
+    assert errors("order", "get") == {"401", "403", "404", "422"}
+    assert errors("cart/quote") == {"401", "403", "409", "422", "429"}
+    assert errors("payments/test/callback") == {"401", "404", "409", "422", "429"}
+    assert errors("orders/ship") == {"401", "403", "404", "409", "422", "429"}
+    assert all("400" not in errors(path, method)
+               for path, methods in ENDPOINTS.items() for method in methods)
 
 
 def test_enums_follow_the_fields_they_repeat(site: Site, doc: dict) -> None:
@@ -206,40 +237,61 @@ def test_answers_match_the_declared_schemas(site: Site, shop, client: FlaskClien
         f"{X}/stock/allocate", json={"warehouse": "WH-A"}, headers=ann)) == {"changes": 0}
 
 
-def test_a_request_the_schema_refuses_names_the_field(client: FlaskClient,
+def test_a_request_the_schema_refuses_names_the_field(client: FlaskClient, doc: dict,
                                                       ann: dict[str, str]) -> None:
-    assert refused(client.post(f"{X}/cart/add", json={"sku": "SHIRT-1", "qty": "2"},
+    assert refused(doc, client.post(f"{X}/cart/add", json={"sku": "SHIRT-1", "qty": "2"},
                                headers=ann)) == {"qty": "'2' is not of type 'integer'"}
-    assert refused(client.post(f"{X}/cart/add", json={"sku": "SHIRT-1", "qty": 1000},
+    assert refused(doc, client.post(f"{X}/cart/add", json={"sku": "SHIRT-1", "qty": 1000},
                                headers=ann)) == {"qty": "1000 is greater than the maximum "
                                                         "of 999"}
-    assert set(refused(client.post(f"{X}/cart/add", json={"sku": 2**70},
+    assert set(refused(doc, client.post(f"{X}/cart/add", json={"sku": 2**70},
                                    headers=ann))) == {"sku"}  # not the query it became
-    assert set(refused(client.post(f"{X}/cart/update", json={}, headers=ann))) == {
+    assert set(refused(doc, client.post(f"{X}/cart/update", json={}, headers=ann))) == {
         "qty", "sku"}
     # a misspelt key is refused, not ignored (it would have added the default 1)
-    assert refused(client.post(f"{X}/cart/add", json={"sku": "SHIRT-1", "quantity": 5},
+    assert refused(doc, client.post(f"{X}/cart/add", json={"sku": "SHIRT-1", "quantity": 5},
                                headers=ann)) == {"quantity": "is not a field of this request"}
-    assert refused(client.post(f"{X}/cart/add", json={"sku": "SHIRT-1", "chanel": "TMALL"},
+    assert refused(doc, client.post(f"{X}/cart/add", json={"sku": "SHIRT-1", "chanel": "TMALL"},
                                headers=ann)) == {
         "chanel": "is not a field of this request; did you mean 'channel'?"}
     # the handlers' own refusals still name what is wrong
-    assert refused(client.post(f"{X}/cart/add", json={"sku": "NOPE-1"},
+    assert refused(doc, client.post(f"{X}/cart/add", json={"sku": "NOPE-1"},
                                headers=ann)) == {"sku": "no sku 'NOPE-1'"}
-    assert refused(client.post(f"{X}/cart/coupon", json={"code": 7}, headers=ann)) == {
+    assert refused(doc, client.post(f"{X}/cart/coupon", json={"code": 7}, headers=ann)) == {
         "code": "7 is not of type 'string', 'null'"}
-    assert set(refused(client.post(f"{X}/orders/place", json={
+    assert set(refused(doc, client.post(f"{X}/orders/place", json={
         "customer": "BOB", "lines": ["TEA-1"]}, headers=ann))) == {"lines[0]"}
-    assert set(refused(client.get(f"{X}/order", headers=ann))) == {"name"}
+    assert set(refused(doc, client.get(f"{X}/order", headers=ann))) == {"name"}
     # an order of someone else's, or none, is not found; an unknown carrier is named
-    assert client.get(f"{X}/order", query_string={"name": "SO-X"},
-                      headers=ann).status_code == 404
-    assert set(refused(client.post(f"{X}/orders/ship", json={
+    assert refused(doc, client.get(f"{X}/order", query_string={"name": "SO-X"},
+                                   headers=ann), 404) == {}
+    assert set(refused(doc, client.post(f"{X}/orders/ship", json={
         "order": "SO-X", "carrier": "horse"}, headers=ann))) == {"carrier"}
     # the callback still checks its signature: a well-formed unsigned notice is a 401
     unsigned = client.post(f"{X}/payments/test/callback", json={
         "payment": "PAY-1", "transaction_id": "T-1", "amount": "1.00"})
     assert unsigned.status_code == 401 and unsigned.json["code"] == "bad_signature"
+    assert documented(doc, unsigned)
+
+
+def test_an_unknown_value_is_named_by_the_request_key_it_came_in(
+        client: FlaskClient, doc: dict, ann: dict[str, str]) -> None:
+    """Not by the entity it was looked up in (``sales_order``, ``product_category``)."""
+    for path in ("orders/allocate", "orders/complete", "orders/cancel_any"):
+        assert refused(doc, client.post(f"{X}/{path}", json={"order": "SO-X"},
+                                        headers=ann)) == {"order": "no sales_order 'SO-X'"}
+    assert refused(doc, client.post(f"{X}/orders/ship", json={
+        "order": "SO-X", "carrier": "sf", "tracking_no": "SF1"}, headers=ann)) == {
+        "order": "no sales_order 'SO-X'"}
+    assert refused(doc, client.post(f"{X}/cart/quote", json={"lines": [
+        {"sku": "TEA-1", "qty": 1}, {"sku": "NOPE-1", "qty": 1}]}, headers=ann)) == {
+        "lines[1].sku": "no sku 'NOPE-1'"}
+    assert refused(doc, client.post(f"{X}/orders/place", json={
+        "customer": "BOB", "lines": [{"sku": "NOPE-1", "qty": 1}]}, headers=ann)) == {
+        "lines[0].sku": "no sku 'NOPE-1'"}
+    assert refused(doc, client.get(f"{X}/catalogue/products", query_string={
+        "channel": "ONLINE", "category": "NOPE"})) == {
+        "category": "no product_category 'NOPE'"}
 
 
 @pytest.mark.timeout(120)

@@ -48,7 +48,7 @@ def listed_products(sys: api.Records, args: Mapping[str, str]) -> dict[str, Any]
     filters: list[Any] = [("channel", "=", channel["id"]), ("status", "=", "listed"),
                           ("product.status", "=", "active")]
     if args.get("category"):
-        category = lookup(sys, "product_category", args["category"])
+        category = lookup(sys, "product_category", args["category"], param="category")
         filters.append(("product.category", "=", category["id"]))
     if args.get("q"):
         filters.append(("product.title", "like", f"%{args['q']}%"))

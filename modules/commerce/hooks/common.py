@@ -36,8 +36,10 @@ def first(records: api.Records, entity: str, filters: Any, **kwargs: Any) -> dic
     return rows[0] if rows else None
 
 
-def lookup(records: api.Records, entity: str, value: Any, field: str = "code") -> dict:
-    """A record by id, by name or by ``field``; a 422 naming the value when there is none."""
+def lookup(records: api.Records, entity: str, value: Any, field: str = "code", *,
+           param: str | None = None) -> dict:
+    """A record by id, by name or by ``field``; a 422 naming the value when there is none,
+    at ``param`` (the request's key the value came from, default the entity's name)."""
     if isinstance(value, dict) and "id" in value:
         value = value["id"]
     if isinstance(value, int) or (isinstance(value, str) and value.isdigit()):
@@ -45,7 +47,7 @@ def lookup(records: api.Records, entity: str, value: Any, field: str = "code") -
     else:
         row = first(records, entity, [(field, "=", str(value))])
     if row is None:
-        raise api.ValidationError(f"no {entity} {value!r}", field=entity)
+        raise api.ValidationError(f"no {entity} {value!r}", field=param or entity)
     return row
 
 

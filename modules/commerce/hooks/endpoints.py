@@ -49,14 +49,16 @@ def _cart_json(ctx: api.EndpointContext, cart: dict[str, Any] | None) -> dict[st
             "quote": quote_json(priced) if priced else None}
 
 
-@api.endpoint("cart", methods=["GET"], request=S.CART_QUERY, response=S.CART)
+@api.endpoint("cart", methods=["GET"], request=S.CART_QUERY, response=S.CART,
+              errors=(403, 422))
 def get_cart(ctx: api.EndpointContext) -> dict[str, Any]:
     """The open cart (``?channel=CODE``) with its quote."""
     return _cart_json(ctx, open_cart(ctx, create=False,
                                               channel=ctx.args.get("channel")))
 
 
-@api.endpoint("cart/add", request=S.CART_ADD, response=S.CART)
+@api.endpoint("cart/add", request=S.CART_ADD, response=S.CART, status=200,
+              errors=(403, 409, 422))
 def cart_add(ctx: api.EndpointContext) -> dict[str, Any]:
     """``{"sku": "TS-001-RED-M", "qty": 2, "channel": "ONLINE"}``: add to the cart."""
     body = ctx.body_object()
@@ -65,7 +67,8 @@ def cart_add(ctx: api.EndpointContext) -> dict[str, Any]:
     return _cart_json(ctx, cart)
 
 
-@api.endpoint("cart/update", request=S.CART_UPDATE, response=S.CART)
+@api.endpoint("cart/update", request=S.CART_UPDATE, response=S.CART, status=200,
+              errors=(403, 409, 422))
 def cart_update(ctx: api.EndpointContext) -> dict[str, Any]:
     """``{"sku": ..., "qty": 3}``: set a line's quantity (0 removes it)."""
     body = ctx.body_object()
@@ -74,7 +77,8 @@ def cart_update(ctx: api.EndpointContext) -> dict[str, Any]:
     return _cart_json(ctx, cart)
 
 
-@api.endpoint("cart/remove", request=S.CART_REMOVE, response=S.CART)
+@api.endpoint("cart/remove", request=S.CART_REMOVE, response=S.CART, status=200,
+              errors=(403, 409, 422))
 def cart_remove(ctx: api.EndpointContext) -> dict[str, Any]:
     """``{"sku": ...}``: remove a line."""
     body = ctx.body_object()
@@ -82,7 +86,8 @@ def cart_remove(ctx: api.EndpointContext) -> dict[str, Any]:
     return _cart_json(ctx, cart)
 
 
-@api.endpoint("cart/coupon", request=S.CART_COUPON, response=S.CART)
+@api.endpoint("cart/coupon", request=S.CART_COUPON, response=S.CART, status=200,
+              errors=(403, 409, 422))
 def cart_coupon(ctx: api.EndpointContext) -> dict[str, Any]:
     """``{"code": "WELCOME20"}`` applies a coupon (``{"code": null}`` removes it); a coupon
     the customer may not use is refused (422) naming why."""
@@ -101,7 +106,8 @@ def cart_coupon(ctx: api.EndpointContext) -> dict[str, Any]:
     return _cart_json(ctx, cart)
 
 
-@api.endpoint("cart/quote", request=S.CART_QUOTE, response=S.QUOTE_OR_NOTHING)
+@api.endpoint("cart/quote", request=S.CART_QUOTE, response=S.QUOTE_OR_NOTHING, status=200,
+              errors=(403, 422))
 def cart_quote(ctx: api.EndpointContext) -> dict[str, Any]:
     """The price of the cart, or of ``{"lines": [{"sku", "qty"}], "coupon_code",
     "channel"}`` without touching the cart: every promotion applied, explained."""
@@ -114,7 +120,7 @@ def cart_quote(ctx: api.EndpointContext) -> dict[str, Any]:
     for i, line in enumerate(body["lines"]):
         if not isinstance(line, dict):
             raise api.ValidationError("must be {sku, qty}", field=f"lines[{i}]")
-        lines.append((lookup(sys, "sku", line.get("sku"))["id"],
+        lines.append((lookup(sys, "sku", line.get("sku"), param=f"lines[{i}].sku")["id"],
                       qty_of(line, 1) or 1))
     priced = quote(sys, channel=channel_for(sys, body.get("channel")),
                    customer=customer_of(ctx), lines=lines,
@@ -122,7 +128,8 @@ def cart_quote(ctx: api.EndpointContext) -> dict[str, Any]:
     return quote_json(priced)
 
 
-@api.endpoint("checkout", request=S.CHECKOUT, response=S.ORDER)
+@api.endpoint("checkout", request=S.CHECKOUT, response=S.ORDER, status=201,
+              errors=(403, 409, 422))
 def place_order(ctx: api.EndpointContext) -> api.Reply:
     """Place the order from the cart (send an ``Idempotency-Key``): prices it, reserves
     its stock, and answers 201 with the order, due to be paid by ``reserved_until``."""
@@ -130,7 +137,8 @@ def place_order(ctx: api.EndpointContext) -> api.Reply:
     return api.Reply(order, 201, {"Location": f"/api/v1/sales_order/{order['id']}"})
 
 
-@api.endpoint("orders", methods=["GET"], request=S.NO_PARAMETERS, response=S.ORDERS)
+@api.endpoint("orders", methods=["GET"], request=S.NO_PARAMETERS, response=S.ORDERS,
+              errors=(403,))
 def my_orders(ctx: api.EndpointContext) -> dict[str, Any]:
     """The calling customer's orders, newest first."""
     customer = customer_of(ctx)
@@ -141,13 +149,15 @@ def my_orders(ctx: api.EndpointContext) -> dict[str, Any]:
     return {"data": page.rows}
 
 
-@api.endpoint("order", methods=["GET"], request=S.ORDER_QUERY, response=S.ORDER)
+@api.endpoint("order", methods=["GET"], request=S.ORDER_QUERY, response=S.ORDER,
+              errors=(403, 404))
 def my_order(ctx: api.EndpointContext) -> dict[str, Any]:
     """``?name=SO-...``: one of the calling customer's orders, with lines and promotions."""
     return find_my_order(ctx, ctx.args.get("name"))
 
 
-@api.endpoint("orders/pay", request=S.PAY, response=S.PAYMENT_STARTED)
+@api.endpoint("orders/pay", request=S.PAY, response=S.PAYMENT_STARTED, status=201,
+              errors=(403, 404, 409, 422))
 def pay(ctx: api.EndpointContext) -> api.Reply:
     """``{"order": "SO-...", "provider": "test"}``: start paying; the provider's answer
     (a URL to pay at) and the payment's name, which its callback will carry."""
@@ -156,7 +166,8 @@ def pay(ctx: api.EndpointContext) -> api.Reply:
     return api.Reply(start_payment(ctx, order, body.get("provider") or "test"), 201)
 
 
-@api.endpoint("orders/cancel", request=S.MY_ORDER, response=S.ORDER)
+@api.endpoint("orders/cancel", request=S.MY_ORDER, response=S.ORDER, status=200,
+              errors=(403, 404, 409, 422))
 def cancel_my_order(ctx: api.EndpointContext) -> dict[str, Any]:
     """``{"order": "SO-..."}``: cancel an unpaid order of the caller; stock returns."""
     order = find_my_order(ctx, ctx.body_object().get("order"))
@@ -166,7 +177,7 @@ def cancel_my_order(ctx: api.EndpointContext) -> dict[str, Any]:
 
 
 @api.endpoint("payments/test/callback", auth="public", request=S.CALLBACK,
-              response=S.CALLBACK_DONE)
+              response=S.CALLBACK_DONE, status=200, errors=(401, 404, 409, 422))
 def test_callback(ctx: api.EndpointContext) -> dict[str, Any]:
     """The test provider's signed callback (see payments.py for the signature)."""
     chosen = provider(ctx.system, "test")
@@ -178,19 +189,21 @@ def test_callback(ctx: api.EndpointContext) -> dict[str, Any]:
 
 def _order(ctx: api.EndpointContext) -> tuple[dict[str, Any], dict[str, Any]]:
     body = ctx.body_object()
-    order = lookup(ctx.records, "sales_order", body.get("order"), field="name")
+    order = lookup(ctx.records, "sales_order", body.get("order"), field="name",
+                   param="order")
     return body, ctx.system.get("sales_order", order["id"])
 
 
-@api.endpoint("orders/place", roles=STAFF, request=S.STAFF_PLACE, response=S.ORDER)
+@api.endpoint("orders/place", roles=STAFF, request=S.STAFF_PLACE, response=S.ORDER,
+              status=201, errors=(403, 409, 422))
 def staff_place(ctx: api.EndpointContext) -> api.Reply:
     """Staff: ``{"channel", "customer", "lines": [{"sku", "qty"}], "coupon_code",
     "priority", "store", "external_id", ...}``: place an order directly (phone orders,
     marketplace imports)."""
     body = ctx.body_object()
     sys = ctx.system
-    lines = [(lookup(sys, "sku", line.get("sku"))["id"], qty_of(line, 1))
-             for line in body.get("lines") or []]
+    lines = [(lookup(sys, "sku", line.get("sku"), param=f"lines[{i}].sku")["id"],
+              qty_of(line, 1)) for i, line in enumerate(body.get("lines") or [])]
     values = {k: body[k] for k in ("priority", "external_id", "ship_to_name", "ship_to_phone",
                                     "ship_to_address", "notes") if body.get(k) is not None}
     store = lookup(sys, "store", body["store"]) if body.get("store") else None
@@ -200,14 +213,16 @@ def staff_place(ctx: api.EndpointContext) -> api.Reply:
     return api.Reply(order, 201)
 
 
-@api.endpoint("orders/allocate", roles=STAFF, request=S.STAFF_ORDER, response=S.ORDER)
+@api.endpoint("orders/allocate", roles=STAFF, request=S.STAFF_ORDER, response=S.ORDER,
+              status=200, errors=(403, 409, 422))
 def staff_allocate(ctx: api.EndpointContext) -> dict[str, Any]:
     """Staff: ``{"order"}``: the goods are picked (paid → allocated)."""
     _, order = _order(ctx)
     return move_status(ctx.records, order, "allocate")
 
 
-@api.endpoint("orders/ship", roles=STAFF, request=S.STAFF_SHIP, response=S.ORDER)
+@api.endpoint("orders/ship", roles=STAFF, request=S.STAFF_SHIP, response=S.ORDER,
+              status=200, errors=(403, 409, 422))
 def staff_ship(ctx: api.EndpointContext) -> dict[str, Any]:
     """Staff: ``{"order", "carrier": "sf", "tracking_no"}`` (both required): ship it
     (stock leaves). The same as ``POST /api/v1/sales_order/<id>/actions/ship``."""
@@ -215,14 +230,16 @@ def staff_ship(ctx: api.EndpointContext) -> dict[str, Any]:
     return ship(ctx.records, order, body.get("carrier"), body.get("tracking_no"))
 
 
-@api.endpoint("orders/complete", roles=STAFF, request=S.STAFF_ORDER, response=S.ORDER)
+@api.endpoint("orders/complete", roles=STAFF, request=S.STAFF_ORDER, response=S.ORDER,
+              status=200, errors=(403, 409, 422))
 def staff_complete(ctx: api.EndpointContext) -> dict[str, Any]:
     """Staff: ``{"order"}``: delivered (shipped → completed)."""
     _, order = _order(ctx)
     return move_status(ctx.records, order, "complete")
 
 
-@api.endpoint("orders/cancel_any", roles=STAFF, request=S.STAFF_CANCEL, response=S.ORDER)
+@api.endpoint("orders/cancel_any", roles=STAFF, request=S.STAFF_CANCEL, response=S.ORDER,
+              status=200, errors=(403, 409, 422))
 def staff_cancel(ctx: api.EndpointContext) -> dict[str, Any]:
     """Staff: ``{"order", "reason"}``: cancel any order not yet shipped."""
     body, order = _order(ctx)
@@ -230,7 +247,8 @@ def staff_cancel(ctx: api.EndpointContext) -> dict[str, Any]:
 
 
 @api.endpoint("stock/allocate", roles=["Shop Manager", "Stock Manager"],
-              request=S.RUN_ALLOCATION, response=S.ALLOCATED)
+              request=S.RUN_ALLOCATION, response=S.ALLOCATED, status=200,
+              errors=(409, 422))
 def run_allocation(ctx: api.EndpointContext) -> dict[str, Any]:
     """Staff: bring every channel's stock allocation to its rule now."""
     body = ctx.body_object()
@@ -240,7 +258,7 @@ def run_allocation(ctx: api.EndpointContext) -> dict[str, Any]:
 
 
 @api.endpoint("catalogue/products", methods=["GET"], auth="public",
-              request=S.PRODUCTS_QUERY, response=S.PRODUCTS,
+              request=S.PRODUCTS_QUERY, response=S.PRODUCTS, errors=(404, 422),
               cache_seconds=5)  # as fresh as the storefront pages (FRESH)
 def products(ctx: api.EndpointContext) -> dict[str, Any]:
     """Products on sale in a channel (``?channel=CODE&category=CODE&q=text&after=...``)."""
@@ -248,7 +266,7 @@ def products(ctx: api.EndpointContext) -> dict[str, Any]:
 
 
 @api.endpoint("catalogue/product", methods=["GET"], auth="public",
-              request=S.PRODUCT_QUERY, response=S.PRODUCT,
+              request=S.PRODUCT_QUERY, response=S.PRODUCT, errors=(404, 422),
               cache_seconds=5)  # as fresh as the storefront pages (FRESH)
 def product(ctx: api.EndpointContext) -> dict[str, Any]:
     """``?code=P-0001&channel=CODE``: a listed product with its SKUs, prices and stock."""

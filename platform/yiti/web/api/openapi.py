@@ -211,7 +211,35 @@ def entity_paths(entity: Entity) -> dict[str, dict[str, Any]]:
 
 #: No credentials at all: overrides the document's default security.
 PUBLIC: list[dict[str, list[str]]] = []
+#: What a pack endpoint that does not declare ``errors`` is documented to answer.
 PACK_ERRORS = ("400", "401", "403", "404", "409", "422", "429")
+
+
+def pack_statuses(spec: EndpointSpec, method: str) -> tuple[str, tuple[str, ...]]:
+    """The success status (``"2XX"`` when the endpoint does not say which) and the error
+    statuses the document lists for ``method`` of ``spec``.
+
+    With ``errors`` declared, these are added to them because the engine answers them
+    whatever the function does: 422 (a NUL character, a request its schema refuses, a body
+    that is not an object), 401 and 403 for a user's endpoint (no credentials; no CSRF
+    token, or a record the caller may not touch), 404 behind ``roles``, 409 for a user's
+    POST (its Idempotency-Key in use) and 429 on writes (the write limiter).
+    """
+    writes = method != "GET"
+    success = str(spec.status) if spec.status else "200" if not writes else "2XX"
+    if spec.errors is None:
+        # A public endpoint may refuse with 401 too (a bad signature).
+        return success, tuple(s for s in PACK_ERRORS if s != "429" or writes)
+    errors = {*spec.errors, 422}
+    if spec.auth == "user":
+        errors |= {401, 403}
+        if method == "POST":
+            errors.add(409)
+    if spec.roles:
+        errors.add(404)
+    if writes:
+        errors.add(429)
+    return success, tuple(str(s) for s in sorted(errors))
 
 
 def _summary(spec: EndpointSpec) -> str:
@@ -244,16 +272,15 @@ def pack_endpoint_paths(endpoints: Iterable[tuple[str, EndpointSpec]]
         request = dict(spec.request) if spec.request is not None else None
         response = dict(spec.response) if spec.response is not None else {}
         for method in spec.methods:
-            writes = method != "GET"
-            # A public endpoint may refuse with 401 too (a bad signature).
-            statuses = [s for s in PACK_ERRORS if s != "429" or writes]
+            success, errors = pack_statuses(spec, method)
+            answer: dict[str, Any] = {"description": "done"}
+            if success != "204":
+                answer["content"] = {"application/json": {"schema": response}}
             operation: dict[str, Any] = {
                 "operationId": _operation_id("x", pack, spec.name, method.lower()),
                 "summary": _summary(spec), "description": "\n\n".join(notes),
                 "tags": [f"x/{pack}"],
-                "responses": {"2XX": {"description": "done", "content": {
-                    "application/json": {"schema": response}}},
-                    **_problems(*statuses)},
+                "responses": {success: answer, **_problems(*errors)},
             }
             if public:
                 operation["security"] = PUBLIC
