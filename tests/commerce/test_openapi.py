@@ -248,6 +248,10 @@ def test_a_request_the_schema_refuses_names_the_field(client: FlaskClient, doc: 
                                    headers=ann))) == {"sku"}  # not the query it became
     assert set(refused(doc, client.post(f"{X}/cart/update", json={}, headers=ann))) == {
         "qty", "sku"}
+    # malformed JSON is a 422 naming the body (the engine answers no 400 here)
+    assert refused(doc, client.post(f"{X}/cart/add", data=b'{"sku": ', headers={
+        **ann, "Content-Type": "application/json"})) == {
+        "body": "send a JSON object with Content-Type: application/json"}
     # a misspelt key is refused, not ignored (it would have added the default 1)
     assert refused(doc, client.post(f"{X}/cart/add", json={"sku": "SHIRT-1", "quantity": 5},
                                headers=ann)) == {"quantity": "is not a field of this request"}
