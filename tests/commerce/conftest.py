@@ -1,6 +1,7 @@
 """A commerce site with a small shop: 2 warehouses, 2 channels, 3 products, customers.
 
-``shop`` holds ids by code; ``customer_token(code)`` gives a customer's API token header.
+``shop`` holds ids by code; ``token(name, *roles, **attributes)`` gives a new user's API
+token header; ``ann`` (customer ANN) and ``staff`` (an order clerk) are signed in.
 """
 
 from __future__ import annotations
@@ -90,15 +91,32 @@ def client(site: Site) -> FlaskClient:
     return create_app(site=site).test_client()
 
 
+def token_for(site: Site, name: str, *roles: str, **attributes: Any) -> dict[str, str]:
+    """The API token header of a new user ``name`` holding ``roles``."""
+    ident = users.create_user(site, name, f"{name}-password-1", roles=roles,
+                              attributes=attributes)
+    value, _ = tokens.create_token(site, ident, ("*",))
+    return {"Authorization": f"Bearer {value}"}
+
+
 @pytest.fixture
 def token(site: Site) -> Callable[..., dict[str, str]]:
     def make(name: str, *roles: str, **attributes: Any) -> dict[str, str]:
-        ident = users.create_user(site, name, f"{name}-password-1", roles=roles,
-                                  attributes=attributes)
-        value, _ = tokens.create_token(site, ident, ("*",))
-        return {"Authorization": f"Bearer {value}"}
+        return token_for(site, name, *roles, **attributes)
 
     return make
+
+
+@pytest.fixture
+def ann(token: Callable[..., dict[str, str]], shop: dict[str, Any]) -> dict[str, str]:
+    """Customer ANN of the shop, signed in."""
+    return token("ann", "Customer", customer="ANN")
+
+
+@pytest.fixture
+def staff(token: Callable[..., dict[str, str]], shop: dict[str, Any]) -> dict[str, str]:
+    """An order clerk of the shop, signed in."""
+    return token("olga", "Order Clerk")
 
 
 def hooks() -> Any:

@@ -15,16 +15,6 @@ from .conftest import START, ledger_balances, level
 X = "/api/v1/x/commerce"
 
 
-@pytest.fixture
-def ann(token, shop):
-    return token("ann", "Customer", customer="ANN")
-
-
-@pytest.fixture
-def staff(token, shop):
-    return token("olga", "Order Clerk")
-
-
 def provider(site):
     from yiti_packs.commerce.hooks.payments import test_provider
 

@@ -17,16 +17,6 @@ from .test_checkout import X, callback, checkout, place
 A = "/api/v1/sales_order"
 
 
-@pytest.fixture
-def ann(token, shop):
-    return token("ann", "Customer", customer="ANN")
-
-
-@pytest.fixture
-def staff(token, shop):
-    return token("olga", "Order Clerk")
-
-
 def act(client, headers, order, action, **body):
     return client.post(f"{A}/{order['id']}/actions/{action}", json=body, headers=headers)
 

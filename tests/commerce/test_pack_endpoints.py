@@ -8,15 +8,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from flask.testing import FlaskClient
 
 from yiti.config import PROJECT_ROOT
 from yiti.definitions import register_kind
-from yiti.permissions import tokens, users
+from yiti.permissions import users
 from yiti.permissions.kind import PERMISSIONS
 from yiti.site import Site
 from yiti.testing import settings_for
-from yiti.web.app import create_app
+
+from .conftest import token_for
 
 PACKS = Path(__file__).parent / "packs"
 BASE = "/api/v1/x/echo"
@@ -30,17 +30,6 @@ def site(db_url: str, tmp_path: Path) -> Iterator[Site]:
     site.migrate()
     yield site
     site.close()
-
-
-@pytest.fixture
-def client(site: Site) -> FlaskClient:
-    return create_app(site=site).test_client()
-
-
-def token_for(site: Site, name: str, *roles: str) -> dict[str, str]:
-    ident = users.create_user(site, name, f"{name}-password-1", roles=roles)
-    token, _ = tokens.create_token(site, ident, ("*",))
-    return {"Authorization": f"Bearer {token}"}
 
 
 def notes(site: Site) -> int:
