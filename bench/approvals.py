@@ -14,35 +14,21 @@ inbox's first 100) with the number of SQL statements it runs.
 from __future__ import annotations
 
 import argparse
-import statistics
-import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
+from common import database, median_ms
 from sqlalchemy import event, func, select
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "platform"))
-
-import yiti.workflow  # noqa: E402, F401 - the workflow kind and tables before the site
-from yiti.config import PROJECT_ROOT  # noqa: E402
-from yiti.permissions import users  # noqa: E402
-from yiti.records.transaction import reading  # noqa: E402
-from yiti.site import Site  # noqa: E402
-from yiti.testing import settings_for, temporary_database  # noqa: E402
-from yiti.workflow import inbox, install  # noqa: E402
-from yiti.workflow.tables import TASK  # noqa: E402
-
-
-def median_ms(fn: Callable[[], object], repeat: int) -> float:
-    fn()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
+import yiti.workflow  # noqa: F401 - the workflow kind and tables before the site
+from yiti.config import PROJECT_ROOT
+from yiti.permissions import users
+from yiti.records.transaction import reading
+from yiti.site import Site
+from yiti.testing import settings_for
+from yiti.workflow import inbox, install
+from yiti.workflow.tables import TASK
 
 
 def main() -> None:
@@ -52,7 +38,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=50)
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="yiti-bench-approvals-"))
-    with temporary_database(tmp, base_url=args.database_url or "") as url:
+    with database(args.database_url, tmp) as url:
         run(url, tmp, args.claims, args.repeat)
 
 

@@ -24,16 +24,12 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "platform"))
-sys.path.insert(0, str(ROOT / "bench"))
-
-from sqlalchemy import create_engine, event, text  # noqa: E402
+from common import database, set_up
+from sqlalchemy import event
 
 X = "/api/v1/x/commerce"
 
@@ -52,17 +48,10 @@ def main() -> int:
         print("bench/checkout_profile.py needs PostgreSQL: pass --database-url",
               file=sys.stderr)
         return 2
-    from double11 import set_up
-
     from yiti.web.app import create_app
 
-    schema = f"prof_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    url = f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
     tmp = Path(tempfile.mkdtemp(prefix="yiti-prof-"))
-    try:
+    with database(url, tmp) as url:
         setup_args = argparse.Namespace(flash_stock=max(args.rounds // 2, 1), burst_stock=10,
                                         buyers=2 * args.rounds + 2, burst=0,
                                         phases=["checkout"])
@@ -153,10 +142,6 @@ def main() -> int:
             print(stream.getvalue())
         site.close()
         return 0
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
 
 
 if __name__ == "__main__":

@@ -49,17 +49,13 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections import Counter
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "platform"))
-sys.path.insert(0, str(ROOT / "tests" / "storefront"))
-
-from sqlalchemy import create_engine, insert, text, update  # noqa: E402
+from common import ROOT, database, schema_of, set_up, summary
+from sqlalchemy import create_engine, insert, update
 
 X = "/api/v1/x/commerce"
 PAGES = ["/p/commerce/", "/p/commerce/category/APPAREL", "/p/commerce/search?q=Product",
@@ -127,84 +123,7 @@ class Http:
         return status, body
 
 
-def pct(values: list[float], p: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))] * 1000
-
-
-def summary(label: str, latencies: list[float], seconds: float, count: int, unit: str) -> str:
-    return (f"{label}: {count / seconds:,.0f} {unit}/s ({count:,} in {seconds:.1f} s); "
-            f"p50 {pct(latencies, 50):.0f} ms, p95 {pct(latencies, 95):.0f} ms, "
-            f"p99 {pct(latencies, 99):.0f} ms")
-
-
 # -- set-up ----------------------------------------------------------------------------------
-
-def set_up(url: str, tmp: Path, args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
-    """A fresh shop; the ids by code, the buyers' and the burst buyers' tokens."""
-    from sfshop import build_shop
-
-    from yiti.definitions import register_kind
-    from yiti.fixtures import load_fixtures
-    from yiti.permissions import tokens, users
-    from yiti.permissions.kind import PERMISSIONS
-    from yiti.site import Site
-    from yiti.testing import settings_for
-
-    register_kind(PERMISSIONS)
-    site = Site(settings_for(url, tmp, modules=[ROOT / "modules"], packs=["commerce"]))
-    site.migrate()
-    load_fixtures(site)
-    ids = build_shop(site, stock=args.flash_stock, flash_qty=100_000)
-    r = site.records()
-    skus = []
-    for i in range(1, 21):
-        product = r.create("product", {"code": f"P-{i:03d}", "title": f"Product {i}",
-                                       "list_price": f"{20 + i}.00",
-                                       "category": ids["APPAREL"],
-                                       "shipping_class": {"code": "STD"}})
-        skus.append(r.create("sku", {"code": f"P-{i:03d}-1", "product": product["id"]})["id"])
-        for channel in ("ONLINE", "WECHAT"):
-            r.create("channel_listing", {"channel": ids[channel], "product": product["id"]})
-    hot = r.create("product", {"code": "HOT", "title": "Hot item", "list_price": "99.00",
-                               "category": ids["APPAREL"], "shipping_class": {"code": "STD"}})
-    ids["HOT-1"] = r.create("sku", {"code": "HOT-1", "product": hot["id"]})["id"]
-    r.create("channel_listing", {"channel": ids["ONLINE"], "product": hot["id"]})
-    base = r.create("sku", {"code": "BASE-FLASH", "product": hot["id"]})["id"]
-    ids["BASE-FLASH"] = base
-    entry = r.create("stock_entry", {"warehouse": ids["WH"], "lines": [
-        *({"sku": s, "qty": 1_000_000, "unit_cost": "5.00"} for s in
-          [*skus, ids["TEA-1"], ids["SHOE-1"]]),
-        {"sku": ids["HOT-1"], "qty": args.burst_stock, "unit_cost": "5.00"},
-        {"sku": base, "qty": args.flash_stock, "unit_cost": "5.00"}]})
-    r.submit("stock_entry", entry["id"])
-    ids["HOT-PROMO"] = r.create("promotion", {
-        "code": "HOT11", "title": "Hot item flash", "kind": "flash_sale", "scope": "sku",
-        "sku": ids["HOT-1"], "flash_price": "9.90", "per_customer_limit": 1,
-        "total_qty": 100_000})["id"]
-    ids["BASE-PROMO"] = r.create("promotion", {
-        "code": "BASE11", "title": "Baseline flash", "kind": "flash_sale", "scope": "sku",
-        "sku": base, "flash_price": "9.90", "total_qty": args.flash_stock, "active": False,
-        })["id"]
-    ids["ordinary"] = ["TEA-1", "SHOE-1", *(f"P-{i:03d}-1" for i in range(1, 21))]
-    buyers = args.buyers if "checkout" in args.phases else 0
-    burst = args.burst if "burst" in args.phases else 0
-    total = buyers + burst
-    r.create_many("customer", [{"code": f"B{i}", "full_name": f"Buyer {i}", "user": f"b{i}"}
-                               for i in range(total)])
-    if not total:  # the baseline's orders need a customer
-        r.create("customer", {"code": "B0", "full_name": "Buyer 0"})
-    ids["customer"] = r.list("customer", filters=[("code", "=", "B0")]).rows[0]["id"]
-    tokens_ = []
-    for i in range(total):
-        ident = users.create_user(site, f"b{i}", None, roles=["Customer"],
-                                  attributes={"customer": f"B{i}"})
-        tokens_.append({"Authorization": f"Bearer {tokens.create_token(site, ident, ('*',))[0]}"})
-    ids["buyers"], ids["burst"] = tokens_[:buyers], tokens_[buyers:]
-    return site, ids
-
 
 def start_server(url: str, tmp: Path, args: argparse.Namespace) -> tuple[subprocess.Popen, int]:
     with socket.socket() as s:
@@ -496,12 +415,14 @@ def main() -> int:
         print("bench/double11.py only runs against a local database", file=sys.stderr)
         return 2
 
-    schema = f"d11_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    url = f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
     tmp = Path(tempfile.mkdtemp(prefix="yiti-d11-"))
+    with database(url, tmp) as url:
+        return run(url, tmp, args)
+
+
+def run(url: str, tmp: Path, args: argparse.Namespace) -> int:
+    """The phases in the fresh schema of ``url``; 1 when an invariant fails."""
+    schema = schema_of(url)
     server = None
     try:
         t0 = time.perf_counter()
@@ -582,9 +503,6 @@ def main() -> int:
         if server is not None:
             server.terminate()
             server.wait(30)
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
 
 
 if __name__ == "__main__":

@@ -21,15 +21,11 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "platform"))
-sys.path.insert(0, str(ROOT / "bench"))
-
-from sqlalchemy import create_engine, event, text  # noqa: E402
+from common import database, set_up
+from sqlalchemy import event
 
 X = "/api/v1/x/commerce"
 
@@ -45,18 +41,11 @@ def main() -> int:
     if not url or not url.startswith("postgresql"):
         print("bench/order_flow.py needs PostgreSQL: pass --database-url", file=sys.stderr)
         return 2
-    from double11 import set_up
-
     from yiti.permissions import tokens, users
     from yiti.web.app import create_app
 
-    schema = f"flow_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    url = f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
     tmp = Path(tempfile.mkdtemp(prefix="yiti-flow-"))
-    try:
+    with database(url, tmp) as url:
         n = args.rounds
         setup = argparse.Namespace(flash_stock=1, burst_stock=10, buyers=2 * n + 2, burst=0,
                                    phases=["checkout"])
@@ -124,9 +113,6 @@ def main() -> int:
         if args.trace:
             print("\n".join(shipping))
         site.close()
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
     return 0
 
 

@@ -15,23 +15,20 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import random
-import statistics
-import sys
 import tempfile
 import textwrap
 import time
-import uuid
 from decimal import Decimal
 from pathlib import Path
 
-from sqlalchemy import and_, create_engine, insert, select, text
+from common import database, timed
+from sqlalchemy import and_, insert, select, text
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "platform"))
-
-from yiti.db import create_engine as yiti_engine  # noqa: E402
-from yiti.definitions import load_model  # noqa: E402
-from yiti.site import Site  # noqa: E402
-from yiti.testing import settings_for  # noqa: E402
+from yiti.db import create_engine as yiti_engine
+from yiti.definitions import load_model
+from yiti.definitions.model import Model
+from yiti.site import Site
+from yiti.testing import settings_for
 
 ENTITY = """
 entity: bench_order
@@ -57,16 +54,6 @@ def make_rows(n: int, seed: int) -> list[dict]:
         "qty": rng.randrange(1, 10),
         "placed_at": start + dt.timedelta(seconds=rng.randrange(0, 330 * 86400)),
     } for _ in range(n)]
-
-
-def timed(fn, repeat: int = 1) -> float:  # noqa: ANN001
-    """The median wall time of ``fn`` over ``repeat`` runs, in seconds."""
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def profile_create_many(records, n: int, batch: int) -> None:  # noqa: ANN001
@@ -106,14 +93,11 @@ def main() -> None:
     (pack / "entities" / "bench_order.yaml").write_text(textwrap.dedent(ENTITY))
     model = load_model([tmp / "packs"])
 
-    schema = None
-    url = args.database_url or f"sqlite:///{tmp / 'bench.db'}"
-    if url.startswith("postgresql"):
-        schema = f"bench_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f"CREATE SCHEMA {schema}"))
-        url = f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
+    with database(args.database_url, tmp) as url:
+        run(url, tmp, model, args)
+
+
+def run(url: str, tmp: Path, model: Model, args: argparse.Namespace) -> None:
     site = Site(settings_for(url, tmp), model=model, engine=yiti_engine(url))
     site.migrate()
     table = site.tables["bench_order"]
@@ -207,10 +191,6 @@ def main() -> None:
         print(f"capped count (10,000) of the same filter: {count * 1000:.2f} ms")
     finally:
         site.close()
-        if schema:
-            with admin.connect() as conn:
-                conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-            admin.dispose()
 
 
 if __name__ == "__main__":

@@ -26,19 +26,17 @@ import argparse
 import datetime as dt
 import random
 import statistics
-import sys
 import tempfile
 import textwrap
 import time
-import uuid
 from decimal import Decimal
 from pathlib import Path
 
 import yaml
+from common import database, timed
 from sqlalchemy import (
     Date,
     cast,
-    create_engine,
     func,
     insert,
     literal_column,
@@ -46,16 +44,15 @@ from sqlalchemy import (
     text,
 )
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "platform"))
-
-from yiti.db import create_engine as yiti_engine  # noqa: E402
-from yiti.definitions import load_model  # noqa: E402
-from yiti.permissions.policy import SYSTEM  # noqa: E402
-from yiti.reports import report_of, run_report  # noqa: E402
-from yiti.reports.statistics import bucket_column, bucket_sql  # noqa: E402
-from yiti.schema.statistics import derived_columns  # noqa: E402
-from yiti.site import Site  # noqa: E402
-from yiti.testing import settings_for  # noqa: E402
+from yiti.db import create_engine as yiti_engine
+from yiti.definitions import load_model
+from yiti.definitions.model import Model
+from yiti.permissions.policy import SYSTEM
+from yiti.reports import report_of, run_report
+from yiti.reports.statistics import bucket_column, bucket_sql
+from yiti.schema.statistics import derived_columns
+from yiti.site import Site
+from yiti.testing import settings_for
 
 FILES = {
     "entities/bench_product.yaml": """
@@ -96,15 +93,6 @@ REPORT = {
 CHANNELS = ["mall", "store", "wechat", "tmall"]
 CATEGORIES = ["food", "toys", "books", "home", "beauty", "sports"]
 UTC = dt.UTC
-
-
-def timed(fn, repeat: int) -> float:  # noqa: ANN001
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def load(site: Site, n_lines: int, batch: int = 20_000) -> None:
@@ -208,14 +196,11 @@ def main() -> None:
     (pack / "module.yaml").write_text("name: bench\nversion: '1'\nlabel: Bench\n")
     model = load_model([tmp / "packs"])
 
-    schema = None
-    url = args.database_url or f"sqlite:///{tmp / 'bench.db'}"
-    if url.startswith("postgresql"):
-        schema = f"bench_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f"CREATE SCHEMA {schema}"))
-        url = f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
+    with database(args.database_url, tmp) as url:
+        run(url, tmp, model, args)
+
+
+def run(url: str, tmp: Path, model: Model, args: argparse.Namespace) -> None:
     site = Site(settings_for(url, tmp), model=model, engine=yiti_engine(url))
     try:
         made = [s for s in site.migrate().steps
@@ -255,10 +240,6 @@ def main() -> None:
               f"(median of {args.repeat})")
     finally:
         site.close()
-        if schema:
-            with admin.connect() as conn:
-                conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-            admin.dispose()
 
 
 if __name__ == "__main__":

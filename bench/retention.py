@@ -14,19 +14,17 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
 
-from sqlalchemy import create_engine, event, insert, text
+from common import database
+from sqlalchemy import event, insert
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "platform"))
-
-from yiti.jobs import FakeClock, JobSettings, install, retention  # noqa: E402
-from yiti.site import Site  # noqa: E402
-from yiti.testing import settings_for  # noqa: E402
+from yiti.jobs import FakeClock, JobSettings, install, retention
+from yiti.site import Site
+from yiti.testing import settings_for
 
 CHUNK = 10_000
 
@@ -62,13 +60,11 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=1000)
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp())
-    url = args.database_url or f"sqlite:///{tmp}/retention.db"
-    schema = None
-    if url.startswith("postgresql"):
-        schema = f"bench_{uuid.uuid4().hex[:8]}"
-        with create_engine(url).begin() as conn:
-            conn.execute(text(f"CREATE SCHEMA {schema}"))
-        url = f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema},public"
+    with database(args.database_url, tmp) as url:
+        run(url, tmp, args)
+
+
+def run(url: str, tmp: Path, args: argparse.Namespace) -> None:
     site = Site(settings_for(url, tmp, packs=["example"]))
     try:
         site.migrate()
@@ -100,9 +96,6 @@ def main() -> None:
               f"slowest {batches[-1] * 1000:.1f} ms ({url.split(':')[0]})")
     finally:
         site.close()
-        if schema:
-            with create_engine(args.database_url).begin() as conn:
-                conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
 
 
 if __name__ == "__main__":

@@ -17,23 +17,19 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from common import ROOT, database, median_ms
 from sqlalchemy import insert, select
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "platform"))
-
-from yiti.permissions import tokens, users  # noqa: E402
-from yiti.site import Site  # noqa: E402
-from yiti.testing import settings_for, temporary_database  # noqa: E402
-from yiti.web.app import create_app  # noqa: E402
+from yiti.permissions import tokens, users
+from yiti.site import Site
+from yiti.testing import settings_for
+from yiti.web.app import create_app
 
 PACKS = [ROOT / "modules", ROOT / "tests" / "permissions" / "packs"]
 KINDS = ("book", "tool", "game")
@@ -74,16 +70,6 @@ def load_items(site: Site, rows: int) -> None:
     if site.engine.dialect.name == "postgresql":  # planner statistics, as autovacuum would
         with site.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.exec_driver_sql("ANALYZE item")
-
-
-def median_ms(fn: Callable[[], object], repeat: int) -> float:
-    fn()  # warm up
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
 
 
 def hand_written(site: Site) -> Callable[[], str]:
@@ -131,8 +117,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=50)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp, temporary_database(
-            Path(tmp), base_url=args.database_url or "") as url:
+    with tempfile.TemporaryDirectory() as tmp, database(args.database_url, Path(tmp)) as url:
         site = Site(settings_for(url, Path(tmp), modules=PACKS))
         site.migrate()
         started = time.perf_counter()
