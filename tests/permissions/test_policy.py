@@ -195,3 +195,37 @@ def test_create_many_checks_row_rules_for_every_record(site: Site, actor, data) 
                                       {"full_name": "Elsewhere", "group": data["g2"]}])
     assert error.value.message.startswith("rows[1]: you may not create this")
     assert site.records().count("contact").value == 4  # Ann, Bob, A, B: nothing of the second
+
+
+def test_overrides_due_again_are_read_by_one_thread_while_the_others_go_on(
+        site: Site, monkeypatch) -> None:
+    import threading
+    import time
+
+    from yiti.permissions import role_policy
+
+    policy = site.policy
+    first = policy.rules()
+    reads: list[int] = []
+    reading = threading.Event()
+    release = threading.Event()
+    real_load = overrides.load
+
+    def slow_load(engine, table):  # noqa: ANN001, ANN202
+        reads.append(1)
+        reading.set()
+        release.wait(5)
+        return real_load(engine, table)
+
+    monkeypatch.setattr(role_policy.overrides, "load", slow_load)
+    policy._loaded_at = time.monotonic() - role_policy.OVERRIDES_TTL - 1  # due again
+    got: list[object] = []
+    reader = threading.Thread(target=lambda: got.append(policy.rules()))
+    reader.start()
+    assert reading.wait(5)
+    others = [policy.rules() for _ in range(8)]  # not blocked behind the reader
+    release.set()
+    reader.join(5)
+    assert reads == [1]
+    assert all(rules is first for rules in others)
+    assert got and got[0] is not first and policy.rules() is got[0]
