@@ -57,10 +57,11 @@ def qty_of(body: dict[str, Any], default: int | None = None) -> int:
 
 
 def set_line(ctx: api.EndpointContext, sku_code: Any, qty: int, *, add: bool,
-             channel: Any = None) -> dict[str, Any]:
-    """Add ``qty`` of a SKU to the cart (``add``) or set its quantity (0 removes it)."""
+             channel: Any = None, customer: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Add ``qty`` of a SKU to the cart (``add``) or set its quantity (0 removes it);
+    ``customer`` when the caller has already found it."""
     sys = ctx.system
-    cart = open_cart(ctx, channel=channel)
+    cart = open_cart(ctx, channel=channel, customer=customer)
     assert cart is not None
     sku = lookup(sys, "sku", sku_code)
     lines = [{"id": line["id"], "sku": line["sku"], "qty": line["qty"]}
@@ -102,10 +103,16 @@ def checkout(ctx: api.EndpointContext, body: dict[str, Any]) -> dict[str, Any]:
 
 def my_order(ctx: api.EndpointContext, name: Any) -> dict[str, Any]:
     """An order of the calling customer (404 for anyone else's, as for a missing one)."""
-    order = first(ctx.system, "sales_order", [("name", "=", str(name or ""))])
+    text = str(name or "")
+    order = None
+    if text and not text.isdigit():  # by its name only, never by id
+        try:
+            order = ctx.system.get("sales_order", text)
+        except api.NotFound:
+            pass
     if order is None or order["customer"] != customer_of(ctx)["id"]:
         raise api.NotFound(f"no order {name!r}")
-    return ctx.system.get("sales_order", order["id"])
+    return order
 
 
 def start_payment(ctx: api.EndpointContext, order: dict[str, Any], provider_name: str

@@ -30,18 +30,20 @@ from .checkout import (
 from .common import lookup
 from .orders import cancel, move_status, place, ship
 from .payments import provider
-from .quotes import quote, quote_json
+from .quotes import catalogue, quote, quote_json
 from .stock import allocate
 
 STAFF = ["Shop Manager", "Order Clerk"]
 
 
-def _cart_json(ctx: api.EndpointContext, cart: dict[str, Any] | None) -> dict[str, Any]:
+def _cart_json(ctx: api.EndpointContext, cart: dict[str, Any] | None,
+               customer: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The cart with its quote; ``customer`` when the caller has already found it."""
     if cart is None:
         return {"cart": None, "lines": [], "quote": None}
     sys = ctx.system
-    channel = sys.get("channel", cart["channel"])
-    priced = quote(sys, channel=channel, customer=customer_of(ctx),
+    channel = catalogue(sys).channel(sys, cart["channel"])
+    priced = quote(sys, channel=channel, customer=customer or customer_of(ctx),
                    lines=cart_lines(cart), coupon_code=cart["coupon_code"],
                    at=ctx.now()) if cart["lines"] else None
     return {"cart": cart["id"], "channel": channel["code"], "coupon_code": cart["coupon_code"],
@@ -62,9 +64,10 @@ def get_cart(ctx: api.EndpointContext) -> dict[str, Any]:
 def cart_add(ctx: api.EndpointContext) -> dict[str, Any]:
     """``{"sku": "TS-001-RED-M", "qty": 2, "channel": "ONLINE"}``: add to the cart."""
     body = ctx.body_object()
+    customer = customer_of(ctx)
     cart = set_line(ctx, body.get("sku"), qty_of(body, 1), add=True,
-                             channel=body.get("channel"))
-    return _cart_json(ctx, cart)
+                    channel=body.get("channel"), customer=customer)
+    return _cart_json(ctx, cart, customer)
 
 
 @api.endpoint("cart/update", request=S.CART_UPDATE, response=S.CART, status=200,
@@ -72,9 +75,10 @@ def cart_add(ctx: api.EndpointContext) -> dict[str, Any]:
 def cart_update(ctx: api.EndpointContext) -> dict[str, Any]:
     """``{"sku": ..., "qty": 3}``: set a line's quantity (0 removes it)."""
     body = ctx.body_object()
+    customer = customer_of(ctx)
     cart = set_line(ctx, body.get("sku"), qty_of(body), add=False,
-                             channel=body.get("channel"))
-    return _cart_json(ctx, cart)
+                    channel=body.get("channel"), customer=customer)
+    return _cart_json(ctx, cart, customer)
 
 
 @api.endpoint("cart/remove", request=S.CART_REMOVE, response=S.CART, status=200,
@@ -82,8 +86,10 @@ def cart_update(ctx: api.EndpointContext) -> dict[str, Any]:
 def cart_remove(ctx: api.EndpointContext) -> dict[str, Any]:
     """``{"sku": ...}``: remove a line."""
     body = ctx.body_object()
-    cart = set_line(ctx, body.get("sku"), 0, add=False, channel=body.get("channel"))
-    return _cart_json(ctx, cart)
+    customer = customer_of(ctx)
+    cart = set_line(ctx, body.get("sku"), 0, add=False, channel=body.get("channel"),
+                    customer=customer)
+    return _cart_json(ctx, cart, customer)
 
 
 @api.endpoint("cart/coupon", request=S.CART_COUPON, response=S.CART, status=200,
