@@ -130,3 +130,27 @@ def test_admin_edits_permissions_and_explains(client: FlaskClient, make_user, si
     assert client.delete("/api/v1/_admin/permissions/access/Clerk/item",
                          headers=csrf).status_code == 204
     assert client.get("/api/v1/item", headers=clerk).status_code == 200
+
+
+def test_a_token_carries_all_its_users_roles_and_nothing_once_revoked_or_disabled(
+        client: FlaskClient, site, library) -> None:
+    from yiti.permissions import tokens, users
+
+    def bearer(name: str, *roles: str) -> tuple[dict[str, str], int]:
+        ident = users.create_user(site, name, None, roles=roles)
+        token, token_id = tokens.create_token(site, ident, ("*",))
+        return {"Authorization": f"Bearer {token}"}, token_id
+
+    both, both_id = bearer("two", "Borrower", "Librarian")
+    me = client.get("/api/v1/_me", headers=both)
+    assert me.status_code == 200 and set(me.json["roles"]) == {"Borrower", "Librarian"}
+    assert client.get("/api/v1/item", headers=both).status_code == 200  # Librarian's grant
+    none, _ = bearer("none")
+    me = client.get("/api/v1/_me", headers=none)
+    assert me.status_code == 200 and me.json["roles"] == []
+    assert client.get("/api/v1/item", headers=none).status_code == 403
+    assert tokens.revoke_token(site, both_id)
+    assert client.get("/api/v1/item", headers=both).status_code == 401
+    later, _ = bearer("later", "Librarian")
+    users.set_enabled(site, "later", False)
+    assert client.get("/api/v1/item", headers=later).status_code == 401

@@ -80,9 +80,8 @@ def verify_token(site: Site, token: str) -> tuple[int, frozenset[str]] | None:
 def token_user(site: Site, token: str
                ) -> tuple[dict[str, Any], frozenset[str], frozenset[str]] | None:
     """(the user's row, the token's scopes, the user's roles) for a valid, unexpired,
-    unrevoked token of an enabled user; None otherwise. Two reads on one connection
-    (what :func:`verify_token`, ``users.user_by_id`` and ``users.roles_of`` read on three),
-    for authenticating each API request."""
+    unrevoked token of an enabled user; None otherwise. One read (a row per role of the
+    user), for authenticating each API request."""
     match = _TOKEN.match(token.strip())
     if not match:
         return None
@@ -90,17 +89,20 @@ def token_user(site: Site, token: str
     roles = site.tables["yiti_user_role"]
     token_columns = [t.c[name].label(f"_token_{name}")
                      for name in ("revoked", "secret_hash", "expires_at", "scopes")]
+    query = (select(*token_columns, u, roles.c.role.label("_role"))
+             .join_from(t, u, u.c.id == t.c.user_id)
+             .outerjoin(roles, roles.c.user_id == u.c.id)
+             .where(t.c.id == int(match.group(1))))
     with site.engine.connect() as conn:
-        row = conn.execute(select(*token_columns, u).join_from(t, u, u.c.id == t.c.user_id)
-                           .where(t.c.id == int(match.group(1)))).mappings().first()
-        if row is None or not row["enabled"]:
-            return None
-        found = {k[len("_token_"):]: v for k, v in row.items() if k.startswith("_token_")}
-        if not _valid(found, match.group(2)):
-            return None
-        user = {k: row[k] for k in u.c.keys()}
-        granted = frozenset(conn.execute(select(roles.c.role)
-                                         .where(roles.c.user_id == user["id"])).scalars())
+        rows = conn.execute(query).mappings().all()
+    if not rows or not rows[0]["enabled"]:
+        return None
+    row = rows[0]
+    found = {k[len("_token_"):]: v for k, v in row.items() if k.startswith("_token_")}
+    if not _valid(found, match.group(2)):
+        return None
+    user = {k: row[k] for k in u.c.keys()}
+    granted = frozenset(r["_role"] for r in rows if r["_role"] is not None)
     return user, frozenset(found["scopes"]), granted
 
 
