@@ -252,6 +252,20 @@ def started(doc: dict[str, Any], ctx: HookContext) -> None:
         _writing.reset(token)
 
 
+def locked_fields(site: Any, entity: str, record: Mapping[str, Any]) -> frozenset[str]:
+    """The fields of ``record`` that ordinary updates may not change in its workflow
+    state (what :func:`guard_fields` refuses): for forms to show them read-only."""
+    engine = getattr(site, "workflows", None)
+    wf = engine.by_entity.get(entity) if engine is not None else None
+    if wf is None:
+        return frozenset()
+    state = wf.states.get(record.get(wf.state_field) or "")
+    if state is None or state.editable is None:
+        return frozenset()
+    return frozenset(name for name in site.model.entities[entity].fields
+                     if name != wf.state_field and name not in state.editable)
+
+
 def guard_fields(doc: dict[str, Any], ctx: HookContext) -> None:
     wf = _workflow(ctx)
     if wf is None or ctx.old is None or writing() == (ctx.entity, ctx.old.get("id")):

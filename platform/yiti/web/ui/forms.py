@@ -25,6 +25,7 @@ from yiti.web.ui.blueprint import bp, render
 from yiti.web.ui.context import entity_or_404, link_titles, record_title, records, site
 from yiti.web.ui.i18n import current_language, gettext
 from yiti.web.ui.screens import FieldStates, conditional_fields, field_states, form_layout
+from yiti.workflow.guard import locked_fields
 
 
 def _link_labels(entity: Entity, state: dict[str, Any], form: MultiDict | None
@@ -78,7 +79,8 @@ def show_form(entity: Entity, state: dict[str, Any], *, record: dict[str, Any] |
                   link_labels=_link_labels(entity, state, form),
                   child_of=lambda f: model.entities[f.target or ""],
                   conditional=conditional, state_url=state_url,
-                  hidden=set(states.hidden) - set(errors), required_now=set(states.required))
+                  hidden=set(states.hidden) - set(errors), required_now=set(states.required),
+                  locked=locked_fields(site(), entity.name, record) if record else frozenset())
 
 
 def _states(entity: Entity, state: dict[str, Any], record: dict[str, Any] | None
