@@ -32,16 +32,7 @@ from yiti.web.api.serialize import json_response
 from yiti.web.app import current_site
 from yiti.web.auth import CSRF_EXEMPT, current_actor
 from yiti.web.limits import Overloaded, limiter_for
-from yiti.web.page_cache import (
-    anonymous,
-    cache_key,
-    hit_response,
-    install,
-    lookup,
-    page_cache,
-    share,
-)
-from yiti.web.ui.i18n import current_language
+from yiti.web.page_cache import cached_response, install, mark_shared, share, shared_key
 
 PREFIX = "/api/v1/x"
 
@@ -88,12 +79,10 @@ def _view(pack: str, spec: EndpointSpec) -> Callable[[], Response]:
             if spec.roles and not actor.system and ADMINISTRATOR not in actor.roles \
                     and not set(spec.roles) & set(actor.roles):
                 raise NotFound(f"no endpoint {pack}/{spec.name}")  # leaks nothing
-        shared = ""
-        if spec.cache_seconds and request.method == "GET" and anonymous():
-            shared = cache_key(request.environ, current_language())
-            hit = lookup(page_cache(), shared)
-            if hit is not None:
-                return hit_response(page_cache(), hit)
+        shared = shared_key(spec.cache_seconds) if request.method == "GET" else ""
+        hit = cached_response(shared)
+        if hit is not None:
+            return hit
         ctx = EndpointContext(
             site=site, pack=pack, name=spec.name, method=request.method, actor=actor,
             json=request.get_json(silent=True), body=request.get_data(cache=True),
@@ -120,9 +109,7 @@ def _view(pack: str, spec: EndpointSpec) -> Callable[[], Response]:
             response = answer()
             if shared and response.status_code == 200:
                 share(shared, spec.cache_seconds)
-                response.headers["Cache-Control"] = f"public, max-age={spec.cache_seconds}"
-                response.headers["X-Yiti-Cache"] = "miss"
-                response.vary.update(("Accept-Language", "Cookie"))
+                mark_shared(response, spec.cache_seconds)
             return response
         limiter = limiter_for(current_app)
         try:

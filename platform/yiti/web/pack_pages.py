@@ -44,15 +44,7 @@ from yiti.permissions.rules import ADMINISTRATOR
 from yiti.site import Site
 from yiti.web.app import current_site
 from yiti.web.auth import current_actor
-from yiti.web.page_cache import (
-    anonymous,
-    cache_key,
-    hit_response,
-    install,
-    lookup,
-    page_cache,
-    share,
-)
+from yiti.web.page_cache import cached_response, install, mark_shared, share, shared_key
 from yiti.web.ui.i18n import COOKIE, LANGUAGES, babel_locale, catalogue, current_language
 
 PREFIX = "/p"
@@ -106,12 +98,10 @@ def _view(pack: str, spec: PageSpec) -> Callable[..., Response]:
                     and not set(spec.roles) & set(actor.roles):
                 abort(404)  # to anyone else the page does not exist
         lang = current_language()
-        cached = bool(spec.cache_seconds) and anonymous()
-        key = cache_key(request.environ, lang)
-        if cached:
-            hit = lookup(page_cache(), key)
-            if hit is not None:
-                return hit_response(page_cache(), hit)
+        key = shared_key(spec.cache_seconds)
+        hit = cached_response(key)
+        if hit is not None:
+            return hit
         ctx = PageContext(site=site, pack=pack, path=spec.path, actor=actor, params=params,
                           args=request.args.to_dict(), headers=dict(request.headers),
                           lang=lang)
@@ -119,21 +109,20 @@ def _view(pack: str, spec: PageSpec) -> Callable[..., Response]:
         if not isinstance(result, Rendered):
             raise TypeError(f"page {pack}/{spec.path}: {spec.fn.__qualname__} must return "
                             f"api.render(...), not {type(result).__name__}")
-        body = render_page(site, pack, result, shared=cached)
+        body = render_page(site, pack, result, shared=bool(key))
         response = Response(body, result.status, mimetype="text/html")
-        if cached:
+        if key:
             share(key, spec.cache_seconds)
-        return _headers(response, spec, cached, "miss")
+        return _headers(response, spec, bool(key))
 
     view.__name__ = f"page_{pack}_{spec.path or 'home'}"
     return view
 
 
-def _headers(response: Response, spec: PageSpec, cached: bool, state: str) -> Response:
+def _headers(response: Response, spec: PageSpec, cached: bool) -> Response:
     if cached:
-        response.headers["Cache-Control"] = f"public, max-age={spec.cache_seconds}"
-        response.headers["X-Yiti-Cache"] = state
-    elif spec.auth == "user":
+        return mark_shared(response, spec.cache_seconds)
+    if spec.auth == "user":
         response.headers["Cache-Control"] = "private, no-store"
     else:
         response.headers["Cache-Control"] = "private, no-cache"

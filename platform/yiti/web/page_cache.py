@@ -32,7 +32,7 @@ from flask import Flask, Response, current_app, request, session
 from werkzeug.http import parse_cookie
 
 from yiti.web.auth.identity import bearer_token
-from yiti.web.ui.i18n import COOKIE, language_for
+from yiti.web.ui.i18n import COOKIE, current_language, language_for
 
 #: Headers never replayed from the cache: they are the connection's or the moment's.
 _SKIP = frozenset({"age", "date", "x-yiti-cache", "connection", "keep-alive",
@@ -180,6 +180,31 @@ def lookup(cache: PageCache, key: str) -> CachedPage | None:
     if request.environ.get(LOOKED):
         return None
     return cache.get(key)
+
+
+def shared_key(seconds: int) -> str:
+    """The key under which this request's answer may be shared for ``seconds``
+    (:func:`cache_key`); "" when it may not: nothing declared, or a caller with an
+    identity (a token, or somebody signed in)."""
+    if not seconds or not anonymous():
+        return ""
+    return cache_key(request.environ, current_language())
+
+
+def cached_response(key: str) -> Response | None:
+    """For a view: the answer kept under ``key`` (from :func:`shared_key`), if any."""
+    hit = lookup(page_cache(), key) if key else None
+    return hit_response(page_cache(), hit) if hit is not None else None
+
+
+def mark_shared(response: Response, seconds: int) -> Response:
+    """The headers of an answer rendered to be shared: public for ``seconds``, a miss,
+    and varying with what the key holds besides the URL (language) or rules it out
+    (cookies)."""
+    response.headers["Cache-Control"] = f"public, max-age={seconds}"
+    response.headers["X-Yiti-Cache"] = "miss"
+    response.vary.update(("Accept-Language", "Cookie"))
+    return response
 
 
 def share(key: str, seconds: int) -> None:
