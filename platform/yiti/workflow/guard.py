@@ -64,26 +64,6 @@ def start_state(doc: dict[str, Any], ctx: HookContext) -> None:
         raise ValidationError([FieldProblem(
             field, f"is changed only by the {wf.name} workflow's actions "
             f"(from here: {possible})", "workflow_state")], entity=ctx.entity)
-    _complete_locked_lines(wf, doc, ctx)
-
-
-def _complete_locked_lines(wf: Any, doc: dict[str, Any], ctx: HookContext) -> None:
-    """In a state whose ``editable`` leaves a table out, a line sent back with its id but
-    without some of its fields (a form shows no input for read-only ones) keeps the stored
-    values of those: nothing of a locked line may change, so a missing key is no change."""
-    assert ctx.old is not None
-    state = wf.states.get(ctx.old.get(wf.state_field) or "")
-    if state is None or state.editable is None:
-        return
-    entity = ctx.records.model.entities[ctx.entity]
-    for f in entity.table_fields:
-        lines = doc.get(f.name)
-        if f.name in state.editable or not isinstance(lines, list):
-            continue
-        stored = {line.get("id"): line for line in ctx.old.get(f.name) or []}
-        doc[f.name] = [{**stored[line["id"]], **line}
-                       if isinstance(line, dict) and line.get("id") in stored else line
-                       for line in lines]
 
 
 def _creation(wf: Any, ctx: HookContext) -> dict[str, Any]:
@@ -257,21 +237,28 @@ def locked_fields(site: Any, entity: str, record: Mapping[str, Any]) -> frozense
     state (what :func:`guard_fields` refuses): for forms to show them read-only."""
     engine = getattr(site, "workflows", None)
     wf = engine.by_entity.get(entity) if engine is not None else None
-    if wf is None:
-        return frozenset()
-    state = wf.states.get(record.get(wf.state_field) or "")
-    if state is None or state.editable is None:
+    state = _locking_state(wf, record)
+    if state is None:
         return frozenset()
     return frozenset(name for name in site.model.entities[entity].fields
                      if name != wf.state_field and name not in state.editable)
+
+
+def _locking_state(wf: Any, record: Mapping[str, Any]) -> Any:
+    """The workflow state ``record`` is in, if that state limits what may change
+    (``editable``); else None."""
+    if wf is None:
+        return None
+    state = wf.states.get(record.get(wf.state_field) or "")
+    return state if state is not None and state.editable is not None else None
 
 
 def guard_fields(doc: dict[str, Any], ctx: HookContext) -> None:
     wf = _workflow(ctx)
     if wf is None or ctx.old is None or writing() == (ctx.entity, ctx.old.get("id")):
         return
-    state = wf.states.get(ctx.old.get(wf.state_field) or "")
-    if state is None or state.editable is None:
+    state = _locking_state(wf, ctx.old)
+    if state is None:
         return
     entity = ctx.records.model.entities[ctx.entity]
     model = ctx.records.model
