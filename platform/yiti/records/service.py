@@ -441,14 +441,14 @@ class Records:
         (a ``UNION ALL``, built once per set of tables), in chunks of :data:`LINK_CHUNK`
         ids."""
         names = tuple(sorted(ids))
-        key = ("exists", names)
-        kept = self.tables[names[0]].info.setdefault("yiti_statements", {})
-        query = kept.get(key)
-        if query is None:
+
+        def build(_: Any) -> Any:
             parts = [select(literal(i, Integer).label("t"), self.tables[n].c.id.label("id"))
                      .where(self.tables[n].c.id.in_(bindparam(f"ids_{i}", expanding=True)))
                      for i, n in enumerate(names)]
-            query = kept[key] = parts[0] if len(parts) == 1 else union_all(*parts)
+            return parts[0] if len(parts) == 1 else union_all(*parts)
+
+        query = _kept(self.tables[names[0]], ("exists", names), build)
         ordered_ids = [sorted(ids[n]) for n in names]
         found: set[tuple[str, Any]] = set()
         for start in range(0, max(len(chunk) for chunk in ordered_ids), LINK_CHUNK):
@@ -1302,11 +1302,16 @@ _STATEMENTS: dict[str, Callable[[Any], Any]] = {
 
 
 def _statement(table: Any, kind: str) -> Any:
-    """The statement ``kind`` of :data:`_STATEMENTS` for ``table``, kept in its ``info``."""
+    """The statement ``kind`` of :data:`_STATEMENTS` for ``table``."""
+    return _kept(table, kind, _STATEMENTS[kind])
+
+
+def _kept(table: Any, key: Any, build: Callable[[Any], Any]) -> Any:
+    """``build(table)``, made once and kept in the table's ``info`` under ``key``."""
     kept = table.info.setdefault("yiti_statements", {})
-    stmt = kept.get(kind)
+    stmt = kept.get(key)
     if stmt is None:
-        stmt = kept[kind] = _STATEMENTS[kind](table)
+        stmt = kept[key] = build(table)
     return stmt
 
 
