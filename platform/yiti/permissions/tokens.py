@@ -64,19 +64,6 @@ def create_token(site: Site, user_id: int, scopes: Iterable[str], *, label: str 
     return f"{PREFIX}{ident}_{secret}", ident
 
 
-def verify_token(site: Site, token: str) -> tuple[int, frozenset[str]] | None:
-    """(user id, scopes) of a valid, unexpired, unrevoked token; None otherwise."""
-    match = _TOKEN.match(token.strip())
-    if not match:
-        return None
-    t = site.tables["yiti_api_token"]
-    with site.engine.connect() as conn:
-        row = conn.execute(select(t).where(t.c.id == int(match.group(1)))).mappings().first()
-    if row is None or not _valid(row, match.group(2)):
-        return None
-    return row["user_id"], frozenset(row["scopes"])
-
-
 def token_user(site: Site, token: str
                ) -> tuple[dict[str, Any], frozenset[str], frozenset[str]] | None:
     """(the user's row, the token's scopes, the user's roles) for a valid, unexpired,
