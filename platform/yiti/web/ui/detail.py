@@ -13,7 +13,7 @@ from yiti.errors import Conflict, ValidationError, YitiError
 from yiti.web.ui.blueprint import bp, render
 from yiti.web.ui.context import entity_or_404, record_title, records, site, titles_for
 from yiti.web.ui.i18n import gettext
-from yiti.web.ui.screens import form_layout
+from yiti.web.ui.screens import form_layout, layout_for
 
 ACTIONS = ("submit", "cancel", "amend", "delete")
 
@@ -42,7 +42,8 @@ def detail(entity: str, ident: int) -> tuple[str, int]:
         history = []
     model = site().model
     return render("ui/detail.html", entity=e, record=record, history=list(reversed(history)),
-                  tabs=form_layout(model, e), titles=_titles(e, record),
+                  tabs=layout_for(form_layout(model, e), model, e, recs),
+                  titles=_titles(e, record),
                   title=record_title(e, record),
                   child_of=lambda f: model.entities[f.target or ""],
                   field_of=lambda name: e.fields.get(name))

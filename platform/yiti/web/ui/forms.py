@@ -24,7 +24,13 @@ from yiti.web.ui import formdata
 from yiti.web.ui.blueprint import bp, render
 from yiti.web.ui.context import entity_or_404, link_titles, record_title, records, site
 from yiti.web.ui.i18n import current_language, gettext
-from yiti.web.ui.screens import FieldStates, conditional_fields, field_states, form_layout
+from yiti.web.ui.screens import (
+    FieldStates,
+    conditional_fields,
+    field_states,
+    form_layout,
+    layout_for,
+)
 from yiti.workflow.guard import locked_fields
 
 
@@ -74,7 +80,8 @@ def show_form(entity: Entity, state: dict[str, Any], *, record: dict[str, Any] |
     state_url = url_for("ui.form_state", entity=entity.name,
                         record=record["id"] if record else None) if conditional else ""
     return render("ui/form.html", status, entity=entity, record=record, state=state,
-                  tabs=form_layout(model, entity), errors=errors, problems=problems,
+                  tabs=layout_for(form_layout(model, entity), model, entity, records()),
+                  errors=errors, problems=problems,
                   stray=stray, conflict=conflict, blanks=blanks,
                   link_labels=_link_labels(entity, state, form),
                   child_of=lambda f: model.entities[f.target or ""],

@@ -208,6 +208,42 @@ def form_layout(model: Model, entity: Entity) -> tuple[Tab, ...]:
     return tuple(Tab(name, labels.get(name, {}), tuple(secs)) for name, secs in sections.items())
 
 
+def layout_for(tabs: tuple[Tab, ...], model: Model, entity: Entity, records: Any
+               ) -> tuple[Tab, ...]:
+    """``tabs`` as the actor of ``records`` may see them: fields their field rules hide
+    are left out (the record they read has no such key, and a form must not post them),
+    and fields they may not write are shown as text. Sections left empty are dropped."""
+    policy, actor = records.policy, records.actor
+
+    def visible(e: Entity) -> tuple[frozenset[str] | None, frozenset[str] | None]:
+        return policy.readable(actor, e), policy.writable(actor, e)
+
+    readable, writable = visible(entity)
+
+    def item(i: Item) -> Item | None:
+        name = i.field.name
+        if readable is not None and name not in readable:
+            return None
+        columns = i.columns
+        if i.field.is_table:
+            child_read, _ = visible(model.entities[i.field.target or ""])
+            if child_read is not None:
+                columns = tuple(c for c in columns if c.name in child_read)
+        read_only = i.read_only or (writable is not None and name not in writable)
+        return Item(i.field, i.label, read_only, columns)
+
+    out = []
+    for tab in tabs:
+        sections = []
+        for s in tab.sections:
+            columns = tuple(tuple(x for x in (item(i) for i in col) if x is not None)
+                            for col in s.columns)
+            if any(columns):
+                sections.append(Section(s.label, columns, s.description, s.collapsed))
+        out.append(Tab(tab.name, tab.label, tuple(sections)))
+    return tuple(out)
+
+
 @dataclass(frozen=True)
 class FieldStates:
     """For the values at hand: the fields a form hides (its ``visible_if`` is false) and
