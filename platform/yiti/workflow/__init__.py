@@ -36,7 +36,7 @@ def install(site: Site, *, clock: Any = None) -> Workflows:
             existing.clock = clock
         return existing
     from yiti.workflow import escalation  # noqa: F401  (registers the jobs)
-    from yiti.workflow.guard import guard_fields, start_state, started
+    from yiti.workflow.guard import guard_fields, guard_lifecycle, start_state, started
     from yiti.workflow.tables import ensure_tables
     from yiti.workflow.templates import expand
 
@@ -51,6 +51,8 @@ def install(site: Site, *, clock: Any = None) -> Workflows:
     site.hooks.add("*", "before_validate", start_state)
     site.hooks.add("*", "validate", guard_fields)
     site.hooks.add("*", "after_save", started)
+    site.hooks.add("*", "on_submit", guard_lifecycle)
+    site.hooks.add("*", "on_cancel", guard_lifecycle)
     return engine
 
 

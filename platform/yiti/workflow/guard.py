@@ -232,6 +232,37 @@ def started(doc: dict[str, Any], ctx: HookContext) -> None:
         _writing.reset(token)
 
 
+def workflow_lifecycle(site: Any, entity: str) -> frozenset[str]:
+    """Which of ``submit`` and ``cancel`` the entity's workflow does itself (it has a
+    state that submits or cancels the record), so screens offer its actions instead."""
+    engine = getattr(site, "workflows", None)
+    wf = engine.by_entity.get(entity) if engine is not None else None
+    if wf is None:
+        return frozenset()
+    states = wf.states.values()
+    return frozenset([*(["submit"] if any(s.submitted for s in states) else []),
+                      *(["cancel"] if any(s.cancelled for s in states) else [])])
+
+
+def guard_lifecycle(doc: dict[str, Any], ctx: HookContext) -> None:
+    """``on_submit``/``on_cancel``: when the record's workflow has states that submit (or
+    cancel) it, only its actions may; a plain ``submit``/``cancel`` (the API's
+    ``/submit``, the detail page's button, ``records.submit``) would skip the approval."""
+    wf = _workflow(ctx)
+    if wf is None or ctx.old is None or writing() == (ctx.entity, ctx.old.get("id")):
+        return
+    flag = "submitted" if ctx.event == "on_submit" else "cancelled"
+    targets = {name for name, state in wf.states.items() if getattr(state, flag)}
+    if not targets:
+        return
+    actions_in = sorted({t.action for t in wf.transitions if t.target in targets})
+    entity = ctx.records.model.entities[ctx.entity]
+    title = f"{label_text(entity.label) or entity.name} {ctx.old.get('name') or ''}".strip()
+    verb = "submits" if flag == "submitted" else "cancels"
+    raise Conflict(f"{title}: its workflow {verb} it; take the action "
+                   + " or ".join(repr(a) for a in actions_in) + " instead")
+
+
 def locked_fields(site: Any, entity: str, record: Mapping[str, Any]) -> frozenset[str]:
     """The fields of ``record`` that ordinary updates may not change in its workflow
     state (what :func:`guard_fields` refuses): for forms to show them read-only."""

@@ -14,6 +14,7 @@ from yiti.web.ui.blueprint import bp, render
 from yiti.web.ui.context import entity_or_404, record_title, records, site, titles_for
 from yiti.web.ui.i18n import gettext
 from yiti.web.ui.screens import form_layout, layout_for
+from yiti.workflow.guard import workflow_lifecycle
 
 ACTIONS = ("submit", "cancel", "amend", "delete")
 
@@ -46,7 +47,8 @@ def detail(entity: str, ident: int) -> tuple[str, int]:
                   titles=_titles(e, record),
                   title=record_title(e, record),
                   child_of=lambda f: model.entities[f.target or ""],
-                  field_of=lambda name: e.fields.get(name))
+                  field_of=lambda name: e.fields.get(name),
+                  by_workflow=workflow_lifecycle(site(), e.name))
 
 
 @bp.post("/<entity>/<int:ident>/<action>")
