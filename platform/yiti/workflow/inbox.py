@@ -135,4 +135,6 @@ def items(engine: Workflows, actor: Actor, *, limit: int = 100, lang: str = "en"
 def _title(entity: Any, record: dict[str, Any]) -> str:
     field = getattr(entity, "title_field", None)
     value = record.get(field) if field else None
-    return str(value) if value not in (None, "") else str(record.get("name") or record["id"])
+    if not isinstance(value, str):
+        value = None  # a link as title field: the name says more than an id (as on screens)
+    return value if value else str(record.get("name") or record["id"])
