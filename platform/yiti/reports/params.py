@@ -58,12 +58,14 @@ def param_field(param: Param, model: Model) -> Field:
 def values(report: Report, raw: Mapping[str, Any], model: Model, tz: str,
            now: dt.date | None = None) -> dict[str, Any]:
     """Each parameter's value: from ``raw`` (strings from a form, or typed values), else
-    its default; None when neither. Problems are reported together, naming ``p.<name>``."""
+    its default; None when neither. A parameter sent empty (``p.status=``: the form's
+    "Any") is None, so its filter filters nothing, unless it is required: then it takes
+    its default. Problems are reported together, naming ``p.<name>``."""
     out: dict[str, Any] = {}
     problems = []
     for p in report.params:
         given = raw.get(p.name)
-        if given is None or given == "":
+        if given is None or (given == "" and p.required):
             given = p.default
         if isinstance(given, str) and p.type in ("date", "datetime"):
             token = date_token(given.strip(), tz, now)
