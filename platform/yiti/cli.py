@@ -64,9 +64,11 @@ def check(modules: tuple[str, ...], packs: str | None, overlay: str | None) -> N
         click.echo(f"{where}: error: {type(error).__name__}: {error}", err=True)
         sys.exit(2)
     if model is not None:
+        from yiti.extensions import hooks_problems
         from yiti.records.formulas import check_model
 
-        problems = [*problems, *check_model(model)]
+        problems = [*problems, *check_model(model), *hooks_problems(model.modules)]
+    problems = list({str(p): p for p in problems}.values())  # hooks may be reported twice
     for problem in problems:
         click.echo(str(problem))
     if problems or model is None:

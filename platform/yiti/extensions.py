@@ -9,9 +9,12 @@ in load order, in the same modules the site's hook loader imported
 from __future__ import annotations
 
 import sys
+import traceback
+from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
+from yiti.errors import DefinitionError
 from yiti.records.hooks import Hooks
 
 if TYPE_CHECKING:
@@ -39,3 +42,32 @@ def marked(site: Site, attribute: str) -> list[tuple[str, Any, Any]]:
                 seen.add(id(value))
                 out.append((module.name, value, mark))
     return out
+
+
+def hooks_problems(modules: Any) -> list[DefinitionError]:
+    """Import every pack's hooks as the site will (``modules``: the model's packs) and
+    report each that fails, at the line of the pack's file that raised: a syntax error,
+    a failed import, ``@api.hook`` with an unknown event. ``yiti check`` runs it, so such
+    a mistake is found before ``yiti migrate`` or ``yiti serve`` trips over it."""
+    from yiti.definitions.source import display_path
+
+    problems = []
+    for module in modules.values():
+        if not module.hooks:
+            continue
+        try:
+            hooks_module(module.name, module.hooks)
+        except Exception as error:  # noqa: BLE001 - reported, never a traceback
+            path, line = Path(module.hooks), getattr(error, "lineno", None)
+            pack_dir = path.parent.parent if path.name == "__init__.py" else path.parent
+            if isinstance(error, SyntaxError) and error.filename:
+                path = Path(error.filename)
+            else:
+                for frame in reversed(traceback.extract_tb(error.__traceback__)):
+                    if Path(frame.filename).is_relative_to(pack_dir):
+                        path, line = Path(frame.filename), frame.lineno
+                        break
+            problems.append(DefinitionError(
+                display_path(path), int(line or 1), "hooks",
+                f"cannot import the pack's hooks: {type(error).__name__}: {error}"))
+    return problems

@@ -92,7 +92,13 @@ class Hooks:
             assert spec and spec.loader
             module = importlib.util.module_from_spec(spec)
             sys.modules[qualified] = module
-            spec.loader.exec_module(module)
+            try:
+                spec.loader.exec_module(module)
+            except BaseException:
+                # never leave a half-imported module behind: the next import must fail
+                # the same way rather than find a module missing what failed
+                del sys.modules[qualified]
+                raise
         for value in vars(module).values():
             for entity, event in getattr(value, MARK, ()):
                 self.add(entity, event, value)

@@ -85,6 +85,52 @@ def check_workflow(build: Build, definition: Definition, item: Item) -> None:
     for at, message, hint in problems(body, entity, build.entities, known_roles(build),
                                       source.path.as_posix(), source):
         build.add(source.error(at, message, hint))
+    for at, message, hint in hook_problems(body, build.modules.get(definition.module or "")):
+        build.add(source.error(at, message, hint))
+
+
+def hook_problems(body: Any, module: Any) -> Iterable[tuple[KeyPath, str, str | None]]:
+    """``{hook: name}`` steps naming no function of the pack's hooks (``module``: the
+    workflow's pack). A hooks module that does not import is reported by ``yiti check``
+    at its own file, so its steps are not checked here."""
+    import importlib
+    import inspect
+
+    from yiti.extensions import hooks_module
+
+    try:
+        wf = specs.parse(body)
+    except Exception:  # noqa: BLE001 - a malformed body is reported by the schema
+        return
+    steps = [a for s in wf.states.values() for a in (*s.on_enter, *s.on_leave)
+             if a.kind == "hook"]
+    if not steps or module is None:
+        return
+    if not module.hooks:
+        for step in steps:
+            yield ((*step.path, "hook"), f"pack {module.name!r} has no hooks.py",
+                   f"add {step.hook}(doc, ctx) to {module.name}/hooks.py")
+        return
+    try:
+        base = hooks_module(module.name, module.hooks)
+    except Exception:  # noqa: BLE001 - reported at the hooks' own file
+        return
+    for step in steps:
+        owner, _, attr = step.hook.rpartition(".")
+        where, found = "hooks.py", base
+        if owner:
+            where = f"hooks/{owner.replace('.', '/')}.py"
+            try:
+                found = importlib.import_module(f"{base.__name__}.{owner}")
+            except ImportError:
+                yield ((*step.path, "hook"), f"pack {module.name!r} has no module {where}",
+                       None)
+                continue
+        if not callable(getattr(found, attr, None)):
+            names = [n for n, v in vars(found).items()
+                     if inspect.isfunction(v) and not n.startswith("_")]
+            yield ((*step.path, "hook"), f"no function {attr!r} in {module.name}/{where}",
+                   did_you_mean(attr, names))
 
 
 def problems(body: Any, entity: Entity, entities: Any, roles: set[str], filename: str,
