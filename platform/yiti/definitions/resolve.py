@@ -179,11 +179,13 @@ def _naming(build: Build, draft: EntityDraft, stored: set[str]) -> Naming:
         for token in _TOKEN.findall(series):
             if token and set(token) == {"#"}:
                 counters += 1
-            elif token not in SERIES_TOKENS:
+            elif token not in SERIES_TOKENS and token not in stored:
+                # {field}: a stored field's value, so each value counts on its own
                 build.add(spot.error(
                     f"unknown token {{{token}}} in series {series!r}",
-                    did_you_mean(token, SERIES_TOKENS)
-                    or "tokens: {YYYY} {YY} {MM} {DD} and a counter {#####}",
+                    did_you_mean(token, [*SERIES_TOKENS, *sorted(stored)])
+                    or "tokens: {YYYY} {YY} {MM} {DD}, a stored field such as {channel}, "
+                    "and a counter {#####}",
                     "series",
                 ))
         if counters != 1:
