@@ -67,6 +67,19 @@ def main() -> int:
             if args.trace:
                 trace.append(" ".join(statement.split())[:160])
 
+        if args.trace:  # the round trips that are not statements: transactions, the pool
+            def mark(conn: Any, name: str) -> None:
+                auto = conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT"
+                if not auto:  # an autocommit connection sends no BEGIN and no ROLLBACK
+                    trace.append(f"  [{name.upper()}]")
+
+            for name in ("begin", "commit", "rollback"):
+                event.listen(site.engine, name, lambda conn, name=name: mark(conn, name))
+            event.listen(site.engine.pool, "checkout",
+                         lambda *_: trace.append("  [pool checkout]"))
+            event.listen(site.engine.pool, "reset",
+                         lambda *_: trace.append("  [pool reset: rollback]"))
+
         def step(path: str, body: dict[str, Any], headers: dict[str, str]
                  ) -> tuple[float, int, Any]:
             n0, t0, c0 = statements[0], time.perf_counter(), time.process_time()

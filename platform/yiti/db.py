@@ -3,20 +3,30 @@
 SQLite gets foreign keys, WAL, a busy timeout and real transactions (``BEGIN`` issued by
 us, so DDL is transactional and a write transaction takes the write lock up front with
 ``BEGIN IMMEDIATE``, which avoids the deadlock of two readers upgrading to writers).
-PostgreSQL gets a small pool: on hot rows more concurrent transactions are slower.
+PostgreSQL gets a small pool: on hot rows more concurrent transactions are slower. A pooled
+connection is checked with a ping only when it has been idle for :data:`PING_AFTER`
+seconds: under load a ping per checkout is a round trip per request for nothing, while
+after a quiet spell (or a database restart) the dead connection is replaced before use.
+A connection that breaks while busy fails its statement, and SQLAlchemy then replaces
+every connection of the pool.
 """
 
 from __future__ import annotations
 
+import time
 import weakref
 from typing import Any
 
 from sqlalchemy import Engine, event
 from sqlalchemy import create_engine as _create_engine
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.pool import NullPool
 
 #: Execution option that marks a connection as one that will write.
 WRITE = "yiti_write"
+
+#: Seconds a pooled PostgreSQL connection may sit idle before it is pinged on checkout.
+PING_AFTER = 5.0
 
 
 def create_engine(url: str, **options: Any) -> Engine:
@@ -29,8 +39,27 @@ def create_engine(url: str, **options: Any) -> Engine:
         return engine
     options.setdefault("pool_size", 8)
     options.setdefault("max_overflow", 4)
-    options.setdefault("pool_pre_ping", True)
-    return _create_engine(url, **options)
+    engine = _create_engine(url, **options)
+    if not options.get("pool_pre_ping"):
+        _ping_when_idle(engine)
+    return engine
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info["yiti_idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("yiti_idle_since")
+        if since is None or time.monotonic() - since < PING_AFTER:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+            dbapi_connection.rollback()  # the ping opened a transaction
+        except Exception as error:  # any failure: the pool tries a fresh connection
+            raise DisconnectionError(f"pooled connection failed its ping: {error}") from error
 
 
 _side_engines: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()

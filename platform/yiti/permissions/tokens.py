@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import insert, select, update
 
 from yiti.errors import FieldProblem, ValidationError, did_you_mean
+from yiti.records.transaction import reading
 
 if TYPE_CHECKING:
     from yiti.site import Site
@@ -80,7 +81,7 @@ def token_user(site: Site, token: str
              .join_from(t, u, u.c.id == t.c.user_id)
              .outerjoin(roles, roles.c.user_id == u.c.id)
              .where(t.c.id == int(match.group(1))))
-    with site.engine.connect() as conn:
+    with reading(site.engine) as conn:
         rows = conn.execute(query).mappings().all()
     if not rows or not rows[0]["enabled"]:
         return None

@@ -11,7 +11,7 @@ import copy
 import datetime as dt
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -944,7 +944,7 @@ class Records:
         problems += formulas.check_conditions(self.model, entity, doc)
         if problems:
             raise ValidationError(problems, entity=entity.name)
-        self._check_links(tx, entity, doc)
+        self._check_links(tx, entity, doc, old)
         self._run_hooks(entity, "validate", doc, old)
 
     def _resolve_lookups(self, tx: Transaction, entity: Entity, doc: dict[str, Any],
@@ -978,12 +978,20 @@ class Records:
         if problems:
             raise ValidationError(problems, entity=entity.name)
 
-    def _check_links(self, tx: Transaction, entity: Entity, doc: Mapping[str, Any]) -> None:
+    def _check_links(self, tx: Transaction, entity: Entity, doc: Mapping[str, Any],
+                     old: Record | None = None) -> None:
         """Refuse links (and attachments) to rows that don't exist, each at its field.
 
-        One query for the record and all its lines, whatever the number of links."""
+        One query for the record and all its lines, whatever the number of links; none
+        for rows the stored record (``old``) links to already, which its foreign keys
+        keep in place."""
         wanted: list[tuple[str, str, Any, Any]] = []  # (field path, what, table, value)
         self._links_of(entity, doc, "", wanted)
+        if old is not None and wanted:
+            stored: list[tuple[str, str, Any, Any]] = []
+            self._links_of(entity, old, "", stored)
+            held = {(table.name, value) for _, _, table, value in stored}
+            wanted = [w for w in wanted if (w[2].name, w[3]) not in held]
         if not wanted:
             return
         values: dict[str, set[Any]] = {}
@@ -1027,6 +1035,7 @@ class Records:
         if not docs:
             return []
         now = dt.datetime.now(UTC)
+        chosen = any(doc.get("name") for doc in docs)  # not drawn from the series
         if entity.naming.series:
             if naming.uses_fields(entity.naming.series):
                 names = [naming.next_names(tx.conn, tx.engine, entity, d, 1,
@@ -1048,7 +1057,7 @@ class Records:
         rows = [self._row(entity, doc, now, version=1) for doc in docs]
         stored: Record | None = None
         try:
-            with tx.conn.begin_nested():
+            with self._guarded(tx, entity, docs, names=chosen or bool(entity.naming.field)):
                 if written is not None and len(rows) == 1:
                     stored = _plain(tx.conn.execute(_statement(t, "insert"), rows[0])
                                     .mappings().one())
@@ -1099,7 +1108,7 @@ class Records:
         if docstatus:
             row["docstatus"] = docstatus
         try:
-            with tx.conn.begin_nested():
+            with self._guarded(tx, entity, [doc], old=old):
                 done = tx.conn.execute(_statement(t, "update_version"), {
                     **row, "_where_id": old["id"], "_where_version": old["version"],
                 }).mappings().first()
@@ -1114,6 +1123,33 @@ class Records:
         if _writes(tx) == writes:  # as stored (RETURNING): no after_save hook wrote since
             return self._present(entity, stored)
         return self._present(entity, self._load(tx.conn, entity, old["id"]))
+
+    def _guarded(self, tx: Transaction, entity: Entity, docs: Sequence[Mapping[str, Any]], *,
+                 old: Record | None = None, names: bool = False
+                 ) -> AbstractContextManager[Any]:
+        """A savepoint around a write that a unique index may refuse, so that a hook may
+        catch the refusal and go on in the same transaction: when a unique field or
+        combination of the record (other than as stored in ``old``) or of its lines has
+        all its values, or with ``names``, when a record's name was given rather than
+        drawn from the series. Other writes save the savepoint's two round trips: all
+        they could fail was checked before, except a linked row deleted meanwhile, which
+        fails the transaction."""
+        if any(self._may_collide(entity, doc, old, names=names) for doc in docs):
+            return tx.conn.begin_nested()
+        return nullcontext()
+
+    def _may_collide(self, entity: Entity, doc: Mapping[str, Any], old: Record | None, *,
+                     names: bool) -> bool:
+        if names and doc.get("name"):
+            return True
+        keys = [(f.name,) for f in entity.stored_fields if f.unique]
+        for key in [*keys, *entity.unique_together]:
+            if all(doc.get(k) is not None for k in key) and (
+                    old is None or any(doc.get(k) != old.get(k) for k in key)):
+                return True
+        return any(self._may_collide(self.model.entities[f.target or ""], line, None,
+                                     names=False)
+                   for f in entity.table_fields for line in doc.get(f.name) or [])
 
     def _row(self, entity: Entity, doc: Mapping[str, Any], now: dt.datetime, *, version: int,
              creating: bool = True) -> dict[str, Any]:

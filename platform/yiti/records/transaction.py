@@ -66,10 +66,18 @@ def transaction(engine: Engine) -> Iterator[Transaction]:
 
 @contextmanager
 def reading(engine: Engine) -> Iterator[Connection]:
-    """A connection for reads: the current transaction's, or a fresh one."""
+    """A connection for reads: the current transaction's, or a fresh one.
+
+    A fresh one on PostgreSQL runs each statement in its own transaction (autocommit):
+    at READ COMMITTED every statement takes its own snapshot anyway, and the reads save
+    the round trips of BEGIN and ROLLBACK. SQLite keeps its transaction, which gives the
+    reads one snapshot.
+    """
     tx = current(engine)
     if tx is not None:
         yield tx.conn
         return
     with engine.connect() as conn:
+        if conn.dialect.name != "sqlite":
+            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
         yield conn
