@@ -104,6 +104,20 @@ def test_pattern_integer_and_line_errors(records, contact, items):
     assert problems(error.value) == {"lines": "needs at least one line"}
 
 
+def test_a_failed_lookup_is_named_with_every_other_problem(records, contact, items):
+    with pytest.raises(ValidationError) as error:
+        records.create("loan", {"contact": {"email": "nobody@example.com"}, "lines": [
+            {"item": {"code": "NOPE"}, "qty": 0}, {"item": {"code": "BK-1"}, "qty": 1}]})
+    assert problems(error.value) == {
+        "contact": "no contact with email='nobody@example.com'",
+        "lines[0].item": "no item with code='NOPE'",
+        "lines[0].qty": "must be at least 1"}
+    rows = [{"contact": {"email": "ann@example.com"}, "lines": [{"item": {"code": "X"}}]}]
+    with pytest.raises(ValidationError) as error:
+        records.create_many("loan", rows)
+    assert problems(error.value) == {"rows[0].lines[0].item": "no item with code='X'"}
+
+
 def test_unique_fields_and_keys(records, contact):
     with pytest.raises(ValidationError) as error:
         records.create("contact", {"full_name": "Other", "email": "ann@example.com"})

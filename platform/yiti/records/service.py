@@ -370,7 +370,6 @@ class Records:
         has_conditions = any(f.required_if for f in fields)
         before_hooks = bool(self.site.hooks.for_event(entity.name, "before_validate"))
         validate_hooks = bool(self.site.hooks.for_event(entity.name, "validate"))
-        timezone = self.site.settings.timezone
         lang = self.actor.attributes.get("language", "en")
         refused: dict[int, list[FieldProblem]] = {}
         for i, doc in enumerate(docs):
@@ -379,9 +378,7 @@ class Records:
             try:
                 if before_hooks:
                     self._run_hooks(entity, "before_validate", doc, None)
-                if has_links:
-                    self._resolve_lookups(tx, entity, doc)
-                problems = clean(self.model, entity, doc, timezone=timezone)
+                problems = self._parsed(tx, entity, doc, lookups=has_links)
                 if problems:
                     raise ValidationError(problems, entity=entity.name)
                 if has_formulas:
@@ -934,8 +931,7 @@ class Records:
                  old: Record | None) -> None:
         """Hooks, checks and derived values, in the documented order."""
         self._run_hooks(entity, "before_validate", doc, old)
-        self._resolve_lookups(tx, entity, doc)
-        problems = clean(self.model, entity, doc, timezone=self.site.settings.timezone)
+        problems = self._parsed(tx, entity, doc)
         if problems:
             raise ValidationError(problems, entity=entity.name)
         formulas.derive(self.model, entity, doc)
@@ -947,17 +943,29 @@ class Records:
         self._check_links(tx, entity, doc, old)
         self._run_hooks(entity, "validate", doc, old)
 
+    def _parsed(self, tx: Transaction, entity: Entity, doc: dict[str, Any], *,
+                lookups: bool = True) -> list[FieldProblem]:
+        """Links given as lookups resolved and every field parsed in place; all the
+        problems, a failed lookup's in place of its field's."""
+        problems = self._resolve_lookups(tx, entity, doc) if lookups else []
+        failed = {p.field for p in problems}
+        return problems + [p for p in clean(self.model, entity, doc,
+                                            timezone=self.site.settings.timezone)
+                           if p.field not in failed]
+
     def _resolve_lookups(self, tx: Transaction, entity: Entity, doc: dict[str, Any],
-                         prefix: str = "") -> None:
-        """A link given as ``{field: value, ...}`` becomes the id of the one match."""
-        problems = []
+                         prefix: str = "") -> list[FieldProblem]:
+        """A link given as ``{field: value, ...}`` becomes the id of the one match; the
+        problems of those that match none or several (left as they were)."""
+        problems: list[FieldProblem] = []
         for f in entity.fields.values():
             value = doc.get(f.name)
             if f.is_table and isinstance(value, list):
                 child = self.model.entities[f.target or ""]
                 for i, line in enumerate(value):
                     if isinstance(line, dict):
-                        self._resolve_lookups(tx, child, line, f"{prefix}{f.name}[{i}].")
+                        problems += self._resolve_lookups(tx, child, line,
+                                                          f"{prefix}{f.name}[{i}].")
                 continue
             if f.type != "link" or not isinstance(value, dict) or "id" in value or not value:
                 continue
@@ -975,8 +983,7 @@ class Records:
                     "link"))
                 continue
             doc[f.name] = page.rows[0]["id"]
-        if problems:
-            raise ValidationError(problems, entity=entity.name)
+        return problems
 
     def _check_links(self, tx: Transaction, entity: Entity, doc: Mapping[str, Any],
                      old: Record | None = None) -> None:
