@@ -237,11 +237,7 @@ def workflow_lifecycle(site: Any, entity: str) -> frozenset[str]:
     state that submits or cancels the record), so screens offer its actions instead."""
     engine = getattr(site, "workflows", None)
     wf = engine.by_entity.get(entity) if engine is not None else None
-    if wf is None:
-        return frozenset()
-    states = wf.states.values()
-    return frozenset([*(["submit"] if any(s.submitted for s in states) else []),
-                      *(["cancel"] if any(s.cancelled for s in states) else [])])
+    return wf.lifecycle() if wf is not None else frozenset()
 
 
 def guard_lifecycle(doc: dict[str, Any], ctx: HookContext) -> None:

@@ -137,6 +137,14 @@ class Workflow:
         return [t for t in self.transitions if state in t.sources
                 and (action is None or t.action == action)]
 
+    def lifecycle(self) -> frozenset[str]:
+        """Which of ``submit`` and ``cancel`` this workflow does itself: it has a state that
+        submits (cancels) the record, so a plain submit (cancel) is refused
+        (:func:`yiti.workflow.guard.guard_lifecycle`) and not offered."""
+        states = self.states.values()
+        return frozenset([*(["submit"] if any(s.submitted for s in states) else []),
+                          *(["cancel"] if any(s.cancelled for s in states) else [])])
+
 
 def parse_duration(value: Any) -> float:
     """``300``, ``"90m"``, ``"48h"`` or ``"2d"`` as seconds."""
