@@ -13,6 +13,7 @@ from yiti.errors import Conflict, ValidationError, YitiError
 from yiti.web.ui.blueprint import bp, render
 from yiti.web.ui.context import entity_or_404, record_title, records, site, titles_for
 from yiti.web.ui.i18n import gettext
+from yiti.web.ui.offers import record_actions
 from yiti.web.ui.screens import form_layout, layout_for
 from yiti.workflow.guard import workflow_lifecycle
 
@@ -42,13 +43,14 @@ def detail(entity: str, ident: int) -> tuple[str, int]:
     except YitiError:
         history = []
     model = site().model
+    by_workflow = workflow_lifecycle(site(), e.name)
     return render("ui/detail.html", entity=e, record=record, history=list(reversed(history)),
                   tabs=layout_for(form_layout(model, e), model, e, recs),
                   titles=_titles(e, record),
                   title=record_title(e, record),
                   child_of=lambda f: model.entities[f.target or ""],
                   field_of=lambda name: e.fields.get(name),
-                  by_workflow=workflow_lifecycle(site(), e.name))
+                  offered=record_actions(recs, e, record, by_workflow))
 
 
 @bp.post("/<entity>/<int:ident>/<action>")

@@ -21,7 +21,9 @@ from yiti.web.ui.context import (
     site,
 )
 from yiti.web.ui.i18n import current_language, gettext
+from yiti.web.ui.offers import list_actions
 from yiti.web.ui.screens import Column, ListSpec, list_spec, readable_spec
+from yiti.workflow.guard import workflow_lifecycle
 
 COUNT_CAP = 1000
 UNSORTABLE = ("json", "text", "table")
@@ -103,6 +105,7 @@ def page_context(entity: Entity, args: Any) -> dict[str, Any]:
         "sort_state": lambda path: _sort_state(req.sort, path),
         "saved": saved_views.for_user(site(), current_actor().name, entity.name),
         "current_view": args.get("view", ""),
+        "offered": list_actions(recs, entity, workflow_lifecycle(site(), entity.name)),
     }
 
 
