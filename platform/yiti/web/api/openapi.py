@@ -143,7 +143,11 @@ ID = {"name": "id", "in": "path", "required": True, "description": "record id or
       "schema": {"type": "string"}}
 
 
-def entity_paths(entity: Entity) -> dict[str, dict[str, Any]]:
+def entity_paths(entity: Entity, by_workflow: frozenset[str] = frozenset()
+                 ) -> dict[str, dict[str, Any]]:
+    """The record endpoints of ``entity``. ``by_workflow`` names what its workflow does
+    itself (:meth:`yiti.workflow.spec.Workflow.lifecycle`): those plain ``/submit`` and
+    ``/cancel`` are left out, since they answer 409 naming the workflow's actions."""
     name, label = entity.name, label_text(entity.label)
     record = {"200": {"description": label, "headers": {"ETag": {"schema": {
         "type": "string"}}}, "content": _json(name)}}
@@ -198,6 +202,8 @@ def entity_paths(entity: Entity) -> dict[str, dict[str, Any]]:
     }
     if entity.submittable:
         for action in ("submit", "cancel"):
+            if action in by_workflow:
+                continue
             paths[f"/api/v1/{name}/{{id}}/{action}"] = {"parameters": [ID], "post": {
                 "operationId": f"{action}_{name}", "summary": f"{action.title()} a {label}",
                 "tags": [name], "parameters": [IF_MATCH],
@@ -355,19 +361,27 @@ def _input_schema(spec: Any) -> dict[str, Any]:
     return schema
 
 
-def workflow_paths(model: Model) -> dict[str, dict[str, Any]]:
-    """Each workflow's actions at ``POST /api/v1/<entity>/<id>/actions/<action>``
-    (docs/workflow.md), and the record's workflow panel."""
+def _workflows(model: Model) -> list[tuple[Any, Entity]]:
+    """Each workflow of ``model`` (templates expanded, as the engine reads it) with its
+    entity."""
     from yiti.workflow import parse, resolve
     from yiti.workflow.templates import expand
 
-    paths: dict[str, dict[str, Any]] = {}
+    out = []
     for definition in model.workflows.values():
         wf = resolve(parse(expand(dict(definition.body)), module=definition.module),
                      model.entities)
         entity = model.entities.get(wf.entity)
-        if entity is None:
-            continue
+        if entity is not None:
+            out.append((wf, entity))
+    return out
+
+
+def workflow_paths(model: Model) -> dict[str, dict[str, Any]]:
+    """Each workflow's actions at ``POST /api/v1/<entity>/<id>/actions/<action>``
+    (docs/workflow.md), and the record's workflow panel."""
+    paths: dict[str, dict[str, Any]] = {}
+    for wf, entity in _workflows(model):
         record = {"200": {"description": "the record as stored afterwards",
                           "headers": {"ETag": {"schema": {"type": "string"}}},
                           "content": _json(entity.name)}}
@@ -551,10 +565,11 @@ def build_document(model: Model, endpoints: Iterable[tuple[str, EndpointSpec]] =
     """The OpenAPI 3.1 document for ``model`` and the packs' ``endpoints``."""
     schemas: dict[str, Any] = {"problem": problem_schema()}
     paths: dict[str, Any] = {}
+    lifecycle = {entity.name: wf.lifecycle() for wf, entity in _workflows(model)}
     for entity in model.entities.values():
         schemas.update(entity_schemas(model, entity))
         if not entity.child:
-            paths.update(entity_paths(entity))
+            paths.update(entity_paths(entity, lifecycle.get(entity.name, frozenset())))
     paths.update(workflow_paths(model))
     paths.update(approval_paths())
     schemas.update(approval_schemas())
