@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from flask import Flask
 
 from yiti.testing import postgres_url, temporary_database
 
@@ -28,3 +29,13 @@ def postgres_db_url(tmp_path: Path) -> Iterator[str]:
                     "(e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test)")
     with temporary_database(tmp_path) as url:
         yield url
+
+
+@pytest.fixture
+def app(site) -> Flask:  # noqa: ANN001 (each folder's own site fixture)
+    """The web app over the requesting test's ``site``, errors raised (TESTING)."""
+    from yiti.web.app import create_app
+
+    app = create_app(site=site)
+    app.config["TESTING"] = True
+    return app

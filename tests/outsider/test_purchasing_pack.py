@@ -26,7 +26,6 @@ from yiti.permissions.policy import Actor
 from yiti.reports import report_of, run_report
 from yiti.site import Site
 from yiti.testing import settings_for
-from yiti.web.app import create_app
 
 PACKS = Path(__file__).parent / "packs"
 PACK = "purchasing_outsider"
@@ -58,13 +57,6 @@ def site(db_url: str, tmp_path: Path) -> Iterator[Site]:
     site.migrate()
     yield site
     site.close()
-
-
-@pytest.fixture
-def app(site: Site) -> Flask:
-    app = create_app(site=site)
-    app.config["TESTING"] = True
-    return app
 
 
 @pytest.fixture

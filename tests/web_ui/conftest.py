@@ -15,7 +15,6 @@ from yiti.permissions.rules import ADMINISTRATOR
 from yiti.permissions.users import create_user
 from yiti.site import Site
 from yiti.testing import load, settings_for
-from yiti.web.app import create_app
 
 PASSWORD = "correct horse battery staple"
 
@@ -27,13 +26,6 @@ def site(tmp_path: Path, db_url: str) -> Iterator[Site]:
     create_user(site, "clerk", PASSWORD, roles=[ADMINISTRATOR])
     yield site
     site.close()
-
-
-@pytest.fixture
-def app(site: Site) -> Flask:
-    app = create_app(site=site)
-    app.config["TESTING"] = True
-    return app
 
 
 def csrf(client: FlaskClient, url: str = "/auth/login") -> str:

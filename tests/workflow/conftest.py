@@ -22,7 +22,6 @@ from yiti.jobs import install as install_jobs
 from yiti.permissions import tokens, users
 from yiti.site import Site
 from yiti.testing import settings_for
-from yiti.web.app import create_app
 from yiti.workflow import Workflows, install
 
 PACK = Path(__file__).parent / "pack"
@@ -79,13 +78,6 @@ def people(site: Site) -> dict[str, dict[str, str]]:
 
 def actor(site: Site, name: str):  # noqa: ANN201
     return users.actor_for(site, users.get_user(site, name))
-
-
-@pytest.fixture
-def app(site: Site) -> Flask:
-    app = create_app(site=site)
-    app.config["TESTING"] = True
-    return app
 
 
 @pytest.fixture
