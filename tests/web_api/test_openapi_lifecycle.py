@@ -63,7 +63,8 @@ def test_the_left_out_endpoints_answer_409_naming_the_action(client: FlaskClient
                           headers=auth)
     assert refused.status_code == 409
     assert refused.mimetype == "application/problem+json"
-    assert "take the action 'approve' instead" in refused.json["detail"]
+    # the action it can take from draft, not the one that finally submits it
+    assert "take the action 'submit' instead" in refused.json["detail"]
     assert client.get(f"/api/v1/requisition/{ident}", headers=auth).json["docstatus"] == "draft"
 
     voucher = client.post("/api/v1/voucher", json={"title": "Rent"}, headers=auth).json

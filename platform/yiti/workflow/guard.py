@@ -251,12 +251,17 @@ def guard_lifecycle(doc: dict[str, Any], ctx: HookContext) -> None:
     targets = {name for name, state in wf.states.items() if getattr(state, flag)}
     if not targets:
         return
-    actions_in = sorted({t.action for t in wf.transitions if t.target in targets})
+    # name what the record can do from where it is: the actions that reach such a state
+    # at once, else any, else (from nowhere) every action that reaches one
+    leaving = wf.leaving(ctx.old.get(wf.state_field) or "")
+    actions = (sorted({t.action for t in leaving if t.target in targets})
+               or sorted({t.action for t in leaving})
+               or sorted({t.action for t in wf.transitions if t.target in targets}))
     entity = ctx.records.model.entities[ctx.entity]
     title = f"{label_text(entity.label) or entity.name} {ctx.old.get('name') or ''}".strip()
     verb = "submits" if flag == "submitted" else "cancels"
     raise Conflict(f"{title}: its workflow {verb} it; take the action "
-                   + " or ".join(repr(a) for a in actions_in) + " instead")
+                   + " or ".join(repr(a) for a in actions) + " instead")
 
 
 def locked_fields(site: Any, entity: str, record: Mapping[str, Any]) -> frozenset[str]:
