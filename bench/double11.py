@@ -31,7 +31,8 @@ In a fresh schema: a shop (sfshop.build_shop plus 20 products), a flash-sale SKU
     .venv/bin/python bench/double11.py --database-url ... --phases read --read-seconds 10
 
 The load comes from this process (asyncio, a minimal HTTP/1.1 keep-alive client), so
-on a 2-core machine client and server share the CPUs. Bounded: ``--time-limit`` per phase.
+on a 2-core machine client and server share the CPUs. After the checkout and read phases
+a line says where the CPUs went (gunicorn, postgres, this process, idle; from ``/proc``). Bounded: ``--time-limit`` per phase.
 Exits with a message and status 2 without PostgreSQL; 1 when an invariant fails.
 """
 
@@ -154,6 +155,45 @@ def start_server(url: str, tmp: Path, args: argparse.Namespace) -> tuple[subproc
         time.sleep(0.5)
     server.terminate()
     raise SystemExit("gunicorn did not answer within 90 s")
+
+
+# -- where the CPUs went ---------------------------------------------------------------------
+
+def cpu_ticks() -> dict[str, int]:
+    """Clock ticks so far: the machine's busy and idle (``/proc/stat``) and, per kind of
+    process (gunicorn, postgres, this bench), their user + system time. Linux only; empty
+    elsewhere."""
+    try:
+        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+    except OSError:
+        return {}
+    out = {"idle": fields[3] + fields[4], "busy": sum(fields) - fields[3] - fields[4]}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ")
+            stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        kind = ("gunicorn" if b"gunicorn" in cmd else "postgres" if cmd.startswith(b"postgres")
+                else "bench" if entry.name == str(os.getpid()) else None)
+        if kind:
+            out[kind] = out.get(kind, 0) + int(stat[11]) + int(stat[12])
+    return out
+
+
+def cpu_split(before: dict[str, int], after: dict[str, int]) -> str:
+    """Where the CPUs went between two :func:`cpu_ticks`: shares of all CPU time. A
+    process that ended in between is missed (gunicorn's workers and the pooled backends
+    live through a phase)."""
+    if not before or not after:
+        return "CPU split: not available here"
+    total = (after["busy"] + after["idle"]) - (before["busy"] + before["idle"]) or 1
+    parts = [f"{k} {100 * (after.get(k, 0) - before.get(k, 0)) / total:.0f}%"
+             for k in ("gunicorn", "postgres", "bench")]
+    idle = 100 * (after["idle"] - before["idle"]) / total
+    return f"  CPU ({os.cpu_count()} CPUs): " + ", ".join(parts) + f", idle {idle:.0f}%"
 
 
 # -- the phases ------------------------------------------------------------------------------
@@ -437,20 +477,26 @@ def run(url: str, tmp: Path, args: argparse.Namespace) -> int:
 
         co = None
         if "checkout" in args.phases:
+            ticks = cpu_ticks()
             co = asyncio.run(checkout_phase(port, ids, args))
+            split = cpu_split(ticks, cpu_ticks())
             print(summary("checkout", co["latencies"], co["seconds"], len(co["latencies"]),
                           "checkouts"))
             print(f"  orders accepted and paid: {len(co['accepted']):,} "
                   f"({len(co['accepted']) / co['seconds']:,.0f} orders/s, each: add to cart, "
                   f"check out, pay); statuses {dict(co['statuses'])}")
+            print(split)
 
         if "read" in args.phases:
+            ticks = cpu_ticks()
             rd = asyncio.run(read_phase(port, args))
+            split = cpu_split(ticks, cpu_ticks())
             print(summary("read path, pages", rd["pages"], rd["seconds"], len(rd["pages"]),
                           "page views"))
             print(summary("read path, product API", rd["api"], rd["seconds"], len(rd["api"]),
                           "requests"))
             print(f"  statuses {dict(rd['statuses'])}")
+            print(split)
 
         bu = None
         if "burst" in args.phases:
