@@ -23,6 +23,7 @@ from yiti.testing import settings_for
 from yiti.web.app import create_app
 
 PACKS = PROJECT_ROOT / "tests" / "permissions" / "packs"
+OWN_PACKS = Path(__file__).parent / "packs"
 
 
 @pytest.fixture(autouse=True)
@@ -32,12 +33,26 @@ def permissions_kind() -> None:
     register_kind(PERMISSIONS)
 
 
-@pytest.fixture
-def site(db_url: str, tmp_path: Path) -> Iterator[Site]:
-    site = Site(settings_for(db_url, tmp_path, modules=[PROJECT_ROOT / "modules", PACKS]))
+def migrated(db_url: str, tmp_path: Path, modules: list[Path],
+             packs: list[str] | None = None) -> Iterator[Site]:
+    """A site over ``modules`` (the project's own first) and ``packs``, migrated; closed
+    afterwards. For a ``site`` fixture: ``yield from migrated(...)``."""
+    site = Site(settings_for(db_url, tmp_path, modules=[PROJECT_ROOT / "modules", *modules],
+                             packs=packs))
     site.migrate()
     yield site
     site.close()
+
+
+@pytest.fixture
+def site(db_url: str, tmp_path: Path) -> Iterator[Site]:
+    yield from migrated(db_url, tmp_path, [PACKS])
+
+
+@pytest.fixture
+def doc(client: FlaskClient) -> dict:
+    """The OpenAPI document the app serves."""
+    return client.get("/api/v1/openapi.json").json
 
 
 @pytest.fixture

@@ -15,25 +15,14 @@ import pytest
 import schemathesis
 from flask.testing import FlaskClient
 
-from yiti.config import PROJECT_ROOT
 from yiti.site import Site
-from yiti.testing import settings_for
 
-OWN_PACKS = Path(__file__).parent / "packs"
+from .conftest import OWN_PACKS, migrated
 
 
 @pytest.fixture
 def site(db_url: str, tmp_path: Path) -> Iterator[Site]:
-    site = Site(settings_for(db_url, tmp_path, modules=[PROJECT_ROOT / "modules", OWN_PACKS],
-                             packs=["example", "lifecycle"]))
-    site.migrate()
-    yield site
-    site.close()
-
-
-@pytest.fixture
-def doc(client: FlaskClient) -> dict:
-    return client.get("/api/v1/openapi.json").json
+    yield from migrated(db_url, tmp_path, [OWN_PACKS], ["example", "lifecycle"])
 
 
 def test_the_document_leaves_out_what_the_workflow_does(doc: dict) -> None:

@@ -13,30 +13,18 @@ from flask.testing import FlaskClient
 from jsonschema import Draft202012Validator
 
 from yiti import api
-from yiti.config import PROJECT_ROOT
 from yiti.site import Site
-from yiti.testing import settings_for
 
 from ..openapi_fuzz import fuzz
-from .conftest import PACKS
+from .conftest import OWN_PACKS, PACKS, migrated
 
-OWN_PACKS = Path(__file__).parent / "packs"
 ERRORS = {"400", "401", "403", "404", "409", "422", "429"}
 
 
 @pytest.fixture
 def site(db_url: str, tmp_path: Path) -> Iterator[Site]:
-    site = Site(settings_for(db_url, tmp_path, modules=[PROJECT_ROOT / "modules", PACKS,
-                                                        OWN_PACKS],
-                             packs=["example", "library_roles", "apidoc"]))
-    site.migrate()
-    yield site
-    site.close()
-
-
-@pytest.fixture
-def doc(client: FlaskClient) -> dict:
-    return client.get("/api/v1/openapi.json").json
+    yield from migrated(db_url, tmp_path, [PACKS, OWN_PACKS],
+                          ["example", "library_roles", "apidoc"])
 
 
 def test_the_document_is_valid_openapi(doc: dict) -> None:

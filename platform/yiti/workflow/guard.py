@@ -26,13 +26,14 @@ from yiti.workflow import actions
 from yiti.workflow.engine import Creation, _writing, creating, writing
 
 
-def _workflow(ctx: HookContext) -> Any:
-    engine = getattr(ctx.records.site, "workflows", None)
-    return engine.by_entity.get(ctx.entity) if engine is not None else None
+def _workflow(site: Any, entity: str) -> Any:
+    """The workflow of ``entity`` on ``site``, or None."""
+    engine = getattr(site, "workflows", None)
+    return engine.by_entity.get(entity) if engine is not None else None
 
 
 def start_state(doc: dict[str, Any], ctx: HookContext) -> None:
-    wf = _workflow(ctx)
+    wf = _workflow(ctx.records.site, ctx.entity)
     if wf is None:
         return
     field = wf.state_field
@@ -206,7 +207,7 @@ def started(doc: dict[str, Any], ctx: HookContext) -> None:
     """After a new record is written in its initial state: open the state's approval
     tasks and run its ``hook`` and ``notify`` steps (or, created through an action, those
     of the action: :func:`_passed`)."""
-    wf = _workflow(ctx)
+    wf = _workflow(ctx.records.site, ctx.entity)
     if wf is None or ctx.old is not None:
         return
     creation = creating(ctx.entity)
@@ -235,8 +236,7 @@ def started(doc: dict[str, Any], ctx: HookContext) -> None:
 def workflow_lifecycle(site: Any, entity: str) -> frozenset[str]:
     """Which of ``submit`` and ``cancel`` the entity's workflow does itself (it has a
     state that submits or cancels the record), so screens offer its actions instead."""
-    engine = getattr(site, "workflows", None)
-    wf = engine.by_entity.get(entity) if engine is not None else None
+    wf = _workflow(site, entity)
     return wf.lifecycle() if wf is not None else frozenset()
 
 
@@ -244,13 +244,14 @@ def guard_lifecycle(doc: dict[str, Any], ctx: HookContext) -> None:
     """``on_submit``/``on_cancel``: when the record's workflow has states that submit (or
     cancel) it, only its actions may; a plain ``submit``/``cancel`` (the API's
     ``/submit``, the detail page's button, ``records.submit``) would skip the approval."""
-    wf = _workflow(ctx)
+    wf = _workflow(ctx.records.site, ctx.entity)
     if wf is None or ctx.old is None or writing() == (ctx.entity, ctx.old.get("id")):
         return
-    flag = "submitted" if ctx.event == "on_submit" else "cancelled"
-    targets = {name for name, state in wf.states.items() if getattr(state, flag)}
-    if not targets:
+    plain, flag = (("submit", "submitted") if ctx.event == "on_submit"
+                   else ("cancel", "cancelled"))
+    if plain not in wf.lifecycle():
         return
+    targets = {name for name, state in wf.states.items() if getattr(state, flag)}
     # name what the record can do from where it is: the actions that reach such a state
     # at once, else any, else (from nowhere) every action that reaches one
     leaving = wf.leaving(ctx.old.get(wf.state_field) or "")
@@ -267,8 +268,7 @@ def guard_lifecycle(doc: dict[str, Any], ctx: HookContext) -> None:
 def locked_fields(site: Any, entity: str, record: Mapping[str, Any]) -> frozenset[str]:
     """The fields of ``record`` that ordinary updates may not change in its workflow
     state (what :func:`guard_fields` refuses): for forms to show them read-only."""
-    engine = getattr(site, "workflows", None)
-    wf = engine.by_entity.get(entity) if engine is not None else None
+    wf = _workflow(site, entity)
     state = _locking_state(wf, record)
     if state is None:
         return frozenset()
@@ -286,7 +286,7 @@ def _locking_state(wf: Any, record: Mapping[str, Any]) -> Any:
 
 
 def guard_fields(doc: dict[str, Any], ctx: HookContext) -> None:
-    wf = _workflow(ctx)
+    wf = _workflow(ctx.records.site, ctx.entity)
     if wf is None or ctx.old is None or writing() == (ctx.entity, ctx.old.get("id")):
         return
     state = _locking_state(wf, ctx.old)
