@@ -15,34 +15,44 @@ from typing import Any
 from yiti.definitions.model import Entity, Field, Model, label_text
 from yiti.errors import FieldProblem, ValidationError
 from yiti.scripting import ExpressionError, compile_expression, record_names
+from yiti.scripting.proxies import ReadOnlyRecord, record_proxy
 from yiti.values import ValueProblem, parse
 
 
 def derive(model: Model, entity: Entity, doc: dict[str, Any], *, prefix: str = "",
-           parent: dict[str, Any] | None = None) -> None:
+           parent: dict[str, Any] | ReadOnlyRecord | None = None) -> None:
     """Compute ``entity``'s formula fields in ``doc`` (and its lines'), in place."""
+    seen_by_lines = None
     for f in entity.table_fields:
         child = model.entities[f.target or ""]
         if any(c.formula for c in child.fields.values()):
+            if seen_by_lines is None:  # one view of the record for all its lines
+                seen_by_lines = record_proxy({k: v for k, v in doc.items()
+                                              if not isinstance(v, list)})
             for i, line in enumerate(doc.get(f.name) or []):
-                derive(model, child, line, prefix=f"{prefix}{f.name}[{i}].", parent=doc)
+                derive(model, child, line, prefix=f"{prefix}{f.name}[{i}].",
+                       parent=seen_by_lines)
     formulas = [f for f in entity.fields.values() if f.formula]
     if not formulas:
         return
     problems = []
+    names = _names(model, entity, doc, parent)
     for f in formulas:
-        names = _names(model, entity, doc, parent)
+        if names is None:  # the previous formula gave a value: the next one sees it
+            names = _names(model, entity, doc, parent)
         try:
             value = _expression(entity, f).evaluate(names)
         except ExpressionError as error:
             if "NoneType" in error.message:  # a blank input: the result is blank too
                 doc[f.name] = None
+                names = None
                 continue
             problems.append(FieldProblem(f"{prefix}{f.name}",
                                          f"could not be computed: {error.message}", "formula"))
             continue
         try:
             doc[f.name] = parse(f, _rounded(f, value))
+            names = None
         except ValueProblem as problem:
             problems.append(FieldProblem(f"{prefix}{f.name}",
                                          f"computed value {problem.message}", "formula"))
@@ -150,14 +160,15 @@ def _expression(entity: Entity, f: Field) -> Any:
 
 
 def _names(model: Model, entity: Entity, doc: dict[str, Any],
-           parent: dict[str, Any] | None) -> dict[str, Any]:
+           parent: dict[str, Any] | ReadOnlyRecord | None) -> dict[str, Any]:
     values = {k: doc.get(k) for k in entity.fields if not entity.fields[k].is_table}
     for key in ("id", "name", "docstatus"):
         if key in doc:
             values[key] = doc[key]
     children = {f.name: doc.get(f.name) or [] for f in entity.table_fields}
-    return record_names(values, children, parent=parent and {
-        k: v for k, v in parent.items() if not isinstance(v, list)})
+    if isinstance(parent, dict):
+        parent = {k: v for k, v in parent.items() if not isinstance(v, list)}
+    return record_names(values, children, parent=parent)
 
 
 def _rounded(f: Field, value: Any) -> Any:
