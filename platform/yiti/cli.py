@@ -68,7 +68,6 @@ def check(modules: tuple[str, ...], packs: str | None, overlay: str | None) -> N
         from yiti.records.formulas import check_model
 
         problems = [*problems, *check_model(model), *hooks_problems(model.modules)]
-    problems = list({str(p): p for p in problems}.values())  # hooks may be reported twice
     for problem in problems:
         click.echo(str(problem))
     if problems or model is None:

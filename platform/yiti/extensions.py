@@ -48,7 +48,8 @@ def hooks_problems(modules: Any) -> list[DefinitionError]:
     """Import every pack's hooks as the site will (``modules``: the model's packs) and
     report each that fails, at the line of the pack's file that raised: a syntax error,
     a failed import, ``@api.hook`` with an unknown event. ``yiti check`` runs it, so such
-    a mistake is found before ``yiti migrate`` or ``yiti serve`` trips over it."""
+    a mistake is found before ``yiti migrate`` or ``yiti serve`` trips over it; the
+    ``schedules`` kind runs it too, once per load, when it needs the packs' jobs."""
     from yiti.definitions.source import display_path
 
     problems = []
@@ -59,12 +60,14 @@ def hooks_problems(modules: Any) -> list[DefinitionError]:
             hooks_module(module.name, module.hooks)
         except Exception as error:  # noqa: BLE001 - reported, never a traceback
             path, line = Path(module.hooks), getattr(error, "lineno", None)
-            pack_dir = path.parent.parent if path.name == "__init__.py" else path.parent
+            # resolved: the traceback's file names are absolute, the pack's path may not be
+            pack_dir = (path.parent.parent if path.name == "__init__.py"
+                        else path.parent).resolve()
             if isinstance(error, SyntaxError) and error.filename:
                 path = Path(error.filename)
             else:
                 for frame in reversed(traceback.extract_tb(error.__traceback__)):
-                    if Path(frame.filename).is_relative_to(pack_dir):
+                    if Path(frame.filename).resolve().is_relative_to(pack_dir):
                         path, line = Path(frame.filename), frame.lineno
                         break
             problems.append(DefinitionError(

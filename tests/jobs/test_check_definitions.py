@@ -184,3 +184,30 @@ def test_cron_or_every_but_not_both(root: Path) -> None:
         "schedules/both.yaml:4: every: give 'cron' or 'every', not both",
         "schedules/none.yaml:1: cron or every: missing required key: give 'cron' or 'every'",
     ]
+
+
+def test_hooks_that_fail_to_import_are_reported_once_where_they_fail(
+        root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the hooks are a package whose submodule raises on its line 4; two schedules name
+    # jobs of the pack, so both need its hooks imported
+    name = pack(root, {
+        "hooks/__init__.py": "from . import tasks  # noqa: F401\n",
+        "hooks/tasks.py": "from yiti import api\n\n\n@api.hook('order', 'befor_save')\n"
+                          "def check(doc, ctx):\n    return None\n",
+        "schedules/a.yaml": "schedule: a\njob: PACK.tidy\nevery: 1h\n",
+        "schedules/b.yaml": "schedule: b\njob: PACK.sweep\nevery: 1h\n",
+    })
+    from yiti.definitions.build import Build
+
+    added: list[str] = []
+    add = Build.add
+    monkeypatch.setattr(Build, "add", lambda self, error: (added.append(str(error)),
+                                                           add(self, error))[1])
+    result = CliRunner().invoke(main, ["check", "--modules", "modules"])
+    assert result.exit_code == 1, result.output
+    hooks = f"modules/{name}/hooks/tasks.py:4: hooks: cannot import the pack's hooks: " \
+            "ValueError: unknown event 'befor_save'; did you mean 'before_save'?"
+    assert result.output.splitlines()[0] == hooks
+    assert [line for line in added if ": hooks: " in line] == [hooks]  # not once a schedule
+    assert result.output.count("cannot import") == 1
+    assert result.output.splitlines()[-1] == "3 problem(s) in 3 file(s)."

@@ -16,6 +16,7 @@ the schedule fires or the event is sent:
 
 from __future__ import annotations
 
+import weakref
 import zoneinfo
 from collections.abc import Callable, Iterable, Mapping
 from functools import cache
@@ -26,7 +27,7 @@ from jinja2 import TemplateSyntaxError
 from yiti.definitions.build import Build, Item
 from yiti.definitions.kinds import Kind, check_entity, register_kind
 from yiti.definitions.model import SYSTEM_COLUMNS, Definition
-from yiti.errors import DefinitionError, did_you_mean
+from yiti.errors import did_you_mean
 from yiti.jobs.registry import JOBS
 
 #: Further checks of a schedule's ``payload`` by job name, for jobs whose payload names
@@ -50,22 +51,21 @@ def time_zone_problem(name: str) -> str | None:
 
 
 def _load_pack_jobs(build: Build, item: Item) -> None:
-    """Import every pack's hooks (as the site will) so their ``@job`` handlers are known;
-    a hooks module that fails to import is reported at its file."""
-    from yiti.extensions import hooks_module
+    """Import every pack's hooks (as the site will) so their ``@job`` handlers are known,
+    once per load however many schedules ask: a hooks module that fails to import is
+    reported once, where :func:`yiti.extensions.hooks_problems` locates it (the line of
+    the pack's file that raised)."""
+    from yiti.extensions import hooks_problems
 
-    for module in build.modules.values():
-        if not module.hooks:
-            continue
-        try:
-            hooks_module(module.name, module.hooks)
-        except Exception as error:  # noqa: BLE001 - reported, never a traceback
-            line = getattr(error, "lineno", None) or 1
-            from yiti.definitions.source import display_path
+    if build in _HOOKS_IMPORTED:
+        return
+    _HOOKS_IMPORTED.add(build)
+    for problem in hooks_problems(build.modules):
+        build.add(problem)
 
-            build.add(DefinitionError(display_path(module.hooks), int(line), "hooks",
-                                      f"cannot import the pack's hooks: "
-                                      f"{type(error).__name__}: {error}"))
+
+#: The loads whose packs' hooks were imported (and their failures reported) already.
+_HOOKS_IMPORTED: weakref.WeakSet[Build] = weakref.WeakSet()
 
 
 def check_schedule(build: Build, definition: Definition, item: Item) -> None:
