@@ -384,7 +384,7 @@ def _build_bounds(field: Field) -> Check | None:
         if value is None:
             return
         if pattern is not None and isinstance(value, str) and not pattern.fullmatch(value):
-            raise ValueProblem("does not match the expected pattern", "pattern")
+            raise ValueProblem(f"must match the pattern {field.pattern}", "pattern")
         if min_length is not None and len(value) < min_length:
             raise ValueProblem(f"must be at least {field.min} characters", "min")
         if low is not None and value < low:

@@ -116,7 +116,7 @@ def test_create_many_names_row_field_and_reason_and_saves_nothing(records):
         records.create_many("item", rows)
     assert problems(error.value) == {
         "rows[3].stock": "must be at least 0",
-        "rows[17].code": "does not match the expected pattern",
+        "rows[17].code": "must match the pattern ^[A-Z0-9-]+$",
         "rows[42].title": "is required",
         "rows[50].deposit": "has more than 2 decimal places",
     }

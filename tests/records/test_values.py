@@ -42,7 +42,7 @@ def test_text_select_and_empty_values():
     assert parse(code, "") == ""  # text keeps "" (required decides); others read it as None
     assert parse(field("integer"), "") is None
     assert problem(code, "abcdef")[0] == "max_length"
-    assert problem(code, "ab-1")[0] == "pattern"
+    assert problem(code, "ab-1") == ("pattern", r"must match the pattern [A-Z]+-\d")
     assert problem(field("text", min=2), "x") == ("min", "must be at least 2 characters")
     kind = field("select", options=(Option("book", {}), Option("tool", {})))
     assert parse(kind, "tool") == "tool"

@@ -166,3 +166,11 @@ def test_lookup_goes_through_the_service(client, records, stock):
     html = client.get("/app/contact/lookup?group.search=ann").get_data(as_text=True)
     assert 'data-title="C-00001 · Ann Lee"' in html
     assert "No matches" in client.get("/app/contact/lookup?q=zzz").get_data(as_text=True)
+
+
+def test_a_value_that_fails_the_pattern_names_it_under_its_input(client, records):
+    r = client.post("/app/item/new", {"code": "lower case", "title": "SICP", "kind": "book"})
+    assert r.status_code == 422
+    assert invalid_inputs(r.get_data(as_text=True))["code"] == (
+        "must match the pattern ^[A-Z0-9-]+$")
+    assert records.count("item").value == 0
