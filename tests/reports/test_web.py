@@ -13,10 +13,13 @@ from flask.testing import FlaskClient
 import yiti.web.ui  # noqa: F401 - registers the saved-view table before the site is built
 from yiti.definitions import build_model
 from yiti.permissions.policy import SYSTEM
+from yiti.permissions.rules import ADMINISTRATOR
 from yiti.permissions.users import create_user
 from yiti.reports import report_of, run_report
 from yiti.reports.export import to_csv
 from yiti.reports.spec import read
+from yiti.site import Site
+from yiti.testing import load, settings_for
 from yiti.web.app import create_app
 
 from .conftest import Shop, fill, make_site
@@ -150,3 +153,30 @@ def test_only_designers_save(web_shop: Shop) -> None:
     response = client.post("/reports/builder/save", data={
         "csrf_token": token, "entity": "sale", "agg0": "count", "name": "x"})
     assert response.status_code == 403
+
+
+@pytest.fixture
+def library(db_url: str, tmp_path: Path) -> Iterator[Shop]:
+    """The example pack (its report ``loans_by_month`` has a select parameter ``status``
+    filtering the loan's status, whose options have labels) and an administrator."""
+    site = Site(settings_for(db_url, tmp_path), model=load(packs=["example"]))
+    site.migrate()
+    create_user(site, "ana", PASSWORD, roles=[ADMINISTRATOR])
+    yield Shop(site)
+    site.close()
+
+
+def test_a_select_parameter_shows_option_labels_and_sends_values(library: Shop) -> None:
+    client, _ = sign_in(library, "ana")
+    url = "/reports/loans_by_month?p.status=returned"
+    page = client.get(url).get_data(as_text=True)
+    options = dict(re.findall(r'<option value="(\w*)"[^>]*>([^<]*)</option>',
+                              page.split('name="p.status"')[1].split("</select>")[0]))
+    assert options == {"": "Any", "open": "Open", "returned": "Returned",
+                       "overdue": "Overdue"}
+    assert re.search(r'<option value="returned" selected>Returned</option>', page)
+    chinese = client.get(url, headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+    assert '<option value="returned" selected>已归还</option>' in chinese
+    assert "Status: Returned" in client.get(url.replace("?", "/print?")).get_data(
+        as_text=True)
+    assert client.get(url.replace("?", ".json?")).get_json()["params"]["status"] == "returned"

@@ -27,6 +27,7 @@ from yiti.reports.compile import OutColumn
 from yiti.reports.export import option_label, to_csv, to_xlsx
 from yiti.reports.params import as_text
 from yiti.reports.run import Result, Row
+from yiti.reports.spec import walk
 from yiti.web.ui.context import SignInRequired, current_actor, site
 from yiti.web.ui.i18n import current_language, gettext
 
@@ -219,6 +220,25 @@ def link_choices(result: Result) -> dict[str, list[tuple[int, str]]]:
     return out
 
 
+def option_labels(result: Result, lang: str) -> dict[str, dict[str, str]]:
+    """Each select parameter's option values → what the form shows for them: the label,
+    in ``lang``, of that option of the select field the parameter filters (the report's
+    filter naming it), else the value itself. The value is what the form submits."""
+    model = site().model
+    out: dict[str, dict[str, str]] = {}
+    for p in result.report.params:
+        if p.type != "select":
+            continue
+        labels: dict[str, str] = {}
+        for f in result.report.filters:
+            found = walk(model, result.entity, f.path) if f.param == p.name else None
+            if isinstance(found, tuple) and found[1].type == "select":
+                for option in found[1].options:
+                    labels.setdefault(str(option.value), label_text(option.label, lang))
+        out[p.name] = {o: labels.get(o) or o for o in p.options}
+    return out
+
+
 # -- pages -----------------------------------------------------------------------------
 
 @bp.get("/reports")
@@ -234,8 +254,8 @@ def show(name: str) -> str:
     lang = current_language()
     return render_template("reports/show.html", result=result, chart=chart_data(result, lang),
                            cell_text=cell_text, drill_url=drill_url, as_text=as_text,
-                           links=link_choices(result), query=request.query_string.decode(),
-                           printing=False)
+                           links=link_choices(result), options=option_labels(result, lang),
+                           query=request.query_string.decode(), printing=False)
 
 
 @bp.get("/reports/<name>/print")
@@ -244,6 +264,7 @@ def printable(name: str) -> str:
     lang = current_language()
     return render_template("reports/print.html", result=result, chart=chart_data(result, lang),
                            cell_text=cell_text, drill_url=drill_url, as_text=as_text,
+                           options=option_labels(result, lang),
                            printed_at=dt.datetime.now(dt.UTC), printing=True)
 
 
