@@ -8,6 +8,7 @@ one that may not, and a post forged without the button is still refused by the s
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import pytest
@@ -180,3 +181,68 @@ def test_a_workflow_that_submits_leaves_out_the_plain_submit(site, records, loan
     submitted = records.get("loan", loan["id"])
     assert record_actions(recs, entity, submitted) == {"cancel"}
     assert record_actions(recs, entity, submitted, frozenset({"cancel"})) == set()
+
+
+def test_form_pages_open_only_for_roles_offered_their_button(site, client, people):
+    """``/new``, ``/<id>/edit`` and ``/import`` opened by their address answer as the
+    buttons are offered: 403 for a role without the permission, 404 for a record the
+    role may not read (nothing of it shown), 200 for the role that may."""
+    anns = claim_of(site, "ann", {"Employee"}, "Taxi")
+    url = "/app/expense_claim"
+    ann, lee, fay = people["ann"], people["lee"], people["fay"]
+    assert ann.get(f"{url}/new").status_code == 200
+    assert ann.get(f"{url}/{anns}/edit").status_code == 200
+    assert ann.get(f"{url}/import").status_code == 403  # create, but not import
+    assert client.get(f"{url}/import").status_code == 200
+    for reader in (lee, fay):  # they read claims, nothing more
+        assert reader.get(f"{url}/new").status_code == 403
+        assert reader.get(f"{url}/import").status_code == 403
+        refused = reader.get(f"{url}/{anns}/edit")
+        assert refused.status_code == 403 and 'name="title"' not in refused.get_data(
+            as_text=True)
+    # mia may change her own claims only: ann's edit form is refused, hers opens
+    mia = people["mia"]
+    assert mia.get(f"{url}/{anns}/edit").status_code == 403
+    hers = claim_of(site, "mia", {"Employee", "TeamLead"}, "Train")
+    assert mia.get(f"{url}/{hers}/edit").status_code == 200
+    # bob may not read ann's claim: "not found", and nothing of it leaks
+    users.create_user(site, "bob", PASSWORD, roles=["Employee"])
+    bob = SignedIn(ann.raw.application, "bob", PASSWORD)
+    missing = bob.get(f"{url}/{anns}/edit")
+    assert missing.status_code == 404 and "Taxi" not in missing.get_data(as_text=True)
+    # an upload by a role that may not import is refused before the file is kept
+    upload = lee.post(f"{url}/import", {"file": (io.BytesIO(b"title,amount\nBus,3\n"),
+                                                 "claims.csv")},
+                      content_type="multipart/form-data")
+    assert upload.status_code == 403
+    kept = site.settings.instance_path / "imports"
+    assert not kept.exists() or not any(kept.iterdir())
+
+
+def test_a_workflow_state_that_locks_every_field_offers_no_edit(site, people, records):
+    """A submitted expense claim waits for its team lead in a state with ``editable: []``:
+    its page offers no *Edit*, and the edit form's address answers 409 naming the state."""
+    ann = people["ann"]
+    ident = claim_of(site, "ann", {"Employee"}, "Taxi")
+    url = f"/app/expense_claim/{ident}"
+    assert "edit" in buttons(page(ann, url), "expense_claim", ident)
+    users.set_attributes(site, "ann", {"manager": "lee"})
+    site.workflows.act(Actor("ann", frozenset({"Employee"})), "expense_claim", ident,
+                       "submit")
+    assert records.get("expense_claim", ident)["state"] == "lead"
+    assert "edit" not in buttons(page(ann, url), "expense_claim", ident)
+    refused = ann.get(f"{url}/edit")
+    assert refused.status_code == 409
+    html = refused.get_data(as_text=True)
+    assert "cannot be edited while it is Team lead approval" in html
+    assert 'name="title"' not in html
+    chinese = ann.get(f"{url}/edit", headers={"Accept-Language": "zh-CN"})
+    assert chinese.status_code == 409
+    assert "处于“主管审批”状态，不能编辑" in chinese.get_data(as_text=True)
+
+
+def test_a_submitted_document_has_no_edit_form(client, records, loan):
+    records.submit("loan", loan["id"])
+    refused = client.get(f"/app/loan/{loan['id']}/edit")
+    assert refused.status_code == 409
+    assert "cannot be edited while it is Submitted" in refused.get_data(as_text=True)

@@ -8,7 +8,7 @@ from flask import Blueprint, current_app, g, render_template, request
 from werkzeug.wrappers import Response
 
 from yiti.definitions.model import Field, label_text
-from yiti.errors import Forbidden, NotFound
+from yiti.errors import Conflict, Forbidden, NotFound
 from yiti.web.ui import present
 from yiti.web.ui.context import SignInRequired, current_actor, site
 from yiti.web.ui.i18n import LANGUAGES, current_language, gettext
@@ -87,6 +87,13 @@ def not_found(error: NotFound) -> tuple[str, int]:
 @bp.errorhandler(Forbidden)
 def forbidden(error: Forbidden) -> tuple[str, int]:
     return render("ui/error.html", 403, message=gettext("You may not do this."),
+                  detail=error.message)
+
+
+@bp.errorhandler(Conflict)
+def conflict(error: Conflict) -> tuple[str, int]:
+    """A page the record's state does not allow now (the edit form of a locked record)."""
+    return render("ui/error.html", 409, message=gettext("Not possible now."),
                   detail=error.message)
 
 

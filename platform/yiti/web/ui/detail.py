@@ -15,7 +15,7 @@ from yiti.web.ui.context import entity_or_404, record_title, records, site, titl
 from yiti.web.ui.i18n import gettext
 from yiti.web.ui.offers import record_actions
 from yiti.web.ui.screens import form_layout, layout_for
-from yiti.workflow.guard import workflow_lifecycle
+from yiti.workflow.guard import locked_fields, workflow_lifecycle
 
 ACTIONS = ("submit", "cancel", "amend", "delete")
 
@@ -50,7 +50,8 @@ def detail(entity: str, ident: int) -> tuple[str, int]:
                   title=record_title(e, record),
                   child_of=lambda f: model.entities[f.target or ""],
                   field_of=lambda name: e.fields.get(name),
-                  offered=record_actions(recs, e, record, by_workflow))
+                  offered=record_actions(recs, e, record, by_workflow,
+                                         locked_fields(site(), e.name, record)))
 
 
 @bp.post("/<entity>/<int:ident>/<action>")

@@ -1,5 +1,9 @@
 """Form screens: ``/app/<entity>/new`` and ``/app/<entity>/<id>/edit``.
 
+Each page opens only when its button would be offered (:mod:`yiti.web.ui.offers`): the
+new form for a role that may create, the edit form for one that may write the record,
+and only while its state leaves something to change (else 409, naming the state).
+
 A refused save shows the form again with what the user typed and each message on its
 input; a stale save (someone else saved first) says so and keeps the input too. Fields
 with conditions (``visible_if`` on the form, ``required_if`` on the entity) are hidden or
@@ -20,7 +24,7 @@ from yiti.definitions.model import Entity, label_text
 from yiti.errors import Conflict, FieldProblem, ValidationError
 from yiti.records import formulas
 from yiti.records.validate import clean
-from yiti.web.ui import formdata
+from yiti.web.ui import formdata, offers
 from yiti.web.ui.blueprint import bp, render
 from yiti.web.ui.context import entity_or_404, link_titles, record_title, records, site
 from yiti.web.ui.i18n import current_language, gettext
@@ -31,6 +35,7 @@ from yiti.web.ui.screens import (
     form_layout,
     layout_for,
 )
+from yiti.workflow import workflows_of
 from yiti.workflow.guard import locked_fields
 
 
@@ -154,6 +159,7 @@ def _initial(entity: Entity) -> dict[str, Any]:
 @bp.get("/<entity>/new")
 def new(entity: str) -> tuple[str, int]:
     e = entity_or_404(entity)
+    offers.require_offer(records(), e, "new")
     return show_form(e, _initial(e), record=None)
 
 
@@ -174,10 +180,34 @@ def create(entity: str) -> Any:
     return show_form(e, state, record=None, problems=problems, form=request.form, status=422)
 
 
+def _editable(e: Entity, ident: int) -> dict[str, Any]:
+    """The record the edit form opens, refused as its page would not offer *Edit*: 403
+    for a role that may not write it (404 if it may not read it), 409 when its state
+    leaves nothing to change (a submitted document, a workflow state locking every
+    field)."""
+    recs = records()
+    record = recs.get(e.name, ident)
+    offers.require(recs, e, "write", record)
+    if not offers.changeable(e, record, locked_fields(site(), e.name, record)):
+        raise Conflict(gettext("%(what)s cannot be edited while it is %(state)s.",
+                               what=record_title(e, record), state=_state_text(e, record)))
+    return record
+
+
+def _state_text(e: Entity, record: dict[str, Any]) -> str:
+    """The state that keeps ``record`` from being edited, in the user's language: its
+    workflow state, else its document status."""
+    engine = workflows_of(site())
+    wf = engine.by_entity.get(e.name)
+    if wf is not None and record.get(wf.state_field):
+        return engine.state_label(wf, record[wf.state_field], current_language())
+    return gettext(str(record.get("docstatus") or "").capitalize())
+
+
 @bp.get("/<entity>/<int:ident>/edit")
 def edit(entity: str, ident: int) -> tuple[str, int]:
     e = entity_or_404(entity)
-    record = records().get(e.name, ident)
+    record = _editable(e, ident)
     state = formdata.state_from_record(site().model, e, record, site().settings.timezone)
     state["version"] = str(record["version"])
     return show_form(e, state, record=record)

@@ -13,9 +13,9 @@ from typing import Any
 
 from flask import Response, abort, redirect, request, url_for
 
-from yiti.web.ui import imports
+from yiti.web.ui import imports, offers
 from yiti.web.ui.blueprint import bp, render
-from yiti.web.ui.context import current_actor, entity_or_404, site
+from yiti.web.ui.context import current_actor, entity_or_404, records, site
 from yiti.web.ui.i18n import gettext
 from yiti.web.ui.import_job import JOB
 from yiti.web.ui.imports import count_rows, rejected_file, run_import
@@ -32,12 +32,14 @@ def folder() -> Path:
 @bp.get("/<entity>/import")
 def import_form(entity: str) -> tuple[str, int]:
     e = entity_or_404(entity)
+    offers.require_offer(records(), e, "import")
     return render("ui/import.html", entity=e, result=None, token=None, error=None)
 
 
 @bp.post("/<entity>/import")
 def import_upload(entity: str) -> tuple[str, int]:
     e = entity_or_404(entity)
+    offers.require_offer(records(), e, "import")  # before the file is kept
     upload = request.files.get("file")
     suffix = Path(upload.filename or "").suffix.lower() if upload else ""
     if upload is None or suffix not in (".csv", ".xlsx"):
@@ -51,7 +53,6 @@ def import_upload(entity: str) -> tuple[str, int]:
     if count_rows(path) > imports.BACKGROUND_ROWS:
         from yiti.jobs import enqueue
 
-        site().policy.check(actor, e, "import", None)  # refuse now, not in the job
         job_id = enqueue(site(), JOB, {"entity": e.name, "user": actor.name,
                                        "path": str(path), "token": token}, key=f"import:{token}")
         return redirect(url_for("ui.import_status", entity=e.name, token=token, job=job_id))
