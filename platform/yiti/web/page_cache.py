@@ -6,7 +6,9 @@ endpoints that declare ``cache_seconds``, requested by someone not signed in and
 an API token, answered 200 without setting a cookie. They are keyed by language, path and
 query. Each app process has its own in-process cache; with ``REDIS_URL`` the processes
 share one in Redis. Entries expire on their own after ``cache_seconds``, so a price or
-stock figure in such an answer is never older than that.
+stock figure in such an answer is never older than that. A Redis that fails or stalls
+never fails a request: the answer is rendered, as if nothing were cached
+(:class:`RedisCache`).
 
 :class:`CacheMiddleware` wraps the Flask app (WSGI): it stores the answers the views mark
 with :func:`share` exactly as they left the app (every header, the CSP with the nonce the
@@ -21,6 +23,7 @@ are still served the entry, so visitors do not all wait for a render at once.
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from collections import OrderedDict
@@ -34,11 +37,18 @@ from werkzeug.http import parse_cookie
 from yiti.web.auth.identity import bearer_token
 from yiti.web.ui.i18n import COOKIE, current_language, language_for
 
+log = logging.getLogger(__name__)
+
 #: Headers never replayed from the cache: they are the connection's or the moment's.
 _SKIP = frozenset({"age", "date", "x-yiti-cache", "connection", "keep-alive",
                    "transfer-encoding"})
 #: Share of an entry's lifetime after which one request renders it again.
 REFRESH_AT = 0.8
+#: Seconds the Redis cache waits for Redis (to connect, or for an answer) before it
+#: renders the page instead: a lookup should take a millisecond.
+TIMEOUT = 0.5
+#: Seconds the Redis cache leaves Redis alone after it failed, rendering every page.
+RETRY_AFTER = 5.0
 #: The environ keys the views and the middleware talk through.
 LOOKED = "yiti.cache.looked"
 STORE = "yiti.cache.store"
@@ -115,20 +125,48 @@ class MemoryCache:
 
 
 class RedisCache:
-    """Pages in Redis under ``yiti:page:<key>``, shared by every app process."""
+    """Pages in Redis under ``yiti:page:<key>`` (``prefix``), shared by every app process.
+
+    Redis expires each entry after its ``seconds``. The cache never fails a request: when
+    Redis refuses, resets or does not answer within the client's timeout
+    (:func:`cache_for` sets :data:`TIMEOUT`), a lookup is a miss and a store is skipped,
+    and Redis is left alone for :data:`RETRY_AFTER` seconds (one warning in the log), so
+    pages are rendered as if nothing were cached until it is back."""
 
     prefix = "yiti:page:"
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: Any, prefix: str | None = None) -> None:
         self.client = client
+        if prefix is not None:
+            self.prefix = prefix
         self.clock: Callable[[], float] = time.time  # shared by processes: the wall clock
+        self._down_until = 0.0  # on time.monotonic(): Redis failed, left alone until then
 
     def get(self, key: str) -> CachedPage | None:
-        data = self.client.get(self.prefix + key)
+        data = self._call(self.client.get, self.prefix + key)
         return CachedPage.loads(data) if data else None
 
     def set(self, key: str, page: CachedPage, seconds: int) -> None:
-        self.client.set(self.prefix + key, page.dumps(), ex=seconds)
+        self._call(self.client.set, self.prefix + key, page.dumps(), ex=seconds)
+
+    def _call(self, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """``method(*args, **kwargs)`` on Redis; None when Redis fails or failed lately."""
+        from redis import RedisError
+
+        if self._down_until and time.monotonic() < self._down_until:
+            return None
+        try:
+            result = method(*args, **kwargs)
+        except (RedisError, OSError) as error:
+            if not self._down_until:
+                log.warning("page cache: Redis failed (%s: %s); rendering every page until "
+                            "it answers again", type(error).__name__, error)
+            self._down_until = time.monotonic() + RETRY_AFTER
+            return None
+        if self._down_until:
+            self._down_until = 0.0
+            log.warning("page cache: Redis answers again")
+        return result
 
 
 def cache_for(redis_url: str | None) -> PageCache:
@@ -136,7 +174,8 @@ def cache_for(redis_url: str | None) -> PageCache:
     if redis_url:
         import redis
 
-        return RedisCache(redis.Redis.from_url(redis_url))
+        return RedisCache(redis.Redis.from_url(redis_url, socket_timeout=TIMEOUT,
+                                               socket_connect_timeout=TIMEOUT))
     return MemoryCache()
 
 
