@@ -246,3 +246,20 @@ def test_a_submitted_document_has_no_edit_form(client, records, loan):
     refused = client.get(f"/app/loan/{loan['id']}/edit")
     assert refused.status_code == 409
     assert "cannot be edited while it is Submitted" in refused.get_data(as_text=True)
+
+
+def test_an_amendment_by_a_role_that_may_not_write_opens_its_page(client, people, records,
+                                                                  loan):
+    """Amend needs ``create``; the new draft's edit form needs ``write``. Without it the
+    amendment opens on its record page, not on a refused form."""
+    assert client.post("/admin/permissions/Employee/loan/access",
+                       {"actions": ["read", "create"]}).status_code == 302
+    records.submit("loan", loan["id"])
+    records.cancel("loan", loan["id"])
+    ann = people["ann"]
+    assert buttons(page(ann, f"/app/loan/{loan['id']}"), "loan", loan["id"]) == {"amend"}
+    done = ann.post(f"/app/loan/{loan['id']}/amend")
+    assert done.status_code == 302
+    amended = max(r["id"] for r in records.list("loan").rows)
+    assert done.headers["Location"] == f"/app/loan/{amended}"
+    assert ann.get(f"/app/loan/{amended}/edit").status_code == 403

@@ -13,7 +13,7 @@ from yiti.errors import Conflict, ValidationError, YitiError
 from yiti.web.ui.blueprint import bp, render
 from yiti.web.ui.context import entity_or_404, record_title, records, site, titles_for
 from yiti.web.ui.i18n import gettext
-from yiti.web.ui.offers import record_actions
+from yiti.web.ui.offers import may, record_actions
 from yiti.web.ui.screens import form_layout, layout_for
 from yiti.workflow.guard import locked_fields, workflow_lifecycle
 
@@ -70,7 +70,9 @@ def act(entity: str, ident: int, action: str) -> Response:
             new = recs.amend(e.name, ident)
             flash(gettext("%(what)s created as an amendment.", what=record_title(e, new)),
                   "success")
-            return redirect(url_for("ui.edit", entity=e.name, ident=new["id"]))
+            # to its edit form, unless that would refuse (a role that may create, not write)
+            page = "ui.edit" if may(recs, e, "write", new) else "ui.detail"
+            return redirect(url_for(page, entity=e.name, ident=new["id"]))
         done = recs.submit(e.name, ident, version=version) if action == "submit" else (
             recs.cancel(e.name, ident, version=version))
         flash(gettext("%(what)s submitted.", what=record_title(e, done)) if action == "submit"
