@@ -66,8 +66,10 @@ def check(modules: tuple[str, ...], packs: str | None, overlay: str | None) -> N
     if model is not None:
         from yiti.extensions import hooks_problems
         from yiti.records.formulas import check_model
+        from yiti.web.pack_endpoints import endpoint_problems
 
-        problems = [*problems, *check_model(model), *hooks_problems(model.modules)]
+        problems = [*problems, *check_model(model), *hooks_problems(model.modules),
+                    *endpoint_problems(model)]
     for problem in problems:
         click.echo(str(problem))
     if problems or model is None:

@@ -31,12 +31,25 @@ def hooks_module(pack: str, path: Any) -> ModuleType:
 
 def marked(site: Site, attribute: str) -> list[tuple[str, Any, Any]]:
     """``(pack, function, mark)`` for each function of the packs' hooks marked ``attribute``."""
+    return marked_in(site.model.modules, attribute)
+
+
+def marked_in(modules: Any, attribute: str, *, skip_broken: bool = False
+              ) -> list[tuple[str, Any, Any]]:
+    """:func:`marked` for the packs ``modules`` (a model's); with ``skip_broken``, packs
+    whose hooks fail to import are left out (:func:`hooks_problems` reports them)."""
     out = []
-    for module in site.model.modules.values():
+    for module in modules.values():
         if not module.hooks:
             continue
+        try:
+            hooks = hooks_module(module.name, module.hooks)
+        except Exception:  # noqa: BLE001 - reported by hooks_problems
+            if not skip_broken:
+                raise
+            continue
         seen: set[int] = set()
-        for value in vars(hooks_module(module.name, module.hooks)).values():
+        for value in vars(hooks).values():
             mark = getattr(value, attribute, None)
             if mark is not None and callable(value) and id(value) not in seen:
                 seen.add(id(value))

@@ -14,15 +14,27 @@ identity, as cached pack pages are.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, request
 from werkzeug.exceptions import HTTPException
 
 from yiti.api import ENDPOINT_MARK, EndpointContext, EndpointSpec, Reply
-from yiti.errors import FieldProblem, NotFound, ValidationError, YitiError, did_you_mean
-from yiti.extensions import marked
+from yiti.definitions.model import Model
+from yiti.definitions.options import OPTIONS_KEY, options_problems, resolve_options
+from yiti.errors import (
+    DefinitionError,
+    FieldProblem,
+    NotFound,
+    ValidationError,
+    YitiError,
+    did_you_mean,
+)
+from yiti.extensions import marked, marked_in
 from yiti.permissions.rules import ADMINISTRATOR
 from yiti.site import Site
 from yiti.web.api.blueprint import engine_error, http_error, no_store, refuse_nul
@@ -38,7 +50,9 @@ PREFIX = "/api/v1/x"
 
 
 def endpoints_of(site: Site) -> list[tuple[str, EndpointSpec]]:
-    """``(pack, spec)`` of every endpoint the site's packs declare; duplicates refused."""
+    """``(pack, spec)`` of every endpoint the site's packs declare, duplicates refused,
+    with the ``x-yiti-options`` of their schemas resolved against the site's model
+    (:mod:`yiti.definitions.options`: a select field's values as ``enum``)."""
     out: list[tuple[str, EndpointSpec]] = []
     seen: dict[tuple[str, str], str] = {}
     for pack, fn, spec in marked(site, ENDPOINT_MARK):
@@ -48,8 +62,33 @@ def endpoints_of(site: Site) -> list[tuple[str, EndpointSpec]]:
                 raise ValueError(f"{method} {PREFIX}/{key[0]} is declared twice: by "
                                  f"{seen[key]} and {fn.__qualname__}")
             seen[key] = fn.__qualname__
+        try:
+            request = resolve_options(spec.request, site.model)
+            response = resolve_options(spec.response, site.model)
+        except ValueError as error:
+            raise ValueError(f"{PREFIX}/{pack}/{spec.name} ({fn.__qualname__}): "
+                             f"{OPTIONS_KEY}: {error}") from None
+        if request is not spec.request or response is not spec.response:
+            spec = replace(spec, request=request, response=response)
         out.append((pack, spec))
     return out
+
+
+def endpoint_problems(model: Model) -> list[DefinitionError]:
+    """Each ``x-yiti-options`` of the packs' endpoint schemas that names no select field
+    of ``model``, at the endpoint's function (``yiti check`` reports them). Hooks that
+    do not import are :func:`yiti.extensions.hooks_problems`' to report."""
+    from yiti.definitions.source import display_path, key_text
+
+    problems = []
+    for pack, fn, spec in marked_in(model.modules, ENDPOINT_MARK, skip_broken=True):
+        path = display_path(Path(inspect.getsourcefile(fn) or pack))
+        line = fn.__code__.co_firstlineno
+        for part in ("request", "response"):
+            for at, message in options_problems(getattr(spec, part), model):
+                problems.append(DefinitionError(
+                    path, line, f"endpoint {spec.name}: {key_text((part, *at))}", message))
+    return problems
 
 
 def init_app(app: Flask) -> None:
