@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import time
 import weakref
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Engine, event
@@ -27,6 +28,20 @@ WRITE = "yiti_write"
 
 #: Seconds a pooled PostgreSQL connection may sit idle before it is pinged on checkout.
 PING_AFTER = 5.0
+
+
+def kept_statement(table: Any, key: Any, build: Callable[[Any], Any]) -> Any:
+    """``build(table)``, made once and kept in the table's ``info`` under ``key``.
+
+    A statement built once is also compiled once: SQLAlchemy keeps its cache key on the
+    statement object, so running it again skips building and keying it (about a quarter
+    of a millisecond for a small select). Give it values through ``bindparam``.
+    """
+    kept = table.info.setdefault("yiti_statements", {})
+    stmt = kept.get(key)
+    if stmt is None:
+        stmt = kept[key] = build(table)
+    return stmt
 
 
 def create_engine(url: str, **options: Any) -> Engine:

@@ -229,3 +229,21 @@ def test_overrides_due_again_are_read_by_one_thread_while_the_others_go_on(
     assert reads == [1]
     assert all(rules is first for rules in others)
     assert got and got[0] is not first and policy.rules() is got[0]
+
+
+def test_a_list_built_for_one_caller_is_not_reused_past_what_another_may_read(
+        site: Site, actor, data) -> None:
+    admin = site.records(actor("root", "Administrator"))
+    auditor = site.records(actor("aud", "Auditor"))
+    shape = {"filters": [("credit_limit", ">", "1")], "sort": ["full_name"]}
+    assert [r["full_name"] for r in admin.list("contact", **shape).rows] == ["Ann"]
+    assert [r["credit_limit"] for r in auditor.list("contact", **shape).rows] == [5]
+    overrides.save(site.engine, site.tables["yiti_permission"], kind="field",
+                   role="Auditor", entity="contact", field="credit_limit",
+                   body={"access": "hidden"}, user="root")
+    site.policy.invalidate()
+    with pytest.raises(ValidationError) as error:
+        auditor.list("contact", **shape)
+    assert "credit_limit" in str(error.value.to_dict())
+    assert all("credit_limit" not in r for r in auditor.list("contact", sort=["full_name"]).rows)
+    assert admin.list("contact", **shape).rows[0]["credit_limit"] == 5

@@ -148,3 +148,37 @@ def test_search_on_a_link_field_matches_the_linked_records_title(records, catalo
     # loan's search field is its contact link: "Bob" finds Bob's loan by his name.
     page = records.list("loan", search="bob")
     assert [r["contact"] for r in page.rows] == [people[1]["id"]]
+
+
+def test_a_list_of_the_same_shape_takes_each_calls_values(site, records, catalogue):
+    """The statement of a shape of filters is built once (see Records._kept_shape): the
+    next call's values, a None, an empty list or a bad value still count."""
+    for name in ("Ann Lee", "Bob Wu", "Cai Xin"):
+        assert names(records.list("contact", filters=[("full_name", "=", name)])) == [name]
+    for wanted in (["Bob Wu"], ["Ann Lee", "Cai Xin"], ["Ann Lee", "Bob Wu", "Cai Xin"], []):
+        page = records.list("contact", filters=[("full_name", "in", wanted)],
+                            sort=["full_name"])
+        assert names(page) == wanted
+    assert names(records.list("contact", filters=[("email", "=", None)],
+                              sort=["full_name"])) == ["Ann Lee", "Bob Wu"]
+    assert names(records.list("contact", filters=[("email", "=", "cai@example.cn")])) == [
+        "Cai Xin"]
+    for low, high, expected in (("1980-01-01", "1989-12-31", ["Bob Wu"]),
+                                ("1989-01-01", "1999-12-31", ["Ann Lee"])):
+        page = records.list("contact", filters=[("birthday", "between", [low, high])])
+        assert names(page) == expected
+    for code, expected in (("BOOKWORMS", ["Ann Lee", "Cai Xin"]), ("NONE", [])):
+        page = records.list("contact", filters=[("group.code", "=", code)],
+                            sort=["full_name"], fields=["full_name", "group.code"])
+        assert names(page) == expected
+    for item, expected in ((3, 2), (7, 1), (1, 0)):
+        page = records.list("loan", filters=[("lines.item.code", "=", f"I-{item:02d}")])
+        assert len(page.rows) == expected
+    with pytest.raises(ValidationError) as error:
+        records.list("contact", filters=[("credit_limit", ">", "lots")])
+    assert "credit_limit" in str(error.value.to_dict())
+    for limit in (1, 2, 5):
+        page = records.list("item", filters=[("stock", ">=", 0)], sort=["code"], limit=limit)
+        assert len(page.rows) == limit and page.has_more and page.next
+    kept = site.tables["contact"].info["yiti_list_shapes"]
+    assert 0 < len(kept) <= 10

@@ -16,8 +16,9 @@ import secrets
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 
+from yiti.db import kept_statement
 from yiti.errors import FieldProblem, ValidationError, did_you_mean
 from yiti.records.transaction import reading
 
@@ -75,14 +76,18 @@ def token_user(site: Site, token: str
         return None
     t, u = site.tables["yiti_api_token"], site.tables["yiti_user"]
     roles = site.tables["yiti_user_role"]
-    token_columns = [t.c[name].label(f"_token_{name}")
-                     for name in ("revoked", "secret_hash", "expires_at", "scopes")]
-    query = (select(*token_columns, u, roles.c.role.label("_role"))
-             .join_from(t, u, u.c.id == t.c.user_id)
-             .outerjoin(roles, roles.c.user_id == u.c.id)
-             .where(t.c.id == int(match.group(1))))
+
+    def build(t: Any) -> Any:
+        token_columns = [t.c[name].label(f"_token_{name}")
+                         for name in ("revoked", "secret_hash", "expires_at", "scopes")]
+        return (select(*token_columns, u, roles.c.role.label("_role"))
+                .join_from(t, u, u.c.id == t.c.user_id)
+                .outerjoin(roles, roles.c.user_id == u.c.id)
+                .where(t.c.id == bindparam("token_id")))
+
+    query = kept_statement(t, "token_user", build)
     with reading(site.engine) as conn:
-        rows = conn.execute(query).mappings().all()
+        rows = conn.execute(query, {"token_id": int(match.group(1))}).mappings().all()
     if not rows or not rows[0]["enabled"]:
         return None
     row = rows[0]

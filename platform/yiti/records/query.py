@@ -22,6 +22,7 @@ from sqlalchemy import (
     Select,
     Table,
     and_,
+    bindparam,
     exists,
     false,
     not_,
@@ -106,6 +107,10 @@ class Compiler:
     #: An extra condition for each link join's ON clause (reports put the linked entity's
     #: row rule there, so a linked record the caller may not see reads as empty).
     join_filter: Callable[[Entity, FromClause], ColumnElement[bool] | None] | None = None
+    #: When a list, each filter's values go into bind parameters and its :class:`Binder`
+    #: is appended here, so the statement can be run again with other values of the same
+    #: shape (:meth:`yiti.records.service.Records.list` keeps it); else values are inlined.
+    binders: list[Binder] | None = None
 
     def __post_init__(self) -> None:
         self.base = self.tables[self.entity.table_name]
@@ -157,56 +162,19 @@ class Compiler:
         table_field = self.entity.fields.get(head)
         if table_field is not None and table_field.is_table and rest:
             child = self.model.entities[table_field.target or ""]
-            inner = Compiler(self.model, child, self.tables, self.may_read)
+            inner = Compiler(self.model, child, self.tables, self.may_read,
+                             binders=self.binders)
             cond = inner.condition(rest, op, value, param)
             child_table = self.tables[child.table_name]
             return exists(select(child_table.c.id).select_from(inner.source).where(
                 child_table.c.parent_id == self.base.c.id, cond))
         _, f, col = self.resolve(path, param)
-        if op == "is null":
-            return col.is_(None)
-        if op == "is not null":
-            return col.is_not(None)
-        if op in ("like", "not like"):
-            if not isinstance(value, str):
-                raise ValidationError([FieldProblem(param, f"{path}: like needs text",
-                                                    "type")])
-            cond = col.ilike(value) if col.type.python_type is str else col.like(value)
-            return not_(cond) if op == "not like" else cond
-        if op in ("in", "not in"):
-            if not isinstance(value, (list, tuple)):
-                raise ValidationError([FieldProblem(param, f"{path}: {op} needs a list",
-                                                    "type")])
-            if len(value) > 1000:
-                raise ValidationError([FieldProblem(param, f"{path}: at most 1000 values",
-                                                    "too_many")])
-            parsed = [self._value(f, v, path, param) for v in value]
-            if not parsed:
-                return false() if op == "in" else true()
-            return col.in_(parsed) if op == "in" else col.not_in(parsed)
-        if op == "between":
-            if not isinstance(value, (list, tuple)) or len(value) != 2:
-                raise ValidationError([FieldProblem(
-                    param, f"{path}: between needs two values", "type")])
-            low, high = (self._value(f, v, path, param) for v in value)
-            return col.between(low, high)
-        parsed = self._value(f, value, path, param)
-        if parsed is None:
-            return col.is_(None) if op == "=" else col.is_not(None)
-        return {
-            "=": col.__eq__, "!=": col.__ne__, "<": col.__lt__, "<=": col.__le__,
-            ">": col.__gt__, ">=": col.__ge__,
-        }[op](parsed)
-
-    def _value(self, f: Field, value: Any, path: str, param: str) -> Any:
-        probe = f
-        if f.type == "select":  # filtering on a value no longer offered is fine
-            probe = Field(f.name, "string", f.label, max_length=None)
-        try:
-            return parse(probe, value)
-        except ValueProblem as problem:
-            raise ValidationError([FieldProblem(param, f"{path} {problem.message}",
-                                                problem.code)]) from None
+        binder = Binder(f, op, path, param, f"_f{len(self.binders or ())}",
+                        like_text=op.endswith("like") and col.type.python_type is str)
+        parsed = binder.parse(value)
+        if self.binders is not None:
+            self.binders.append(binder)
+        return binder.expression(col, parsed, bound=self.binders is not None)
 
     def where(self, filters: Iterable[Any]) -> list[ColumnElement[bool]]:
         conditions = []
@@ -243,6 +211,98 @@ class Compiler:
             keys.append((col, desc))
         keys.append((self.base.c.id, keys[-1][1] if keys else False))
         return keys
+
+
+@dataclass(frozen=True)
+class Binder:
+    """One filter's operator on one field: parses and checks a value for it, and builds
+    its condition with the value inlined or as bind parameters (named after ``name``)."""
+
+    field: Field
+    op: str
+    path: str
+    param: str
+    name: str
+    #: For ``like``: whether the column holds text (matched without regard to case).
+    like_text: bool = False
+
+    def parse(self, value: Any) -> Any:
+        """The value as the condition compares it (a list for ``in``, a pair for
+        ``between``, None for ``is null``); a ValidationError naming the filter if bad."""
+        op, path, param = self.op, self.path, self.param
+        if op in ("is null", "is not null"):
+            return None
+        if op in ("like", "not like"):
+            if not isinstance(value, str):
+                raise ValidationError([FieldProblem(param, f"{path}: like needs text",
+                                                    "type")])
+            return value
+        if op in ("in", "not in"):
+            if not isinstance(value, (list, tuple)):
+                raise ValidationError([FieldProblem(param, f"{path}: {op} needs a list",
+                                                    "type")])
+            if len(value) > 1000:
+                raise ValidationError([FieldProblem(param, f"{path}: at most 1000 values",
+                                                    "too_many")])
+            return [self._value(v) for v in value]
+        if op == "between":
+            if not isinstance(value, (list, tuple)) or len(value) != 2:
+                raise ValidationError([FieldProblem(
+                    param, f"{path}: between needs two values", "type")])
+            return tuple(self._value(v) for v in value)
+        return self._value(value)
+
+    def shape(self, parsed: Any) -> bool:
+        """Whether ``parsed`` gives the condition its usual shape (with parameters):
+        ``= None`` is ``IS NULL`` and ``in []`` is false, which have none."""
+        if self.op in ("in", "not in"):
+            return bool(parsed)
+        return parsed is not None or self.op not in ("=", "!=")
+
+    def params(self, parsed: Any) -> dict[str, Any]:
+        """The bind parameters of ``parsed`` for the condition built ``bound``."""
+        if self.op in ("is null", "is not null") or not self.shape(parsed):
+            return {}
+        if self.op == "between":
+            return {f"{self.name}_low": parsed[0], f"{self.name}_high": parsed[1]}
+        return {self.name: parsed}
+
+    def expression(self, col: Any, parsed: Any, *, bound: bool) -> ColumnElement[bool]:
+        """The condition on ``col``: ``parsed`` inlined, or bind parameters (``bound``)."""
+        op = self.op
+        if op == "is null":
+            return col.is_(None)
+        if op == "is not null":
+            return col.is_not(None)
+        if not self.shape(parsed):
+            if op in ("in", "not in"):
+                return false() if op == "in" else true()
+            return col.is_(None) if op == "=" else col.is_not(None)
+        if op == "between":
+            low, high = ((bindparam(f"{self.name}_low"), bindparam(f"{self.name}_high"))
+                         if bound else parsed)
+            return col.between(low, high)
+        value = bindparam(self.name, expanding=op in ("in", "not in")) if bound else parsed
+        if op in ("like", "not like"):
+            cond = col.ilike(value) if self.like_text else col.like(value)
+            return not_(cond) if op == "not like" else cond
+        if op in ("in", "not in"):
+            return col.in_(value) if op == "in" else col.not_in(value)
+        return {
+            "=": col.__eq__, "!=": col.__ne__, "<": col.__lt__, "<=": col.__le__,
+            ">": col.__gt__, ">=": col.__ge__,
+        }[op](value)
+
+    def _value(self, value: Any) -> Any:
+        f = self.field
+        probe = f
+        if f.type == "select":  # filtering on a value no longer offered is fine
+            probe = Field(f.name, "string", f.label, max_length=None)
+        try:
+            return parse(probe, value)
+        except ValueProblem as problem:
+            raise ValidationError([FieldProblem(self.param, f"{self.path} {problem.message}",
+                                                problem.code)]) from None
 
 
 def normalise_filters(filters: Any) -> list[tuple[str, str, Any]]:

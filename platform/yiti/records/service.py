@@ -32,6 +32,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
+from yiti.db import kept_statement
 from yiti.definitions.model import SYSTEM_COLUMNS, Entity, Field, label_text
 from yiti.errors import (
     Conflict,
@@ -45,10 +46,12 @@ from yiti.permissions.policy import Actor
 from yiti.records import audit, bulk, formulas, naming
 from yiti.records.hooks import HookContext
 from yiti.records.query import (
+    Binder,
     Compiler,
     after_segments,
     decode_cursor,
     encode_cursor,
+    normalise_filters,
     nulls_are_largest,
     ordered,
 )
@@ -79,6 +82,37 @@ class Page:
 class Count:
     value: int
     exact: bool  # False: "more than value" (the count stopped at its cap)
+
+
+#: How many list shapes each table keeps (see ``Records._kept_shape``).
+MAX_KEPT_SHAPES = 256
+
+
+@dataclass(frozen=True)
+class ListShape:
+    """A list statement built once, with bind parameters for the filters' values."""
+
+    statement: Any
+    key_labels: list[str]
+    binders: list[Binder]
+    #: Each binder's :meth:`~yiti.records.query.Binder.shape` when it was built.
+    shapes: tuple[bool, ...]
+    #: The entities whose fields it reads or filters on, and what the caller it was built
+    #: for might read of each.
+    entities: tuple[Entity, ...]
+    readable: tuple[frozenset[str] | None, ...]
+
+
+def _page(rows: list[dict[str, Any]], limit: int, key_labels: list[str]) -> Page:
+    """The page of ``rows`` (read with one more than ``limit``, to know there are more)."""
+    more = len(rows) > limit
+    rows = rows[:limit]
+    if any(n.startswith("_k") for n in key_labels):
+        out = [{k: v for k, v in row.items() if not k.startswith("_k")} for row in rows]
+    else:
+        out = rows
+    cursor = encode_cursor([rows[-1][n] for n in key_labels]) if more and rows else None
+    return Page(out, cursor, more)
 
 
 class Records:
@@ -180,27 +214,28 @@ class Records:
             raise ValidationError([FieldProblem("limit", f"must be 1 to {MAX_PAGE}")])
         if offset is not None and offset < 0:
             raise ValidationError([FieldProblem("offset", "must not be negative")])
+        sort = list(sort or entity.list_defaults.sort)
+        table = self.tables[entity.table_name]
+        shape: ListShape | None = None
+        if not (search or after_cursor or offset) and self.policy.row_filter(
+                self.actor, entity, table) is None:
+            shape, params = self._kept_shape(entity, filters, sort, fields)
+        if shape is not None:  # the common case, built once: see _kept_shape
+            params["_limit"] = limit + 1
+            with reading(self.site.engine) as conn:
+                result = conn.execute(shape.statement, params)
+                names = [str(k) for k in result.keys()]
+                rows = [dict(zip(names, row, strict=True)) for row in result.all()]
+            return _page(rows, limit, shape.key_labels)
         compiler = self._compiler(entity)
         conditions = self._conditions(compiler, entity, filters, search)
-        keys = compiler.order(list(sort or entity.list_defaults.sort))
-        columns = self._columns(compiler, entity, fields)
-        # The cursor is read from each sort key's column: the row's own where selected,
-        # else an extra labelled column, dropped from the rows returned.
-        selected = {id(c): c.key for c in columns}
-        key_labels, extra = [], []
-        for i, (col, _) in enumerate(keys):
-            if id(col) in selected:
-                key_labels.append(selected[id(col)])
-            else:
-                key_labels.append(f"_k{i}")
-                extra.append(col.label(f"_k{i}"))
-        query = select(*columns, *extra).select_from(compiler.source)
+        query, keys, key_labels = self._list_query(compiler, entity, sort, fields)
         segments: list[Any] = [true()]
         if after_cursor:
             segments = after_segments(keys, decode_cursor(after_cursor, keys),
                                       nulls_largest=nulls_are_largest(
                                           self.site.engine.dialect.name))
-        rows: list[Any] = []
+        rows = []
         with reading(self.site.engine) as conn:
             for segment in segments:  # one query, or two when nulls follow (see after_segments)
                 page = ordered(query.where(and_(true(), *conditions, segment)), keys)
@@ -212,14 +247,77 @@ class Records:
                 rows += [dict(zip(names, row, strict=True)) for row in result.all()]
                 if len(rows) > limit:
                     break
-        more = len(rows) > limit
-        rows = rows[:limit]
-        if extra:
-            out = [{k: v for k, v in row.items() if not k.startswith("_k")} for row in rows]
-        else:
-            out = rows
-        cursor = encode_cursor([rows[-1][n] for n in key_labels]) if more and rows else None
-        return Page(out, cursor, more)
+        return _page(rows, limit, key_labels)
+
+    def _list_query(self, compiler: Compiler, entity: Entity, sort: list[str],
+                    fields: Sequence[str] | None) -> tuple[Any, list[Any], list[str]]:
+        """The select of a list without its conditions, its sort keys, and the name of
+        each key's column in the rows."""
+        keys = compiler.order(sort)
+        columns = self._columns(compiler, entity, fields)
+        # The cursor is read from each sort key's column: the row's own where selected,
+        # else an extra labelled column, dropped from the rows returned.
+        selected = {id(c): c.key for c in columns}
+        key_labels, extra = [], []
+        for i, (col, _) in enumerate(keys):
+            if id(col) in selected:
+                key_labels.append(selected[id(col)])
+            else:
+                key_labels.append(f"_k{i}")
+                extra.append(col.label(f"_k{i}"))
+        return select(*columns, *extra).select_from(compiler.source), keys, key_labels
+
+    def _kept_shape(self, entity: Entity, filters: Any, sort: list[str],
+                    fields: Sequence[str] | None) -> tuple[ListShape | None, dict[str, Any]]:
+        """The list statement for this shape of filters (fields and operators, not
+        values), sort and fields, built once and kept with the entity's table, and the
+        bind parameters of ``filters``; (None, {}) when a value needs another shape.
+
+        Building and keying a select costs more CPU than running it on a warm
+        connection. A kept statement is used only while the caller may read the same
+        fields of the entities it touches as the caller it was built for."""
+        items = normalise_filters(filters)
+        key = (tuple((path, op.lower().strip()) for path, op, _ in items), tuple(sort),
+               tuple(fields) if fields else None)
+        kept = self.tables[entity.table_name].info.setdefault("yiti_list_shapes", {})
+        shape = kept.get(key)
+        if shape is not None and shape.readable == self._readable(shape.entities):
+            parsed = [b.parse(value) for b, (_, _, value) in zip(shape.binders, items,
+                                                                  strict=True)]
+            if tuple(b.shape(p) for b, p in zip(shape.binders, parsed, strict=True)
+                     ) == shape.shapes:
+                params: dict[str, Any] = {}
+                for b, p in zip(shape.binders, parsed, strict=True):
+                    params.update(b.params(p))
+                return shape, params
+        touched: dict[str, Entity] = {entity.name: entity}
+
+        def may_read(e: Entity, name: str) -> bool:
+            touched[e.name] = e
+            readable = self.policy.readable(self.actor, e)
+            return readable is None or name in readable or name in ("id", "name")
+
+        binders: list[Binder] = []
+        compiler = Compiler(self.model, entity, self.tables, may_read, binders=binders)
+        conditions = compiler.where(items)
+        query, keys, key_labels = self._list_query(compiler, entity, sort, fields)
+        statement = ordered(query.where(and_(true(), *conditions)), keys).limit(
+            bindparam("_limit"))
+        parsed = [b.parse(value) for b, (_, _, value) in zip(binders, items, strict=True)]
+        entities = tuple(touched.values())
+        shape = ListShape(statement, key_labels, binders,
+                          tuple(b.shape(p) for b, p in zip(binders, parsed, strict=True)),
+                          entities, self._readable(entities))
+        if len(kept) >= MAX_KEPT_SHAPES:  # clients may send endless shapes: start again
+            kept.clear()
+        kept[key] = shape
+        params = {}
+        for b, p in zip(binders, parsed, strict=True):
+            params.update(b.params(p))
+        return shape, params
+
+    def _readable(self, entities: Sequence[Entity]) -> tuple[frozenset[str] | None, ...]:
+        return tuple(self.policy.readable(self.actor, e) for e in entities)
 
     def count(self, entity_name: str, *, filters: Any = None, search: str | None = None,
               cap: int = 10_000) -> Count:
@@ -445,7 +543,7 @@ class Records:
                      for i, n in enumerate(names)]
             return parts[0] if len(parts) == 1 else union_all(*parts)
 
-        query = _kept(self.tables[names[0]], ("exists", names), build)
+        query = kept_statement(self.tables[names[0]], ("exists", names), build)
         ordered_ids = [sorted(ids[n]) for n in names]
         found: set[tuple[str, Any]] = set()
         for start in range(0, max(len(chunk) for chunk in ordered_ids), LINK_CHUNK):
@@ -1346,16 +1444,7 @@ _STATEMENTS: dict[str, Callable[[Any], Any]] = {
 
 def _statement(table: Any, kind: str) -> Any:
     """The statement ``kind`` of :data:`_STATEMENTS` for ``table``."""
-    return _kept(table, kind, _STATEMENTS[kind])
-
-
-def _kept(table: Any, key: Any, build: Callable[[Any], Any]) -> Any:
-    """``build(table)``, made once and kept in the table's ``info`` under ``key``."""
-    kept = table.info.setdefault("yiti_statements", {})
-    stmt = kept.get(key)
-    if stmt is None:
-        stmt = kept[key] = build(table)
-    return stmt
+    return kept_statement(table, kind, _STATEMENTS[kind])
 
 
 def _same_value(f: Field, stored: Any, given: Any) -> bool:
