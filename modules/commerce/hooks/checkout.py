@@ -61,9 +61,13 @@ def set_line(ctx: api.EndpointContext, sku_code: Any, qty: int, *, add: bool,
     """Add ``qty`` of a SKU to the cart (``add``) or set its quantity (0 removes it);
     ``customer`` when the caller has already found it."""
     sys = ctx.system
-    cart = open_cart(ctx, channel=channel, customer=customer)
-    assert cart is not None
-    sku = lookup(sys, "sku", sku_code)
+    customer = customer or customer_of(ctx)
+    cart = open_cart(ctx, create=False, channel=channel, customer=customer)
+    sku = lookup(sys, "sku", sku_code, fields=["id"])
+    if cart is None:  # a new cart is written once, with its first line
+        return sys.create("cart", {
+            "customer": customer["id"], "channel": channel_for(sys, channel)["id"],
+            "lines": [{"sku": sku["id"], "qty": qty}] if qty > 0 else []})
     lines = [{"id": line["id"], "sku": line["sku"], "qty": line["qty"]}
              for line in cart["lines"]]
     existing = next((line for line in lines if line["sku"] == sku["id"]), None)

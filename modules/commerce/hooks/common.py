@@ -37,15 +37,16 @@ def first(records: api.Records, entity: str, filters: Any, **kwargs: Any) -> dic
 
 
 def lookup(records: api.Records, entity: str, value: Any, field: str = "code", *,
-           param: str | None = None) -> dict:
+           param: str | None = None, fields: list[str] | None = None) -> dict:
     """A record by id, by name or by ``field``; a 422 naming the value when there is none,
-    at ``param`` (the request's key the value came from, default the entity's name)."""
+    at ``param`` (the request's key the value came from, default the entity's name).
+    ``fields``: only these (and the id), when the caller needs no more."""
     if isinstance(value, dict) and "id" in value:
         value = value["id"]
     if isinstance(value, int) or (isinstance(value, str) and value.isdigit()):
-        row = first(records, entity, [("id", "=", int(value))])
+        row = first(records, entity, [("id", "=", int(value))], fields=fields)
     else:
-        row = first(records, entity, [(field, "=", str(value))])
+        row = first(records, entity, [(field, "=", str(value))], fields=fields)
     if row is None:
         raise api.ValidationError(f"no {entity} {value!r}", field=param or entity)
     return row
