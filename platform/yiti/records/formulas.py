@@ -15,7 +15,7 @@ from typing import Any
 from yiti.definitions.model import Entity, Field, Model, label_text
 from yiti.errors import FieldProblem, ValidationError
 from yiti.scripting import ExpressionError, compile_expression, record_names
-from yiti.scripting.proxies import ReadOnlyRecord, record_proxy
+from yiti.scripting.proxies import ReadOnlyRecord, record_proxy, set_name
 from yiti.values import ValueProblem, parse
 
 
@@ -38,21 +38,19 @@ def derive(model: Model, entity: Entity, doc: dict[str, Any], *, prefix: str = "
     problems = []
     names = _names(model, entity, doc, parent)
     for f in formulas:
-        if names is None:  # the previous formula gave a value: the next one sees it
-            names = _names(model, entity, doc, parent)
         try:
             value = _expression(entity, f).evaluate(names)
         except ExpressionError as error:
             if "NoneType" in error.message:  # a blank input: the result is blank too
                 doc[f.name] = None
-                names = None
+                set_name(names, f.name, None)  # the next formulas see the result
                 continue
             problems.append(FieldProblem(f"{prefix}{f.name}",
                                          f"could not be computed: {error.message}", "formula"))
             continue
         try:
             doc[f.name] = parse(f, _rounded(f, value))
-            names = None
+            set_name(names, f.name, doc[f.name])
         except ValueProblem as problem:
             problems.append(FieldProblem(f"{prefix}{f.name}",
                                          f"computed value {problem.message}", "formula"))

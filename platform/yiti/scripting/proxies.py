@@ -123,6 +123,14 @@ def record_names(
     return names
 
 
+def set_name(names: dict[str, Any], name: str, value: Any) -> None:
+    """Give field ``name`` the value ``value`` in ``names`` (made by :func:`record_names`),
+    as a name and in ``doc``: what a formula sees after an earlier one computed it."""
+    frozen = freeze(value)
+    names[name] = frozen
+    names["doc"] = ReadOnlyRecord({**names["doc"]._values, name: frozen})
+
+
 class Doc:
     """The writable record of a ``before_save``-style script (lives in the worker)."""
 
