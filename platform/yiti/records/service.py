@@ -634,6 +634,7 @@ class Records:
                                record=old["id"]) from None
             if done.rowcount != 1:
                 raise self._stale(entity, old)
+            _inserted(tx).discard((t.name, old["id"]))
             self._audit(tx, entity, old["id"], "delete", None, old, None)
             _wrote(tx)
             self._run_hooks(entity, "after_delete", old, old)
@@ -1089,14 +1090,16 @@ class Records:
 
         One query for the record and all its lines, whatever the number of links; none
         for rows the stored record (``old``) links to already, which its foreign keys
-        keep in place."""
+        keep in place, nor for rows this transaction inserted (nobody else can remove
+        them before it commits)."""
         wanted: list[tuple[str, str, Any, Any]] = []  # (field path, what, table, value)
         self._links_of(entity, doc, "", wanted)
+        held = _inserted(tx)
         if old is not None and wanted:
             stored: list[tuple[str, str, Any, Any]] = []
             self._links_of(entity, old, "", stored)
-            held = {(table.name, value) for _, _, table, value in stored}
-            wanted = [w for w in wanted if (w[2].name, w[3]) not in held]
+            held = held | {(table.name, value) for _, _, table, value in stored}
+        wanted = [w for w in wanted if (w[2].name, w[3]) not in held]
         if not wanted:
             return
         values: dict[str, set[Any]] = {}
@@ -1176,6 +1179,7 @@ class Records:
                         stored.update(lines)
         except IntegrityError as error:
             raise self._integrity(entity, error) from None
+        _inserted(tx).update((t.name, ident) for ident in ids)
         self._audit_many(tx, entity, "create", [(ident, 1, None, doc)
                                                 for ident, doc in zip(ids, docs, strict=True)])
         writes = _wrote(tx)
@@ -1409,6 +1413,7 @@ class Records:
 
 
 _WRITES = "yiti.records.writes"
+_INSERTED = "yiti.records.inserted"
 _AUDIT = "yiti.records.audit"
 
 
@@ -1417,6 +1422,11 @@ def _wrote(tx: Transaction) -> int:
     n = int(tx.state.get(_WRITES, 0)) + 1  # type: ignore[call-overload]
     tx.state[_WRITES] = n
     return n
+
+
+def _inserted(tx: Transaction) -> set[tuple[str, Any]]:
+    """(table, id) of the records ``tx`` inserted and has not deleted."""
+    return tx.state.setdefault(_INSERTED, set())  # type: ignore[return-value]
 
 
 def _writes(tx: Transaction) -> int:
