@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from yiti.config import PROJECT_ROOT
 from yiti.definitions import register_kind
 from yiti.permissions.kind import PERMISSIONS
@@ -15,10 +13,6 @@ from yiti.testing import settings_for
 from yiti.web.pack_endpoints import endpoints_of
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "modules/commerce/hooks/schemas.py still copies the carriers and priorities: replace "
-    "the two enums with x-yiti-options (shipment.carrier, sales_order.priority), then "
-    "remove this mark"))
 def test_carriers_and_priorities_are_the_entities(tmp_path: Path) -> None:
     overlay = tmp_path / "overlay"
     (overlay / "extends").mkdir(parents=True)

@@ -62,7 +62,7 @@ ORDER_NAME: dict[str, Any] = {"type": "string", "minLength": 1,
 ORDER_REF: dict[str, Any] = {"type": ["string", "integer"], "minLength": 1, "minimum": 1,
                              "maximum": MAX_ID, "description": "the order's name (SO-...) or id"}
 PRIORITY: dict[str, Any] = {"type": ["string", "null"],
-                            "enum": ["normal", "vip", "express", None]}
+                            "x-yiti-options": "sales_order.priority"}
 SHIP_TO: dict[str, Any] = {
     "ship_to_name": {"type": ["string", "null"], "maxLength": 80},
     "ship_to_phone": NULLABLE_TEXT,
@@ -186,8 +186,7 @@ STAFF_PLACE = _body({
 STAFF_ORDER = _body({"order": ORDER_REF}, "order")
 STAFF_SHIP = _body({
     "order": ORDER_REF,
-    "carrier": {"type": ["string", "null"],
-                "enum": ["sf", "jd", "zto", "yto", "ems", "pickup", None],
+    "carrier": {"type": ["string", "null"], "x-yiti-options": "shipment.carrier",
                 "description": "required to ship (422 naming it); an order that can't be "
                                "shipped is a 409 either way"},
     "tracking_no": {"type": ["string", "null"], "maxLength": 60,
