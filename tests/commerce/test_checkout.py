@@ -232,3 +232,18 @@ def test_low_stock_alert_notifies_the_warehouse_manager(site, shop):
     from yiti.jobs import unread_count
 
     assert unread_count(site, "keeper") == 1
+
+
+def test_only_the_orders_customer_may_pay_it(site, shop, client, ann, token):
+    order = place(site, shop)
+    bob = token("bob", "Customer", customer="BOB")
+    nobody = token("nia", "Customer")  # a user no customer record names
+    for headers, status in ((bob, 404), (nobody, 403), (ann, 201)):
+        paying = client.post(f"{X}/orders/pay", json={"order": order["name"]},
+                             headers=headers)
+        assert paying.status_code == status, paying.json
+        if status == 404:
+            assert order["name"] in paying.json["detail"] and "amount" not in paying.json
+    missing = client.post(f"{X}/orders/pay", json={"order": "SO-NOPE"}, headers=ann)
+    assert missing.status_code == 404
+    assert site.records().count("payment").value == 1

@@ -168,7 +168,7 @@ def pay(ctx: api.EndpointContext) -> api.Reply:
     """``{"order": "SO-...", "provider": "test"}``: start paying; the provider's answer
     (a URL to pay at) and the payment's name, which its callback will carry."""
     body = ctx.body_object()
-    order = find_my_order(ctx, body.get("order"))
+    order = find_my_order(ctx, body.get("order"), fields=["name", "status", "grand_total"])
     return api.Reply(start_payment(ctx, order, body.get("provider") or "test"), 201)
 
 
