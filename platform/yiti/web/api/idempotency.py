@@ -23,11 +23,12 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Response, request
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
+from yiti.db import kept_statement
 from yiti.errors import Conflict, FieldProblem, ValidationError
 from yiti.site import Site
 
@@ -64,18 +65,23 @@ def idempotent(site: Site, user: str, run: Callable[[], Response]) -> Response:
                 tx.conn.execute(delete(t).where(t.c.created_at < now - KEEP))
             # A key stored (or being stored by a request not yet committed, which this
             # waits for) inserts nothing: its response is replayed below.
-            ident = tx.conn.execute(_insert_new(tx.conn.dialect.name, t).values(
-                user_name=user, key=key, request_hash=digest, created_at=now
-            ).returning(t.c.id)).scalar_one_or_none()
+            dialect = tx.conn.dialect.name
+            ident = tx.conn.execute(
+                kept_statement(t, ("insert_new", dialect),
+                               lambda t: _insert_new(dialect, t).returning(t.c.id)),
+                {"user_name": user, "key": key, "request_hash": digest, "created_at": now},
+            ).scalar_one_or_none()
             if ident is None:
                 raise _Known()
             response = run()
             if response.status_code >= 400:  # nothing changed: nothing to remember
                 raise _Failed(response)
-            tx.conn.execute(update(t).where(t.c.id == ident).values(
-                status=response.status_code, body=response.get_data(as_text=True),
-                headers={k: v for k, v in response.headers.items()
-                         if k in ("Location", "ETag", "Content-Type")}))
+            tx.conn.execute(kept_statement(t, "remember", lambda t: update(t).where(
+                t.c.id == bindparam("_ident"))), {
+                "_ident": ident, "status": response.status_code,
+                "body": response.get_data(as_text=True),
+                "headers": {k: v for k, v in response.headers.items()
+                            if k in ("Location", "ETag", "Content-Type")}})
     except _Failed as failed:
         return failed.response
     except (_Known, IntegrityError):  # the key is stored, or taken at the same moment
