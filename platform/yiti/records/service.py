@@ -151,6 +151,9 @@ class Records:
         with reading(self.site.engine) as conn:
             row = self._load(conn, entity, ident)
             self.policy.check(self.actor, entity, action, row)
+            tx = current(self.site.engine)
+            if tx is not None and self._shares_nothing(entity):
+                _loaded(tx)[(entity.table_name, row["id"])] = row  # see update
             return self._present(entity, row)
 
     def get_many(self, entity_name: str, ids: Iterable[int], *, action: str = "read"
@@ -579,7 +582,12 @@ class Records:
         entity = self._entity(entity_name, writable=True)
         version = values.get("version", version) if version is None else version
         with transaction(self.site.engine) as tx:
-            old = self._present(entity, self._load(tx.conn, entity, ident), hide=False)
+            # The record as this transaction read it, when the caller says it changes that
+            # version: the update's WHERE version = ... makes it the stored one, or refuses
+            seen = _loaded(tx).get((entity.table_name, _id_of(ident)))
+            if seen is None or seen["version"] != _id_of(version):
+                seen = self._load(tx.conn, entity, ident)
+            old = self._present(entity, seen, hide=False)
             self.policy.check(self.actor, entity, "write", old)
             self._refuse_unwritable(entity, values, old)
             self._expect(entity, old, version)
@@ -635,6 +643,7 @@ class Records:
             if done.rowcount != 1:
                 raise self._stale(entity, old)
             _inserted(tx).discard((t.name, old["id"]))
+            _loaded(tx).pop((t.name, old["id"]), None)
             self._audit(tx, entity, old["id"], "delete", None, old, None)
             _wrote(tx)
             self._run_hooks(entity, "after_delete", old, old)
@@ -728,6 +737,7 @@ class Records:
         out = []
         with transaction(self.site.engine) as tx:
             for ident, deltas in plan:
+                _loaded(tx).pop((t.name, ident), None)
                 values, guards, parsed = {}, [t.c.id == ident], {}
                 for name, delta in deltas.items():
                     f = entity.fields.get(name)
@@ -853,6 +863,12 @@ class Records:
             raise ValidationError(f"{entity.name} lines are saved with their "
                                   f"{entity.parent}, not on their own")
         return entity
+
+    def _shares_nothing(self, entity: Entity) -> bool:
+        """Whether a record's presented copy shares no value that can be changed in place
+        with the stored row (no json field, on the record or its lines)."""
+        return not any(f.type == "json" or (f.is_table and not self._shares_nothing(
+            self.model.entities[f.target or ""])) for f in entity.fields.values())
 
     def _compiler(self, entity: Entity) -> Compiler:
         def may_read(e: Entity, name: str) -> bool:
@@ -1209,6 +1225,7 @@ class Records:
 
     def _save_existing(self, tx: Transaction, entity: Entity, old: Record, doc: dict[str, Any],
                        action: str, docstatus: str | None = None) -> Record:
+        _loaded(tx).pop((entity.table_name, old["id"]), None)
         self._prepare(tx, entity, doc, old)
         self._run_hooks(entity, "before_save", doc, old)
         now = dt.datetime.now(UTC)
@@ -1414,6 +1431,7 @@ class Records:
 
 _WRITES = "yiti.records.writes"
 _INSERTED = "yiti.records.inserted"
+_LOADED = "yiti.records.loaded"
 _AUDIT = "yiti.records.audit"
 
 
@@ -1422,6 +1440,19 @@ def _wrote(tx: Transaction) -> int:
     n = int(tx.state.get(_WRITES, 0)) + 1  # type: ignore[call-overload]
     tx.state[_WRITES] = n
     return n
+
+
+def _loaded(tx: Transaction) -> dict[tuple[str, Any], Record]:
+    """The records ``get`` read in ``tx`` as stored, by (table, id); a write to one
+    through the service forgets it."""
+    return tx.state.setdefault(_LOADED, {})  # type: ignore[return-value]
+
+
+def _id_of(ident: int | str | None) -> int | None:
+    """``ident`` (an id or a version) as a number, or None (a name, nothing)."""
+    if isinstance(ident, int) or (isinstance(ident, str) and ident.isdigit()):
+        return int(ident)
+    return None
 
 
 def _inserted(tx: Transaction) -> set[tuple[str, Any]]:
