@@ -11,10 +11,14 @@ from .orders import move_status, place
 from .payments import Callback, provider
 from .quotes import catalogue
 
+#: What the cart, checkout and payment steps read of the customer (with its id).
+SHOPPER_FIELDS = ["code", "member_level"]
 
-def customer_of(ctx: api.EndpointContext) -> dict[str, Any]:
-    """The customer the signed-in user shops as; 403 when there is none."""
-    row = first(ctx.system, "customer", [("user", "=", ctx.user)])
+
+def customer_of(ctx: api.EndpointContext, fields: list[str] | None = None) -> dict[str, Any]:
+    """The customer the signed-in user shops as (only ``fields`` and the id, when given);
+    403 when there is none."""
+    row = first(ctx.system, "customer", [("user", "=", ctx.user)], fields=fields)
     if row is None:
         raise api.Forbidden(f"user {ctx.user!r} is not a customer: set the user on a "
                             "customer record first")
@@ -61,7 +65,7 @@ def set_line(ctx: api.EndpointContext, sku_code: Any, qty: int, *, add: bool,
     """Add ``qty`` of a SKU to the cart (``add``) or set its quantity (0 removes it);
     ``customer`` when the caller has already found it."""
     sys = ctx.system
-    customer = customer or customer_of(ctx)
+    customer = customer or customer_of(ctx, SHOPPER_FIELDS)
     cart = open_cart(ctx, create=False, channel=channel, customer=customer)
     sku = lookup(sys, "sku", sku_code, fields=["id"])
     if cart is None:  # a new cart is written once, with its first line
@@ -88,7 +92,7 @@ def cart_lines(cart: dict[str, Any]) -> list[tuple[int, int]]:
 def checkout(ctx: api.EndpointContext, body: dict[str, Any]) -> dict[str, Any]:
     """Place the order from the customer's open cart; the cart is then closed."""
     sys = ctx.system
-    customer = customer_of(ctx)
+    customer = customer_of(ctx, SHOPPER_FIELDS)
     cart = open_cart(ctx, create=False, channel=body.get("channel"), customer=customer)
     if cart is None or not cart["lines"]:
         raise api.ValidationError("the cart is empty", field="lines")
@@ -123,9 +127,9 @@ def my_order(ctx: api.EndpointContext, name: Any, *, fields: list[str] | None = 
                 pass
     if fields is not None and order is not None:
         return order  # the query asked for the caller's own
-    if order is None or order["customer"] != customer_of(ctx)["id"]:
+    if order is None or order["customer"] != customer_of(ctx, SHOPPER_FIELDS)["id"]:
         if fields is not None:
-            customer_of(ctx)  # 403 for a user who is no customer at all
+            customer_of(ctx, SHOPPER_FIELDS)  # 403 for a user who is no customer at all
         raise api.NotFound(f"no order {name!r}")
     return order
 

@@ -14,6 +14,7 @@ from yiti import api
 from . import schemas as S
 from .catalogue import listed_products, product_detail
 from .checkout import (
+    SHOPPER_FIELDS,
     cart_lines,
     channel_for,
     customer_of,
@@ -64,7 +65,7 @@ def get_cart(ctx: api.EndpointContext) -> dict[str, Any]:
 def cart_add(ctx: api.EndpointContext) -> dict[str, Any]:
     """``{"sku": "TS-001-RED-M", "qty": 2, "channel": "ONLINE"}``: add to the cart."""
     body = ctx.body_object()
-    customer = customer_of(ctx)
+    customer = customer_of(ctx, SHOPPER_FIELDS)
     cart = set_line(ctx, body.get("sku"), qty_of(body, 1), add=True,
                     channel=body.get("channel"), customer=customer)
     return _cart_json(ctx, cart, customer)
@@ -75,7 +76,7 @@ def cart_add(ctx: api.EndpointContext) -> dict[str, Any]:
 def cart_update(ctx: api.EndpointContext) -> dict[str, Any]:
     """``{"sku": ..., "qty": 3}``: set a line's quantity (0 removes it)."""
     body = ctx.body_object()
-    customer = customer_of(ctx)
+    customer = customer_of(ctx, SHOPPER_FIELDS)
     cart = set_line(ctx, body.get("sku"), qty_of(body), add=False,
                     channel=body.get("channel"), customer=customer)
     return _cart_json(ctx, cart, customer)
@@ -86,7 +87,7 @@ def cart_update(ctx: api.EndpointContext) -> dict[str, Any]:
 def cart_remove(ctx: api.EndpointContext) -> dict[str, Any]:
     """``{"sku": ...}``: remove a line."""
     body = ctx.body_object()
-    customer = customer_of(ctx)
+    customer = customer_of(ctx, SHOPPER_FIELDS)
     cart = set_line(ctx, body.get("sku"), 0, add=False, channel=body.get("channel"),
                     customer=customer)
     return _cart_json(ctx, cart, customer)
