@@ -103,6 +103,18 @@ class ListShape:
     readable: tuple[frozenset[str] | None, ...]
 
 
+def _bound(binders: list[Binder], filters: list[tuple[str, str, Any]]
+           ) -> tuple[tuple[bool, ...], dict[str, Any]]:
+    """The filters' values parsed by their binders: each one's shape, and the bind
+    parameters of them all."""
+    shapes, params = [], {}
+    for binder, (_, _, value) in zip(binders, filters, strict=True):
+        parsed = binder.parse(value)
+        shapes.append(binder.shape(parsed))
+        params.update(binder.params(parsed))
+    return tuple(shapes), params
+
+
 def _page(rows: list[dict[str, Any]], limit: int, key_labels: list[str]) -> Page:
     """The page of ``rows`` (read with one more than ``limit``, to know there are more)."""
     more = len(rows) > limit
@@ -285,13 +297,8 @@ class Records:
         kept = self.tables[entity.table_name].info.setdefault("yiti_list_shapes", {})
         shape = kept.get(key)
         if shape is not None and shape.readable == self._readable(shape.entities):
-            parsed = [b.parse(value) for b, (_, _, value) in zip(shape.binders, items,
-                                                                  strict=True)]
-            if tuple(b.shape(p) for b, p in zip(shape.binders, parsed, strict=True)
-                     ) == shape.shapes:
-                params: dict[str, Any] = {}
-                for b, p in zip(shape.binders, parsed, strict=True):
-                    params.update(b.params(p))
+            shapes, params = _bound(shape.binders, items)
+            if shapes == shape.shapes:
                 return shape, params
         touched: dict[str, Entity] = {entity.name: entity}
 
@@ -306,17 +313,13 @@ class Records:
         query, keys, key_labels = self._list_query(compiler, entity, sort, fields)
         statement = ordered(query.where(and_(true(), *conditions)), keys).limit(
             bindparam("_limit"))
-        parsed = [b.parse(value) for b, (_, _, value) in zip(binders, items, strict=True)]
+        shapes, params = _bound(binders, items)
         entities = tuple(touched.values())
-        shape = ListShape(statement, key_labels, binders,
-                          tuple(b.shape(p) for b, p in zip(binders, parsed, strict=True)),
-                          entities, self._readable(entities))
+        shape = ListShape(statement, key_labels, binders, shapes, entities,
+                          self._readable(entities))
         if len(kept) >= MAX_KEPT_SHAPES:  # clients may send endless shapes: start again
             kept.clear()
         kept[key] = shape
-        params = {}
-        for b, p in zip(binders, parsed, strict=True):
-            params.update(b.params(p))
         return shape, params
 
     def _readable(self, entities: Sequence[Entity]) -> tuple[frozenset[str] | None, ...]:
