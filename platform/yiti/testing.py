@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
@@ -57,6 +57,19 @@ def settings_for(url: str, tmp_path: Path, *, modules: Sequence[Path] | None = N
         instance_path=tmp_path / "instance",
         secret_key="test-secret",
     )
+
+
+def write_pack(modules: Path, name: str, files: Mapping[str, str]) -> Path:
+    """A small pack for one test, in the folder of packs ``modules``: its ``module.yaml``
+    and ``files`` (path in the pack → text, e.g. ``{"entities/thing.yaml": ...}``)."""
+    pack = modules / name
+    pack.mkdir(parents=True, exist_ok=True)
+    (pack / "module.yaml").write_text(f"name: {name}\nversion: '1'\nlabel: {name}\n",
+                                      encoding="utf-8")
+    for path, content in files.items():
+        (pack / path).parent.mkdir(parents=True, exist_ok=True)
+        (pack / path).write_text(content, encoding="utf-8")
+    return pack
 
 
 def load(modules: Sequence[Path] | None = None, packs: Sequence[str] | None = None,

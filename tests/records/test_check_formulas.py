@@ -5,13 +5,11 @@ from __future__ import annotations
 from click.testing import CliRunner
 
 from yiti.cli import main
+from yiti.testing import write_pack
 
 
 def test_check_reports_formula_and_rule_problems_with_their_lines(tmp_path):
-    pack = tmp_path / "packs" / "p"
-    (pack / "entities").mkdir(parents=True)
-    (pack / "module.yaml").write_text("name: p\nversion: '1'\nlabel: P\n")
-    (pack / "entities" / "thing.yaml").write_text(
+    write_pack(tmp_path / "packs", "p", {"entities/thing.yaml": (
         "entity: thing\n"
         "rules:\n"
         "  - {condition: \"qtyy > 0\", message: bad, field: qty}\n"
@@ -19,7 +17,7 @@ def test_check_reports_formula_and_rule_problems_with_their_lines(tmp_path):
         "  qty: {type: integer}\n"
         "  total: {type: integer, formula: \"qty * __class__\"}\n"
         "  other: {type: integer, formula: \"qty +\"}\n"
-        "  fine: {type: integer, formula: \"qty * 2\"}\n")
+        "  fine: {type: integer, formula: \"qty * 2\"}\n")})
     result = CliRunner().invoke(main, ["check", "--modules", str(tmp_path / "packs")])
     assert result.exit_code == 1
     lines = result.output.splitlines()

@@ -461,22 +461,20 @@ def test_get_many_gives_what_get_gives_in_a_fixed_number_of_queries(site, record
 
 def test_a_formula_sees_the_formulas_before_it_and_lines_see_their_parent(tmp_path, db_url):
     from yiti.site import Site
-    from yiti.testing import load, settings_for
+    from yiti.testing import load, settings_for, write_pack
 
-    pack = tmp_path / "packs" / "chain"
-    (pack / "entities").mkdir(parents=True)
-    (pack / "module.yaml").write_text("name: chain\nversion: '1'\nlabel: Chain\n")
-    (pack / "entities" / "quote_sheet.yaml").write_text(
-        "entity: quote_sheet\nfields:\n"
-        "  rate: {type: decimal, scale: 2}\n"
-        "  lines: {type: table, entity: quote_sheet_line}\n"
-        "  net: {type: decimal, scale: 2, formula: \"sum_of(lines, 'amount')\"}\n"
-        "  doubled: {type: decimal, scale: 2, formula: \"net * 2\"}\n"
-        "  label: {type: string, formula: \"'big' if doubled > 100 else 'small'\"}\n")
-    (pack / "entities" / "quote_sheet_line.yaml").write_text(
-        "entity: quote_sheet_line\nchild: true\nfields:\n"
-        "  qty: {type: integer}\n"
-        "  amount: {type: decimal, scale: 2, formula: \"qty * parent.rate\"}\n")
+    write_pack(tmp_path / "packs", "chain", {
+        "entities/quote_sheet.yaml":
+            "entity: quote_sheet\nfields:\n"
+            "  rate: {type: decimal, scale: 2}\n"
+            "  lines: {type: table, entity: quote_sheet_line}\n"
+            "  net: {type: decimal, scale: 2, formula: \"sum_of(lines, 'amount')\"}\n"
+            "  doubled: {type: decimal, scale: 2, formula: \"net * 2\"}\n"
+            "  label: {type: string, formula: \"'big' if doubled > 100 else 'small'\"}\n",
+        "entities/quote_sheet_line.yaml":
+            "entity: quote_sheet_line\nchild: true\nfields:\n"
+            "  qty: {type: integer}\n"
+            "  amount: {type: decimal, scale: 2, formula: \"qty * parent.rate\"}\n"})
     site = Site(settings_for(db_url, tmp_path), model=load([tmp_path / "packs"]))
     site.migrate()
     records = site.records()
