@@ -29,7 +29,7 @@ from flask import Flask, request
 from flask.testing import FlaskClient
 
 from yiti.site import Site
-from yiti.web import page_cache
+from yiti.web import page_cache, redis_link
 from yiti.web.app import create_app
 
 from .sfshop import shop, site  # noqa: F401 - fixtures
@@ -271,7 +271,7 @@ def proxy(redis_client) -> Iterator[Proxy]:
 
 
 def test_when_redis_goes_away_the_pages_are_rendered(servers, calls, proxy, monkeypatch):
-    monkeypatch.setattr(page_cache, "RETRY_AFTER", 0.3)
+    monkeypatch.setattr(redis_link, "RETRY_AFTER", 0.3)
     server = servers(proxy.url)
     page, api = f"{P}/product/TEA", f"{X}/catalogue/product?code=TEA"
     assert server.get(page).headers["X-Yiti-Cache"] == "miss"

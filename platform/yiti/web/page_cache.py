@@ -8,7 +8,7 @@ query. Each app process has its own in-process cache; with ``REDIS_URL`` the pro
 share one in Redis. Entries expire on their own after ``cache_seconds``, so a price or
 stock figure in such an answer is never older than that. A Redis that fails or stalls
 never fails a request: the answer is rendered, as if nothing were cached
-(:class:`RedisCache`).
+(:class:`RedisCache`, through :mod:`yiti.web.redis_link`).
 
 :class:`CacheMiddleware` wraps the Flask app (WSGI): it stores the answers the views mark
 with :func:`share` exactly as they left the app (every header, the CSP with the nonce the
@@ -23,7 +23,6 @@ are still served the entry, so visitors do not all wait for a render at once.
 from __future__ import annotations
 
 import json
-import logging
 import threading
 import time
 from collections import OrderedDict
@@ -35,20 +34,14 @@ from flask import Flask, Response, current_app, request, session
 from werkzeug.http import parse_cookie
 
 from yiti.web.auth.identity import bearer_token
+from yiti.web.redis_link import RedisLink, Unavailable, app_link
 from yiti.web.ui.i18n import COOKIE, current_language, language_for
-
-log = logging.getLogger(__name__)
 
 #: Headers never replayed from the cache: they are the connection's or the moment's.
 _SKIP = frozenset({"age", "date", "x-yiti-cache", "connection", "keep-alive",
                    "transfer-encoding"})
 #: Share of an entry's lifetime after which one request renders it again.
 REFRESH_AT = 0.8
-#: Seconds the Redis cache waits for Redis (to connect, or for an answer) before it
-#: renders the page instead: a lookup should take a millisecond.
-TIMEOUT = 0.5
-#: Seconds the Redis cache leaves Redis alone after it failed, rendering every page.
-RETRY_AFTER = 5.0
 #: The environ keys the views and the middleware talk through.
 LOOKED = "yiti.cache.looked"
 STORE = "yiti.cache.store"
@@ -127,20 +120,20 @@ class MemoryCache:
 class RedisCache:
     """Pages in Redis under ``yiti:page:<key>`` (``prefix``), shared by every app process.
 
-    Redis expires each entry after its ``seconds``. The cache never fails a request: when
-    Redis refuses, resets or does not answer within the client's timeout
-    (:func:`cache_for` sets :data:`TIMEOUT`), a lookup is a miss and a store is skipped,
-    and Redis is left alone for :data:`RETRY_AFTER` seconds (one warning in the log), so
-    pages are rendered as if nothing were cached until it is back."""
+    Redis expires each entry after its ``seconds``. The cache never fails a request: it
+    reaches Redis through a :class:`~yiti.web.redis_link.RedisLink` (a client, e.g. a
+    test's fake, is wrapped in one), and when Redis refuses, resets, does not answer
+    within the link's timeout or failed lately, a lookup is a miss and a store is
+    skipped, so pages are rendered as if nothing were cached until it is back."""
 
     prefix = "yiti:page:"
 
-    def __init__(self, client: Any, prefix: str | None = None) -> None:
-        self.client = client
+    def __init__(self, link: RedisLink | Any, prefix: str | None = None) -> None:
+        self.link = link if isinstance(link, RedisLink) else RedisLink(link)
+        self.client = self.link.client
         if prefix is not None:
             self.prefix = prefix
         self.clock: Callable[[], float] = time.time  # shared by processes: the wall clock
-        self._down_until = 0.0  # on time.monotonic(): Redis failed, left alone until then
 
     def get(self, key: str) -> CachedPage | None:
         data = self._call(self.client.get, self.prefix + key)
@@ -151,32 +144,16 @@ class RedisCache:
 
     def _call(self, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """``method(*args, **kwargs)`` on Redis; None when Redis fails or failed lately."""
-        from redis import RedisError
-
-        if self._down_until and time.monotonic() < self._down_until:
-            return None
         try:
-            result = method(*args, **kwargs)
-        except (RedisError, OSError) as error:
-            if not self._down_until:
-                log.warning("page cache: Redis failed (%s: %s); rendering every page until "
-                            "it answers again", type(error).__name__, error)
-            self._down_until = time.monotonic() + RETRY_AFTER
+            return self.link.call(method, *args, **kwargs)
+        except Unavailable:
             return None
-        if self._down_until:
-            self._down_until = 0.0
-            log.warning("page cache: Redis answers again")
-        return result
 
 
-def cache_for(redis_url: str | None) -> PageCache:
-    """Redis when the site has ``REDIS_URL``, else a cache in this process."""
-    if redis_url:
-        import redis
-
-        return RedisCache(redis.Redis.from_url(redis_url, socket_timeout=TIMEOUT,
-                                               socket_connect_timeout=TIMEOUT))
-    return MemoryCache()
+def cache_for(link: RedisLink | None) -> PageCache:
+    """Redis when the site has ``REDIS_URL`` (the app's ``link``), else a cache in this
+    process."""
+    return RedisCache(link) if link is not None else MemoryCache()
 
 
 def cache_key(environ: dict[str, Any], lang: str) -> str:
@@ -192,7 +169,7 @@ def install(app: Flask, prefixes: Iterable[str]) -> PageCache:
     middleware in front of the app answering from it for paths under ``prefixes``."""
     middleware = app.extensions.get("yiti_cache_middleware")
     if middleware is None:
-        cache = cache_for(app.extensions["yiti"].settings.redis_url)
+        cache = cache_for(app_link(app))
         middleware = CacheMiddleware(app.wsgi_app, cache, identity_cookies=(
             app.config.get("SESSION_COOKIE_NAME") or "session",
             app.config.get("REMEMBER_COOKIE_NAME") or "remember_token"))
