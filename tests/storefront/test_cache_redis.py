@@ -1,4 +1,4 @@
-# ruff: noqa: F811 - the fixtures are imported from sfshop and then requested by name
+# ruff: noqa: F811 - the fixtures are imported (sfshop, redis_helpers), then requested by name
 """The public cache of the storefront on a real Redis (``REDIS_URL``), as several app
 servers share it: an entry one server rendered is served by another; nobody is served an
 entry older than its ``cache_seconds``; an answer that sets a cookie or is not a 200 is
@@ -7,21 +7,16 @@ never stored; language, path and query are separate entries; and when Redis goes
 
 Redis is the one at ``YITI_TEST_REDIS_URL`` (default ``redis://127.0.0.1:6379/15``); each
 test keeps its keys under a prefix of its own and deletes them afterwards. Without a
-reachable Redis the tests skip, saying so.
+reachable Redis the tests skip, saying so (tests/redis_helpers.py).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import os
-import socket
-import threading
 import time
-import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import redis
@@ -32,40 +27,15 @@ from yiti.site import Site
 from yiti.web import page_cache, redis_link
 from yiti.web.app import create_app
 
+from ..redis_helpers import REDIS_URL, prefix, proxy, redis_client  # noqa: F401 - fixtures
 from .sfshop import shop, site  # noqa: F401 - fixtures
 from .test_cache import calls  # noqa: F401 - fixture
 
-REDIS_URL = os.environ.get("YITI_TEST_REDIS_URL") or "redis://127.0.0.1:6379/15"
 P = "/p/commerce"
 X = "/api/v1/x/commerce"
 FRESH = 5  # the storefront's cache_seconds (commerce hooks/storefront.py FRESH)
 
 pytestmark = pytest.mark.usefixtures("redis_client")  # first: skip before building a shop
-
-
-@pytest.fixture
-def redis_client() -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1, socket_timeout=2)
-    try:
-        client.ping()
-    except redis.RedisError as error:
-        client.close()
-        pytest.skip(f"needs Redis at {REDIS_URL} ({type(error).__name__}: {error}); "
-                    "start redis-server or set YITI_TEST_REDIS_URL")
-    yield client
-    client.close()
-
-
-@pytest.fixture
-def prefix(redis_client: redis.Redis) -> Iterator[str]:
-    """This test's own key prefix; its keys are deleted afterwards."""
-    mine = f"yiti-test:{uuid.uuid4().hex}:"
-    try:
-        yield mine
-    finally:
-        keys = list(redis_client.scan_iter(match=f"{mine}*", count=1000))
-        if keys:
-            redis_client.delete(*keys)
 
 
 @pytest.fixture
@@ -199,75 +169,6 @@ def test_language_path_and_query_are_separate_entries(servers, calls, redis_clie
     assert again[3].json["skus"][0]["price"] == "60.00"
     assert again[5].json["skus"][0]["price"] == "55.00"  # the WeChat mall's price
     assert calls == Counter(page=3, api=3)
-
-
-class Proxy:
-    """A TCP proxy in front of Redis that can stall (Redis stops answering), be cut
-    (Redis has gone away: connections reset, new ones refused) and come back."""
-
-    def __init__(self, url: str) -> None:
-        parts = urlsplit(url)
-        self.target = (parts.hostname or "127.0.0.1", parts.port or 6379)
-        self.port = 0
-        self.sockets: list[socket.socket] = []
-        self.stalled = threading.Event()
-        self.restore()
-        auth = parts.netloc.rpartition("@")[0]
-        where = f"127.0.0.1:{self.port}"
-        self.url = urlunsplit(parts._replace(netloc=f"{auth}@{where}" if auth else where))
-
-    def restore(self) -> None:
-        """Listen (again, on the same port) and pass everything on."""
-        self.stalled.clear()
-        self.closed = threading.Event()
-        self.listener = socket.create_server(("127.0.0.1", self.port))
-        self.listener.settimeout(0.05)
-        self.port = self.listener.getsockname()[1]
-        self.thread = threading.Thread(target=self._accept, args=(self.listener, self.closed),
-                                       daemon=True)
-        self.thread.start()
-
-    def _accept(self, listener: socket.socket, closed: threading.Event) -> None:
-        while not closed.is_set():
-            try:
-                near, _ = listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            far = socket.create_connection(self.target)
-            self.sockets += [near, far]
-            for a, b in ((near, far), (far, near)):
-                threading.Thread(target=self._pipe, args=(a, b, closed), daemon=True).start()
-
-    def _pipe(self, source: socket.socket, sink: socket.socket,
-              closed: threading.Event) -> None:
-        try:
-            while data := source.recv(65536):
-                while self.stalled.is_set() and not closed.is_set():
-                    time.sleep(0.01)
-                sink.sendall(data)
-        except OSError:
-            pass
-
-    def cut(self) -> None:
-        self.closed.set()
-        self.thread.join(timeout=1)
-        self.listener.close()
-        for sock in self.sockets:
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            sock.close()
-        self.sockets = []
-
-
-@pytest.fixture
-def proxy(redis_client) -> Iterator[Proxy]:
-    made = Proxy(REDIS_URL)
-    yield made
-    made.cut()
 
 
 def test_when_redis_goes_away_the_pages_are_rendered(servers, calls, proxy, monkeypatch):

@@ -20,6 +20,7 @@ treat the visitor as signed out, the throttle counts in the database.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -38,6 +39,11 @@ RETRY_AFTER = 5.0
 #: What the app does while Redis is away, for the log.
 CONSEQUENCES = ("pages are rendered uncached, sessions cannot be loaded (visitors are "
                 "signed out), failed sign-ins are counted in the database")
+
+
+def retry_after() -> int:
+    """Whole seconds to tell a client to wait (``Retry-After``) while Redis is away."""
+    return max(1, math.ceil(RETRY_AFTER))
 
 
 class Unavailable(Exception):

@@ -28,7 +28,7 @@ TITLES = {
     405: "Method not allowed", 406: "Not acceptable", 409: "Conflict",
     412: "Precondition failed", 413: "Request too large", 415: "Unsupported media type",
     422: "Validation failed", 428: "Precondition required", 429: "Too many requests",
-    500: "Server error",
+    500: "Server error", 503: "Service unavailable",
 }
 
 
@@ -61,7 +61,9 @@ def from_error(error: YitiError) -> Response:
     if retry:
         headers["Retry-After"] = str(retry)
     status = error.status if 400 <= error.status < 600 else 500
-    detail = error.message if status < 500 else "the server could not complete the request"
+    # 503s say why (a store is away, try again later); other 5xx carry nothing of the error
+    detail = (error.message if status < 500 or status == 503
+              else "the server could not complete the request")
     return problem(status, error.code, None, detail, errors, headers)
 
 

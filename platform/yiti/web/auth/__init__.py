@@ -21,6 +21,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from yiti.web.auth.identity import (
     ReauthRequired,
+    SessionUnavailable,
     TooManyRequests,
     Unauthorized,
     current_actor,
@@ -29,8 +30,13 @@ from yiti.web.auth.identity import (
     require_fresh,
 )
 from yiti.web.auth.security import csp_nonce, init_security
-from yiti.web.auth.sessions import configure_sessions
+from yiti.web.auth.sessions import (
+    configure_sessions,
+    sessions_unavailable,
+    unavailable_response,
+)
 from yiti.web.auth.throttle import Limits, throttle_for
+from yiti.web.redis_link import app_link
 
 UNSAFE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 #: A view function with this attribute set true takes no identity from the session (a
@@ -39,13 +45,14 @@ UNSAFE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 CSRF_EXEMPT = "yiti_csrf_exempt"
 
 __all__ = [
-    "CSRF_EXEMPT", "ReauthRequired", "TooManyRequests", "Unauthorized", "csp_nonce",
+    "CSRF_EXEMPT", "ReauthRequired", "SessionUnavailable", "TooManyRequests",
+    "Unauthorized", "csp_nonce",
     "current_actor", "current_user_row", "init_app", "require_fresh",
 ]
 
 
 def init_app(app: Flask) -> None:
-    from yiti.web.auth.identity import bearer_token
+    from yiti.web.auth.identity import bearer_token, raise_if_session_lost
     from yiti.web.auth.views import bp, redirect_to_login
 
     site = app.extensions["yiti"]
@@ -53,8 +60,8 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)  # checked below, per request
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # valid as long as the session
     csrf = CSRFProtect(app)
-    app.extensions["yiti_throttle"] = throttle_for(site, app.config.get("YITI_LOGIN_LIMITS")
-                                                   or Limits())
+    app.extensions["yiti_throttle"] = throttle_for(
+        site, app.config.get("YITI_LOGIN_LIMITS") or Limits(), app_link(app))
 
     manager = LoginManager(app)
     manager.session_protection = "strong"
@@ -63,6 +70,7 @@ def init_app(app: Flask) -> None:
     @manager.unauthorized_handler
     def unauthorized() -> Response:
         if request.path.startswith("/api/"):
+            raise_if_session_lost()
             raise Unauthorized("sign in first")
         return redirect_to_login()
 
@@ -74,7 +82,9 @@ def init_app(app: Flask) -> None:
                 csrf.protect()
 
     @app.errorhandler(CSRFError)
-    def csrf_refused(error: CSRFError) -> tuple[object, int]:
+    def csrf_refused(error: CSRFError) -> tuple[object, int] | Response:
+        if sessions_unavailable():  # the token is in a session the store cannot give
+            return unavailable_response()
         if request.path.startswith("/api/"):
             from yiti.web.api.problems import problem
 

@@ -41,6 +41,13 @@ class TooManyRequests(YitiError):
     status = 429
 
 
+class SessionUnavailable(YitiError):
+    """The request's session could not be loaded: the session store does not answer."""
+
+    code = "session_unavailable"
+    status = 503
+
+
 class SignedInUser(UserMixin):
     """The Flask-Login user: a row of ``yiti_user`` and the session stamp it was signed
     in with. ``get_id`` carries the stamp, so a changed password ends the session."""
@@ -80,6 +87,7 @@ def current_actor(*, required: bool = True) -> Actor | None:
     if g.yiti_actor is None and required:
         if bearer_token() is not None:
             raise Unauthorized("the API token is not valid (unknown, revoked or expired)")
+        raise_if_session_lost()
         raise Unauthorized("sign in, or send an API token as 'Authorization: Bearer ...'")
     return g.yiti_actor
 
@@ -98,6 +106,17 @@ def _find_actor() -> Actor | None:
         g.yiti_user = current_user.row
         return users.actor_for(site, current_user.row)
     return None
+
+
+def raise_if_session_lost() -> None:
+    """Raise :class:`SessionUnavailable` (503) when the request came with a session the
+    store could not load: the caller may well be signed in, so not a 401."""
+    from yiti.web.auth.sessions import UNAVAILABLE, session_lost
+
+    if session_lost():
+        from yiti.web import redis_link
+
+        raise SessionUnavailable(UNAVAILABLE, retry_after=redis_link.retry_after())
 
 
 def current_user_row() -> dict[str, Any] | None:

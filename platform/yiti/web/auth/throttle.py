@@ -3,6 +3,13 @@
 Counters live in Redis when the site has one (``INCR`` with an expiry), else in the
 ``yiti_throttle`` table; either way each counter expires at the end of its window, so
 the store stays bounded by the number of addresses and names tried in one window.
+
+While Redis does not answer (the app's :class:`~yiti.web.redis_link.RedisLink` refuses
+at once after a failure) the counters are kept in the ``yiti_throttle`` table instead
+(:class:`FallbackStore`): shared by every app process like Redis, with the same limits,
+so an outage neither lifts the brute-force limits nor locks anybody out. The two sets of
+counters are not merged when Redis is back, so in a window in which Redis went away and
+came back a name or an address may be tried at most twice its limit.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ from typing import Any, Protocol
 from sqlalchemy import delete, insert, select, update
 
 from yiti.site import Site
+from yiti.web.redis_link import RedisLink, Unavailable
 
 UTC = dt.UTC
 
@@ -35,24 +43,30 @@ class Store(Protocol):
 
 
 class RedisStore:
-    def __init__(self, client: Any) -> None:
-        self.client = client
+    """Counters in Redis under ``yiti:throttle:<key>`` (``prefix``), through ``link``:
+    :class:`~yiti.web.redis_link.Unavailable` when Redis does not answer."""
+
+    prefix = "yiti:throttle:"
+
+    def __init__(self, link: RedisLink | Any) -> None:
+        self.link = link if isinstance(link, RedisLink) else RedisLink(link)
+        self.client = self.link.client
 
     def count(self, key: str) -> tuple[int, int]:
         pipe = self.client.pipeline()
-        pipe.get(f"yiti:throttle:{key}")
-        pipe.ttl(f"yiti:throttle:{key}")
-        value, ttl = pipe.execute()
+        pipe.get(self.prefix + key)
+        pipe.ttl(self.prefix + key)
+        value, ttl = self.link.call(pipe.execute)
         return int(value or 0), max(int(ttl or 0), 0)
 
     def hit(self, key: str, window: int) -> None:
         pipe = self.client.pipeline()
-        pipe.incr(f"yiti:throttle:{key}")
-        pipe.expire(f"yiti:throttle:{key}", window, nx=True)
-        pipe.execute()
+        pipe.incr(self.prefix + key)
+        pipe.expire(self.prefix + key, window, nx=True)
+        self.link.call(pipe.execute)
 
     def reset(self, key: str) -> None:
-        self.client.delete(f"yiti:throttle:{key}")
+        self.link.call(self.client.delete, self.prefix + key)
 
 
 class DatabaseStore:
@@ -84,6 +98,33 @@ class DatabaseStore:
             conn.execute(delete(self.table).where(self.table.c.key == key))
 
 
+class FallbackStore:
+    """``primary`` (Redis) while it answers, ``fallback`` (the database) while it does
+    not: each call goes to whichever answers now."""
+
+    def __init__(self, primary: Store, fallback: Store) -> None:
+        self.primary = primary
+        self.fallback = fallback
+
+    def count(self, key: str) -> tuple[int, int]:
+        try:
+            return self.primary.count(key)
+        except Unavailable:
+            return self.fallback.count(key)
+
+    def hit(self, key: str, window: int) -> None:
+        try:
+            self.primary.hit(key, window)
+        except Unavailable:
+            self.fallback.hit(key, window)
+
+    def reset(self, key: str) -> None:
+        try:
+            self.primary.reset(key)
+        except Unavailable:
+            self.fallback.reset(key)
+
+
 class Throttle:
     """Asks before a sign-in is tried, and counts the failures."""
 
@@ -112,9 +153,10 @@ class Throttle:
         self.store.reset(self._keys(address, name)[1][0])
 
 
-def throttle_for(site: Site, limits: Limits | None = None) -> Throttle:
-    if site.settings.redis_url:
-        import redis
-
-        return Throttle(RedisStore(redis.Redis.from_url(site.settings.redis_url)), limits)
+def throttle_for(site: Site, limits: Limits | None = None, link: RedisLink | None = None
+                 ) -> Throttle:
+    """The site's throttle: in Redis through ``link`` (the database while Redis does not
+    answer), or in the database when the site has no Redis."""
+    if link is not None:
+        return Throttle(FallbackStore(RedisStore(link), DatabaseStore(site)), limits)
     return Throttle(DatabaseStore(site), limits)

@@ -23,6 +23,7 @@ from yiti.errors import ValidationError
 from yiti.permissions import users
 from yiti.web.app import current_site
 from yiti.web.auth.identity import SignedInUser, mark_fresh
+from yiti.web.auth.sessions import sessions_unavailable, unavailable_response
 
 THEME_TEMPLATES = Path(PROJECT_ROOT) / "themes" / "default" / "templates"
 
@@ -44,6 +45,8 @@ def _address() -> str:
 def login() -> Any:
     next_url = _safe_next(request.values.get("next"))
     if request.method == "GET":
+        if sessions_unavailable():  # a sign-in could not be kept: say so, not a form
+            return unavailable_response()
         return render_template("auth/login.html", next=next_url, error=None, name="")
     name = (request.form.get("name") or "").strip()
     password = request.form.get("password") or ""
