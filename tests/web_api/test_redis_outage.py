@@ -123,6 +123,10 @@ def test_while_redis_is_away_a_session_is_signed_out_and_comes_back_with_redis(
     assert browser.get("/api/v1/_me").json["name"] == "lib"
     assert outage_warnings(caplog)[-1].endswith("answers again")
     assert len(outage_warnings(caplog)) == 2
+    # signing out while Redis is away: the browser forgets the session all the same
+    proxy.cut()
+    out = timed(lambda: browser.post("/auth/logout", data={"csrf_token": "lost"}))
+    assert out.status_code == 503 and browser.get_cookie("yiti_session") is None
 
 
 def test_signing_in_while_redis_is_away_is_refused_not_pretended(

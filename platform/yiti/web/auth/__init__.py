@@ -84,7 +84,12 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_refused(error: CSRFError) -> tuple[object, int] | Response:
         if sessions_unavailable():  # the token is in a session the store cannot give
-            return unavailable_response()
+            answer = unavailable_response()
+            if request.endpoint == "auth.logout":  # this browser forgets it all the same
+                answer.delete_cookie(app.config["SESSION_COOKIE_NAME"],
+                                     domain=app.config.get("SESSION_COOKIE_DOMAIN"),
+                                     path=app.config.get("SESSION_COOKIE_PATH") or "/")
+            return answer
         if request.path.startswith("/api/"):
             from yiti.web.api.problems import problem
 
