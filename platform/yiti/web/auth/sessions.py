@@ -154,7 +154,9 @@ class SecureRedisSessionInterface(SecureCookieMixin, RedisSessionInterface):
 
 
 def _identity(data: ServerSideSession) -> tuple[Any, ...]:
-    return tuple(data.get(key) for key in IDENTITY_KEYS)
+    """Who is signed in and since when (read without marking the session accessed, which
+    would add ``Vary: Cookie`` to every answer)."""
+    return tuple(dict.get(data, key) for key in IDENTITY_KEYS)
 
 
 def sessions_unavailable() -> bool:
