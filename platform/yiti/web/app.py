@@ -12,6 +12,7 @@ import secrets
 from pathlib import Path
 
 from flask import Flask, current_app
+from werkzeug.routing import IntegerConverter
 
 from yiti.config import Settings, from_env
 from yiti.site import Site
@@ -31,11 +32,21 @@ BLUEPRINTS: list[str] = [
 ]
 
 
+class IdConverter(IntegerConverter):
+    """``<int:...>`` in every route: a number a database id can be (below 2**63), so a
+    larger one matches no route (404) instead of failing in the database."""
+
+    def __init__(self, url_map: object, *args: object, **kwargs: object) -> None:
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(url_map, *args, **kwargs)  # type: ignore[arg-type]
+
+
 def create_app(settings: Settings | None = None, *, site: Site | None = None) -> Flask:
     settings = settings or (site.settings if site else from_env())
     site = site or Site(settings)
     app = Flask("yiti", template_folder=str(Path(__file__).parent / "templates"),
                 static_folder=None)
+    app.url_map.converters["int"] = IdConverter  # before any route is added
     app.config["SECRET_KEY"] = settings.secret_key or _instance_secret(settings)
     app.config["YITI_SETTINGS"] = settings
     app.extensions["yiti"] = site
