@@ -180,3 +180,17 @@ def test_a_select_parameter_shows_option_labels_and_sends_values(library: Shop) 
     assert "Status: Returned" in client.get(url.replace("?", "/print?")).get_data(
         as_text=True)
     assert client.get(url.replace("?", ".json?")).get_json()["params"]["status"] == "returned"
+
+
+def test_the_printout_names_a_link_parameters_record(library: Shop) -> None:
+    records = library.site.records()
+    person = records.create("contact", {"full_name": "Ada Byron"})
+    item = records.create("item", {"code": "BK-9", "title": "Notes"})
+    records.create("loan", {"contact": person["id"], "lines": [{"item": item["id"]}]})
+    client, _ = sign_in(library, "ana")
+    page = client.get(f"/reports/loans_by_contact/print?p.contact={person['id']}").get_data(
+        as_text=True)
+    assert f"Contact: {person['name']} · Ada Byron" in page  # as the form's choices name it
+    assert f"Contact: {person['id']} ·" not in page
+    gone = client.get("/reports/loans_by_contact/print?p.contact=999999")
+    assert gone.status_code in (200, 422) and "Ada Byron" not in gone.get_data(as_text=True)

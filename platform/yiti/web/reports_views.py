@@ -239,6 +239,24 @@ def option_labels(result: Result, lang: str) -> dict[str, dict[str, str]]:
     return out
 
 
+def link_titles(result: Result) -> dict[str, dict[str, str]]:
+    """Each link parameter's value → the title of the record it names, as the printout
+    shows it (the value itself when the user may not see that record)."""
+    from yiti.web.ui.context import record_title, records
+
+    out: dict[str, dict[str, str]] = {}
+    for p in result.report.params:
+        value = result.params.get(p.name)
+        if p.type != "link" or not p.target or value is None:
+            continue
+        try:
+            record = records().get(p.target, value)
+        except YitiError:
+            continue
+        out[p.name] = {as_text(value): record_title(site().model.entities[p.target], record)}
+    return out
+
+
 # -- pages -----------------------------------------------------------------------------
 
 @bp.get("/reports")
@@ -264,7 +282,7 @@ def printable(name: str) -> str:
     lang = current_language()
     return render_template("reports/print.html", result=result, chart=chart_data(result, lang),
                            cell_text=cell_text, drill_url=drill_url, as_text=as_text,
-                           options=option_labels(result, lang),
+                           options={**option_labels(result, lang), **link_titles(result)},
                            printed_at=dt.datetime.now(dt.UTC), printing=True)
 
 
