@@ -9,7 +9,7 @@ from werkzeug.wrappers import Response
 
 from yiti.definitions.model import Field, label_text
 from yiti.errors import Conflict, Forbidden, NotFound
-from yiti.web.ui import present
+from yiti.web.ui import offers, present
 from yiti.web.ui.context import SignInRequired, current_actor, site
 from yiti.web.ui.i18n import LANGUAGES, current_language, gettext
 
@@ -30,22 +30,15 @@ def navigation() -> list[tuple[Any, list[Any]]]:
     except SignInRequired:
         return []
     current = site()
+    recs = current.records(actor)
     out = []
     for module in current.model.modules.values():
         entities = [e for e in current.model.entities.values() if e.module == module.name
-                    and not e.child and _may_read(current, actor, e)]
+                    and not e.child and offers.may(recs, e, "read")]
         if entities:
             out.append((module, entities))
     g.yiti_navigation = out
     return out
-
-
-def _may_read(current: Any, actor: Any, entity: Any) -> bool:
-    try:
-        current.policy.check(actor, entity, "read")
-    except (Forbidden, NotFound):
-        return False
-    return True
 
 
 @bp.app_context_processor
