@@ -87,7 +87,6 @@ def options_problems(schema: Any, model: Model) -> list[tuple[KeyPath, str]]:
             option_values(model, ref)
         except ValueError as error:
             problems.append((at, str(error)))
-    for at, _ in option_refs(schema):
         owner: Any = schema
         for key in at[:-1]:
             owner = owner[key]

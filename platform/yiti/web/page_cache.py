@@ -34,7 +34,7 @@ from flask import Flask, Response, current_app, request, session
 from werkzeug.http import parse_cookie
 
 from yiti.web.auth.identity import bearer_token
-from yiti.web.redis_link import RedisLink, Unavailable, app_link
+from yiti.web.redis_link import RedisLink, Unavailable, app_link, as_link
 from yiti.web.ui.i18n import COOKIE, current_language, language_for
 
 #: Headers never replayed from the cache: they are the connection's or the moment's.
@@ -129,7 +129,7 @@ class RedisCache:
     prefix = "yiti:page:"
 
     def __init__(self, link: RedisLink | Any, prefix: str | None = None) -> None:
-        self.link = link if isinstance(link, RedisLink) else RedisLink(link)
+        self.link = as_link(link)
         self.client = self.link.client
         if prefix is not None:
             self.prefix = prefix

@@ -108,6 +108,11 @@ class RedisLink:
         return result
 
 
+def as_link(client: RedisLink | Any) -> RedisLink:
+    """``client`` as a :class:`RedisLink`: a bare client (a test's fake) is wrapped."""
+    return client if isinstance(client, RedisLink) else RedisLink(client)
+
+
 def link_for(url: str) -> RedisLink:
     """A guarded client of the Redis at ``url``: :data:`TIMEOUT` on every socket, one
     immediate retry of a broken connection, none of a stalled one."""

@@ -162,7 +162,7 @@ def _identity(data: ServerSideSession) -> tuple[Any, ...]:
 def sessions_unavailable() -> bool:
     """Whether the session store cannot be reached: this request's session could not be
     loaded, or Redis failed lately and does not answer yet."""
-    if getattr(session, "unavailable", False):
+    if session_lost():
         return True
     link = getattr(current_app.session_interface, "link", None)
     return link is not None and not link.available()

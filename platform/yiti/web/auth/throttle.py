@@ -21,7 +21,7 @@ from typing import Any, Protocol
 from sqlalchemy import delete, insert, select, update
 
 from yiti.site import Site
-from yiti.web.redis_link import RedisLink, Unavailable
+from yiti.web.redis_link import RedisLink, Unavailable, as_link
 
 UTC = dt.UTC
 
@@ -49,7 +49,7 @@ class RedisStore:
     prefix = "yiti:throttle:"
 
     def __init__(self, link: RedisLink | Any) -> None:
-        self.link = link if isinstance(link, RedisLink) else RedisLink(link)
+        self.link = as_link(link)
         self.client = self.link.client
 
     def count(self, key: str) -> tuple[int, int]:
