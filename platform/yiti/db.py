@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from sqlalchemy import Engine, event
+from psycopg.pq import ExecStatus
+from sqlalchemy import Connection, Engine, event
 from sqlalchemy import create_engine as _create_engine
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.pool import NullPool
@@ -42,6 +43,133 @@ def kept_statement(table: Any, key: Any, build: Callable[[Any], Any]) -> Any:
     if stmt is None:
         stmt = kept[key] = build(table)
     return stmt
+
+
+def run_kept(conn: Connection, stmt: Any, params: Mapping[str, Any] | None = None
+        ) -> list[dict[str, Any]]:
+    """Run a kept statement (:func:`kept_statement`) with ``params``; the rows it returns
+    (none for a write without ``RETURNING``), each a dict with plain ``str`` keys.
+
+    On PostgreSQL through psycopg the statement is compiled once for each set of
+    parameter names and sent on the psycopg cursor itself: SQLAlchemy's per-execution
+    work (an execution context, its events, a result object, the driver's column
+    descriptions) costs more than the statement's own round trip for the small
+    statements a request sends (see docs/benchmarks.md). The same conversions apply as
+    through ``conn.execute``: each type's bind and result processing, SQLAlchemy's errors
+    (an ``IntegrityError`` stays one) and the ``before_cursor_execute`` and
+    ``after_cursor_execute`` events. Statements this can't send as they are (an
+    ``expanding`` ``IN`` list, Python-side defaults) and every other database go through
+    ``conn.execute``.
+    """
+    params = params or {}
+    plan = _plan(conn, stmt, params) if conn.dialect.driver == "psycopg" else None
+    if plan is None:
+        result = conn.execute(stmt, params)
+        if not result.returns_rows:
+            return []
+        keys = [str(k) for k in result.keys()]
+        return [dict(zip(keys, row, strict=True)) for row in result]
+    return plan.run(conn, params)
+
+
+#: Plans of :func:`run_kept`, by (statement, dialect); kept statements are few and live as
+#: long as their tables, so the cache is cleared only if something floods it.
+_plans: dict[tuple[int, int], tuple[Any, dict[frozenset[str], _Plan | None]]] = {}
+_MAX_PLANS = 4096
+#: Key of a database connection's kept psycopg cursor in its pool record's ``info``.
+_CURSOR = "yiti_cursor"
+
+
+def _plan(conn: Connection, stmt: Any, params: Mapping[str, Any]) -> _Plan | None:
+    key = (id(stmt), id(conn.dialect))
+    entry = _plans.get(key)
+    if entry is None or entry[0] is not stmt:
+        if len(_plans) >= _MAX_PLANS:
+            _plans.clear()
+        entry = _plans[key] = (stmt, {})
+    names = frozenset(params)
+    try:
+        return entry[1][names]
+    except KeyError:
+        plan = entry[1][names] = _Plan.of(conn, stmt, names)
+        return plan
+
+
+class _Plan:
+    """A statement compiled for psycopg, with its bind and result processing."""
+
+    __slots__ = ("compiled", "sql", "binds", "escaped", "rowless", "keys", "results")
+
+    @classmethod
+    def of(cls, conn: Connection, stmt: Any, names: frozenset[str]) -> _Plan | None:
+        compiled = stmt.compile(dialect=conn.dialect, column_keys=sorted(names))
+        if (compiled.positional or compiled.literal_execute_params
+                or compiled.post_compile_params or compiled.insert_prefetch
+                or compiled.update_prefetch or not compiled._ordered_columns):  # noqa: SLF001
+            return None
+        plan = cls()
+        plan.compiled = compiled
+        plan.sql = compiled.string
+        plan.binds = dict(compiled._bind_processors)  # noqa: SLF001
+        plan.escaped = dict(compiled.escaped_bind_names or {})
+        # An insert without RETURNING gets SQLAlchemy's own (the new primary key), which
+        # conn.execute keeps to itself: it returns no rows, nor does this.
+        plan.rowless = bool(compiled.implicit_returning)
+        plan.keys = None  # worked out from the first result's description
+        plan.results = None
+        return plan
+
+    def run(self, conn: Connection, params: Mapping[str, Any]) -> list[dict[str, Any]]:
+        if not conn.in_transaction():
+            conn.begin()  # as conn.execute would (autobegin), so conn.commit() commits
+        pooled = conn.connection
+        dbapi = pooled.dbapi_connection
+        cursor = pooled.info.get(_CURSOR)
+        if cursor is None or cursor.connection is not dbapi:  # one per connection, kept
+            assert dbapi is not None
+            cursor = pooled.info[_CURSOR] = dbapi.cursor()
+        sql, sent = self.sql, params
+        try:
+            binds, escaped = self.binds, self.escaped
+            values = self.compiled.construct_params(params, escape_names=False)
+            sent = {escaped.get(k, k): (binds[k](v) if k in binds else v)
+                    for k, v in values.items()}
+            events = conn._has_events or conn.engine._has_events  # noqa: SLF001
+            if events:
+                for listener in conn.dispatch.before_cursor_execute:
+                    sql, sent = listener(conn, cursor, sql, sent, None, False)
+            cursor.execute(sql, sent)
+            if events:
+                conn.dispatch.after_cursor_execute(conn, cursor, sql, sent, None, False)
+            # the result's status, not cursor.description, which builds a column
+            # object per column each time it is asked
+            if self.rowless or cursor.pgresult.status != ExecStatus.TUPLES_OK:
+                return []
+            if self.keys is None:
+                self._describe(conn, cursor.description)
+            rows = cursor.fetchall()
+        except Exception as error:
+            # SQLAlchemy's own handling: its exception classes (an IntegrityError stays
+            # one), and a connection that broke is invalidated with its pool.
+            conn._handle_dbapi_exception(error, sql, sent, cursor, None)  # noqa: SLF001
+        keys, results = self.keys, self.results
+        if not any(results):
+            return [dict(zip(keys, row, strict=True)) for row in rows]
+        return [{k: (p(v) if p else v) for k, p, v in zip(keys, results, row, strict=True)}
+                for row in rows]
+
+    def _describe(self, conn: Connection, description: Any) -> None:
+        columns = self.compiled._result_columns  # noqa: SLF001
+        if not columns:  # a textual statement: the driver's names, its values as they are
+            self.results = [None] * len(description)
+            self.keys = [str(d.name) for d in description]
+            return
+        if len(columns) != len(description):
+            raise RuntimeError(f"{len(description)} columns returned for {len(columns)} "
+                               f"selected: {self.sql}")
+        self.results = [c.type._cached_result_processor(conn.dialect, d.type_code)  # noqa: SLF001
+                        for c, d in zip(columns, description, strict=True)]
+        self.keys = [str(c.keyname) for c in columns]
 
 
 def create_engine(url: str, **options: Any) -> Engine:

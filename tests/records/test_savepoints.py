@@ -101,3 +101,63 @@ def test_a_record_read_in_the_transaction_is_not_read_again_to_update_it(
             write(item)
             records.update("item", item["id"], {"title": "Stale"}, version=item["version"])
     assert records.get("item", items[0]["id"])["title"] == items[0]["title"]
+
+
+def looked_up(statements: list[str], table: str) -> bool:
+    """Whether a link check (``SELECT ... AS t, <table>.id``) asked for ``table``'s rows."""
+    return any(s.startswith("SELECT") and f"{table}.id AS id FROM {table}" in s
+               for s in statements)
+
+
+def test_links_to_rows_the_transaction_read_are_not_looked_up(records, statements):
+    old = records.create("contact_group", {"code": "OLD", "title": "Old"})
+    listed = records.create("contact_group", {"code": "LISTED", "title": "Listed"})
+    linked = records.create("contact_group", {"code": "LINKED", "title": "Linked"})
+    member = records.create("contact", {"full_name": "Member", "group": linked["id"]})
+    doomed = records.create("contact_group", {"code": "DOOMED", "title": "Doomed"})
+    with records.unit_of_work():
+        records.get("contact_group", old["id"])
+        records.list("contact_group", filters=[("code", "=", "LISTED")])
+        records.get("contact", member["id"])  # and the group it links to
+        records.get("contact_group", doomed["id"])
+        statements.clear()
+        records.create("contact", {"full_name": "Ann", "group": old["id"]})
+        records.create_many("contact", [{"full_name": "Bo", "group": listed["id"]},
+                                        {"full_name": "Cy", "group": linked["id"]}])
+        assert not looked_up(statements, "contact_group")
+        # a row read and then deleted here is looked for again, and refused at its field
+        records.delete("contact_group", doomed["id"])
+        with pytest.raises(ValidationError) as error:
+            records.create("contact", {"full_name": "Di", "group": doomed["id"]})
+        assert error.value.problems[0].field == "group"
+        assert "no contact_group with id" in error.value.problems[0].message
+    statements.clear()  # another transaction has seen nothing yet: it looks
+    records.create("contact", {"full_name": "Ed", "group": old["id"]})
+    assert looked_up(statements, "contact_group")
+
+
+def test_a_row_found_by_a_link_check_is_not_looked_for_again(records, statements):
+    group = records.create("contact_group", {"code": "ONCE", "title": "Once"})
+    with records.unit_of_work():
+        statements.clear()
+        records.create("contact", {"full_name": "Ann", "group": group["id"]})
+        records.create("contact", {"full_name": "Bo", "group": group["id"]})
+    assert sum(1 for s in statements if looked_up([s], "contact_group")) == 1
+
+
+def test_a_read_row_deleted_by_another_transaction_is_a_conflict(site, records):
+    from sqlalchemy import delete
+
+    from yiti.errors import Conflict
+
+    if site.engine.dialect.name == "sqlite":
+        pytest.skip("needs PostgreSQL: on SQLite the reader's write transaction holds the "
+                    "database's write lock, so no other transaction can delete meanwhile")
+    group = records.create("contact_group", {"code": "GOING", "title": "Going"})
+    table = site.tables["contact_group"]
+    with pytest.raises(Conflict, match="a linked record is missing"), records.unit_of_work():
+        records.get("contact_group", group["id"])
+        with site.engine.begin() as other:  # another transaction, committed meanwhile
+            other.execute(delete(table).where(table.c.id == group["id"]))
+        records.create("contact", {"full_name": "Ann", "group": group["id"]})
+    assert records.list("contact", filters=[("full_name", "=", "Ann")]).rows == []

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, insert, select, update
 
-from yiti.db import kept_statement
+from yiti.db import kept_statement, run_kept
 from yiti.errors import FieldProblem, ValidationError, did_you_mean
 from yiti.records.transaction import reading
 
@@ -87,7 +87,7 @@ def token_user(site: Site, token: str
 
     query = kept_statement(t, "token_user", build)
     with reading(site.engine) as conn:
-        rows = conn.execute(query, {"token_id": int(match.group(1))}).mappings().all()
+        rows = run_kept(conn, query, {"token_id": int(match.group(1))})
     if not rows or not rows[0]["enabled"]:
         return None
     row = rows[0]

@@ -11,6 +11,7 @@ back. SQLite serialises writers anyway and always uses the counter row.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import re
 import threading
@@ -24,6 +25,7 @@ from sqlalchemy import (
     Connection,
     Engine,
     String,
+    TextClause,
     column,
     insert,
     select,
@@ -34,7 +36,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 
-from yiti.db import side_engine
+from yiti.db import run_kept, side_engine
 from yiti.definitions.model import Entity
 
 TOKEN = re.compile(r"\{([^{}]+)\}")
@@ -111,10 +113,14 @@ def _sequence(conn: Connection, engine: Engine, key: str, count: int) -> list[in
     name = sequence_name(key)
     if name not in _known_sequences.get(engine, ()):
         _create_sequence(engine, name)
-    rows = conn.execute(
-        text(f"SELECT nextval('{name}') FROM generate_series(1, :n)"), {"n": count}
-    ).scalars().all()
-    return sorted(rows)
+    rows = run_kept(conn, _nextval(name), {"n": count})
+    return sorted(row["nextval"] for row in rows)
+
+
+@functools.lru_cache(maxsize=1024)
+def _nextval(name: str) -> TextClause:
+    """The statement drawing from sequence ``name``, built once (see ``db.run_kept``)."""
+    return text(f"SELECT nextval('{name}') FROM generate_series(1, :n)")
 
 
 def _create_sequence(engine: Engine, name: str) -> None:

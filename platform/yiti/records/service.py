@@ -32,7 +32,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
-from yiti.db import kept_statement
+from yiti.db import kept_statement, run_kept
 from yiti.definitions.model import SYSTEM_COLUMNS, Entity, Field, label_text
 from yiti.errors import (
     Conflict,
@@ -164,8 +164,10 @@ class Records:
             row = self._load(conn, entity, ident)
             self.policy.check(self.actor, entity, action, row)
             tx = current(self.site.engine)
-            if tx is not None and self._shares_nothing(entity):
-                _loaded(tx)[(entity.table_name, row["id"])] = row  # see update
+            if tx is not None:
+                self._note_seen(tx, entity, [row])
+                if self._shares_nothing(entity):
+                    _loaded(tx)[(entity.table_name, row["id"])] = row  # see update
             return self._present(entity, row)
 
     def get_many(self, entity_name: str, ids: Iterable[int], *, action: str = "read"
@@ -194,6 +196,9 @@ class Records:
                                          .order_by(ct.c.parent_id, ct.c.idx)).mappings()
                     for line in lines:
                         rows[line["parent_id"]][f.name].append(_plain(line))
+        tx = current(self.site.engine)
+        if tx is not None:
+            self._note_seen(tx, entity, list(rows.values()))
         out: dict[int, Record] = {}
         for ident, row in rows.items():
             try:
@@ -238,9 +243,8 @@ class Records:
         if shape is not None:  # the common case, built once: see _kept_shape
             params["_limit"] = limit + 1
             with reading(self.site.engine) as conn:
-                result = conn.execute(shape.statement, params)
-                names = [str(k) for k in result.keys()]
-                rows = [dict(zip(names, row, strict=True)) for row in result.all()]
+                rows = run_kept(conn, shape.statement, params)
+            self._note_listed(entity, rows)
             return _page(rows, limit, shape.key_labels)
         compiler = self._compiler(entity)
         conditions = self._conditions(compiler, entity, filters, search)
@@ -262,6 +266,7 @@ class Records:
                 rows += [dict(zip(names, row, strict=True)) for row in result.all()]
                 if len(rows) > limit:
                     break
+        self._note_listed(entity, rows)
         return _page(rows, limit, key_labels)
 
     def _list_query(self, compiler: Compiler, entity: Entity, sort: list[str],
@@ -524,12 +529,15 @@ class Records:
         for i, doc in enumerate(docs):
             if i not in skip:
                 self._links_in(entity, doc, "", i, wanted)
+        seen = _seen(tx)
+        wanted = [w for w in wanted if (w[3], w[4]) not in seen]
         if not wanted:
             return
         by_table: dict[str, set[int]] = {}
         for _, _, _, table, ident in wanted:
             by_table.setdefault(table, set()).add(ident)
         found = self._existing(tx, by_table)
+        seen.update(found)
         by_row: dict[int, list[FieldProblem]] = {}
         for i, path, what, table, ident in wanted:
             if (table, ident) not in found:
@@ -645,7 +653,11 @@ class Records:
                                record=old["id"]) from None
             if done.rowcount != 1:
                 raise self._stale(entity, old)
-            _inserted(tx).discard((t.name, old["id"]))
+            seen = _seen(tx)
+            seen.discard((t.name, old["id"]))
+            for f in entity.table_fields:  # its lines went with it
+                child = self.model.entities[f.target or ""].table_name
+                seen.difference_update((child, line["id"]) for line in old.get(f.name) or [])
             _loaded(tx).pop((t.name, old["id"]), None)
             self._audit(tx, entity, old["id"], "delete", None, old, None)
             _wrote(tx)
@@ -918,7 +930,8 @@ class Records:
             raise NotFound(f"{entity.name} {ident!r} not found")
         row_rule = self.policy.row_filter(self.actor, entity, t)
         if row_rule is None and isinstance(ident, int):
-            row = conn.execute(_statement(t, "by_id"), {"_where_id": ident}).mappings().first()
+            found = run_kept(conn, _statement(t, "by_id"), {"_where_id": ident})
+            row = found[0] if found else None
         else:
             query = select(t).where(cond)
             if row_rule is not None:
@@ -929,9 +942,8 @@ class Records:
         record = _plain(row)
         for f in entity.table_fields:
             child = self.model.entities[f.target or ""]
-            lines = conn.execute(_statement(self.tables[child.table_name], "lines_of"),
-                                 {"_where_parent": record["id"]}).mappings().all()
-            record[f.name] = [_plain(line) for line in lines]
+            record[f.name] = run_kept(conn, _statement(self.tables[child.table_name], "lines_of"),
+                                 {"_where_parent": record["id"]})
         return record
 
     def _present(self, entity: Entity, row: Mapping[str, Any], *, hide: bool = True) -> Record:
@@ -1103,17 +1115,42 @@ class Records:
             doc[f.name] = page.rows[0]["id"]
         return problems
 
+    def _note_listed(self, entity: Entity, rows: list[dict[str, Any]]) -> None:
+        tx = current(self.site.engine)
+        if tx is not None:
+            self._note_seen(tx, entity, rows)
+
+    def _note_seen(self, tx: Transaction, entity: Entity, rows: Iterable[Mapping[str, Any]]
+                   ) -> None:
+        """Note the rows read in ``tx`` (with their lines, when there) and the rows their
+        links name, which existed when read (see :func:`_seen`)."""
+        seen = _seen(tx)
+        links = [(f.name, self.model.entities[f.target or ""].table_name)
+                 for f in entity.fields.values() if f.type == "link"]
+        for row in rows:
+            seen.add((entity.table_name, row["id"]))
+            for name, target in links:
+                value = row.get(name)
+                if value is not None:
+                    seen.add((target, value))
+            for f in entity.table_fields:
+                lines = row.get(f.name)
+                if lines:
+                    self._note_seen(tx, self.model.entities[f.target or ""], lines)
+
     def _check_links(self, tx: Transaction, entity: Entity, doc: Mapping[str, Any],
                      old: Record | None = None) -> None:
         """Refuse links (and attachments) to rows that don't exist, each at its field.
 
         One query for the record and all its lines, whatever the number of links; none
         for rows the stored record (``old``) links to already, which its foreign keys
-        keep in place, nor for rows this transaction inserted (nobody else can remove
-        them before it commits)."""
+        keep in place, nor for rows this transaction has seen (:func:`_seen`). A row
+        seen is as sure to exist as one looked up here: either may be deleted by another
+        transaction before this one commits, and then the foreign key refuses the write
+        (a :class:`Conflict`)."""
         wanted: list[tuple[str, str, Any, Any]] = []  # (field path, what, table, value)
         self._links_of(entity, doc, "", wanted)
-        held = _inserted(tx)
+        held = _seen(tx)
         if old is not None and wanted:
             stored: list[tuple[str, str, Any, Any]] = []
             self._links_of(entity, old, "", stored)
@@ -1125,6 +1162,7 @@ class Records:
         for _, _, table, value in wanted:
             values.setdefault(table.name, set()).add(value)
         found = self._existing(tx, values)
+        _seen(tx).update(found)
         problems = [FieldProblem(path, f"no {what} with id {value}", "link")
                     for path, what, table, value in wanted if (table.name, value) not in found]
         if problems:
@@ -1186,8 +1224,7 @@ class Records:
         try:
             with self._guarded(tx, entity, docs, names=chosen or bool(entity.naming.field)):
                 if written is not None and len(rows) == 1:
-                    stored = _plain(tx.conn.execute(_statement(t, "insert"), rows[0])
-                                    .mappings().one())
+                    stored = run_kept(tx.conn, _statement(t, "insert"), rows[0])[0]
                     ids = [stored["id"]]
                 else:
                     ids = self._insert_rows(tx, t, rows)
@@ -1198,7 +1235,7 @@ class Records:
                         stored.update(lines)
         except IntegrityError as error:
             raise self._integrity(entity, error) from None
-        _inserted(tx).update((t.name, ident) for ident in ids)
+        _seen(tx).update((t.name, ident) for ident in ids)
         self._audit_many(tx, entity, "create", [(ident, 1, None, doc)
                                                 for ident, doc in zip(ids, docs, strict=True)])
         writes = _wrote(tx)
@@ -1211,7 +1248,7 @@ class Records:
     def _insert_rows(self, tx: Transaction, t: Any, rows: list[dict[str, Any]]) -> list[int]:
         """Insert ``rows``; their ids, in order."""
         if len(rows) == 1:
-            return [tx.conn.execute(_statement(t, "insert_id"), rows[0]).scalar_one()]
+            return [run_kept(tx.conn, _statement(t, "insert_id"), rows[0])[0]["id"]]
         if tx.conn.dialect.name == "sqlite":
             # SQLite can't return ids in parameter order from a batch; inside our write
             # transaction (BEGIN IMMEDIATE) nobody else inserts, so the rows take the ids
@@ -1238,12 +1275,12 @@ class Records:
             row["docstatus"] = docstatus
         try:
             with self._guarded(tx, entity, [doc], old=old):
-                done = tx.conn.execute(_statement(t, "update_version"), {
+                done = run_kept(tx.conn, _statement(t, "update_version"), {
                     **row, "_where_id": old["id"], "_where_version": old["version"],
-                }).mappings().first()
-                if done is None:
+                })
+                if not done:
                     raise self._stale(entity, old)
-                stored = {**_plain(done), **self._write_lines(tx, entity, doc, old, now)}
+                stored = {**done[0], **self._write_lines(tx, entity, doc, old, now)}
         except IntegrityError as error:
             raise self._integrity(entity, error) from None
         self._audit(tx, entity, old["id"], action, row["version"], old, doc)
@@ -1312,10 +1349,10 @@ class Records:
                     row = {k: line.get(k) for k in (c.name for c in child.stored_fields)}
                     prev = before[ident]
                     if any(prev.get(k) != v for k, v in row.items()) or prev["idx"] != i:
-                        stored.append(_plain(tx.conn.execute(_statement(ct, "update_line"), {
+                        stored.append(run_kept(tx.conn, _statement(ct, "update_line"), {
                             **row, "idx": i, "modified_at": now,
                             "modified_by": self.actor.name, "_where_id": ident,
-                        }).mappings().one()))
+                        })[0])
                     else:
                         stored.append(dict(prev))
                     continue
@@ -1325,7 +1362,7 @@ class Records:
                         "unknown_line")])
                 row = self._row(child, line, now, version=1)
                 row.update(parent_id=doc["id"], idx=i)
-                new = _plain(tx.conn.execute(_statement(ct, "insert"), row).mappings().one())
+                new = run_kept(tx.conn, _statement(ct, "insert"), row)[0]
                 line["id"] = new["id"]
                 stored.append(new)
             gone = [i for i in before if i not in keep]
@@ -1419,6 +1456,8 @@ class Records:
         if len(rows) > 1 and (tx.conn.dialect.name != "postgresql"
                               or len(rows) >= bulk.COPY_THRESHOLD):
             bulk.write_rows(tx.conn, self.tables["yiti_audit"], rows)
+        elif len(rows) == 1:
+            run_kept(tx.conn, _statement(self.tables["yiti_audit"], "insert_only"), rows[0])
         else:
             tx.conn.execute(insert(self.tables["yiti_audit"]), rows)
 
@@ -1433,7 +1472,7 @@ class Records:
 
 
 _WRITES = "yiti.records.writes"
-_INSERTED = "yiti.records.inserted"
+_SEEN = "yiti.records.seen"
 _LOADED = "yiti.records.loaded"
 _AUDIT = "yiti.records.audit"
 
@@ -1458,9 +1497,11 @@ def _id_of(ident: int | str | None) -> int | None:
     return None
 
 
-def _inserted(tx: Transaction) -> set[tuple[str, Any]]:
-    """(table, id) of the records ``tx`` inserted and has not deleted."""
-    return tx.state.setdefault(_INSERTED, set())  # type: ignore[return-value]
+def _seen(tx: Transaction) -> set[tuple[str, Any]]:
+    """(table, id) of the rows ``tx`` inserted, read through the service or found linked
+    from a row it read, and has not deleted: rows that existed in this transaction, whose
+    links need no lookup (see ``Records._check_links``)."""
+    return tx.state.setdefault(_SEEN, set())  # type: ignore[return-value]
 
 
 def _writes(tx: Transaction) -> int:
@@ -1478,6 +1519,7 @@ _STATEMENTS: dict[str, Callable[[Any], Any]] = {
     .order_by(t.c.idx),
     "insert": lambda t: insert(t).returning(*t.c),
     "insert_id": lambda t: insert(t).returning(t.c.id),
+    "insert_only": lambda t: insert(t),
     "update_version": lambda t: update(t).where(
         t.c.id == bindparam("_where_id"), t.c.version == bindparam("_where_version"),
     ).returning(*t.c),

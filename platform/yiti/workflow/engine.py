@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert, select, update
 
-from yiti.db import kept_statement
+from yiti.db import kept_statement, run_kept
 from yiti.definitions.model import label_text
 from yiti.errors import Conflict, FieldProblem, Forbidden, NotFound, ValidationError, did_you_mean
 from yiti.permissions.policy import SYSTEM, Actor
@@ -513,7 +513,7 @@ class Workflows:
 
         h = self.site.tables[HISTORY]
         with transaction(self.site.engine) as tx:
-            tx.conn.execute(kept_statement(h, "insert", insert), {
+            run_kept(tx.conn, kept_statement(h, "insert", insert), {
                 "entity": wf.entity, "record_id": after["id"], "workflow": wf.name,
                 "action": action, "from_state": source, "to_state": target,
                 "user": actor.name, "on_behalf_of": behalf, "at": at or self.now(),

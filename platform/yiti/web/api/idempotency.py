@@ -28,7 +28,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
-from yiti.db import kept_statement
+from yiti.db import kept_statement, run_kept
 from yiti.errors import Conflict, FieldProblem, ValidationError
 from yiti.site import Site
 
@@ -66,17 +66,17 @@ def idempotent(site: Site, user: str, run: Callable[[], Response]) -> Response:
             # A key stored (or being stored by a request not yet committed, which this
             # waits for) inserts nothing: its response is replayed below.
             dialect = tx.conn.dialect.name
-            ident = tx.conn.execute(
-                kept_statement(t, ("insert_new", dialect),
-                               lambda t: _insert_new(dialect, t).returning(t.c.id)),
-                {"user_name": user, "key": key, "request_hash": digest, "created_at": now},
-            ).scalar_one_or_none()
-            if ident is None:
+            inserted = run_kept(tx.conn, kept_statement(
+                t, ("insert_new", dialect),
+                lambda t: _insert_new(dialect, t).returning(t.c.id),
+            ), {"user_name": user, "key": key, "request_hash": digest, "created_at": now})
+            if not inserted:
                 raise _Known()
+            ident = inserted[0]["id"]
             response = run()
             if response.status_code >= 400:  # nothing changed: nothing to remember
                 raise _Failed(response)
-            tx.conn.execute(kept_statement(t, "remember", lambda t: update(t).where(
+            run_kept(tx.conn, kept_statement(t, "remember", lambda t: update(t).where(
                 t.c.id == bindparam("_ident"))), {
                 "_ident": ident, "status": response.status_code,
                 "body": response.get_data(as_text=True),
