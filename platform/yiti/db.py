@@ -125,9 +125,9 @@ class _Plan:
         pooled = conn.connection
         dbapi = pooled.dbapi_connection
         cursor = pooled.info.get(_CURSOR)
-        if cursor is None or cursor.connection is not dbapi:  # one per connection, kept
+        if cursor is None or cursor.closed or cursor.connection is not dbapi:
             assert dbapi is not None
-            cursor = pooled.info[_CURSOR] = dbapi.cursor()
+            cursor = pooled.info[_CURSOR] = dbapi.cursor()  # one per connection, kept
         sql, sent = self.sql, params
         try:
             binds, escaped = self.binds, self.escaped
@@ -150,7 +150,9 @@ class _Plan:
             rows = cursor.fetchall()
         except Exception as error:
             # SQLAlchemy's own handling: its exception classes (an IntegrityError stays
-            # one), and a connection that broke is invalidated with its pool.
+            # one), and a connection that broke is invalidated with its pool. It closes
+            # the cursor: the next statement opens another.
+            pooled.info.pop(_CURSOR, None)
             conn._handle_dbapi_exception(error, sql, sent, cursor, None)  # noqa: SLF001
         keys, results = self.keys, self.results
         if not any(results):

@@ -126,8 +126,11 @@ def test_a_rolled_back_write_leaves_nothing(engine, table):
 def test_errors_are_sqlalchemys(engine, table):
     with engine.begin() as conn:
         db.run_kept(conn, insert(table), ROW)
-    with engine.connect() as conn, pytest.raises(IntegrityError):
-        db.run_kept(conn, insert(table), ROW)  # the code is unique
+    with engine.connect() as conn:
+        with pytest.raises(IntegrityError):
+            db.run_kept(conn, insert(table), ROW)  # the code is unique
+        conn.rollback()  # and the connection goes on
+        assert db.run_kept(conn, select(table.c.code), {}) == [{"code": "A-1"}]
     naive = {**ROW, "code": "N-1", "at": AT.replace(tzinfo=None)}
     with engine.connect() as conn, pytest.raises(StatementError, match="timezone-aware"):
         db.run_kept(conn, insert(table), naive)

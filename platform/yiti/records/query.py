@@ -21,7 +21,9 @@ from sqlalchemy import (
     FromClause,
     Select,
     Table,
+    all_,
     and_,
+    any_,
     bindparam,
     exists,
     false,
@@ -30,6 +32,7 @@ from sqlalchemy import (
     select,
     true,
 )
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql.elements import KeyedColumnElement
 
 from yiti.definitions.model import Entity, Field, Model, Option
@@ -111,6 +114,10 @@ class Compiler:
     #: is appended here, so the statement can be run again with other values of the same
     #: shape (:meth:`yiti.records.service.Records.list` keeps it); else values are inlined.
     binders: list[Binder] | None = None
+    #: With ``binders``: an ``in`` list goes as one array parameter (``= ANY(...)``,
+    #: PostgreSQL) rather than one parameter per value, so the statement's text is the
+    #: same for every length of list and can be sent as it is (``yiti.db.run_kept``).
+    arrays: bool = False
 
     def __post_init__(self) -> None:
         self.base = self.tables[self.entity.table_name]
@@ -163,14 +170,15 @@ class Compiler:
         if table_field is not None and table_field.is_table and rest:
             child = self.model.entities[table_field.target or ""]
             inner = Compiler(self.model, child, self.tables, self.may_read,
-                             binders=self.binders)
+                             binders=self.binders, arrays=self.arrays)
             cond = inner.condition(rest, op, value, param)
             child_table = self.tables[child.table_name]
             return exists(select(child_table.c.id).select_from(inner.source).where(
                 child_table.c.parent_id == self.base.c.id, cond))
         _, f, col = self.resolve(path, param)
         binder = Binder(f, op, path, param, f"_f{len(self.binders or ())}",
-                        like_text=op.endswith("like") and col.type.python_type is str)
+                        like_text=op.endswith("like") and col.type.python_type is str,
+                        array=self.arrays)
         parsed = binder.parse(value)
         if self.binders is not None:
             self.binders.append(binder)
@@ -225,6 +233,8 @@ class Binder:
     name: str
     #: For ``like``: whether the column holds text (matched without regard to case).
     like_text: bool = False
+    #: For ``in`` bound: the list as one array parameter (see :attr:`Compiler.arrays`).
+    array: bool = False
 
     def parse(self, value: Any) -> Any:
         """The value as the condition compares it (a list for ``in``, a pair for
@@ -282,6 +292,9 @@ class Binder:
             low, high = ((bindparam(f"{self.name}_low"), bindparam(f"{self.name}_high"))
                          if bound else parsed)
             return col.between(low, high)
+        if op in ("in", "not in") and bound and self.array:
+            values = bindparam(self.name, type_=postgresql.ARRAY(col.type))
+            return col == any_(values) if op == "in" else col != all_(values)
         value = bindparam(self.name, expanding=op in ("in", "not in")) if bound else parsed
         if op in ("like", "not like"):
             cond = col.ilike(value) if self.like_text else col.like(value)

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import (
     Integer,
     and_,
+    any_,
     bindparam,
     delete,
     func,
@@ -30,6 +31,7 @@ from sqlalchemy import (
     union_all,
     update,
 )
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 
 from yiti.db import kept_statement, run_kept
@@ -313,7 +315,8 @@ class Records:
             return readable is None or name in readable or name in ("id", "name")
 
         binders: list[Binder] = []
-        compiler = Compiler(self.model, entity, self.tables, may_read, binders=binders)
+        compiler = Compiler(self.model, entity, self.tables, may_read, binders=binders,
+                            arrays=self.site.engine.dialect.name == "postgresql")
         conditions = compiler.where(items)
         query, keys, key_labels = self._list_query(compiler, entity, sort, fields)
         statement = ordered(query.where(and_(true(), *conditions)), keys).limit(
@@ -551,13 +554,20 @@ class Records:
         ids."""
         names = tuple(sorted(ids))
 
+        arrays = self.site.engine.dialect.name == "postgresql"  # as Compiler.arrays
+
         def build(_: Any) -> Any:
+            def among(col: Any, name: str) -> Any:
+                if arrays:
+                    return col == any_(bindparam(name, type_=postgresql.ARRAY(col.type)))
+                return col.in_(bindparam(name, expanding=True))
+
             parts = [select(literal(i, Integer).label("t"), self.tables[n].c.id.label("id"))
-                     .where(self.tables[n].c.id.in_(bindparam(f"ids_{i}", expanding=True)))
+                     .where(among(self.tables[n].c.id, f"ids_{i}"))
                      for i, n in enumerate(names)]
             return parts[0] if len(parts) == 1 else union_all(*parts)
 
-        query = kept_statement(self.tables[names[0]], ("exists", names), build)
+        query = kept_statement(self.tables[names[0]], ("exists", names, arrays), build)
         ordered_ids = [sorted(ids[n]) for n in names]
         found: set[tuple[str, Any]] = set()
         for start in range(0, max(len(chunk) for chunk in ordered_ids), LINK_CHUNK):
