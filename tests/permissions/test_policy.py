@@ -247,3 +247,15 @@ def test_a_list_built_for_one_caller_is_not_reused_past_what_another_may_read(
     assert "credit_limit" in str(error.value.to_dict())
     assert all("credit_limit" not in r for r in auditor.list("contact", sort=["full_name"]).rows)
     assert admin.list("contact", **shape).rows[0]["credit_limit"] == 5
+
+
+def test_adjust_keeps_to_the_row_rule(site: Site, actor, data) -> None:
+    clerk = site.records(actor("cal", "Clerk", kind="book", group="G1"))
+    before = {k: site.records().get("item", data[k])["stock"] or 0 for k in ("book", "tool")}
+    for _ in range(2):  # the second time with the statement kept from the first
+        site.records().adjust("item", [(data["book"], {"stock": 1})])
+    changed = clerk.adjust("item", [(data["book"], {"stock": 2})])
+    assert changed[0]["stock"] == before["book"] + 4
+    with pytest.raises(NotFound):  # a drill is not of the clerk's kind
+        clerk.adjust("item", [(data["tool"], {"stock": 1})])
+    assert (site.records().get("item", data["tool"])["stock"] or 0) == before["tool"]

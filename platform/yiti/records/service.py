@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import functools
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -573,7 +574,7 @@ class Records:
         for start in range(0, max(len(chunk) for chunk in ordered_ids), LINK_CHUNK):
             params = {f"ids_{i}": chunk[start:start + LINK_CHUNK]
                       for i, chunk in enumerate(ordered_ids)}
-            found.update((names[t], ident) for t, ident in tx.conn.execute(query, params))
+            found.update((names[row["t"]], row["id"]) for row in run_kept(tx.conn, query, params))
         return found
 
     def _links_in(self, entity: Entity, doc: Mapping[str, Any], prefix: str, row: int,
@@ -763,7 +764,7 @@ class Records:
         with transaction(self.site.engine) as tx:
             for ident, deltas in plan:
                 _loaded(tx).pop((t.name, ident), None)
-                values, guards, parsed = {}, [t.c.id == ident], {}
+                parsed = {}
                 for name, delta in deltas.items():
                     f = entity.fields.get(name)
                     if f is None or f.type not in ("integer", "decimal", "money", "percent"):
@@ -777,24 +778,21 @@ class Records:
                     except ValueProblem as problem:
                         raise ValidationError([FieldProblem(name, problem.message,
                                                             problem.code)]) from None
-                    values[name] = t.c[name] + parsed[name]
-                    if f.min is not None:
-                        guards.append(t.c[name] + parsed[name] >= parse(f, f.min))
-                    if f.max is not None:
-                        guards.append(t.c[name] + parsed[name] <= parse(f, f.max))
                 row_rule = self.policy.row_filter(self.actor, entity, t)
-                if row_rule is not None:
-                    guards.append(row_rule)
-                now = dt.datetime.now(UTC)
-                row = tx.conn.execute(
-                    update(t).where(*guards).values(
-                        **values, version=t.c.version + 1, modified_at=now,
-                        modified_by=self.actor.name)
-                    .returning(t.c.id, t.c.version, *(t.c[n] for n in values))
-                ).mappings().first()
-                if row is None:
+                params = {"_where_id": ident, "modified_at": dt.datetime.now(UTC),
+                          "modified_by": self.actor.name,
+                          **{f"_delta_{name}": value for name, value in parsed.items()}}
+                if row_rule is None:
+                    found = run_kept(tx.conn, kept_statement(
+                        t, ("adjust", tuple(parsed)),
+                        functools.partial(_adjustment, entity, tuple(parsed))), params)
+                else:  # the actor's own row condition: a statement for this call only
+                    found = [_plain(r) for r in tx.conn.execute(
+                        _adjustment(entity, tuple(parsed), t).where(row_rule), params
+                    ).mappings()]
+                if not found:
                     raise self._refused_adjustment(tx, entity, ident, parsed)
-                after_values = _plain(row)
+                after_values = found[0]
                 self._audit(tx, entity, ident, "adjust", after_values["version"],
                             {n: after_values[n] - parsed[n] for n in parsed},
                             {n: after_values[n] for n in parsed})
@@ -1536,6 +1534,24 @@ _STATEMENTS: dict[str, Callable[[Any], Any]] = {
     "update_line": lambda t: update(t).where(t.c.id == bindparam("_where_id"))
     .values(version=t.c.version + 1).returning(*t.c),
 }
+
+
+def _adjustment(entity: Entity, names: tuple[str, ...], t: Any) -> Any:
+    """``UPDATE ... SET f = f + :_delta_f`` of :meth:`Records.adjust` for the fields
+    ``names``, guarded by each field's ``min`` and ``max``; returns the new values."""
+    values, guards = {}, [t.c.id == bindparam("_where_id")]
+    for name in names:
+        f = entity.fields[name]
+        changed = t.c[name] + bindparam(f"_delta_{name}", type_=t.c[name].type)
+        values[name] = changed
+        if f.min is not None:
+            guards.append(changed >= parse(f, f.min))
+        if f.max is not None:
+            guards.append(changed <= parse(f, f.max))
+    return (update(t).where(*guards)
+            .values(**values, version=t.c.version + 1, modified_at=bindparam("modified_at"),
+                    modified_by=bindparam("modified_by"))
+            .returning(t.c.id, t.c.version, *(t.c[n] for n in values)))
 
 
 def _statement(table: Any, kind: str) -> Any:
