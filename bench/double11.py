@@ -5,7 +5,10 @@
 
 In a fresh schema: a shop (sfshop.build_shop plus 20 products), a flash-sale SKU with
 ``--flash-stock`` units, buyers who are customers with API tokens. Then, against
-``gunicorn -w W -k gthread --threads T 'yiti.web.app:create_app()'`` on 127.0.0.1:
+``gunicorn -w W -k gthread --threads T --reuse-port 'yiti.web.app:create_app()'`` on
+127.0.0.1 (``--reuse-port``: each worker listens on its own socket and the kernel spreads
+new connections over them; without it one worker tends to take nearly every keep-alive
+connection and the others idle, see docs/architecture.md):
 
 1. **checkout**: ``--buyers`` concurrent buyers, ``--rounds`` orders each (add to cart,
    check out with an Idempotency-Key, start paying); half try the flash SKU first, the rest
@@ -140,7 +143,8 @@ def start_server(url: str, tmp: Path, args: argparse.Namespace) -> tuple[subproc
         [str(gunicorn), "-w", str(args.workers), "-k", "gthread", "--threads",
          str(args.threads), "-b", f"127.0.0.1:{port}", "--backlog", "4096",
          "--keep-alive", "120", "--worker-connections", "4000", "--timeout", "120",
-         "--log-level", "warning", "yiti.web.app:create_app()"], env=env, cwd=tmp)
+         "--log-level", "warning", "--reuse-port", "yiti.web.app:create_app()"],
+        env=env, cwd=tmp)
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         try:
@@ -430,8 +434,8 @@ def main() -> int:
     parser.add_argument("--api-share", type=float, default=0.1)
     parser.add_argument("--burst", type=int, default=2000)
     parser.add_argument("--burst-stock", type=int, default=100)
-    parser.add_argument("--workers", type=int, default=8)
-    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--write-slots", type=int, default=2, help="per worker")
     parser.add_argument("--write-wait", type=float, default=0.25)
     parser.add_argument("--sql-threads", type=int, default=8)
@@ -470,7 +474,7 @@ def run(url: str, tmp: Path, args: argparse.Namespace) -> int:
         print(f"set-up: {time.perf_counter() - t0:.0f} s; schema {schema}; "
               f"phases {', '.join(args.phases)}; "
               f"{args.buyers} buyers x {args.rounds} rounds, flash stock {args.flash_stock}; "
-              f"gunicorn -w {args.workers} -k gthread --threads {args.threads}, "
+              f"gunicorn -w {args.workers} -k gthread --threads {args.threads} --reuse-port, "
               f"{args.write_slots} write slots per worker")
         server, port = start_server(url, tmp, args)
         problems: list[str] = []
