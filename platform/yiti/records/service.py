@@ -950,8 +950,8 @@ class Records:
         record = _plain(row)
         for f in entity.table_fields:
             child = self.model.entities[f.target or ""]
-            record[f.name] = run_kept(conn, _statement(self.tables[child.table_name], "lines_of"),
-                                 {"_where_parent": record["id"]})
+            lines_of = _statement(self.tables[child.table_name], "lines_of")
+            record[f.name] = run_kept(conn, lines_of, {"_where_parent": record["id"]})
         return record
 
     def _present(self, entity: Entity, row: Mapping[str, Any], *, hide: bool = True) -> Record:
