@@ -163,12 +163,14 @@ def test_an_expanding_in_list_goes_through_execute(engine, table):
         assert db.run_kept(conn, some, {"codes": []}) == []
 
 
-def test_a_connection_that_broke_is_replaced(engine, table):
+def test_a_connection_that_broke_is_replaced(postgres_db_url):
     from sqlalchemy import text
     from sqlalchemy.exc import DBAPIError
 
-    if engine.dialect.name == "sqlite":
-        pytest.skip("needs PostgreSQL: a database connection killed by another session")
+    engine = db.create_engine(postgres_db_url)
+    metadata = MetaData()
+    table = Table("kept_item", metadata, Column("id", BigInteger, primary_key=True))
+    metadata.create_all(engine)
     by_id = select(table.c.id).where(table.c.id == bindparam("id"))
     with engine.connect() as conn:
         db.run_kept(conn, by_id, {"id": 1})  # the connection keeps its cursor
@@ -182,3 +184,4 @@ def test_a_connection_that_broke_is_replaced(engine, table):
         assert error.value.connection_invalidated
     with engine.connect() as conn:  # a new connection, with a cursor of its own
         assert db.run_kept(conn, by_id, {"id": 1}) == []
+    engine.dispose()
