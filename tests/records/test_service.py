@@ -269,6 +269,21 @@ def test_field_changes_are_audited_with_before_and_after(records, contact):
         records.get("contact", contact["id"])
 
 
+def test_a_unit_of_work_audits_each_of_its_writes(records, contact, items):
+    """The audit rows of one transaction go out together, in one statement."""
+    with records.unit_of_work():
+        records.update("contact", contact["id"], {"phone": "555"})
+        new = records.create("contact", {"full_name": "Dee", "email": "dee@example.com"})
+        records.adjust("item", [(items[1]["id"], {"stock": 2})])
+    assert records.history("contact", contact["id"])[-1]["changes"] == {"phone": [None, "555"]}
+    created = records.history("contact", new["id"])
+    assert [(h["action"], h["changes"]["email"]) for h in created] == [
+        ("create", [None, "dee@example.com"])]
+    adjusted = records.history("item", items[1]["id"])[-1]
+    assert (adjusted["action"], adjusted["changes"]) == ("adjust", {"stock": [1, 3]})
+    assert adjusted["at"].tzinfo is not None and adjusted["user"] == "system"
+
+
 def test_links_are_real_foreign_keys(site, records, contact, items):
     records.create("loan", {"contact": contact["id"], "lines": [{"item": items[0]["id"]}]})
     with pytest.raises(Conflict, match="still used by other records"):

@@ -1464,10 +1464,12 @@ class Records:
         if len(rows) > 1 and (tx.conn.dialect.name != "postgresql"
                               or len(rows) >= bulk.COPY_THRESHOLD):
             bulk.write_rows(tx.conn, self.tables["yiti_audit"], rows)
-        elif len(rows) == 1:
-            run_kept(tx.conn, _statement(self.tables["yiti_audit"], "insert_only"), rows[0])
-        else:
-            tx.conn.execute(insert(self.tables["yiti_audit"]), rows)
+        else:  # one statement of len(rows) VALUES, built once for each count
+            t, names = self.tables["yiti_audit"], tuple(rows[0])
+            statement = kept_statement(t, ("insert_values", len(rows), names),
+                                       functools.partial(_insert_values, len(rows), names))
+            run_kept(tx.conn, statement, {f"{name}_{i}": row[name]
+                                          for i, row in enumerate(rows) for name in names})
 
     def _run_hooks(self, entity: Entity, event: str, doc: dict[str, Any],
                    old: Mapping[str, Any] | None) -> None:
@@ -1527,7 +1529,6 @@ _STATEMENTS: dict[str, Callable[[Any], Any]] = {
     .order_by(t.c.idx),
     "insert": lambda t: insert(t).returning(*t.c),
     "insert_id": lambda t: insert(t).returning(t.c.id),
-    "insert_only": lambda t: insert(t),
     "update_version": lambda t: update(t).where(
         t.c.id == bindparam("_where_id"), t.c.version == bindparam("_where_version"),
     ).returning(*t.c),
@@ -1552,6 +1553,13 @@ def _adjustment(entity: Entity, names: tuple[str, ...], t: Any) -> Any:
             .values(**values, version=t.c.version + 1, modified_at=bindparam("modified_at"),
                     modified_by=bindparam("modified_by"))
             .returning(t.c.id, t.c.version, *(t.c[n] for n in values)))
+
+
+def _insert_values(count: int, names: tuple[str, ...], t: Any) -> Any:
+    """``INSERT INTO t (names) VALUES (...), (...)`` for ``count`` rows, each value a
+    bind parameter ``<name>_<row>``."""
+    return insert(t).values([{name: bindparam(f"{name}_{i}", type_=t.c[name].type)
+                              for name in names} for i in range(count)])
 
 
 def _statement(table: Any, kind: str) -> Any:
