@@ -199,3 +199,20 @@ def test_a_list_of_the_same_shape_takes_each_calls_values(site, records, catalog
         assert names(page) == expected
     kept = site.tables["contact"].info["yiti_list_shapes"]
     assert 0 < len(kept) <= 16
+
+
+def test_an_in_list_compares_whole_values(site, records, catalogue):
+    """A select field's column is 64 characters wide and a filter may name values no
+    longer offered; a longer value in an ``in`` list is not cut down to the column's
+    width (on PostgreSQL the list is one array parameter) and matches nothing."""
+    from sqlalchemy import update
+
+    _, items = catalogue
+    long_kind = "k" * 64
+    with site.engine.begin() as conn:  # a value of full width, as an old option might be
+        t = site.tables["item"]
+        conn.execute(update(t).where(t.c.id == items[0]["id"]).values(kind=long_kind))
+    for kinds, expected in (([long_kind], 1), ([long_kind + "zzz"], 0),
+                            ([long_kind + "zzz", long_kind], 1)):
+        page = records.list("item", filters=[("kind", "in", kinds)])
+        assert len(page.rows) == expected, kinds

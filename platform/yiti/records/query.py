@@ -19,7 +19,9 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     FromClause,
+    Numeric,
     Select,
+    String,
     Table,
     all_,
     and_,
@@ -221,6 +223,18 @@ class Compiler:
         return keys
 
 
+def array_of(sql_type: Any) -> postgresql.ARRAY:
+    """A PostgreSQL array of ``sql_type``'s values for one bind parameter, without the
+    column's length or precision: cast to ``VARCHAR(64)[]`` a longer value would be cut
+    to a prefix (and could match it), cast to ``NUMERIC(12, 2)[]`` a finer one rounded."""
+    impl = getattr(sql_type, "impl", sql_type)  # a TypeDecorator's own type
+    if isinstance(impl, String):
+        return postgresql.ARRAY(String())
+    if isinstance(impl, Numeric):
+        return postgresql.ARRAY(Numeric(asdecimal=True))
+    return postgresql.ARRAY(sql_type)
+
+
 @dataclass(frozen=True)
 class Binder:
     """One filter's operator on one field: parses and checks a value for it, and builds
@@ -293,7 +307,7 @@ class Binder:
                          if bound else parsed)
             return col.between(low, high)
         if op in ("in", "not in") and bound and self.array:
-            values = bindparam(self.name, type_=postgresql.ARRAY(col.type))
+            values = bindparam(self.name, type_=array_of(col.type))
             return col == any_(values) if op == "in" else col != all_(values)
         value = bindparam(self.name, expanding=op in ("in", "not in")) if bound else parsed
         if op in ("like", "not like"):

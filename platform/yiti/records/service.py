@@ -32,7 +32,6 @@ from sqlalchemy import (
     union_all,
     update,
 )
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 
 from yiti.db import kept_statement, run_kept
@@ -52,6 +51,7 @@ from yiti.records.query import (
     Binder,
     Compiler,
     after_segments,
+    array_of,
     decode_cursor,
     encode_cursor,
     normalise_filters,
@@ -560,7 +560,7 @@ class Records:
         def build(_: Any) -> Any:
             def among(col: Any, name: str) -> Any:
                 if arrays:
-                    return col == any_(bindparam(name, type_=postgresql.ARRAY(col.type)))
+                    return col == any_(bindparam(name, type_=array_of(col.type)))
                 return col.in_(bindparam(name, expanding=True))
 
             parts = [select(literal(i, Integer).label("t"), self.tables[n].c.id.label("id"))
