@@ -70,6 +70,18 @@ Builder = Callable[[Field, str], Convert]
 PARSERS: dict[str, Builder] = {}
 
 
+def copy_value(value: Any) -> Any:
+    """A copy of a record or a value of one that later changes to either can't reach:
+    dicts and lists are copied at every depth; what they hold (text, numbers, decimals,
+    dates, None) can't change and is shared. Like ``copy.deepcopy`` for the values
+    records hold, without its bookkeeping (and without rebuilding every datetime)."""
+    if isinstance(value, dict):
+        return {k: copy_value(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [copy_value(v) for v in value]
+    return value
+
+
 def parser(*types: str) -> Callable[[Builder], Builder]:
     def register(fn: Builder) -> Builder:
         for t in types:

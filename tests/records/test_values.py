@@ -9,7 +9,14 @@ from decimal import Decimal
 import pytest
 
 from yiti.definitions.model import Field, Option
-from yiti.values import ValueProblem, bounds_checker, check_bounds, field_parser, parse
+from yiti.values import (
+    ValueProblem,
+    bounds_checker,
+    check_bounds,
+    copy_value,
+    field_parser,
+    parse,
+)
 
 
 def field(type_: str, **options) -> Field:  # noqa: ANN003
@@ -80,3 +87,18 @@ def test_parsers_are_built_once_per_field_and_time_zone():
     gc.collect()
     assert key not in _parsers._store
     assert all(ref() is not None for ref, _ in _parsers._store.values())
+
+
+def test_copy_value_copies_what_can_change_and_shares_what_cannot():
+    at = dt.datetime(2026, 11, 11, tzinfo=dt.UTC)
+    record = {"qty": Decimal("2.50"), "at": at, "tags": ["a"], "data": {"k": [1, {"n": 2}]},
+              "lines": [{"sku": 1, "extra": {"gift": True}}]}
+    copied = copy_value(record)
+    assert copied == record
+    copied["tags"].append("b")
+    copied["data"]["k"][1]["n"] = 3
+    copied["lines"][0]["extra"]["gift"] = False
+    copied["lines"].append({"sku": 2})
+    assert record == {"qty": Decimal("2.50"), "at": at, "tags": ["a"],
+                      "data": {"k": [1, {"n": 2}]}, "lines": [{"sku": 1, "extra": {"gift": True}}]}
+    assert copied["at"] is at and copied["qty"] is record["qty"]

@@ -7,7 +7,6 @@ callers. Every operation runs in one transaction, or joins the caller's unit of 
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import functools
 import re
@@ -60,7 +59,7 @@ from yiti.records.query import (
 )
 from yiti.records.transaction import Transaction, current, reading, transaction
 from yiti.records.validate import clean, unknown_keys
-from yiti.values import ValueProblem, parse
+from yiti.values import ValueProblem, copy_value, parse
 
 if TYPE_CHECKING:
     from yiti.site import Site
@@ -616,10 +615,10 @@ class Records:
             if entity.submittable and old["docstatus"] != "draft":
                 raise Conflict(f"{self._title(entity, old)} is {old['docstatus']}; "
                                "cancel and amend it to change it", record=old["id"])
-            doc = copy.deepcopy(old)
+            doc = copy_value(old)
             for key, value in values.items():
                 if key not in ("id", "version"):
-                    doc[key] = copy.deepcopy(value)
+                    doc[key] = copy_value(value)
             # The new values must still be inside the actor's rows: a clerk can't move a
             # record out of their own store.
             self.policy.check(self.actor, entity, "write",
@@ -706,8 +705,8 @@ class Records:
             problems = unknown_keys(entity, values)
             if problems:
                 raise ValidationError(problems, entity=entity.name)
-            doc = copy.deepcopy(old)
-            doc.update({k: copy.deepcopy(v) for k, v in values.items()})
+            doc = copy_value(old)
+            doc.update({k: copy_value(v) for k, v in values.items()})
             if docstatus and entity.submittable and docstatus != old["docstatus"]:
                 event = {"submitted": "on_submit", "cancelled": "on_cancel"}.get(docstatus)
                 if event:
@@ -725,7 +724,7 @@ class Records:
             if old.get("docstatus") != "cancelled":
                 raise Conflict(f"only a cancelled record can be amended; "
                                f"{self._title(entity, old)} is {old.get('docstatus')}")
-            values = {k: copy.deepcopy(old[k]) for k in entity.fields
+            values = {k: copy_value(old[k]) for k in entity.fields
                       if not entity.fields[k].formula}
             for f in entity.table_fields:
                 values[f.name] = [{k: v for k, v in line.items() if k not in ("id", "idx")}
@@ -1039,7 +1038,7 @@ class Records:
                 doc[f.name] = [self._child_defaults(child, line)
                                for line in values.get(f.name) or []]
             elif f.name in values:
-                doc[f.name] = _copy(values[f.name])
+                doc[f.name] = copy_value(values[f.name])
             else:
                 doc[f.name] = self._default(f)
         for key in ("name",):
@@ -1050,7 +1049,7 @@ class Records:
     def _child_defaults(self, child: Entity, line: Any) -> Any:
         if not isinstance(line, dict):
             return line
-        out = {k: _copy(v) for k, v in line.items()}
+        out = {k: copy_value(v) for k, v in line.items()}
         for f in child.fields.values():
             if f.name not in out and not f.is_table:
                 out[f.name] = self._default(f)
@@ -1063,7 +1062,7 @@ class Records:
         if f.type in ("date", "datetime") and f.default in ("today", "now"):
             now = dt.datetime.now(ZoneInfo(self.site.settings.timezone))
             return now.date() if f.type == "date" else now
-        return copy.deepcopy(f.default)
+        return copy_value(f.default)
 
     def _prepare(self, tx: Transaction, entity: Entity, doc: dict[str, Any],
                  old: Record | None) -> None:
@@ -1390,7 +1389,7 @@ class Records:
             if old["docstatus"] != source:
                 raise Conflict(f"{self._title(entity, old)} is {old['docstatus']}; "
                                f"only a {source} record can be {target}", record=old["id"])
-            doc = copy.deepcopy(old)
+            doc = copy_value(old)
             self._run_hooks(entity, event, doc, old)
             return self._save_existing(tx, entity, old, doc, action, docstatus=target)
 
@@ -1575,13 +1574,6 @@ def _same_value(f: Field, stored: Any, given: Any) -> bool:
         return parse(f, given) == stored
     except ValueProblem:
         return False
-
-
-def _copy(value: Any) -> Any:
-    """A copy the caller's later changes can't reach (plain values are immutable)."""
-    if isinstance(value, (dict, list)):
-        return copy.deepcopy(value)
-    return value
 
 
 def _plain(row: Mapping[str, Any]) -> dict[str, Any]:

@@ -15,13 +15,13 @@ with an error naming each field.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping
 from typing import Any
 
 from yiti.definitions.model import label_text
 from yiti.errors import Conflict, FieldProblem, ValidationError
 from yiti.records.hooks import HookContext
+from yiti.values import copy_value
 from yiti.workflow import actions
 from yiti.workflow.engine import Creation, _writing, creating, writing
 
@@ -102,7 +102,7 @@ def _parsed(records: Any, entity_name: str, doc: Mapping[str, Any]) -> dict[str,
     from yiti.records.validate import clean
 
     entity = records.model.entities[entity_name]
-    view = copy.deepcopy(dict(doc))
+    view = copy_value(dict(doc))
     if clean(records.model, entity, view, timezone=records.site.settings.timezone):
         return None
     formulas.derive(records.model, entity, view)
