@@ -126,9 +126,11 @@ def _levels_or_refuse(sys: api.Records, warehouse: int, skus: dict[int, dict],
     wanted: dict[int, int] = {}
     for sku, qty in lines:
         wanted[sku] = wanted.get(sku, 0) + qty
+    # the warehouse read with the levels: the order's lines and the stock moves then
+    # link to a row this transaction has seen, which needs no lookup (docs/records.md)
     rows = {row["sku"]: row for row in sys.list(
         "stock_level", filters=[("warehouse", "=", warehouse), ("sku", "in", sorted(wanted))],
-        fields=["id", "sku", "available"], limit=len(wanted)).rows}
+        fields=["id", "sku", "warehouse", "available"], limit=len(wanted)).rows}
     for i, (sku, _qty) in enumerate(lines):
         row = rows.get(sku)
         if row is None:
