@@ -14,8 +14,19 @@ from typing import Any
 
 from flask import Response
 
+#: Types that are JSON as they are; checked first, by exact type, since they are most of
+#: a record's values (``isinstance`` against ``Mapping`` is slow for each of them).
+_AS_THEY_ARE = frozenset({str, int, float, bool, type(None)})
+
 
 def jsonable(value: Any) -> Any:
+    kind = type(value)
+    if kind in _AS_THEY_ARE:
+        return value
+    if kind is dict:
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if kind is list:
+        return [jsonable(v) for v in value]
     if isinstance(value, Decimal):
         return format(value, "f")
     if isinstance(value, dt.datetime):
