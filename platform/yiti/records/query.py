@@ -223,6 +223,18 @@ class Compiler:
         return keys
 
 
+def in_list(col: Any, name: str, *, arrays: bool, negate: bool = False
+            ) -> ColumnElement[bool]:
+    """``col IN`` the list bound to parameter ``name`` (``NOT IN`` with ``negate``): one
+    array parameter with ``arrays`` (PostgreSQL: the statement's text is the same for any
+    length of list, see :attr:`Compiler.arrays`), else one parameter per value."""
+    if arrays:
+        values = bindparam(name, type_=array_of(col.type))
+        return col != all_(values) if negate else col == any_(values)
+    values = bindparam(name, expanding=True)
+    return col.not_in(values) if negate else col.in_(values)
+
+
 def array_of(sql_type: Any) -> postgresql.ARRAY:
     """A PostgreSQL array of ``sql_type``'s values for one bind parameter, without the
     column's length or precision: cast to ``VARCHAR(64)[]`` a longer value would be cut
@@ -306,15 +318,14 @@ class Binder:
             low, high = ((bindparam(f"{self.name}_low"), bindparam(f"{self.name}_high"))
                          if bound else parsed)
             return col.between(low, high)
-        if op in ("in", "not in") and bound and self.array:
-            values = bindparam(self.name, type_=array_of(col.type))
-            return col == any_(values) if op == "in" else col != all_(values)
-        value = bindparam(self.name, expanding=op in ("in", "not in")) if bound else parsed
+        if op in ("in", "not in"):
+            if bound:
+                return in_list(col, self.name, arrays=self.array, negate=op == "not in")
+            return col.in_(parsed) if op == "in" else col.not_in(parsed)
+        value = bindparam(self.name) if bound else parsed
         if op in ("like", "not like"):
             cond = col.ilike(value) if self.like_text else col.like(value)
             return not_(cond) if op == "not like" else cond
-        if op in ("in", "not in"):
-            return col.in_(value) if op == "in" else col.not_in(value)
         return {
             "=": col.__eq__, "!=": col.__ne__, "<": col.__lt__, "<=": col.__le__,
             ">": col.__gt__, ">=": col.__ge__,

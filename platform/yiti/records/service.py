@@ -19,7 +19,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import (
     Integer,
     and_,
-    any_,
     bindparam,
     delete,
     func,
@@ -50,9 +49,9 @@ from yiti.records.query import (
     Binder,
     Compiler,
     after_segments,
-    array_of,
     decode_cursor,
     encode_cursor,
+    in_list,
     normalise_filters,
     nulls_are_largest,
     ordered,
@@ -198,9 +197,7 @@ class Records:
                                          .order_by(ct.c.parent_id, ct.c.idx)).mappings()
                     for line in lines:
                         rows[line["parent_id"]][f.name].append(_plain(line))
-        tx = current(self.site.engine)
-        if tx is not None:
-            self._note_seen(tx, entity, list(rows.values()))
+        self._note_read(entity, list(rows.values()))
         out: dict[int, Record] = {}
         for ident, row in rows.items():
             try:
@@ -246,7 +243,7 @@ class Records:
             params["_limit"] = limit + 1
             with reading(self.site.engine) as conn:
                 rows = run_kept(conn, shape.statement, params)
-            self._note_listed(entity, rows)
+            self._note_read(entity, rows)
             return _page(rows, limit, shape.key_labels)
         compiler = self._compiler(entity)
         conditions = self._conditions(compiler, entity, filters, search)
@@ -268,7 +265,7 @@ class Records:
                 rows += [dict(zip(names, row, strict=True)) for row in result.all()]
                 if len(rows) > limit:
                     break
-        self._note_listed(entity, rows)
+        self._note_read(entity, rows)
         return _page(rows, limit, key_labels)
 
     def _list_query(self, compiler: Compiler, entity: Entity, sort: list[str],
@@ -316,7 +313,7 @@ class Records:
 
         binders: list[Binder] = []
         compiler = Compiler(self.model, entity, self.tables, may_read, binders=binders,
-                            arrays=self.site.engine.dialect.name == "postgresql")
+                            arrays=self._arrays)
         conditions = compiler.where(items)
         query, keys, key_labels = self._list_query(compiler, entity, sort, fields)
         statement = ordered(query.where(and_(true(), *conditions)), keys).limit(
@@ -532,15 +529,12 @@ class Records:
         for i, doc in enumerate(docs):
             if i not in skip:
                 self._links_in(entity, doc, "", i, wanted)
-        seen = _seen(tx)
-        wanted = [w for w in wanted if (w[3], w[4]) not in seen]
         if not wanted:
             return
         by_table: dict[str, set[int]] = {}
         for _, _, _, table, ident in wanted:
             by_table.setdefault(table, set()).add(ident)
         found = self._existing(tx, by_table)
-        seen.update(found)
         by_row: dict[int, list[FieldProblem]] = {}
         for i, path, what, table, ident in wanted:
             if (table, ident) not in found:
@@ -549,32 +543,35 @@ class Records:
         yield from sorted(by_row.items())
 
     def _existing(self, tx: Transaction, ids: Mapping[str, set[Any]]) -> set[tuple[str, Any]]:
-        """Which of ``ids`` (by table name) exist, as (table, id): one query for all tables
-        (a ``UNION ALL``, built once per set of tables), in chunks of :data:`LINK_CHUNK`
-        ids."""
+        """Which of ``ids`` (by table name) exist, as (table, id). Rows this transaction has
+        seen (:func:`_seen`) need no lookup; the others take one query for all tables (a
+        ``UNION ALL``, built once per set of tables), in chunks of :data:`LINK_CHUNK` ids,
+        and those found are seen from then on."""
+        seen = _seen(tx)
+        found = {(n, i) for n, values in ids.items() for i in values if (n, i) in seen}
+        ids = {n: unseen for n, values in ids.items()
+               if (unseen := {i for i in values if (n, i) not in seen})}
+        if not ids:
+            return found
         names = tuple(sorted(ids))
-
-        arrays = self.site.engine.dialect.name == "postgresql"  # as Compiler.arrays
+        arrays = self._arrays
 
         def build(_: Any) -> Any:
-            def among(col: Any, name: str) -> Any:
-                if arrays:
-                    return col == any_(bindparam(name, type_=array_of(col.type)))
-                return col.in_(bindparam(name, expanding=True))
-
             parts = [select(literal(i, Integer).label("t"), self.tables[n].c.id.label("id"))
-                     .where(among(self.tables[n].c.id, f"ids_{i}"))
+                     .where(in_list(self.tables[n].c.id, f"ids_{i}", arrays=arrays))
                      for i, n in enumerate(names)]
             return parts[0] if len(parts) == 1 else union_all(*parts)
 
         query = kept_statement(self.tables[names[0]], ("exists", names, arrays), build)
         ordered_ids = [sorted(ids[n]) for n in names]
-        found: set[tuple[str, Any]] = set()
+        looked_up: set[tuple[str, Any]] = set()
         for start in range(0, max(len(chunk) for chunk in ordered_ids), LINK_CHUNK):
             params = {f"ids_{i}": chunk[start:start + LINK_CHUNK]
                       for i, chunk in enumerate(ordered_ids)}
-            found.update((names[row["t"]], row["id"]) for row in run_kept(tx.conn, query, params))
-        return found
+            looked_up.update((names[row["t"]], row["id"])
+                             for row in run_kept(tx.conn, query, params))
+        seen.update(looked_up)
+        return found | looked_up
 
     def _links_in(self, entity: Entity, doc: Mapping[str, Any], prefix: str, row: int,
                   out: list[tuple[int, str, str, str, int]]) -> None:
@@ -886,6 +883,11 @@ class Records:
                                   f"{entity.parent}, not on their own")
         return entity
 
+    @property
+    def _arrays(self) -> bool:
+        """Whether lists are bound as one array parameter (:attr:`Compiler.arrays`)."""
+        return self.site.engine.dialect.name == "postgresql"
+
     def _shares_nothing(self, entity: Entity) -> bool:
         """Whether a record's presented copy shares no value that can be changed in place
         with the stored row (no json field, on the record or its lines)."""
@@ -1122,7 +1124,8 @@ class Records:
             doc[f.name] = page.rows[0]["id"]
         return problems
 
-    def _note_listed(self, entity: Entity, rows: list[dict[str, Any]]) -> None:
+    def _note_read(self, entity: Entity, rows: list[dict[str, Any]]) -> None:
+        """:meth:`_note_seen` in the current transaction, if there is one."""
         tx = current(self.site.engine)
         if tx is not None:
             self._note_seen(tx, entity, rows)
@@ -1151,25 +1154,23 @@ class Records:
 
         One query for the record and all its lines, whatever the number of links; none
         for rows the stored record (``old``) links to already, which its foreign keys
-        keep in place, nor for rows this transaction has seen (:func:`_seen`). A row
+        keep in place, nor (:meth:`_existing`) for rows this transaction has seen. A row
         seen is as sure to exist as one looked up here: either may be deleted by another
         transaction before this one commits, and then the foreign key refuses the write
         (a :class:`Conflict`)."""
         wanted: list[tuple[str, str, Any, Any]] = []  # (field path, what, table, value)
         self._links_of(entity, doc, "", wanted)
-        held = _seen(tx)
         if old is not None and wanted:
             stored: list[tuple[str, str, Any, Any]] = []
             self._links_of(entity, old, "", stored)
-            held = held | {(table.name, value) for _, _, table, value in stored}
-        wanted = [w for w in wanted if (w[2].name, w[3]) not in held]
+            held = {(table.name, value) for _, _, table, value in stored}
+            wanted = [w for w in wanted if (w[2].name, w[3]) not in held]
         if not wanted:
             return
         values: dict[str, set[Any]] = {}
         for _, _, table, value in wanted:
             values.setdefault(table.name, set()).add(value)
         found = self._existing(tx, values)
-        _seen(tx).update(found)
         problems = [FieldProblem(path, f"no {what} with id {value}", "link")
                     for path, what, table, value in wanted if (table.name, value) not in found]
         if problems:
