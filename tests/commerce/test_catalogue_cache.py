@@ -70,3 +70,41 @@ def test_a_sold_out_flash_sale_is_refused_before_anything_is_written(site, shop,
         place(r, channel=r.get("channel", shop["ONLINE"]),
               customer=r.get("customer", shop["BOB"]), lines=[(shop["SHOE-1"], 51)])
     assert r.count("sales_order").value == orders  # neither refused order left anything
+
+
+def test_skus_and_channels_are_found_by_code_in_the_kept_catalogue(site, shop, kept):
+    """The cart's steps name a SKU by code and the channel by code or not at all: kept,
+    these cost no query; a code changed here is found under its new code at once."""
+    from sqlalchemy import event
+
+    from yiti.errors import ValidationError
+
+    r = site.records()
+    cat = kept.catalogue(r)
+    assert cat.sku(r, "TEA-1")["id"] == shop["TEA-1"]
+    assert cat.sku(r, str(shop["TEA-1"]))["code"] == "TEA-1"
+    assert cat.channel_named(r, None)["id"] == shop["ONLINE"]
+    assert cat.channel_named(r, "ONLINE")["id"] == shop["ONLINE"]
+    sent: list[str] = []
+
+    def listen(*args):
+        sent.append(args[2])
+
+    event.listen(site.engine, "before_cursor_execute", listen)
+    try:
+        assert kept.catalogue(r).sku(r, "TEA-1")["id"] == shop["TEA-1"]
+        assert kept.catalogue(r).sku(r, {"id": shop["TEA-1"]})["code"] == "TEA-1"
+        assert kept.catalogue(r).channel_named(r, None)["code"] == "ONLINE"
+        assert kept.catalogue(r).channel_named(r, str(shop["ONLINE"]))["code"] == "ONLINE"
+    finally:
+        event.remove(site.engine, "before_cursor_execute", listen)
+    assert sent == []
+    with pytest.raises(ValidationError) as refused:
+        cat.sku(r, "NO-SUCH", "lines[0].sku")
+    assert refused.value.problems[0].field == "lines[0].sku"
+    assert "no sku 'NO-SUCH'" in str(refused.value)
+
+    r.update("sku", shop["TEA-1"], {"code": "TEA-1B"})
+    with pytest.raises(ValidationError):
+        kept.catalogue(r).sku(r, "TEA-1")
+    assert kept.catalogue(r).sku(r, "TEA-1B")["id"] == shop["TEA-1"]

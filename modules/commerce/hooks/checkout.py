@@ -6,7 +6,7 @@ from typing import Any
 
 from yiti import api
 
-from .common import first, lookup, now, system
+from .common import first, now, system
 from .orders import move_status, place
 from .payments import Callback, provider
 from .quotes import catalogue
@@ -26,31 +26,40 @@ def customer_of(ctx: api.EndpointContext, fields: list[str] | None = None) -> di
 
 
 def channel_for(sys: api.Records, code: Any) -> dict[str, Any]:
-    """The channel ``code`` (or id); without one, the first active online mall."""
-    if code:
-        return lookup(sys, "channel", code)
-    row = first(sys, "channel", [("kind", "=", "online_mall"), ("status", "=", "active")],
-                sort=["code"])
-    if row is None:
-        raise api.ValidationError("name a channel", field="channel")
-    return row
+    """The channel ``code`` (or id); without one, the first active online mall. As kept
+    in the catalogue: ``sys`` is the system's record service."""
+    return catalogue(sys).channel_named(sys, code)
 
 
-def open_cart(ctx: api.EndpointContext, *, create: bool = True,
-              channel: Any = None, customer: dict[str, Any] | None = None
-              ) -> dict[str, Any] | None:
-    """The customer's open cart in ``channel`` (created empty when asked); ``customer``
-    when the caller has already found it."""
+def shopper_cart(ctx: api.EndpointContext, channel: Any = None
+                 ) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """The customer the signed-in user shops as (:data:`SHOPPER_FIELDS` and the id) and
+    their open cart in ``channel`` with its lines, or None; 403 when the user is no
+    customer. The cart is found by its customer's user, so an open cart costs no
+    separate read of the customer."""
     sys = ctx.system
-    customer = customer or customer_of(ctx)
-    filters: list[Any] = [("customer", "=", customer["id"]), ("status", "=", "open")]
+    filters: list[Any] = [("customer.user", "=", ctx.user), ("status", "=", "open")]
     if channel:
         filters.append(("channel", "=", channel_for(sys, channel)["id"]))
-    cart = first(sys, "cart", filters, sort=["-id"], fields=["id"])
+    found = first(sys, "cart", filters, sort=["-id"],
+                  fields=["id", "customer", *(f"customer.{f}" for f in SHOPPER_FIELDS)])
+    if found is None:
+        return customer_of(ctx, SHOPPER_FIELDS), None
+    customer = {"id": found["customer"],
+                **{f: found[f"customer.{f}"] for f in SHOPPER_FIELDS}}
+    return customer, sys.get("cart", found["id"])
+
+
+def open_cart(ctx: api.EndpointContext, *, create: bool = True, channel: Any = None
+              ) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """The customer (as :func:`shopper_cart`) and their open cart in ``channel``, created
+    empty when there is none and ``create`` is given."""
+    customer, cart = shopper_cart(ctx, channel)
     if cart is None and create:
-        return sys.create("cart", {"customer": customer["id"],
+        sys = ctx.system
+        cart = sys.create("cart", {"customer": customer["id"],
                                    "channel": channel_for(sys, channel)["id"]})
-    return sys.get("cart", cart["id"]) if cart else None
+    return customer, cart
 
 
 def qty_of(body: dict[str, Any], default: int | None = None) -> int:
@@ -61,15 +70,14 @@ def qty_of(body: dict[str, Any], default: int | None = None) -> int:
 
 
 def set_line(ctx: api.EndpointContext, sku_code: Any, qty: int, *, add: bool,
-             channel: Any = None, customer: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Add ``qty`` of a SKU to the cart (``add``) or set its quantity (0 removes it);
-    ``customer`` when the caller has already found it."""
+             channel: Any = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Add ``qty`` of a SKU to the cart (``add``) or set its quantity (0 removes it):
+    the customer (as :func:`shopper_cart`) and the cart."""
     sys = ctx.system
-    customer = customer or customer_of(ctx, SHOPPER_FIELDS)
-    cart = open_cart(ctx, create=False, channel=channel, customer=customer)
-    sku = lookup(sys, "sku", sku_code, fields=["id"])
+    customer, cart = shopper_cart(ctx, channel)
+    sku = catalogue(sys).sku(sys, sku_code)
     if cart is None:  # a new cart is written once, with its first line
-        return sys.create("cart", {
+        return customer, sys.create("cart", {
             "customer": customer["id"], "channel": channel_for(sys, channel)["id"],
             "lines": [{"sku": sku["id"], "qty": qty}] if qty > 0 else []})
     lines = [{"id": line["id"], "sku": line["sku"], "qty": line["qty"]}
@@ -82,7 +90,8 @@ def set_line(ctx: api.EndpointContext, sku_code: Any, qty: int, *, add: bool,
         existing["qty"] = existing["qty"] + qty if add else qty
         if existing["qty"] <= 0:
             lines.remove(existing)
-    return sys.update("cart", cart["id"], {"lines": lines}, version=cart["version"])
+    return customer, sys.update("cart", cart["id"], {"lines": lines},
+                                version=cart["version"])
 
 
 def cart_lines(cart: dict[str, Any]) -> list[tuple[int, int]]:
@@ -92,8 +101,7 @@ def cart_lines(cart: dict[str, Any]) -> list[tuple[int, int]]:
 def checkout(ctx: api.EndpointContext, body: dict[str, Any]) -> dict[str, Any]:
     """Place the order from the customer's open cart; the cart is then closed."""
     sys = ctx.system
-    customer = customer_of(ctx, SHOPPER_FIELDS)
-    cart = open_cart(ctx, create=False, channel=body.get("channel"), customer=customer)
+    customer, cart = shopper_cart(ctx, body.get("channel"))
     if cart is None or not cart["lines"]:
         raise api.ValidationError("the cart is empty", field="lines")
     channel = catalogue(sys).channel(sys, cart["channel"])

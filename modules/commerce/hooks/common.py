@@ -43,12 +43,30 @@ def lookup(records: api.Records, entity: str, value: Any, field: str = "code", *
     ``fields``: only these (and the id), when the caller needs no more."""
     if isinstance(value, dict) and "id" in value:
         value = value["id"]
-    if isinstance(value, int) or (isinstance(value, str) and value.isdigit()):
-        row = first(records, entity, [("id", "=", int(value))], fields=fields)
-    else:
-        row = first(records, entity, [(field, "=", str(value))], fields=fields)
+    row = first(records, entity, [key_filter(value, field)], fields=fields)
     if row is None:
         raise api.ValidationError(f"no {entity} {value!r}", field=param or entity)
+    return row
+
+
+def key_filter(value: Any, field: str = "code") -> tuple[str, str, Any]:
+    """The filter :func:`lookup` finds ``value`` by: its id (a number, digits or a dict
+    with an id), else ``field``."""
+    if isinstance(value, dict) and "id" in value:
+        value = value["id"]
+    if isinstance(value, int) or (isinstance(value, str) and value.isdigit()):
+        return ("id", "=", int(value))
+    return (field, "=", str(value))
+
+
+def find_channel(records: api.Records, code: Any) -> dict[str, Any]:
+    """The channel ``code`` (or id); without one, the first active online mall."""
+    if code:
+        return lookup(records, "channel", code)
+    row = first(records, "channel", [("kind", "=", "online_mall"), ("status", "=", "active")],
+                sort=["code"])
+    if row is None:
+        raise api.ValidationError("name a channel", field="channel")
     return row
 
 

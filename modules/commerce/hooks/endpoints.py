@@ -22,6 +22,7 @@ from .checkout import (
     qty_of,
     record_callback,
     set_line,
+    shopper_cart,
     start_payment,
 )
 from .checkout import checkout as place_from_cart
@@ -37,14 +38,14 @@ from .stock import allocate
 STAFF = ["Shop Manager", "Order Clerk"]
 
 
-def _cart_json(ctx: api.EndpointContext, cart: dict[str, Any] | None,
-               customer: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The cart with its quote; ``customer`` when the caller has already found it."""
+def _cart_json(ctx: api.EndpointContext, customer: dict[str, Any],
+               cart: dict[str, Any] | None) -> dict[str, Any]:
+    """The customer's cart with its quote."""
     if cart is None:
         return {"cart": None, "lines": [], "quote": None}
     sys = ctx.system
     channel = catalogue(sys).channel(sys, cart["channel"])
-    priced = quote(sys, channel=channel, customer=customer or customer_of(ctx),
+    priced = quote(sys, channel=channel, customer=customer,
                    lines=cart_lines(cart), coupon_code=cart["coupon_code"],
                    at=ctx.now()) if cart["lines"] else None
     return {"cart": cart["id"], "channel": channel["code"], "coupon_code": cart["coupon_code"],
@@ -56,8 +57,7 @@ def _cart_json(ctx: api.EndpointContext, cart: dict[str, Any] | None,
               errors=(403, 422))
 def get_cart(ctx: api.EndpointContext) -> dict[str, Any]:
     """The open cart (``?channel=CODE``) with its quote."""
-    return _cart_json(ctx, open_cart(ctx, create=False,
-                                              channel=ctx.args.get("channel")))
+    return _cart_json(ctx, *shopper_cart(ctx, ctx.args.get("channel")))
 
 
 @api.endpoint("cart/add", request=S.CART_ADD, response=S.CART, status=200,
@@ -65,10 +65,8 @@ def get_cart(ctx: api.EndpointContext) -> dict[str, Any]:
 def cart_add(ctx: api.EndpointContext) -> dict[str, Any]:
     """``{"sku": "TS-001-RED-M", "qty": 2, "channel": "ONLINE"}``: add to the cart."""
     body = ctx.body_object()
-    customer = customer_of(ctx, SHOPPER_FIELDS)
-    cart = set_line(ctx, body.get("sku"), qty_of(body, 1), add=True,
-                    channel=body.get("channel"), customer=customer)
-    return _cart_json(ctx, cart, customer)
+    return _cart_json(ctx, *set_line(ctx, body.get("sku"), qty_of(body, 1), add=True,
+                                     channel=body.get("channel")))
 
 
 @api.endpoint("cart/update", request=S.CART_UPDATE, response=S.CART, status=200,
@@ -76,10 +74,8 @@ def cart_add(ctx: api.EndpointContext) -> dict[str, Any]:
 def cart_update(ctx: api.EndpointContext) -> dict[str, Any]:
     """``{"sku": ..., "qty": 3}``: set a line's quantity (0 removes it)."""
     body = ctx.body_object()
-    customer = customer_of(ctx, SHOPPER_FIELDS)
-    cart = set_line(ctx, body.get("sku"), qty_of(body), add=False,
-                    channel=body.get("channel"), customer=customer)
-    return _cart_json(ctx, cart, customer)
+    return _cart_json(ctx, *set_line(ctx, body.get("sku"), qty_of(body), add=False,
+                                     channel=body.get("channel")))
 
 
 @api.endpoint("cart/remove", request=S.CART_REMOVE, response=S.CART, status=200,
@@ -87,10 +83,8 @@ def cart_update(ctx: api.EndpointContext) -> dict[str, Any]:
 def cart_remove(ctx: api.EndpointContext) -> dict[str, Any]:
     """``{"sku": ...}``: remove a line."""
     body = ctx.body_object()
-    customer = customer_of(ctx, SHOPPER_FIELDS)
-    cart = set_line(ctx, body.get("sku"), 0, add=False, channel=body.get("channel"),
-                    customer=customer)
-    return _cart_json(ctx, cart, customer)
+    return _cart_json(ctx, *set_line(ctx, body.get("sku"), 0, add=False,
+                                     channel=body.get("channel")))
 
 
 @api.endpoint("cart/coupon", request=S.CART_COUPON, response=S.CART, status=200,
@@ -99,18 +93,18 @@ def cart_coupon(ctx: api.EndpointContext) -> dict[str, Any]:
     """``{"code": "WELCOME20"}`` applies a coupon (``{"code": null}`` removes it); a coupon
     the customer may not use is refused (422) naming why."""
     body = ctx.body_object()
-    cart = open_cart(ctx, channel=body.get("channel"))
+    customer, cart = open_cart(ctx, channel=body.get("channel"))
     assert cart is not None
     code = (body.get("code") or "").strip().upper() or None
     if code:
         from .quotes import check_coupon
 
-        found, problem = check_coupon(ctx.system, code, customer_of(ctx), ctx.now())
+        found, problem = check_coupon(ctx.system, code, customer, ctx.now())
         if found is None:
             raise api.ValidationError(problem or "no such coupon", field="code")
     cart = ctx.system.update("cart", cart["id"], {"coupon_code": code},
                              version=cart["version"])
-    return _cart_json(ctx, cart)
+    return _cart_json(ctx, customer, cart)
 
 
 @api.endpoint("cart/quote", request=S.CART_QUOTE, response=S.QUOTE_OR_NOTHING, status=200,
@@ -120,17 +114,16 @@ def cart_quote(ctx: api.EndpointContext) -> dict[str, Any]:
     "channel"}`` without touching the cart: every promotion applied, explained."""
     body = ctx.body_object()
     if not body.get("lines"):
-        return _cart_json(ctx, open_cart(ctx, create=False,
-                                                  channel=body.get("channel")))["quote"] or {}
+        return _cart_json(ctx, *shopper_cart(ctx, body.get("channel")))["quote"] or {}
     sys = ctx.system
     lines = []
     for i, line in enumerate(body["lines"]):
         if not isinstance(line, dict):
             raise api.ValidationError("must be {sku, qty}", field=f"lines[{i}]")
-        lines.append((lookup(sys, "sku", line.get("sku"), param=f"lines[{i}].sku")["id"],
+        lines.append((catalogue(sys).sku(sys, line.get("sku"), f"lines[{i}].sku")["id"],
                       qty_of(line, 1) or 1))
     priced = quote(sys, channel=channel_for(sys, body.get("channel")),
-                   customer=customer_of(ctx), lines=lines,
+                   customer=customer_of(ctx, SHOPPER_FIELDS), lines=lines,
                    coupon_code=body.get("coupon_code"), at=ctx.now())
     return quote_json(priced)
 
@@ -209,7 +202,7 @@ def staff_place(ctx: api.EndpointContext) -> api.Reply:
     marketplace imports)."""
     body = ctx.body_object()
     sys = ctx.system
-    lines = [(lookup(sys, "sku", line.get("sku"), param=f"lines[{i}].sku")["id"],
+    lines = [(catalogue(sys).sku(sys, line.get("sku"), f"lines[{i}].sku")["id"],
               qty_of(line, 1)) for i, line in enumerate(body.get("lines") or [])]
     values = {k: body[k] for k in ("priority", "external_id", "ship_to_name", "ship_to_phone",
                                     "ship_to_address", "notes") if body.get(k) is not None}

@@ -1,8 +1,8 @@
 """Gather what the price calculation needs from the records, and check coupons.
 
-What pricing reads that changes rarely (SKUs with their product's fields, channel prices,
-shipping classes, the category tree, active promotions, channels, listings and whether a
-channel holds allocations in a warehouse) is kept per process for at most
+What pricing reads that changes rarely (SKUs with their product's fields, by id or code,
+channel prices, shipping classes, the category tree, active promotions, channels by id or
+code, listings and whether a channel holds allocations in a warehouse) is kept per process for at most
 :data:`CATALOGUE_SECONDS` (:class:`Catalogue`). A change saved in this process through the
 record service drops it at once (:func:`forget_catalogue`), and nothing is kept for that
 long afterwards, so a transaction that changes the catalogue and rolls back leaves nothing
@@ -24,7 +24,7 @@ from typing import Any
 
 from yiti import api
 
-from .common import all_rows, aware, first
+from .common import all_rows, aware, find_channel, first, key_filter
 from .pricing import ZERO, Item, Promo, Quote, price
 
 MEMBER_LEVELS = ("silver", "gold", "vip")
@@ -53,6 +53,8 @@ class Catalogue:
     prices: dict[tuple[int, int], Decimal | None] = field(default_factory=dict)
     listed: dict[tuple[int, int], bool] = field(default_factory=dict)
     channels: dict[int, dict[str, Any]] = field(default_factory=dict)
+    sku_codes: dict[str, int] = field(default_factory=dict)
+    channel_names: dict[Any, int] = field(default_factory=dict)
     allocated: dict[tuple[int, int], bool] = field(default_factory=dict)
     shipping: dict[int, dict[str, Any]] | None = None
     parents: dict[int, int | None] | None = None
@@ -67,6 +69,23 @@ class Catalogue:
                                 limit=len(missing)).rows:
                 self.skus[row["id"]] = row
         return {i: self.skus[i] for i in ids if i in self.skus}
+
+    def sku(self, sys: api.Records, value: Any, param: str = "sku") -> dict[str, Any]:
+        """The SKU ``value`` names (its code or id, as :func:`lookup` takes it), with
+        :data:`SKU_FIELDS`; a 422 at ``param`` when there is none."""
+        if isinstance(value, dict) and "id" in value:
+            value = value["id"]
+        name, _, key = key_filter(value)
+        if name == "code" and key not in self.sku_codes:
+            row = first(sys, "sku", [("code", "=", key)], fields=SKU_FIELDS)
+            if row is not None:
+                self.skus.setdefault(row["id"], row)
+                self.sku_codes[key] = row["id"]
+        ident = key if name == "id" else self.sku_codes.get(key)
+        row = self.sku_rows(sys, [ident]).get(ident) if ident is not None else None
+        if row is None:
+            raise api.ValidationError(f"no sku {value!r}", field=param)
+        return row
 
     def channel_prices(self, sys: api.Records, channel: int, skus: Iterable[int]
                        ) -> dict[int, Decimal]:
@@ -99,6 +118,18 @@ class Catalogue:
         if ident not in self.channels:
             self.channels[ident] = sys.get("channel", ident)
         return self.channels[ident]
+
+    def channel_named(self, sys: api.Records, code: Any) -> dict[str, Any]:
+        """The channel ``code`` (or id) names; without one, the first active online
+        mall (:func:`find_channel`)."""
+        key = key_filter(code) if code else None
+        if key is not None and key[0] == "id" and key[2] in self.channels:
+            return self.channels[key[2]]
+        if key not in self.channel_names:
+            row = find_channel(sys, code)
+            self.channels.setdefault(row["id"], row)
+            self.channel_names[key] = row["id"]
+        return self.channels[self.channel_names[key]]
 
     def has_allocations(self, sys: api.Records, channel: int, warehouse: int) -> bool:
         """Whether ``channel`` holds any allocation rows in ``warehouse`` (not how much)."""

@@ -19,8 +19,9 @@ from typing import Any
 from yiti import api
 
 from .catalogue import listed_products
-from .checkout import channel_for, customer_of
+from .checkout import customer_of
 from .checkout import my_order as find_my_order
+from .common import find_channel
 from .endpoints import get_cart, my_orders
 from .quotes import is_active
 
@@ -42,7 +43,7 @@ def _guest(ctx: api.PageContext) -> api.Records:
 def _channel(ctx: api.PageContext) -> dict[str, Any]:
     """The channel of the page (``?channel=CODE``; the online mall without one)."""
     try:
-        channel = channel_for(_guest(ctx), ctx.args.get("channel"))
+        channel = find_channel(_guest(ctx), ctx.args.get("channel"))
     except api.ValidationError:
         raise api.NotFound(f"no channel {ctx.args.get('channel')!r}") from None
     if channel["status"] != "active" or channel["kind"] not in CHANNEL_KINDS:
