@@ -13,10 +13,11 @@ every connection of the pool.
 
 from __future__ import annotations
 
+import functools
 import time
 import weakref
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, NoReturn
 
 from psycopg.pq import ExecStatus
 from sqlalchemy import Connection, Engine, event
@@ -123,24 +124,10 @@ class _Plan:
         if not conn.in_transaction():
             conn.begin()  # as conn.execute would (autobegin), so conn.commit() commits
         pooled = conn.connection
-        dbapi = pooled.dbapi_connection
-        cursor = pooled.info.get(_CURSOR)
-        if cursor is None or cursor.closed or cursor.connection is not dbapi:
-            assert dbapi is not None
-            cursor = pooled.info[_CURSOR] = dbapi.cursor()  # one per connection, kept
+        cursor = _cursor(pooled)
         sql, sent = self.sql, params
         try:
-            binds, escaped = self.binds, self.escaped
-            values = self.compiled.construct_params(params, escape_names=False)
-            sent = {escaped.get(k, k): (binds[k](v) if k in binds else v)
-                    for k, v in values.items()}
-            events = conn._has_events or conn.engine._has_events  # noqa: SLF001
-            if events:
-                for listener in conn.dispatch.before_cursor_execute:
-                    sql, sent = listener(conn, cursor, sql, sent, None, False)
-            cursor.execute(sql, sent)
-            if events:
-                conn.dispatch.after_cursor_execute(conn, cursor, sql, sent, None, False)
+            sql, sent = self.send(conn, cursor, params)
             # the result's status, not cursor.description, which builds a column
             # object per column each time it is asked
             if self.rowless or cursor.pgresult.status != ExecStatus.TUPLES_OK:
@@ -149,16 +136,30 @@ class _Plan:
                 self._describe(conn, cursor.description)
             rows = cursor.fetchall()
         except Exception as error:
-            # SQLAlchemy's own handling: its exception classes (an IntegrityError stays
-            # one), and a connection that broke is invalidated with its pool. It closes
-            # the cursor: the next statement opens another.
-            pooled.info.pop(_CURSOR, None)
-            conn._handle_dbapi_exception(error, sql, sent, cursor, None)  # noqa: SLF001
+            _raise(conn, error, sql, sent, cursor)
         keys, results = self.keys, self.results
         if not any(results):
             return [dict(zip(keys, row, strict=True)) for row in rows]
         return [{k: (p(v) if p else v) for k, p, v in zip(keys, results, row, strict=True)}
                 for row in rows]
+
+    def send(self, conn: Connection, cursor: Any, params: Mapping[str, Any]
+             ) -> tuple[str, Any]:
+        """Execute on ``cursor`` with ``params`` as ``conn.execute`` would send them
+        (bind processing, the cursor events); the SQL and parameters sent."""
+        binds, escaped = self.binds, self.escaped
+        values = self.compiled.construct_params(params, escape_names=False)
+        sql = self.sql
+        sent = {escaped.get(k, k): (binds[k](v) if k in binds else v)
+                for k, v in values.items()}
+        events = conn._has_events or conn.engine._has_events  # noqa: SLF001
+        if events:
+            for listener in conn.dispatch.before_cursor_execute:
+                sql, sent = listener(conn, cursor, sql, sent, None, False)
+        cursor.execute(sql, sent)
+        if events:
+            conn.dispatch.after_cursor_execute(conn, cursor, sql, sent, None, False)
+        return sql, sent
 
     def _describe(self, conn: Connection, description: Any) -> None:
         columns = self.compiled._result_columns  # noqa: SLF001
@@ -172,6 +173,67 @@ class _Plan:
         self.results = [c.type._cached_result_processor(conn.dialect, d.type_code)  # noqa: SLF001
                         for c, d in zip(columns, description, strict=True)]
         self.keys = [str(c.keyname) for c in columns]
+
+
+def _cursor(pooled: Any) -> Any:
+    """The psycopg cursor kept for a pooled connection (one per connection)."""
+    dbapi = pooled.dbapi_connection
+    cursor = pooled.info.get(_CURSOR)
+    if cursor is None or cursor.closed or cursor.connection is not dbapi:
+        assert dbapi is not None
+        cursor = pooled.info[_CURSOR] = dbapi.cursor()
+    return cursor
+
+
+def _raise(conn: Connection, error: Exception, sql: str, sent: Any, cursor: Any
+           ) -> NoReturn:
+    """Raise ``error`` as SQLAlchemy would: its exception classes (an IntegrityError stays
+    one), and a connection that broke is invalidated with its pool. It closes the cursor:
+    the next statement opens another."""
+    conn.connection.info.pop(_CURSOR, None)
+    conn._handle_dbapi_exception(error, sql, sent, cursor, None)  # noqa: SLF001
+
+
+@functools.cache
+def _pipelines() -> bool:
+    """Whether psycopg's libpq has pipeline mode (libpq 14 and later)."""
+    import psycopg
+
+    capabilities = getattr(psycopg, "capabilities", None)
+    if capabilities is not None:
+        return bool(capabilities.has_pipeline())
+    return bool(psycopg.Pipeline.is_supported())  # psycopg 3.1
+
+
+def commit(conn: Connection, writes: Sequence[tuple[Any, Mapping[str, Any]]] = ()) -> None:
+    """Run ``writes`` (kept statements with their parameters, whose results nobody reads:
+    a transaction's audit rows, a stored response) and commit ``conn``'s transaction.
+
+    On PostgreSQL through psycopg the writes and the ``COMMIT`` go out together in one
+    round trip (psycopg's pipeline mode), not one each. An error in any of them raises
+    as :func:`run_kept` would, and nothing is committed: the caller rolls back as after
+    any failed statement. Elsewhere, or for a statement :func:`run_kept` would not send
+    itself, they run in turn and then the transaction commits.
+    """
+    plans = ([_plan(conn, stmt, params) for stmt, params in writes]
+             if writes and conn.dialect.driver == "psycopg" and conn.in_transaction()
+             and _pipelines() else [])
+    if not plans or None in plans:
+        for stmt, params in writes:
+            run_kept(conn, stmt, params)
+        conn.commit()
+        return
+    pooled = conn.connection
+    cursor = _cursor(pooled)
+    sent: list[str] = []
+    try:
+        with pooled.dbapi_connection.pipeline():
+            for plan, (_stmt, params) in zip(plans, writes, strict=True):
+                sent.append(plan.send(conn, cursor, params)[0])
+            cursor.execute("COMMIT")
+    except Exception as error:
+        _raise(conn, error, ";\n".join(sent), None, cursor)
+    conn.commit()  # SQLAlchemy's own end of the transaction: psycopg has nothing to send
 
 
 def create_engine(url: str, **options: Any) -> Engine:

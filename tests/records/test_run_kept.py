@@ -185,3 +185,98 @@ def test_a_connection_that_broke_is_replaced(postgres_db_url):
     with engine.connect() as conn:  # a new connection, with a cursor of its own
         assert db.run_kept(conn, by_id, {"id": 1}) == []
     engine.dispose()
+
+
+# -- db.commit: writes sent with the COMMIT --------------------------------------------------
+
+
+def rename(table):
+    return update(table).where(table.c.code == bindparam("_code")).values(
+        code=bindparam("new_code"))
+
+
+def test_writes_sent_with_the_commit_are_committed_and_seen_by_the_events(engine, table):
+    seen: list[str] = []
+
+    def listen(_conn, _cursor, statement, *_):
+        seen.append(statement.split()[0])
+
+    with engine.begin() as conn:
+        db.run_kept(conn, insert(table), ROW)
+    event.listen(engine, "before_cursor_execute", listen)
+    try:
+        with engine.connect() as conn:
+            db.run_kept(conn, select(table.c.id), {})
+            db.commit(conn, [(insert(table), {**ROW, "code": "A-2"}),
+                             (rename(table), {"_code": "A-1", "new_code": "A-0"})])
+            assert not conn.in_transaction()
+            # the connection goes on: a new transaction, committed as usual
+            db.run_kept(conn, insert(table), {**ROW, "code": "A-3"})
+            conn.commit()
+    finally:
+        event.remove(engine, "before_cursor_execute", listen)
+    assert [s for s in seen if s in ("INSERT", "UPDATE", "SELECT")] == [
+        "SELECT", "INSERT", "UPDATE", "INSERT"]
+    with engine.connect() as conn:
+        assert conn.execute(select(table.c.code).order_by(table.c.code)).scalars().all() == [
+            "A-0", "A-2", "A-3"]
+
+
+def test_a_failed_write_sent_with_the_commit_commits_nothing(engine, table):
+    with engine.begin() as conn:
+        db.run_kept(conn, insert(table), ROW)
+    with engine.connect() as conn:
+        db.run_kept(conn, insert(table), {**ROW, "code": "B-1"})  # in the same transaction
+        with pytest.raises(IntegrityError):
+            db.commit(conn, [(insert(table), {**ROW, "code": "B-2"}),
+                             (insert(table), ROW),  # the code is unique
+                             (rename(table), {"_code": "A-1", "new_code": "B-3"})])
+        conn.rollback()
+        assert db.run_kept(conn, select(table.c.code), {}) == [{"code": "A-1"}]
+        db.commit(conn, [(insert(table), {**ROW, "code": "C-1"})])  # and it goes on
+    with engine.connect() as conn:
+        assert conn.execute(select(table.c.code).order_by(table.c.code)).scalars().all() == [
+            "A-1", "C-1"]
+
+
+def test_on_postgresql_the_writes_and_the_commit_go_out_in_one_pipeline(postgres_db_url,
+                                                                         monkeypatch):
+    """One round trip: the statements and the COMMIT are sent in psycopg's pipeline mode
+    and nothing is left for SQLAlchemy's commit to send."""
+    import psycopg
+    from sqlalchemy import text
+
+    engine = db.create_engine(postgres_db_url)
+    metadata = MetaData()
+    table = Table("kept_item", metadata, Column("id", BigInteger, primary_key=True),
+                  Column("code", String(20)))
+    metadata.create_all(engine)
+    pipelined: list[str] = []
+    sent_alone: list[str] = []
+    real_pipeline = psycopg.Connection.pipeline
+
+    def pipeline(self):
+        pipelined.append("pipeline")
+        return real_pipeline(self)
+
+    real_commit = psycopg.Connection.commit
+
+    def commit(self):
+        if self.pgconn.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            sent_alone.append("COMMIT")
+        return real_commit(self)
+
+    monkeypatch.setattr(psycopg.Connection, "pipeline", pipeline)
+    monkeypatch.setattr(psycopg.Connection, "commit", commit)
+    with engine.connect() as conn:
+        db.run_kept(conn, insert(table), {"id": 1, "code": "a"})
+        db.commit(conn, [(insert(table), {"id": 2, "code": "b"}),
+                         (update(table).where(table.c.id == bindparam("_id")), {
+                             "_id": 1, "code": "c"})])
+        assert conn.execute(text("SELECT count(*) FROM kept_item")).scalar_one() == 2
+        conn.rollback()
+    assert pipelined == ["pipeline"] and sent_alone == []
+    with engine.connect() as conn:
+        assert conn.execute(select(table.c.code).order_by(table.c.id)).scalars().all() == [
+            "c", "b"]
+    engine.dispose()

@@ -1451,11 +1451,12 @@ class Records:
         pending = tx.state.get(_AUDIT)
         if not isinstance(pending, list):
             pending = tx.state[_AUDIT] = []
-            tx.before_commit.append(lambda: self._flush_audit(tx))
+            tx.before_commit.append(lambda: self._flush_audit(tx, with_commit=True))
         pending.extend(rows)
 
-    def _flush_audit(self, tx: Transaction) -> None:
-        """Write the audit rows gathered in ``tx`` so far."""
+    def _flush_audit(self, tx: Transaction, *, with_commit: bool = False) -> None:
+        """Write the audit rows gathered in ``tx`` so far; ``with_commit``: as one of the
+        writes sent with the COMMIT, when they fit one statement."""
         rows = tx.state.pop(_AUDIT, None)
         if not isinstance(rows, list) or not rows:
             return
@@ -1464,12 +1465,16 @@ class Records:
         if len(rows) > 1 and (tx.conn.dialect.name != "postgresql"
                               or len(rows) >= bulk.COPY_THRESHOLD):
             bulk.write_rows(tx.conn, self.tables["yiti_audit"], rows)
-        else:  # one statement of len(rows) VALUES, built once for each count
-            t, names = self.tables["yiti_audit"], tuple(rows[0])
-            statement = kept_statement(t, ("insert_values", len(rows), names),
-                                       functools.partial(_insert_values, len(rows), names))
-            run_kept(tx.conn, statement, {f"{name}_{i}": row[name]
-                                          for i, row in enumerate(rows) for name in names})
+            return
+        # one statement of len(rows) VALUES, built once for each count
+        t, names = self.tables["yiti_audit"], tuple(rows[0])
+        statement = kept_statement(t, ("insert_values", len(rows), names),
+                                   functools.partial(_insert_values, len(rows), names))
+        params = {f"{name}_{i}": row[name] for i, row in enumerate(rows) for name in names}
+        if with_commit:
+            tx.with_commit.append((statement, params))
+        else:
+            run_kept(tx.conn, statement, params)
 
     def _run_hooks(self, entity: Entity, event: str, doc: dict[str, Any],
                    old: Mapping[str, Any] | None) -> None:

@@ -11,10 +11,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import Connection, Engine
 
-from yiti.db import WRITE
+from yiti.db import WRITE, commit
 
 
 @dataclass
@@ -25,6 +26,9 @@ class Transaction:
     #: Run in the transaction just before it commits (writes gathered along the way, such
     #: as audit rows, go out together); not when it rolls back.
     before_commit: list[Callable[[], None]] = field(default_factory=list)
+    #: Writes whose results nobody reads, as (kept statement, parameters): sent with the
+    #: COMMIT, after ``before_commit`` (see :func:`yiti.db.commit`); not when it rolls back.
+    with_commit: list[tuple[Any, dict[str, Any]]] = field(default_factory=list)
     #: Values kept for the length of the transaction (hook re-entrancy counts, caches).
     state: dict[str, object] = field(default_factory=dict)
 
@@ -41,9 +45,9 @@ def current(engine: Engine) -> Transaction | None:
 def transaction(engine: Engine) -> Iterator[Transaction]:
     """Join the current transaction on ``engine``, or run a new one and commit it.
 
-    Callbacks in ``before_commit`` run inside it just before it commits, and those in
-    ``after_commit`` once the outermost transaction has committed; neither when it rolls
-    back. ``after_commit`` is where jobs and notifications are released.
+    Callbacks in ``before_commit`` run inside it just before it commits, then the
+    ``with_commit`` writes go out with the COMMIT, and ``after_commit`` callbacks run once
+    the outermost transaction has committed; none of them when it rolls back. ``after_commit`` is where jobs and notifications are released.
     """
     tx = current(engine)
     if tx is not None:
@@ -58,6 +62,7 @@ def transaction(engine: Engine) -> Iterator[Transaction]:
                 yield tx
                 while tx.before_commit:
                     tx.before_commit.pop(0)()
+                commit(conn, tx.with_commit)
         finally:
             _current.reset(token)
     for callback in tx.after_commit:

@@ -76,12 +76,13 @@ def idempotent(site: Site, user: str, run: Callable[[], Response]) -> Response:
             response = run()
             if response.status_code >= 400:  # nothing changed: nothing to remember
                 raise _Failed(response)
-            run_kept(tx.conn, kept_statement(t, "remember", lambda t: update(t).where(
+            # sent with the COMMIT: nothing in the transaction reads it back
+            tx.with_commit.append((kept_statement(t, "remember", lambda t: update(t).where(
                 t.c.id == bindparam("_ident"))), {
                 "_ident": ident, "status": response.status_code,
                 "body": response.get_data(as_text=True),
                 "headers": {k: v for k, v in response.headers.items()
-                            if k in ("Location", "ETag", "Content-Type")}})
+                            if k in ("Location", "ETag", "Content-Type")}}))
     except _Failed as failed:
         return failed.response
     except (_Known, IntegrityError):  # the key is stored, or taken at the same moment
