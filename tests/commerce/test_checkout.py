@@ -89,6 +89,55 @@ def test_cart_quote_checkout_pay_ship(site, shop, client, ann, staff):
     ledger_balances(site)
 
 
+def test_buy_now_orders_the_lines_sent_and_leaves_the_cart(site, shop, client, ann):
+    """``checkout`` with ``lines`` (a flash-sale page's "buy now"): the order has exactly
+    those lines, priced and reserved as a cart's would be; the open cart is untouched."""
+    client.post(f"{X}/cart/add", json={"sku": "TEA-1", "qty": 2}, headers=ann)
+    site.records().create("promotion", {"code": "W15", "title": "Welcome", "kind":
+                                        "percent_off", "percent": "15",
+                                        "requires_coupon": True})
+    site.records().create("coupon", {"code": "WELCOME", "promotion": {"code": "W15"},
+                                      "max_uses": 10})
+    body = {"lines": [{"sku": "SHIRT-1", "qty": 2}, {"sku": shop["SHOE-1"]}],
+            "coupon_code": "welcome", "ship_to_name": "Ann"}
+    first = client.post(f"{X}/checkout", json=body, headers={**ann, "Idempotency-Key": "b-1"})
+    assert first.status_code == 201, first.json
+    order = first.json
+    assert [(line["sku"], line["qty"]) for line in order["lines"]] == [
+        (shop["SHIRT-1"], 2), (shop["SHOE-1"], 1)]
+    assert order["coupon_code"] == "WELCOME"
+    assert order["grand_total"] == "297.50"  # (200 + 150) less 15 %, free shipping
+    again = client.post(f"{X}/checkout", json=body, headers={**ann, "Idempotency-Key": "b-1"})
+    assert again.headers["Idempotent-Replayed"] == "true" and again.json == order
+    assert site.records().count("sales_order").value == 1
+    assert level(site, shop["SHIRT-1"], shop["WH-A"])["reserved"] == 2
+    assert level(site, shop["SHOE-1"], shop["WH-A"])["reserved"] == 1
+    cart = client.get(f"{X}/cart", headers=ann).json
+    assert [(line["sku"], line["qty"]) for line in cart["lines"]] == [(shop["TEA-1"], 2)]
+    assert level(site, shop["TEA-1"], shop["WH-A"])["reserved"] == 0
+    ledger_balances(site)
+
+
+@pytest.mark.parametrize(("body", "field", "reason"), [
+    ({"lines": [{"sku": "NOPE-1"}]}, "lines[0].sku", "no sku 'NOPE-1'"),
+    ({"lines": [{"sku": "TEA-1"}, {"sku": "SHIRT-1", "qty": 0}]}, "lines[1].qty",
+     "less than the minimum of 1"),
+    ({"lines": [{"sku": "SHIRT-1", "qty": 51}]}, "lines[0].qty",
+     "not enough stock of SHIRT-1"),
+    ({"lines": [{"sku": "TEA-1"}] * 101}, "lines", "has more than 100 items"),
+    ({"lines": [{"sku": "TEA-1"}], "coupon_code": "NOPE"}, "coupon_code", "NOPE"),
+    ({"coupon_code": "WELCOME"}, "coupon_code", "goes with lines"),
+])
+def test_buy_now_refuses_bad_lines_naming_them(site, shop, client, ann, body, field,
+                                               reason):
+    r = client.post(f"{X}/checkout", json=body, headers=ann)
+    assert r.status_code == 422, r.json
+    assert [e["field"] for e in r.json["errors"]] == [field]
+    assert reason in r.json["errors"][0]["message"], r.json
+    assert site.records().count("sales_order").value == 0
+    assert level(site, shop["TEA-1"], shop["WH-A"])["reserved"] == 0
+
+
 def place(site, shop, qty=2, customer="ANN", sku="SHIRT-1", channel="ONLINE"):
     """Place an order through the record service, as the staff endpoint does."""
     from yiti_packs.commerce.hooks.orders import place as place_order

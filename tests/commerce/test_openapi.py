@@ -278,6 +278,22 @@ def test_a_request_the_schema_refuses_names_the_field(client: FlaskClient, doc: 
     assert documented(doc, unsigned)
 
 
+def test_a_refusal_does_not_repeat_a_long_value(client: FlaskClient, doc: dict,
+                                               ann: dict[str, str]) -> None:
+    """A value too long or of the wrong type is named with its limit or shortened, not
+    sent back whole (a megabyte string would come back in the answer and the log)."""
+    long_name = "王" * 200_000
+    r = client.post(f"{X}/checkout", json={"ship_to_name": long_name}, headers=ann)
+    assert refused(doc, r) == {"ship_to_name": "is longer than 80 characters"}
+    assert len(r.get_data()) < 2_000
+    r = client.post(f"{X}/checkout", json={"notes": list(range(50_000))}, headers=ann)
+    message = refused(doc, r)["notes"]
+    assert message.endswith("is not of type 'string', 'null'") and "..." in message
+    assert len(r.get_data()) < 2_000
+    assert refused(doc, client.post(f"{X}/orders/place", json={
+        "customer": "BOB", "lines": []}, headers=ann)) == {"lines": "must not be empty"}
+
+
 def test_an_unknown_value_is_named_by_the_request_key_it_came_in(
         client: FlaskClient, doc: dict, ann: dict[str, str]) -> None:
     """Not by the entity it was looked up in (``sales_order``, ``product_category``)."""

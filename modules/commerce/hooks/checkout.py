@@ -62,11 +62,27 @@ def open_cart(ctx: api.EndpointContext, *, create: bool = True, channel: Any = N
     return customer, cart
 
 
-def qty_of(body: dict[str, Any], default: int | None = None) -> int:
+def qty_of(body: dict[str, Any], default: int | None = None, *, field: str = "qty",
+           least: int = 0) -> int:
+    """``body``'s quantity (``default`` when it has none): a whole number from ``least``
+    to 999, else a 422 at ``field``."""
     value = body.get("qty", default)
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 999:
-        raise api.ValidationError("must be a whole number from 0 to 999", field="qty")
+    if isinstance(value, bool) or not isinstance(value, int) or not least <= value <= 999:
+        raise api.ValidationError(f"must be a whole number from {least} to 999", field=field)
     return value
+
+
+def order_lines(sys: api.Records, lines: Any) -> list[tuple[int, int]]:
+    """A request's ``[{"sku", "qty"}]`` (quantity 1 when left out) as (SKU id, quantity)
+    pairs, SKUs by code or id from the kept catalogue; a 422 naming the line
+    (``lines[1].sku``) for a SKU that does not exist or a quantity under 1."""
+    found = []
+    for i, line in enumerate(lines or []):
+        if not isinstance(line, dict):
+            raise api.ValidationError("must be {sku, qty}", field=f"lines[{i}]")
+        sku = catalogue(sys).sku(sys, line.get("sku"), f"lines[{i}].sku")
+        found.append((sku["id"], qty_of(line, 1, field=f"lines[{i}].qty", least=1)))
+    return found
 
 
 def set_line(ctx: api.EndpointContext, sku_code: Any, qty: int, *, add: bool,
@@ -99,21 +115,32 @@ def cart_lines(cart: dict[str, Any]) -> list[tuple[int, int]]:
 
 
 def checkout(ctx: api.EndpointContext, body: dict[str, Any]) -> dict[str, Any]:
-    """Place the order from the customer's open cart; the cart is then closed."""
+    """Place the order from the customer's open cart, which is then closed; or, with
+    ``body["lines"]`` ("buy now", as a flash-sale page does), from those lines and
+    ``body["coupon_code"]``, leaving the cart as it is."""
     sys = ctx.system
-    customer, cart = shopper_cart(ctx, body.get("channel"))
-    if cart is None or not cart["lines"]:
-        raise api.ValidationError("the cart is empty", field="lines")
-    channel = catalogue(sys).channel(sys, cart["channel"])
+    if body.get("lines"):
+        customer, cart = customer_of(ctx, SHOPPER_FIELDS), None
+        channel = channel_for(sys, body.get("channel"))
+        lines, coupon_code = order_lines(sys, body["lines"]), body.get("coupon_code")
+    elif body.get("coupon_code"):
+        raise api.ValidationError("a coupon goes with lines; apply one to the cart with "
+                                  "cart/coupon", field="coupon_code")
+    else:
+        customer, cart = shopper_cart(ctx, body.get("channel"))
+        if cart is None or not cart["lines"]:
+            raise api.ValidationError("the cart is empty", field="lines")
+        channel = catalogue(sys).channel(sys, cart["channel"])
+        lines, coupon_code = cart_lines(cart), cart["coupon_code"]
     values = {k: body[k] for k in ("ship_to_name", "ship_to_phone", "ship_to_address",
                                     "notes") if body.get(k) is not None}
     values["priority"] = body.get("priority") or (
         "vip" if customer["member_level"] == "vip" else "normal")
-    order = place(ctx.records, channel=channel, customer=customer,
-                         lines=cart_lines(cart), coupon_code=cart["coupon_code"],
-                         values=values)
-    sys.update("cart", cart["id"], {"status": "ordered", "sales_order": order["id"]},
-               version=cart["version"])
+    order = place(ctx.records, channel=channel, customer=customer, lines=lines,
+                  coupon_code=coupon_code, values=values)
+    if cart is not None:
+        sys.update("cart", cart["id"], {"status": "ordered", "sales_order": order["id"]},
+                   version=cart["version"])
     return order
 
 

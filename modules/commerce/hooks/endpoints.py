@@ -19,6 +19,7 @@ from .checkout import (
     channel_for,
     customer_of,
     open_cart,
+    order_lines,
     qty_of,
     record_callback,
     set_line,
@@ -116,12 +117,7 @@ def cart_quote(ctx: api.EndpointContext) -> dict[str, Any]:
     if not body.get("lines"):
         return _cart_json(ctx, *shopper_cart(ctx, body.get("channel")))["quote"] or {}
     sys = ctx.system
-    lines = []
-    for i, line in enumerate(body["lines"]):
-        if not isinstance(line, dict):
-            raise api.ValidationError("must be {sku, qty}", field=f"lines[{i}]")
-        lines.append((catalogue(sys).sku(sys, line.get("sku"), f"lines[{i}].sku")["id"],
-                      qty_of(line, 1) or 1))
+    lines = order_lines(sys, body["lines"])
     priced = quote(sys, channel=channel_for(sys, body.get("channel")),
                    customer=customer_of(ctx, SHOPPER_FIELDS), lines=lines,
                    coupon_code=body.get("coupon_code"), at=ctx.now())
@@ -131,8 +127,9 @@ def cart_quote(ctx: api.EndpointContext) -> dict[str, Any]:
 @api.endpoint("checkout", request=S.CHECKOUT, response=S.ORDER, status=201,
               errors=(403, 409, 422))
 def place_order(ctx: api.EndpointContext) -> api.Reply:
-    """Place the order from the cart (send an ``Idempotency-Key``): prices it, reserves
-    its stock, and answers 201 with the order, due to be paid by ``reserved_until``."""
+    """Place the order from the cart, or from ``lines`` ("buy now"; send an
+    ``Idempotency-Key``): prices it, reserves its stock, and answers 201 with the order,
+    due to be paid by ``reserved_until``."""
     order = place_from_cart(ctx, ctx.body_object())
     return api.Reply(order, 201, {"Location": f"/api/v1/sales_order/{order['id']}"})
 
@@ -202,8 +199,7 @@ def staff_place(ctx: api.EndpointContext) -> api.Reply:
     marketplace imports)."""
     body = ctx.body_object()
     sys = ctx.system
-    lines = [(catalogue(sys).sku(sys, line.get("sku"), f"lines[{i}].sku")["id"],
-              qty_of(line, 1)) for i, line in enumerate(body.get("lines") or [])]
+    lines = order_lines(sys, body.get("lines"))
     values = {k: body[k] for k in ("priority", "external_id", "ship_to_name", "ship_to_phone",
                                     "ship_to_address", "notes") if body.get(k) is not None}
     store = lookup(sys, "store", body["store"]) if body.get("store") else None

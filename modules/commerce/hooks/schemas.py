@@ -69,7 +69,12 @@ SHIP_TO: dict[str, Any] = {
     "ship_to_address": NULLABLE_TEXT,
     "notes": NULLABLE_TEXT,
 }
-LINE: dict[str, Any] = _body({"sku": SKU, "qty": {**QTY, "description": "default 1"}}, "sku")
+#: The lines of an order or a quote sent in the request (``lines[i].qty`` at least 1).
+MAX_LINES = 100
+ORDER_LINE: dict[str, Any] = _body({"sku": SKU, "qty": {**QTY, "minimum": 1,
+                                                        "description": "default 1"}}, "sku")
+ORDER_LINES: dict[str, Any] = {"type": "array", "minItems": 1, "maxItems": MAX_LINES,
+                               "items": ORDER_LINE}
 
 # -- answers -------------------------------------------------------------------------------
 
@@ -156,10 +161,16 @@ CART_COUPON = _body({"code": {"type": ["string", "null"],
                               "description": "the coupon's code; null or left out removes it"},
                      "channel": CHANNEL})
 CART_QUOTE = _body({
-    "lines": {"type": "array", "items": LINE,
+    "lines": {**ORDER_LINES, "minItems": 0,
               "description": "lines to price instead of the cart's"},
     "coupon_code": NULLABLE_TEXT, "channel": CHANNEL})
-CHECKOUT = _body({"channel": CHANNEL, "priority": PRIORITY, **SHIP_TO})
+COUPON_CODE: dict[str, Any] = {"type": ["string", "null"], "maxLength": 40}
+CHECKOUT = _body({
+    "channel": CHANNEL, "priority": PRIORITY,
+    "lines": {**ORDER_LINES, "description": "buy now: order these lines, not the cart's "
+                                            "(the cart is left as it is)"},
+    "coupon_code": {**COUPON_CODE, "description": "with lines only (the cart keeps its own)"},
+    **SHIP_TO})
 NO_PARAMETERS = _query({})
 ORDER_QUERY = _query({"name": ORDER_NAME}, "name")
 PAY = _body({"order": ORDER_NAME,
@@ -177,8 +188,7 @@ CALLBACK: dict[str, Any] = {
                                                                "anything else: failed"}}}
 STAFF_PLACE = _body({
     "channel": CHANNEL, "customer": _code_or_id("customer"),
-    "lines": {"type": "array", "minItems": 1, "items": LINE},
-    "coupon_code": {"type": ["string", "null"], "maxLength": 40},
+    "lines": ORDER_LINES, "coupon_code": COUPON_CODE,
     "priority": PRIORITY, "store": _code_or_id("store", nullable=True),
     "external_id": {"type": ["string", "null"], "maxLength": 80,
                     "description": "the marketplace's order id (unique per channel)"},

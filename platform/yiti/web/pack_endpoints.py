@@ -15,6 +15,7 @@ identity, as cached pack pages are.
 from __future__ import annotations
 
 import inspect
+import reprlib
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -191,9 +192,29 @@ def check_request(spec: EndpointSpec, data: Any) -> None:
                         "unknown_field"))
             continue
         name = key_text(path) or "body"
-        problems.setdefault(name, FieldProblem(name, error.message, str(error.validator)))
+        problems.setdefault(name, FieldProblem(name, _message(error), str(error.validator)))
     if problems:
         raise ValidationError(sorted(problems.values(), key=lambda p: p.field))
+
+
+#: Said of a value of the wrong size, instead of jsonschema's message, which repeats it.
+_SIZES = {"maxLength": "is longer than {} characters",
+          "minLength": "must have at least {} characters",
+          "maxItems": "has more than {} items", "minItems": "must have at least {} items",
+          "maxProperties": "has more than {} keys", "minProperties": "must have at least {} keys"}
+
+
+def _message(error: Any) -> str:
+    """jsonschema's message for ``error``, without a long value repeated whole (a
+    megabyte string sent back in the answer, and in the log)."""
+    if error.validator in _SIZES:
+        if error.validator.startswith("min") and error.validator_value == 1:
+            return "must not be empty"
+        return _SIZES[error.validator].format(error.validator_value)
+    shown = repr(error.instance)
+    if len(shown) > 80 and error.message.startswith(shown):
+        return reprlib.repr(error.instance) + error.message[len(shown):]
+    return error.message
 
 
 _VALIDATORS: dict[int, tuple[Any, Any]] = {}
