@@ -13,6 +13,8 @@ connection and the others idle, see docs/architecture.md):
 1. **checkout**: ``--buyers`` concurrent buyers, ``--rounds`` orders each (add to cart,
    check out with an Idempotency-Key, start paying); half try the flash SKU first, the rest
    and every later round buy ordinary SKUs. Prints orders/s and checkout p50/p95/p99.
+   ``--flow buy-now``: no cart, the checkout sends its line ("buy now", as a flash-sale
+   page does: one request fewer per order), here and in the burst.
 2. **read path**: ``--readers`` connections of anonymous visitors for ``--read-seconds``:
    home, category, search and product pages and the product API (all cached 5 s). Page
    views/s and p50/p99.
@@ -209,6 +211,7 @@ async def checkout_phase(port: int, ids: dict[str, Any], args: argparse.Namespac
     accepted: list[str] = []
     deadline = time.monotonic() + args.time_limit
     rng = random.Random(11)
+    buy_now = args.flow == "buy-now"
 
     async def buyer(i: int, h: dict[str, str]) -> None:
         http = Http(port, args.timeout)
@@ -218,11 +221,13 @@ async def checkout_phase(port: int, ids: dict[str, Any], args: argparse.Namespac
                     return
                 flash = n == 0 and i % 2 == 0
                 sku = "SHIRT-1" if flash else rng.choice(ids["ordinary"])
-                status, _ = await http.request("POST", f"{X}/cart/add",
-                                               {"sku": sku, "qty": 1}, h)
-                statuses[f"cart {status}"] += 1
+                order = {"lines": [{"sku": sku, "qty": 1}]} if buy_now else {}
+                if not buy_now:
+                    status, _ = await http.request("POST", f"{X}/cart/add",
+                                                   {"sku": sku, "qty": 1}, h)
+                    statuses[f"cart {status}"] += 1
                 t0 = time.perf_counter()
-                status, body = await http.request("POST", f"{X}/checkout", {}, {
+                status, body = await http.request("POST", f"{X}/checkout", order, {
                     **h, "Idempotency-Key": f"d11-{i}-{n}"})
                 latencies.append(time.perf_counter() - t0)
                 statuses[f"checkout {status}"] += 1
@@ -239,7 +244,7 @@ async def checkout_phase(port: int, ids: dict[str, Any], args: argparse.Namespac
                         await asyncio.sleep(0.5)
                     if status == 201:
                         accepted.append(name)
-                elif status == 422 and flash:  # sold out: clear the cart for the next round
+                elif status == 422 and flash and not buy_now:  # sold out: clear the cart
                     await http.request("POST", f"{X}/cart/remove", {"sku": sku}, h)
         except (OSError, asyncio.IncompleteReadError, TimeoutError) as error:
             statuses[f"error {type(error).__name__}"] += 1
@@ -305,13 +310,14 @@ async def burst_phase(port: int, ids: dict[str, Any], args: argparse.Namespace
     statuses: Counter[str] = Counter()
     accepted: list[str] = []
     go = asyncio.Event()
+    order = {"lines": [{"sku": "HOT-1", "qty": 1}]} if args.flow == "buy-now" else {}
 
     async def buyer(i: int, h: dict[str, str]) -> None:
         http = Http(port, args.timeout)
         try:
             await go.wait()
             t0 = time.perf_counter()
-            status, body = await http.request("POST", f"{X}/checkout", {}, {
+            status, body = await http.request("POST", f"{X}/checkout", order, {
                 **h, "Idempotency-Key": f"burst-{i}"})
             latencies.append(time.perf_counter() - t0)
             statuses[str(status)] += 1
@@ -428,6 +434,8 @@ def main() -> int:
     parser.add_argument("--database-url", default=os.environ.get("YITI_TEST_DATABASE_URL"))
     parser.add_argument("--buyers", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--flow", choices=("cart", "buy-now"), default="cart",
+                        help="add to cart then check out, or check out with the line")
     parser.add_argument("--flash-stock", type=int, default=50)
     parser.add_argument("--readers", type=int, default=32)
     parser.add_argument("--read-seconds", type=float, default=10)
@@ -473,7 +481,8 @@ def run(url: str, tmp: Path, args: argparse.Namespace) -> int:
         site, ids = set_up(url, tmp, args)
         print(f"set-up: {time.perf_counter() - t0:.0f} s; schema {schema}; "
               f"phases {', '.join(args.phases)}; "
-              f"{args.buyers} buyers x {args.rounds} rounds, flash stock {args.flash_stock}; "
+              f"{args.buyers} buyers x {args.rounds} rounds ({args.flow}), "
+              f"flash stock {args.flash_stock}; "
               f"gunicorn -w {args.workers} -k gthread --threads {args.threads} --reuse-port, "
               f"{args.write_slots} write slots per worker")
         server, port = start_server(url, tmp, args)
@@ -487,8 +496,9 @@ def run(url: str, tmp: Path, args: argparse.Namespace) -> int:
             print(summary("checkout", co["latencies"], co["seconds"], len(co["latencies"]),
                           "checkouts"))
             print(f"  orders accepted and paid: {len(co['accepted']):,} "
-                  f"({len(co['accepted']) / co['seconds']:,.0f} orders/s, each: add to cart, "
-                  f"check out, pay); statuses {dict(co['statuses'])}")
+                  f"({len(co['accepted']) / co['seconds']:,.0f} orders/s, each: "
+                  f"{'check out with the line' if args.flow == 'buy-now' else 'add to cart, check out'}"
+                  f", pay); statuses {dict(co['statuses'])}")
             print(split)
 
         if "read" in args.phases:
@@ -504,7 +514,8 @@ def run(url: str, tmp: Path, args: argparse.Namespace) -> int:
 
         bu = None
         if "burst" in args.phases:
-            carts = asyncio.run(add_carts(port, ids["burst"], "HOT-1", args))
+            carts = (asyncio.run(add_carts(port, ids["burst"], "HOT-1", args))
+                     if args.flow == "cart" else Counter())
             bu = asyncio.run(burst_phase(port, ids, args))
             answered = sum(v for k, v in bu["statuses"].items() if k.isdigit())
             print(summary(f"burst of {args.burst}", bu["latencies"], bu["seconds"],
