@@ -12,6 +12,8 @@ then the same for a checkout of the flash SKU (half the buyers try it first in t
 benchmark) and for a sold-out flash checkout. With ``--profile N``, cProfile's top N
 functions by cumulative CPU time (``time.process_time``, so waiting for PostgreSQL is not
 counted) over the ordinary rounds' three steps: add to cart, checkout and pay.
+``--flow buy-now``: no cart; the checkout sends its line (as ``bench/double11.py
+--flow buy-now``).
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=60)
     parser.add_argument("--profile", type=int, default=0, help="print cProfile's top N")
     parser.add_argument("--sort", default="cumulative", help="cProfile's order (tottime...)")
+    parser.add_argument("--flow", choices=("cart", "buy-now"), default="cart")
     parser.add_argument("--trace", action="store_true",
                         help="print the SQL statements of one ordinary round")
     args = parser.parse_args()
@@ -96,11 +99,15 @@ def main() -> int:
                 trace.append(f"-- {tag} {i}: add to cart")
                 if profile:
                     profile.enable()
-                add = step(f"{X}/cart/add", {"sku": sku, "qty": 1}, h)
-                assert add[2].status_code == 200, add[2].get_data(as_text=True)
+                order: dict[str, Any] = {}
+                if args.flow == "cart":
+                    add = step(f"{X}/cart/add", {"sku": sku, "qty": 1}, h)
+                    assert add[2].status_code == 200, add[2].get_data(as_text=True)
+                    out["add"].append((*add[:2], add[3]))
+                else:
+                    order = {"lines": [{"sku": sku, "qty": 1}]}
                 trace.append(f"-- {tag} {i}: checkout")
-                co = step(f"{X}/checkout", {}, {**h, "Idempotency-Key": f"{tag}-{i}"})
-                out["add"].append((*add[:2], add[3]))
+                co = step(f"{X}/checkout", order, {**h, "Idempotency-Key": f"{tag}-{i}"})
                 out["checkout"].append((*co[:2], co[3]))
                 out["status"].append(co[2].status_code)
                 if co[2].status_code == 201:

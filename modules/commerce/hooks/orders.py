@@ -208,12 +208,18 @@ def _take_flash_sales(sys: api.Records, order: dict, customer: dict,
             quota = first(sys, "flash_sale_quota", [("promotion", "=", promo_id),
                                                     ("customer", "=", customer["id"])],
                           fields=["id"])
-            if quota is None:
-                quota = sys.create("flash_sale_quota", {
-                    "promotion": promo_id, "customer": customer["id"],
-                    "remaining": promo["per_customer_limit"]})
-            _counter(sys, "flash_sale_quota", quota["id"], "remaining", -qty, "lines",
-                     f"{promo['title']}: at most {promo['per_customer_limit']} per customer")
+            too_many = f"{promo['title']}: at most {promo['per_customer_limit']} per customer"
+            if quota is not None:
+                _counter(sys, "flash_sale_quota", quota["id"], "remaining", -qty, "lines",
+                         too_many)
+                continue
+            if qty > promo["per_customer_limit"]:
+                raise api.ValidationError(too_many, field="lines")
+            # the customer's first: written with these units taken (a second order racing
+            # it meets the unique key on promotion and customer, and is refused)
+            sys.create("flash_sale_quota", {
+                "promotion": promo_id, "customer": customer["id"],
+                "remaining": promo["per_customer_limit"] - qty})
     for promo_id in sorted(taken):
         _counter(sys, "promotion", promo_id, "remaining_qty", -taken[promo_id], "lines",
                  f"{promotions[promo_id]['title']} is sold out")
