@@ -1,6 +1,7 @@
 """The storefront on a phone in headless Chromium: browse the home page (banners),
 a category, search, a product; add to the cart (sent to sign in first), sign in, add
-again, check out and land on the order's status page; then the same home page in
+again, check out and land on the order's status page; buy a product now (no cart) and
+land on that order's page; then the same home page in
 Chinese. No CSP violation, no horizontal scroll at 390 px. Screenshots go to
 ``test-output/storefront/``. Skips, saying why, without Chromium."""
 
@@ -95,6 +96,15 @@ def test_a_phone_buys_through_the_storefront(server: str, browser: Any):
     page.wait_for_url("**/p/commerce/order/**")
     assert "Awaiting payment" in page.content() and "PAY-" in page.content()
     page.screenshot(path=str(OUT / "order.png"), full_page=True)
+    first_order = page.url
+    page.goto(f"{server}/p/commerce/product/TEA")  # Buy now: one unit, not the cart
+    page.click(".sf-buy")
+    page.wait_for_url("**/p/commerce/checkout?sku=TEA-1")
+    assert "Longjing tea (one size) × 1" in page.content() and fits(page)
+    page.screenshot(path=str(OUT / "buy-now.png"), full_page=True)
+    page.click("#sf-checkout button[type=submit]")
+    page.wait_for_url(lambda url: "/p/commerce/order/" in url and url != first_order)
+    assert "Awaiting payment" in page.content()
     page.goto(f"{server}/p/_language/zh-CN?next=/p/commerce/")
     assert "新品上架" in page.content() and fits(page)
     page.screenshot(path=str(OUT / "home-zh.png"), full_page=True)

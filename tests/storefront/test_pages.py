@@ -126,6 +126,33 @@ def test_cart_checkout_pay_and_order_status(client, site, shop):
     assert other.get(f"{P}/order/{name}").status_code == 404
 
 
+def test_buy_now_checks_out_one_unit_and_leaves_the_cart(client, site, shop):
+    """The product page's *Buy now* opens the checkout page for one unit of that SKU,
+    priced as the cart would be; placing it orders that SKU alone."""
+    add_customer(site, "ANN")
+    product = client.get(f"{P}/product/TEA").text
+    assert f'href="{P}/checkout?sku=TEA-1"' in product and "Buy now" in product
+    assert "立即购买" in client.get(f"{P}/product/TEA",
+                                  headers={"Accept-Language": "zh-CN"}).text
+    assert client.get(f"{P}/checkout?sku=TEA-1").status_code == 302  # sign in first
+    csrf = sign_in(client, "ann")
+    h = {"X-CSRFToken": csrf}
+    client.post(f"{X}/cart/add", json={"sku": "SHOE-1", "qty": 1}, headers=h)
+    page = client.get(f"{P}/checkout?sku=TEA-1")
+    assert page.status_code == 200
+    assert 'data-sku="TEA-1"' in page.text and "Longjing tea (one size) × 1" in page.text
+    assert "Running shoe" not in page.text and "Place order and pay ¥68.00" in page.text
+    assert client.get(f"{P}/checkout?sku=NOPE-1").status_code == 404
+    key = page.text.split('data-key="', 1)[1].split('"', 1)[0]
+    placed = client.post(f"{X}/checkout", json={
+        "ship_to_name": "Ann", "ship_to_address": "1 Nanjing Road",
+        "lines": [{"sku": "TEA-1", "qty": 1}]}, headers={**h, "Idempotency-Key": key})
+    assert placed.status_code == 201, placed.json
+    assert [line["qty"] for line in placed.json["lines"]] == [1]
+    assert placed.json["grand_total"] == "68.00"  # 60.00 and shipping
+    assert "Running shoe" in client.get(f"{P}/cart").text  # the cart is as it was
+
+
 def test_stock_shown_follows_sales_within_the_cache_time(client, site, shop):
     assert "50 available" in client.get(f"{P}/product/SHOE").text
     add_customer(site, "ANN")

@@ -19,11 +19,11 @@ from typing import Any
 from yiti import api
 
 from .catalogue import listed_products
-from .checkout import customer_of
+from .checkout import customer_of, order_lines
 from .checkout import my_order as find_my_order
 from .common import find_channel
 from .endpoints import get_cart, my_orders
-from .quotes import is_active
+from .quotes import is_active, quote, quote_json
 
 #: Seconds a public page may be kept: stock and prices on it are at most this old.
 FRESH = 5
@@ -220,11 +220,32 @@ def shop_cart(ctx: api.PageContext) -> api.Rendered:
 @api.page("checkout", auth="user", roles=["Customer"])
 def shop_checkout(ctx: api.PageContext) -> api.Rendered:
     """The cart's total and where to ship; the script places the order and starts
-    paying (one Idempotency-Key per page, so a double tap places one order)."""
+    paying (one Idempotency-Key per page, so a double tap places one order). With
+    ``?sku=CODE`` (a product page's *Buy now*): one unit of that SKU instead of the cart,
+    which is left as it is."""
     shell = _mine(ctx)
-    ctx.args = {**ctx.args, "channel": shell["channel"]["code"]}
-    return api.render("storefront/checkout.html", **shell, cart=get_cart(ctx),
+    code = (ctx.args.get("sku") or "").strip()
+    if code:
+        cart = _buy_now(ctx, shell["channel"], shell["customer"], code)
+    else:
+        ctx.args = {**ctx.args, "channel": shell["channel"]["code"]}
+        cart = get_cart(ctx)
+    return api.render("storefront/checkout.html", **shell, cart=cart, buy_now=code,
                       idempotency_key=uuid.uuid4().hex)
+
+
+def _buy_now(ctx: api.PageContext, channel: dict[str, Any], customer: dict[str, Any],
+             code: str) -> dict[str, Any]:
+    """The checkout page's lines and quote for one unit of SKU ``code`` bought now."""
+    sys = ctx.system
+    try:
+        lines = order_lines(sys, [{"sku": code}])
+    except api.ValidationError:
+        raise api.NotFound(f"no SKU {code[:60]!r}") from None
+    priced = quote(sys, channel=channel, customer=customer, lines=lines, coupon_code=None,
+                   at=ctx.now())
+    return {"lines": [{"sku": sku, "qty": qty} for sku, qty in lines],
+            "quote": quote_json(priced)}
 
 
 @api.page("orders", auth="user", roles=["Customer"])

@@ -99,6 +99,8 @@
       ["ship_to_name", "ship_to_phone", "ship_to_address"].forEach(function (name) {
         data[name] = form.elements[name].value;
       });
+      var sku = form.getAttribute("data-sku");
+      if (sku) { data.lines = [{sku: sku, qty: 1}]; }  // Buy now: not the cart's lines
       var key = form.getAttribute("data-key");
       post("checkout", data, {"Idempotency-Key": key}).then(function (order) {
         return post("orders/pay", {order: order.name, provider: "test"},
