@@ -1,7 +1,8 @@
 """Double 11 at small scale, on PostgreSQL: 40 buyers check out the last 10 units of a
 flash-sale SKU at once through the HTTP layer (in process, one thread per buyer), while
-others place ordinary orders. Exactly 10 flash units are sold and the invariants of
-bench/double11.py hold (sfshop.invariants)."""
+others place ordinary orders; from their carts, and again with "buy now" (the checkout
+sends its line). Exactly 10 flash units are sold and the invariants of bench/double11.py
+hold (sfshop.invariants)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,9 @@ BUYERS, ORDINARY, STOCK = 40, 10, 10
 
 
 @pytest.mark.postgres_only
-def test_forty_buyers_ten_units_no_oversell(postgres_db_url: str, tmp_path: Path):
+@pytest.mark.parametrize("buy_now", [False, True], ids=["cart", "buy-now"])
+def test_forty_buyers_ten_units_no_oversell(postgres_db_url: str, tmp_path: Path,
+                                            buy_now: bool):
     site = make_site(postgres_db_url, tmp_path)
     try:
         shop = build_shop(site, stock=STOCK)
@@ -34,10 +37,11 @@ def test_forty_buyers_ten_units_no_oversell(postgres_db_url: str, tmp_path: Path
             headers.append({"Authorization": f"Bearer {tokens.create_token(site, ident, ('*',))[0]}"})
         app = create_app(site=site)
         app.config.update(YITI_WRITE_WAIT=60)  # this test counts sales, not shedding
-        for i, h in enumerate(headers):
-            sku = "SHIRT-1" if i < BUYERS else "TEA-1"
-            assert app.test_client().post(f"{X}/cart/add", json={"sku": sku, "qty": 1},
-                                          headers=h).status_code == 200
+        skus = ["SHIRT-1" if i < BUYERS else "TEA-1" for i in range(len(headers))]
+        for sku, h in zip(skus, headers, strict=True):
+            if not buy_now:
+                assert app.test_client().post(f"{X}/cart/add", json={"sku": sku, "qty": 1},
+                                              headers=h).status_code == 200
         accepted: list[str] = []
         refused: list[int] = []
         start = threading.Barrier(len(headers))
@@ -45,7 +49,8 @@ def test_forty_buyers_ten_units_no_oversell(postgres_db_url: str, tmp_path: Path
         def buy(i: int, h: dict[str, str]) -> None:
             client = app.test_client()
             start.wait()
-            placed = client.post(f"{X}/checkout", json={},
+            order = {"lines": [{"sku": skus[i]}]} if buy_now else {}
+            placed = client.post(f"{X}/checkout", json=order,
                                  headers={**h, "Idempotency-Key": f"d11-{i}"})
             if placed.status_code != 201:
                 assert placed.status_code == 422, placed.json
