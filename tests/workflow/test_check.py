@@ -17,11 +17,12 @@ fields:
 PERMISSIONS = "roles:\n  Agent: {label: Agent}\naccess:\n  - [Agent, ticket, read]\n"
 
 
-def problems(tmp_path: Path, workflow: str) -> list[str]:
+def problems(tmp_path: Path, workflow: str, entities: dict[str, str] | None = None
+             ) -> list[str]:
     pack = tmp_path / "modules" / "desk"
     for rel, text in {"module.yaml": "name: desk\nversion: '1'\n",
                       "entities/ticket.yaml": ENTITY, "permissions/roles.yaml": PERMISSIONS,
-                      "workflows/ticket.yaml": workflow}.items():
+                      "workflows/ticket.yaml": workflow, **(entities or {})}.items():
         (pack / rel).parent.mkdir(parents=True, exist_ok=True)
         (pack / rel).write_text(text)
     return [str(e).replace(str(tmp_path) + "/", "") for e in check([tmp_path / "modules"])]
@@ -143,3 +144,30 @@ def test_notify_subject_and_body_render_as_templates():
     # one that cannot render (the sandbox refuses) is sent as written, not lost
     assert _render("{{ title.__class__.__mro__ }}", "en", context) == \
         "{{ title.__class__.__mro__ }}"
+
+
+def test_formulas_cannot_follow_a_link(tmp_path: Path):
+    """A link's value is the linked record's id: a condition or set formula reading an
+    attribute of it is reported at its line; the action's own names pass."""
+    found = problems(tmp_path, """workflow: desk
+entity: ticket
+states:
+  draft: {initial: true}
+  done: {final: true}
+transitions:
+  - {action: close, from: draft, to: done, condition: "agent.level > 1 and title.strip()"}
+  - {action: drop, from: draft, to: done, set: {title: "agent.code"},
+     condition: "user.upper() != '' and doc.amount.is_zero() and comment is None"}
+""", {"entities/ticket.yaml": ENTITY + "  agent: {type: link, entity: agent}\n",
+      "entities/agent.yaml": "entity: agent\nfields:\n  code: {type: string}\n"
+                             "  level: {type: integer}\n"})
+    assert found == [
+        "modules/desk/workflows/ticket.yaml:7: transitions[0].condition: agent is a link (the "
+        "linked record's id): a formula cannot read agent.level; check it in a validate "
+        "script or hook, which can read the agent record, or copy the value into a field of "
+        "this entity (docs/scripting.md, 'Values of linked records')",
+        "modules/desk/workflows/ticket.yaml:8: transitions[1].set.title: agent is a link (the "
+        "linked record's id): a formula cannot read agent.code; check it in a validate "
+        "script or hook, which can read the agent record, or copy the value into a field of "
+        "this entity (docs/scripting.md, 'Values of linked records')",
+    ]

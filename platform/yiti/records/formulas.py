@@ -9,14 +9,16 @@ a value while its condition holds (:func:`check_conditions`, on every save).
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Iterable, Mapping
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from yiti.definitions.model import Entity, Field, Model, label_text
 from yiti.errors import FieldProblem, ValidationError
-from yiti.scripting import ExpressionError, compile_expression, record_names
+from yiti.scripting import ExpressionError, ScriptProblem, compile_expression, record_names
 from yiti.scripting.proxies import ReadOnlyRecord, record_proxy, set_name
-from yiti.values import ValueProblem, parse
+from yiti.values import TEXT_TYPES, ValueProblem, parse
 
 
 def derive(model: Model, entity: Entity, doc: dict[str, Any], *, prefix: str = "",
@@ -183,31 +185,136 @@ def check_model(model: Model) -> list[Any]:
     """Compile every formula, ``required_if`` and rule of ``model``; the problems as
     DefinitionErrors.
 
-    Unknown names are reported too (a misspelt field), with a "did you mean" hint.
+    Unknown names are reported too (a misspelt field), with a "did you mean" hint, and
+    attributes the field's value does not have (``employee.allowance`` on a link).
     """
-    from yiti.scripting import check_expression
-
     found = []
-    parents = {e.name: e.parent for e in model.entities.values() if e.parent}
     for entity in model.entities.values():
         names = {*entity.fields, "doc", "id", "name", "docstatus"}
-        if entity.name in parents:
+        if entity.parent:
             names.add("parent")
         for f in entity.fields.values():
             if f.formula:
                 loc = f.location
-                found += check_expression(
-                    f.formula, filename=loc.path if loc else entity.name,
+                found += check_formula(
+                    f.formula, entity, model.entities, filename=loc.path if loc else entity.name,
                     lineno=loc.line if loc else 0, name=f"fields.{f.name}.formula", names=names)
             if f.required_if:
                 loc = f.required_if_at or f.location
-                found += check_expression(
-                    f.required_if, filename=loc.path if loc else entity.name,
-                    lineno=loc.line if loc else 0, name=f"fields.{f.name}.required_if",
-                    names=names)
+                found += check_formula(
+                    f.required_if, entity, model.entities,
+                    filename=loc.path if loc else entity.name, lineno=loc.line if loc else 0,
+                    name=f"fields.{f.name}.required_if", names=names)
         for i, rule in enumerate(entity.rules):
             loc = rule.location
-            found += check_expression(
-                rule.condition, filename=loc.path if loc else entity.name,
-                lineno=loc.line if loc else 0, name=f"rules[{i}].condition", names=names)
+            found += check_formula(
+                rule.condition, entity, model.entities,
+                filename=loc.path if loc else entity.name, lineno=loc.line if loc else 0,
+                name=f"rules[{i}].condition", names=names)
     return [p.to_definition_error() for p in found]
+
+
+def check_formula(source: str, entity: Entity, entities: Mapping[str, Entity], *,
+                  filename: str, lineno: int, name: str, names: Iterable[str],
+                  shadowed: Iterable[str] = ()) -> list[ScriptProblem]:
+    """Every problem of a formula over ``entity``'s records, for ``yiti check``: what
+    :func:`yiti.scripting.check_expression` finds, and attributes read from fields whose
+    value has no such attribute (:func:`attribute_problems`). ``shadowed``: names the
+    caller binds to something else than the field of that name (a workflow's ``user``)."""
+    from yiti.scripting import check_expression
+
+    return [*check_expression(source, filename=filename, lineno=lineno, name=name, names=names),
+            *attribute_problems(source, entity, entities, filename=filename, lineno=lineno,
+                                name=name, shadowed=shadowed)]
+
+
+#: What a field's value is inside a formula (see :func:`_names`): the attributes the
+#: sandbox allows on that type are the ones a formula may read. Links and attachments are
+#: the id of the record or file; json is anything, so it is not checked.
+VALUE_TYPES: dict[str, type] = {
+    "integer": int, "decimal": Decimal, "money": Decimal, "percent": Decimal,
+    "boolean": bool, "date": dt.date, "datetime": dt.datetime, "select": str,
+    **dict.fromkeys(TEXT_TYPES, str),
+}
+_NOUNS = {int: "a whole number", Decimal: "a decimal number", bool: "true or false",
+          dt.date: "a date", dt.datetime: "a date and time", str: "text"}
+#: The system columns a formula sees besides the fields, as fields.
+_COLUMNS = {"id": Field("id", "integer", {}), "name": Field("name", "string", {}),
+            "docstatus": Field("docstatus", "select", {})}
+
+
+def attribute_problems(source: str, entity: Entity, entities: Mapping[str, Entity], *,
+                       filename: str, lineno: int, name: str, shadowed: Iterable[str] = ()
+                       ) -> list[ScriptProblem]:
+    """Attributes formula ``source`` reads from a field's value that the value does not
+    have, at their line: a link's (its value is the linked record's id, a formula cannot
+    follow it), a number's, a date's... Reads on records (``doc.qty``, ``lines[0].qty``,
+    ``parent.channel``) and the methods the sandbox allows (``name.upper()``,
+    ``order_date.year``) pass."""
+    from yiti.scripting import attribute_reads
+
+    skip = set(shadowed)
+    problems = []
+    for read in attribute_reads(source):
+        if read.steps[0] in skip:
+            continue
+        held = _held(read.steps, entity, entities)
+        message = _refusal(held, read.target, read.attribute) if held is not None else None
+        if message is not None:
+            problems.append(ScriptProblem(filename, lineno + read.lineno - 1, message,
+                                          "attribute", name))
+    return problems
+
+
+def _held(steps: tuple[str | None, ...], entity: Entity, entities: Mapping[str, Entity]
+          ) -> Entity | Field | None:
+    """What a path of a formula holds: a record (its entity), a field's value (the field;
+    a table field: its lines), or None when the check cannot tell."""
+    root = steps[0]
+    held: Entity | Field | None
+    if root == "doc":
+        held = entity
+    elif root == "parent":
+        held = entities.get(entity.parent or "")
+    else:
+        held = entity.fields.get(root or "") or _COLUMNS.get(root or "")
+    for step in steps[1:]:
+        if isinstance(held, Entity) and step is not None:
+            held = held.fields.get(step) or _COLUMNS.get(step)
+        elif isinstance(held, Field) and held.is_table and step is None:
+            held = entities.get(held.target or "")  # lines[0]: a line
+        else:
+            return None  # a value's attribute or item: not followed
+        if held is None:
+            return None
+    return held
+
+
+def _refusal(held: Entity | Field, target: str, attribute: str) -> str | None:
+    """Why ``target.attribute`` cannot be read, or None when it can."""
+    from yiti.errors import did_you_mean
+    from yiti.scripting.access import ATTRIBUTES
+
+    if isinstance(held, Entity):
+        return None  # a record's field (unknown fields are reported when it runs)
+    read = f"{target}.{attribute}"
+    if held.type == "link":
+        return (f"{target} is a link (the linked record's id): a formula cannot read {read}; "
+                f"check it in a validate script or hook, which can read the {held.target} "
+                "record, or copy the value into a field of this entity (docs/scripting.md, "
+                "'Values of linked records')")
+    if held.type == "attachment":
+        return (f"{target} is an attachment (the file's id): a formula cannot read {read} "
+                "(docs/scripting.md, 'Values of linked records')")
+    if held.is_table:
+        if attribute in ATTRIBUTES[tuple]:
+            return None
+        return (f"{target} is a table (its lines): a formula cannot read {read}; read a "
+                f"line's field (lines[0].qty) or all of them (sum_of({target}, "
+                f"{attribute!r}), values_of(...))")
+    kind = VALUE_TYPES.get(held.type)
+    if kind is None or attribute in ATTRIBUTES[kind]:
+        return None
+    hint = did_you_mean(attribute, sorted(ATTRIBUTES[kind]))
+    return (f"{target} is a {held.type} field ({_NOUNS[kind]}): a formula cannot read {read}"
+            + (f"; {hint}" if hint else ""))

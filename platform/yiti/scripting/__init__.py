@@ -8,7 +8,9 @@ See docs/scripting.md. Formulas (computed fields, defaults, rules, conditions) a
 from yiti.scripting.errors import ExpressionError as ExpressionError
 from yiti.scripting.errors import ScriptError as ScriptError
 from yiti.scripting.errors import ScriptProblem as ScriptProblem
+from yiti.scripting.expressions import AttributeRead as AttributeRead
 from yiti.scripting.expressions import Expression as Expression
+from yiti.scripting.expressions import attribute_reads as attribute_reads
 from yiti.scripting.expressions import cache_info as cache_info
 from yiti.scripting.expressions import check_expression as check_expression
 from yiti.scripting.expressions import compile_expression as compile_expression
@@ -28,8 +30,9 @@ from yiti.scripting.scripts import check_script as check_script
 from yiti.scripting.scripts import default_runner as default_runner
 
 __all__ = [
-    "HELPERS", "Expression", "ExpressionError", "Limits", "NoHost", "ReadOnlyRecord",
-    "ScriptError", "ScriptHost", "ScriptProblem", "ScriptResult", "ScriptRunner", "cache_info",
+    "HELPERS", "AttributeRead", "Expression", "ExpressionError", "Limits", "NoHost",
+    "ReadOnlyRecord", "ScriptError", "ScriptHost", "ScriptProblem", "ScriptResult",
+    "ScriptRunner", "attribute_reads", "cache_info",
     "check_expression", "check_script", "compile_expression", "default_runner", "evaluate",
     "evaluate_rule", "record_names", "record_proxy", "set_timezone",
 ]

@@ -8,8 +8,10 @@ process: it has no loops, and every step that could explode is measured first.
 
 from __future__ import annotations
 
+import ast
 import decimal
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from functools import lru_cache
 from types import CodeType, TracebackType
 from typing import Any
@@ -168,6 +170,56 @@ def check_expression(
     if code is not None and names is not None:
         found.extend(_unknown_names(code, set(names), filename, lineno, name))
     return found
+
+
+@dataclass(frozen=True)
+class AttributeRead:
+    """``x.attr`` in a formula whose object is a name read through attributes and items
+    (``employee``, ``doc.lines[0].product``), for checks that know what each name holds."""
+
+    lineno: int  # the line within the formula, 1-based
+    steps: tuple[str | None, ...]  # the name, then each attribute or text key; None: an item
+    attribute: str
+    target: str  # the object as written, for messages: "doc.lines[0].product"
+
+
+def attribute_reads(source: str) -> list[AttributeRead]:
+    """Every attribute read of formula ``source`` on a name or a path from one (none for
+    text that does not parse). Reads on other values (``today().year``) are left out."""
+    try:
+        tree = ast.parse(source.strip(), mode="eval")
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return []
+    reads = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute):
+            path = _path(node.value)
+            if path is not None:
+                reads.append(AttributeRead(node.lineno, path[0], node.attr, path[1]))
+    return reads
+
+
+def _path(node: ast.expr) -> tuple[tuple[str | None, ...], str] | None:
+    """(steps, text) of ``node`` when it is a name followed by attributes and items."""
+    steps: list[str | None] = []
+    texts: list[str] = []
+    while not isinstance(node, ast.Name):  # a loop, not recursion: chains may be long
+        if isinstance(node, ast.Attribute):
+            steps.append(node.attr)
+            texts.append(f".{node.attr}")
+        elif isinstance(node, ast.Subscript):
+            key = node.slice
+            # doc["qty"] reads a field as doc.qty does; lines[0] and lines[i] read a line
+            if isinstance(key, ast.Constant):
+                steps.append(key.value if isinstance(key.value, str) else None)
+                texts.append(f"[{key.value!r}]")
+            else:
+                steps.append(None)
+                texts.append("[...]")
+        else:
+            return None
+        node = node.value
+    return (node.id, *reversed(steps)), node.id + "".join(reversed(texts))
 
 
 def _unknown_names(

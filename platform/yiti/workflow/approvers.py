@@ -2,7 +2,9 @@
 
 A slot is a role (any user with it), a user, a field or link path naming a user
 (``store.manager``), an attribute of the requester or of another user field
-(``{attribute: manager}``), or the requester. Delegations let a user act, for a date
+(``{attribute: manager}``), or the requester. A step opens for the slots somebody fills
+(:func:`filled`): in an ``any`` step the empty ones are left out, in an ``all`` step one
+empty slot refuses. Delegations let a user act, for a date
 range, on whatever waits for another (``yiti_workflow_delegation``): :func:`delegate`,
 :func:`delegations`, :func:`end_delegation`; a user manages their own, an administrator
 anyone's (:func:`may_manage`).
@@ -20,7 +22,7 @@ from yiti.errors import Conflict, FieldProblem, Forbidden, NotFound, ValidationE
 from yiti.permissions.policy import Actor
 from yiti.permissions.rules import ADMINISTRATOR
 from yiti.records.transaction import reading, transaction
-from yiti.workflow.spec import REQUESTER, Who, Workflow
+from yiti.workflow.spec import REQUESTER, State, Who, Workflow
 from yiti.workflow.tables import DELEGATION
 
 if TYPE_CHECKING:
@@ -76,9 +78,18 @@ def users_with_role(site: Site, role: str) -> list[str]:
             .order_by(users.c.name)).scalars())
 
 
+class Unfilled(Conflict):
+    """Nobody fills an approver slot for a record; ``reason`` says why."""
+
+    def __init__(self, who: Who, reason: str) -> None:
+        super().__init__(f"nobody to approve as {who.describe()}: {reason}")
+        self.who, self.reason = who, reason
+
+
 def resolve(site: Site, wf: Workflow, record: Mapping[str, Any], who: Who
             ) -> tuple[str | None, str | None]:
-    """(assignee, role) of a slot for ``record``; Conflict when nobody fills it."""
+    """(assignee, role) of a slot for ``record``; :class:`Unfilled` (a Conflict) when
+    nobody fills it. A role slot is always filled: whoever has the role may decide."""
     if who.kind == "role":
         return None, who.value
     if who.kind == "user":
@@ -93,11 +104,35 @@ def resolve(site: Site, wf: Workflow, record: Mapping[str, Any], who: Who
         row = user_row(site, str(owner)) if owner else None
         name = (row.get("attributes") or {}).get(who.value) if row else None
         if not name:
-            raise Conflict(f"nobody to approve as {who.describe()}: user {owner!r} has no "
-                           f"attribute {who.value!r}; set it, or ask an administrator")
+            raise Unfilled(who, f"user {owner!r} has no attribute {who.value!r}; set it, "
+                           "or ask an administrator")
     if not name:
-        raise Conflict(f"nobody to approve as {who.describe()}: the record names no user there")
+        raise Unfilled(who, "the record names no user there")
     return str(name), None
+
+
+def filled(site: Site, wf: Workflow, record: Mapping[str, Any], state: State
+           ) -> list[tuple[int, str | None, str | None]]:
+    """(slot, assignee, role) of each slot of approval step ``state`` somebody fills.
+
+    In an ``all`` step every slot must be filled (each must approve): the first empty one
+    refuses, as :class:`Unfilled`. In an ``any`` step one approver suffices, so empty slots
+    are left out; only when every slot is empty is entering refused, naming each.
+    """
+    found, empty = [], []
+    for i, who in enumerate(state.approvers):
+        try:
+            found.append((i, *resolve(site, wf, record, who)))
+        except Unfilled as nobody:
+            if state.mode == "all":
+                raise
+            empty.append(nobody)
+    if not found:
+        if len(empty) == 1:
+            raise empty[0]
+        raise Conflict("nobody to approve: " + ", nor ".join(
+            f"as {e.who.describe()} ({e.reason})" for e in empty))
+    return found
 
 
 def today(site: Site, now: dt.datetime) -> dt.date:

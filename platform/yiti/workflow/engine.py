@@ -443,8 +443,9 @@ class Workflows:
         due = now + dt.timedelta(seconds=state.time_limit) if state.time_limit else None
         t = self.site.tables[TASK]
         rows = []
-        for i, who in enumerate(state.approvers):
-            assignee, role = approvers.resolve(self.site, wf, record, who)
+        # one task per filled slot: an 'any' step opens for whoever is there
+        for i, assignee, role in approvers.filled(self.site, wf, record, state):
+            who = state.approvers[i]
             rows.append({"entity": wf.entity, "record_id": record["id"], "workflow": wf.name,
                          "state": state.name, "slot": i, "assignee": assignee, "role": role,
                          "slot_label": label_text(who.label) or who.describe(),

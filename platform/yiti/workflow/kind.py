@@ -5,7 +5,9 @@ expands ``use:``/``with:`` (see :mod:`.templates`) and keeps the expanded body;
 ``check`` refuses, each at its ``path:line: key``: an unknown entity, state field,
 field, state or role; a state no transition reaches; a non-final state with no way out;
 an escalation without its transition; a condition or ``set`` formula that does not
-compile or names an unknown field; a script that does not compile.
+compile, names an unknown field or reads an attribute of a link (its value is an id); a
+``field:``, ``of:`` or ``requester`` path that does not end at a field holding a user's
+name; a script that does not compile.
 """
 
 from __future__ import annotations
@@ -26,6 +28,10 @@ from yiti.workflow.templates import TemplateProblem, expand
 #: Names a condition or ``set`` formula may use besides the entity's fields.
 EXTRA_NAMES = ("doc", "id", "name", "docstatus", "user", "roles", "requester", "comment",
                "inputs")
+#: Field types whose value can be a user's name (``{field: ...}``, ``of:``, ``requester:``).
+USER_FIELD_TYPES = ("string", "text", "select", "email")
+#: System columns holding a user's name (or a name that may be one).
+USER_COLUMNS = ("created_by", "modified_by", "name")
 
 
 def take_workflow(build: Build, item: Item) -> None:
@@ -212,9 +218,10 @@ def problems(body: Any, entity: Entity, entities: Any, roles: set[str], filename
             if item.type == "select" and not item.options:
                 yield ((*at, "type"), "a select input needs options", None)
         if t.condition:
-            yield from _formula(t.condition, entity, filename, line((*where, "condition")),
+            yield from _formula(t.condition, entity, entities, filename,
+                                line((*where, "condition")),
                                 (*where, "condition"))
-        yield from _set(t.set, entity, filename, line, (*where, "set"))
+        yield from _set(t.set, entity, entities, filename, line, (*where, "set"))
     yield from _graph(wf)
 
 
@@ -252,6 +259,8 @@ def _who(who: specs.Who, entity: Entity, entities: Any, roles: set[str], at: Key
 
 def _path(entity: Entity, entities: Any, path: str, at: KeyPath
           ) -> Iterable[tuple[KeyPath, str, str | None]]:
+    """Problems of a path naming a user (``requester``, a slot's ``field`` or ``of``):
+    link fields, then a field whose value is the user's name."""
     current = entity
     parts = path.split(".")
     for i, part in enumerate(parts):
@@ -260,6 +269,7 @@ def _path(entity: Entity, entities: Any, path: str, at: KeyPath
                    did_you_mean(part, current.fields))
             return
         if i == len(parts) - 1:
+            yield from _user_field(current, part, path, at)
             return
         f = current.fields.get(part)
         if f is None or f.type != "link" or f.target not in entities:
@@ -268,29 +278,52 @@ def _path(entity: Entity, entities: Any, path: str, at: KeyPath
         current = entities[f.target]
 
 
-def _formula(source: str, entity: Entity, filename: str, lineno: int, at: KeyPath
-             ) -> Iterable[tuple[KeyPath, str, str | None]]:
-    from yiti.scripting import check_expression
+def _user_field(entity: Entity, name: str, path: str, at: KeyPath
+                ) -> Iterable[tuple[KeyPath, str, str | None]]:
+    """The end of a user path must hold a user's name: the engine reads its value as one,
+    so a link (an id) or a number would name a user nobody is."""
+    f = entity.fields.get(name)
+    if f is None:
+        if name not in USER_COLUMNS:
+            yield (at, f"{path!r} is the system column {name!r}, not a user's name",
+                   f"name a field holding one: {', '.join(USER_COLUMNS)} or a string field")
+        return
+    if f.type in USER_FIELD_TYPES:
+        return
+    if f.type == "link":
+        yield (at, f"{path!r} is a link (the linked record's id), not a user's name",
+               f"follow it to the field holding the user's name: {path}.<field>")
+    else:
+        yield (at, f"{path!r} is a {f.type} field, not a user's name",
+               f"name a field of type {', '.join(USER_FIELD_TYPES)} holding one")
 
-    for p in check_expression(source, filename=filename, lineno=lineno,
-                              names={*entity.fields, *EXTRA_NAMES}):
+
+def _formula(source: str, entity: Entity, entities: Any, filename: str, lineno: int,
+             at: KeyPath) -> Iterable[tuple[KeyPath, str, str | None]]:
+    from yiti.records.formulas import check_formula
+
+    # user, roles, requester, comment and inputs are the action's, whatever the fields
+    shadowed = set(EXTRA_NAMES) - {"doc", "id", "name", "docstatus"}
+    for p in check_formula(source, entity, entities, filename=filename, lineno=lineno,
+                           name="", names={*entity.fields, *EXTRA_NAMES}, shadowed=shadowed):
         yield (at, p.message, None)
 
 
-def _set(values: Any, entity: Entity, filename: str, line: Any, at: KeyPath
+def _set(values: Any, entity: Entity, entities: Any, filename: str, line: Any, at: KeyPath
          ) -> Iterable[tuple[KeyPath, str, str | None]]:
     for key, expression in (values or {}).items():
         if key not in entity.fields:
             yield ((*at, key), f"unknown field {key!r} of {entity.name!r}",
                    did_you_mean(key, entity.fields))
             continue
-        yield from _formula(expression, entity, filename, line((*at, key)), (*at, key))
+        yield from _formula(expression, entity, entities, filename, line((*at, key)),
+                            (*at, key))
 
 
 def _action(action: specs.Action, entity: Entity, entities: Any, roles: set[str],
             filename: str, line: Any) -> Iterable[tuple[KeyPath, str, str | None]]:
     if action.kind == "set":
-        yield from _set(action.set, entity, filename, line, (*action.path, "set"))
+        yield from _set(action.set, entity, entities, filename, line, (*action.path, "set"))
     elif action.kind == "script":
         from yiti.scripting import check_script
 
