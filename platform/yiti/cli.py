@@ -88,20 +88,33 @@ def check(modules: tuple[str, ...], packs: str | None, overlay: str | None) -> N
 @click.option("--dry-run", is_flag=True, help="Run the whole plan, report, change nothing.")
 @click.option("--allow-destructive", is_flag=True, help="Allow dropping or narrowing data.")
 def migrate(dry_run: bool, allow_destructive: bool) -> None:
-    """Bring the database in line with the definitions."""
-    from yiti.errors import MigrationRefused
+    """Bring the database in line with the definitions, then load the fixtures every
+    site needs (those without `demo: true`; records already there are left as they are)."""
+    from yiti.errors import MigrationRefused, YitiError
+    from yiti.fixtures import load_fixtures
+    from yiti.jobs import install as install_jobs
 
     settings = _settings()
     settings.instance_path.mkdir(parents=True, exist_ok=True)
     site = _site(settings)
     try:
         result = site.migrate(allow_destructive=allow_destructive, dry_run=dry_run)
+        click.echo(("Dry run (nothing changed):\n" if dry_run else "") + result.describe())
+        if dry_run:
+            return
+        install_jobs(site)  # so fixture records fire webhooks like any others
+        counts = load_fixtures(site)
     except MigrationRefused as refused:
         click.echo(refused.message, err=True)
         sys.exit(1)
+    except YitiError as error:  # the schema is migrated; a fixture file was refused
+        click.echo(f"error: the database is migrated, but loading the fixtures stopped: "
+                   f"{error.message}", err=True)
+        sys.exit(1)
     finally:
         site.close()
-    click.echo(("Dry run (nothing changed):\n" if dry_run else "") + result.describe())
+    click.echo(f"Loaded {sum(counts.values())} fixture record(s) from {len(counts)} file(s); "
+               "records already there were left as they are.")
 
 
 @main.command()

@@ -3,7 +3,7 @@
 A fixture file ``modules/<pack>/fixtures/*.yaml`` names an entity and lists records::
 
     entity: contact
-    demo: true          # only loaded by `yiti demo`
+    demo: true          # only loaded by `yiti demo`; without it, by `yiti migrate` too
     key: [email]        # a record whose key fields match one already there is skipped
                         # (a link key may be given as a lookup too)
     records:
@@ -11,6 +11,11 @@ A fixture file ``modules/<pack>/fixtures/*.yaml`` names an entity and lists reco
 
 A link may be given as a lookup (``{field: value}``) instead of an id. Files load in
 pack dependency order, then by file name; every record goes through the record service.
+
+Loading again creates only the records not there yet and changes none that are: what
+users changed stays as they left it. A file every site needs (no ``demo: true``) must
+have a ``key``, since every ``yiti migrate`` loads it: without one, each run would
+create its records again.
 
 Demo data too large for a file comes from generators a pack marks in its hooks with
 :func:`yiti.api.demo_data`; ``yiti demo`` runs them, in pack order, after the files.
@@ -23,7 +28,7 @@ from typing import Any
 
 import yaml
 
-from yiti.errors import ValidationError
+from yiti.errors import DefinitionError, DefinitionErrors, ValidationError
 from yiti.site import Site
 
 
@@ -37,13 +42,20 @@ def fixture_files(site: Site) -> list[tuple[str, Path]]:
 
 
 def load_fixtures(site: Site, *, demo: bool = False) -> dict[str, int]:
-    """Create the fixtures' records that aren't there yet; returns counts per file."""
+    """Create the fixtures' records that aren't there yet; returns counts per file.
+
+    Without ``demo``, the files every site needs (``yiti migrate``); with it, the demo
+    files too (``yiti demo``). A file every site needs that has no ``key`` is refused
+    before anything is loaded (:func:`_keyless`)."""
     records = site.records()
     counts: dict[str, int] = {}
-    for _module, path in fixture_files(site):
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        if data.get("demo") and not demo:
-            continue
+    files = [(path, _read(path)) for _module, path in fixture_files(site)]
+    files = [(path, data) for path, data in files if demo or not data.get("demo")]
+    missing = [_keyless(path) for path, data in files
+               if not data.get("demo") and not data.get("key")]
+    if missing:
+        raise DefinitionErrors(missing)
+    for path, data in files:
         entity = data["entity"]
         key = data.get("key") or []
         created = 0
@@ -62,6 +74,21 @@ def load_fixtures(site: Site, *, demo: bool = False) -> dict[str, int]:
     if demo:
         counts.update(run_demo_generators(site))
     return counts
+
+
+def _keyless(path: Path) -> DefinitionError:
+    """The refusal of a file every site needs without a ``key``: ``yiti migrate`` loads
+    it at every run, and with nothing to find its records by, each run would create
+    them again."""
+    return DefinitionError(str(path), 1, "key", "a fixture file without `demo: true` is "
+                           "loaded by every `yiti migrate` and needs a key, or each run "
+                           "creates its records again",
+                           "add the fields that find a record already there, e.g. "
+                           "`key: [code]`; or mark demo data `demo: true`")
+
+
+def _read(path: Path) -> dict[str, Any]:
+    return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
 
 
 def run_demo_generators(site: Site) -> dict[str, int]:

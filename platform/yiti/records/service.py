@@ -58,6 +58,7 @@ from yiti.records.query import (
 )
 from yiti.records.transaction import Transaction, current, reading, transaction
 from yiti.records.validate import clean, unknown_keys
+from yiti.schema.tables import short_name
 from yiti.values import ValueProblem, copy_value, parse
 
 if TYPE_CHECKING:
@@ -370,9 +371,10 @@ class Records:
     def create(self, entity_name: str, values: Mapping[str, Any]) -> Record:
         """Validate and save a new record with its lines; returns it as stored."""
         entity = self._entity(entity_name, writable=True)
-        self.policy.check(self.actor, entity, "create", values)
-        self._refuse_unwritable(entity, values, None)
         with transaction(self.site.engine) as tx:
+            values = self._looked_up(tx, entity, values, "create")
+            self.policy.check(self.actor, entity, "create", values)
+            self._refuse_unwritable(entity, values, None)
             return self._insert(tx, entity, self._with_defaults(entity, values))
 
     def create_many(self, entity_name: str, rows: Iterable[Mapping[str, Any]], *,
@@ -397,6 +399,7 @@ class Records:
         with transaction(self.site.engine) as tx:
             for i, values in enumerate(rows):
                 try:  # row rules (a clerk's own store), as create checks them
+                    values = self._looked_up(tx, entity, values, "create")
                     self.policy.check(self.actor, entity, "create", values)
                 except Forbidden as error:
                     raise Forbidden(f"rows[{i}]: {error.message}", **error.details) from None
@@ -607,6 +610,7 @@ class Records:
                 seen = self._load(tx.conn, entity, ident)
             old = self._present(entity, seen, hide=False)
             self.policy.check(self.actor, entity, "write", old)
+            values = self._looked_up(tx, entity, values, "write")
             self._refuse_unwritable(entity, values, old)
             self._expect(entity, old, version)
             if entity.submittable and old["docstatus"] != "draft":
@@ -1092,6 +1096,41 @@ class Records:
                                             timezone=self.site.settings.timezone)
                            if p.field not in failed]
 
+    def _looked_up(self, tx: Transaction, entity: Entity, values: Mapping[str, Any],
+                   action: str) -> Mapping[str, Any]:
+        """``values`` with each link given as a lookup (``{"email": ...}``) that matches one
+        record replaced by that record's id; ``values`` itself when it has no lookups.
+
+        Run before the checks that compare values (row rules, unchanged values), so that
+        a lookup gets the answer its id would get, and the id checked is the id written.
+        Only once the actor may ``action`` records of the entity at all: the lookups
+        list the target as the actor, so they find only records the actor may read. One
+        that finds none or several is left as given, for the row rules to refuse (as an
+        id outside the actor's rows) or the checks to report at its field."""
+        if not self._has_lookups(entity, values):
+            return values
+        self.policy.check(self.actor, entity, action, None)
+        doc = copy_value(dict(values))
+        self._resolve_lookups(tx, entity, doc)
+        return doc
+
+    def _has_lookups(self, entity: Entity, values: Mapping[str, Any]) -> bool:
+        """Whether a link of ``values`` or of its lines is given as a lookup."""
+        for key, value in values.items():
+            if not isinstance(value, (dict, list)):
+                continue
+            f = entity.fields.get(key)
+            if f is None:
+                continue
+            if f.is_table and isinstance(value, list):
+                child = self.model.entities[f.target or ""]
+                if any(isinstance(line, dict) and self._has_lookups(child, line)
+                       for line in value):
+                    return True
+            elif _is_lookup(f, value):
+                return True
+        return False
+
     def _resolve_lookups(self, tx: Transaction, entity: Entity, doc: dict[str, Any],
                          prefix: str = "") -> list[FieldProblem]:
         """A link given as ``{field: value, ...}`` becomes the id of the one match; the
@@ -1106,7 +1145,7 @@ class Records:
                         problems += self._resolve_lookups(tx, child, line,
                                                           f"{prefix}{f.name}[{i}].")
                 continue
-            if f.type != "link" or not isinstance(value, dict) or "id" in value or not value:
+            if not _is_lookup(f, value):
                 continue
             try:
                 page = self.list(f.target or "", filters=list(value.items()), limit=2,
@@ -1414,17 +1453,14 @@ class Records:
 
     def _integrity(self, entity: Entity, error: IntegrityError) -> ValidationError | Conflict:
         text = str(error.orig)
-        for f in [*entity.stored_fields]:
-            if (f"uq_{entity.table_name}_{f.name}" in text
-                    or f"{entity.table_name}.{f.name}" in text):
-                return ValidationError([FieldProblem(f.name, "is already used by another record",
-                                                     "unique")], entity=entity.name)
-        for key in entity.unique_together:
-            if f"uq_{entity.table_name}_{'_'.join(key)}" in text or all(
-                    f"{entity.table_name}.{k}" in text for k in key):
-                return ValidationError([FieldProblem(key[0], "the combination of "
-                                                     f"{', '.join(key)} is already used",
-                                                     "unique")], entity=entity.name)
+        key = _unique_key(entity, error)
+        if key is not None and len(key) == 1:
+            return ValidationError([FieldProblem(key[0], "is already used by another record",
+                                                 "unique")], entity=entity.name)
+        if key is not None:
+            return ValidationError([FieldProblem(key[0], "the combination of "
+                                                 f"{', '.join(key)} is already used",
+                                                 "unique")], entity=entity.name)
         if "name" in text and "uq_" in text or f"{entity.table_name}.name" in text:
             return Conflict(f"a {label_text(entity.label)} with this name already exists")
         return Conflict(f"the change to {label_text(entity.label)} conflicts with other "
@@ -1503,6 +1539,32 @@ def _loaded(tx: Transaction) -> dict[tuple[str, Any], Record]:
     """The records ``get`` read in ``tx`` as stored, by (table, id); a write to one
     through the service forgets it."""
     return tx.state.setdefault(_LOADED, {})  # type: ignore[return-value]
+
+
+def _unique_key(entity: Entity, error: IntegrityError) -> tuple[str, ...] | None:
+    """The unique field (a key of one name) or combination of ``entity`` whose index
+    refused a write, or None. Matched whole, never by a prefix: the index of ``(a, b)``
+    is no refusal of field ``a``. PostgreSQL names the index (``uq_contact_email``),
+    SQLite its columns (``UNIQUE constraint failed: contact.source, contact.external_id``).
+    """
+    keys = [(f.name,) for f in entity.stored_fields if f.unique]
+    keys += [tuple(key) for key in entity.unique_together]
+    index = getattr(getattr(error.orig, "diag", None), "constraint_name", None)
+    failed = re.search(r"UNIQUE constraint failed: ([^\n]*)", str(error.orig))
+    columns = {c.strip() for c in failed.group(1).split(",")} if failed else None
+    for key in keys:
+        if index is not None and index == short_name(f"uq_{entity.table_name}_"
+                                                     f"{'_'.join(key)}"):
+            return key
+        if columns == {f"{entity.table_name}.{k}" for k in key}:
+            return key
+    return None
+
+
+def _is_lookup(f: Field, value: Any) -> bool:
+    """Whether ``value`` of field ``f`` is a link given as a lookup (``{"email": ...}``)
+    rather than as an id or ``{"id": 3}``."""
+    return f.type == "link" and isinstance(value, dict) and bool(value) and "id" not in value
 
 
 def _id_of(ident: int | str | None) -> int | None:
