@@ -177,6 +177,10 @@ def test_explain_names_the_rule_that_decided(site: Site, actor, data) -> None:
     assert not denied.allowed
     assert denied.source.endswith("library.yaml:" + denied.source.rsplit(":", 1)[1])
     assert "permissions/library.yaml" in denied.source
+    # named from the pack's folder: the text reaches API clients, the server's paths don't
+    pack = denied.source.split("/", 1)[0]
+    assert pack in site.model.modules and str(site.model.modules[pack].path) not in denied.source
+    assert denied.source.startswith(f"{pack}/permissions/library.yaml:"), denied.source
     allowed = explain(site.policy, ben, entity, "write", loan["id"])
     assert allowed.allowed and "created" in allowed.rule
     assert allowed.hidden == ["late_fee_rate"] and allowed.read_only == ["notes"]

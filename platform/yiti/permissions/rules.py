@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from yiti.definitions.model import Model
@@ -101,13 +102,24 @@ def row_rule(role: str, entity: str, spec: Mapping[str, Any], source: str) -> Ro
     return RowRule(role, entity, source, path=str(spec["field"]), attribute=str(spec["user"]))
 
 
+def _in_pack(module: str, path: str) -> str:
+    """``path`` from its pack's folder on (``commerce/permissions/staff.yaml``)."""
+    parts = Path(path).parts
+    if module in parts:
+        return "/".join(parts[len(parts) - 1 - parts[::-1].index(module):])
+    return "/".join(parts[-2:])
+
+
 def declared_rules(model: Model) -> RuleSet:
     """The rules the packs declare in ``permissions/`` (later packs add to earlier ones)."""
     rules = RuleSet()
     for definition in model.extra.get("permissions", {}).values():
         body = definition.body
         lines: Mapping[str, int] = body.get("_lines", {})
-        path = definition.location.path if definition.location else definition.module
+        # named from the pack's folder, not the server's file system: the text reaches
+        # API clients in a refusal's message
+        path = (_in_pack(definition.module, definition.location.path)
+                if definition.location else definition.module)
 
         def where(key: str, i: int, path: str = path, lines: Mapping[str, int] = lines) -> str:
             line = lines.get(f"{key}.{i}")
