@@ -210,6 +210,57 @@ def user_roles(name: str, roles: tuple[str, ...]) -> None:
     click.echo(f"Roles of {name!r}: {', '.join(roles) or '(none)'}.")
 
 
+@main.group()
+def token() -> None:
+    """Create and revoke API tokens (for integrations and scripted set-up)."""
+
+
+@token.command("create")
+@click.argument("name")
+@click.option("--scope", "scopes", multiple=True, default=("*",), show_default=True,
+              help="A scope (repeatable): *, read:<entity|*>, write:<entity|*>.")
+@click.option("--label", help="What the token is for (shown in the user's token list).")
+@click.option("--days", type=click.IntRange(1, 3650), help="Expires after this many days.")
+def token_create(name: str, scopes: tuple[str, ...], label: str | None,
+                 days: int | None) -> None:
+    """Create an API token for user NAME and print it (shown only now), e.g.
+    yiti token create erp-sync --scope read:* --scope write:sales_order --days 90."""
+    import datetime as dt
+
+    from yiti.errors import YitiError
+    from yiti.permissions.tokens import create_token
+    from yiti.permissions.users import get_user
+
+    site = _site(_settings())
+    try:
+        value, ident = create_token(site, get_user(site, name)["id"], scopes, label=label,
+                                    expires_in=dt.timedelta(days=days) if days else None)
+    except YitiError as error:
+        click.echo(f"error: {error.message}", err=True)
+        sys.exit(1)
+    finally:
+        site.close()
+    click.echo(f"Token {ident} of {name!r} ({', '.join(scopes)}); it is shown only now:")
+    click.echo(value)
+
+
+@token.command("revoke")
+@click.argument("ident", type=int)
+def token_revoke(ident: int) -> None:
+    """Revoke token IDENT (its number, as `yiti token create` printed it)."""
+    from yiti.permissions.tokens import revoke_token
+
+    site = _site(_settings())
+    try:
+        done = revoke_token(site, ident)
+    finally:
+        site.close()
+    if not done:
+        click.echo(f"error: no token {ident}", err=True)
+        sys.exit(1)
+    click.echo(f"Token {ident} revoked.")
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=lambda: int(os.environ.get("PORT", "5000")),
