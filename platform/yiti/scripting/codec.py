@@ -13,7 +13,13 @@ from typing import Any
 
 from yiti.scripting.proxies import Doc, FrozenMap, ReadOnlyRecord
 
-MAX_MESSAGE = 16 * 1024 * 1024
+MAX_MESSAGE = 16 * 1024 * 1024  # bytes of one message, either way
+
+# The record calls a worker may ask the app for, and the script function making each.
+CALLS = {
+    "get": "get_record", "list": "list_records", "create": "create_record",
+    "update": "update_record", "notify": "notify",
+}
 
 
 def encode(value: Any) -> Any:

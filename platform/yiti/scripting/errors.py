@@ -2,8 +2,8 @@
 
 Every error names the definition file, the line in that file, the expression or script
 and a stable ``code`` (``syntax``, ``forbidden``, ``runtime``, ``size_limit``,
-``cpu_limit``, ``memory_limit``, ``timeout``, ``loop_limit``, ``recursion_limit``,
-``depth_limit``, ``worker``); never a traceback.
+``cpu_limit``, ``memory_limit``, ``timeout``, ``loop_limit``, ``call_limit``,
+``recursion_limit``, ``output_limit``, ``depth_limit``, ``worker``); never a traceback.
 """
 
 from __future__ import annotations

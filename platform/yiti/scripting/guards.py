@@ -11,14 +11,15 @@ string) is measured *before* it runs and refused past a bound in :class:`Limits`
 
 from __future__ import annotations
 
-import datetime as dt
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
+from itertools import chain
 from typing import Any
 
 from yiti.scripting.errors import SandboxViolation
+from yiti.scripting.proxies import Doc, ReadOnlyRecord
 
 
 @dataclass(frozen=True)
@@ -48,37 +49,66 @@ def too_big(what: str) -> SandboxViolation:
 
 # -- sizes -------------------------------------------------------------------------------
 
-_SCALARS = (bool, float, type(None), Decimal, dt.date, dt.datetime, dt.time, dt.timedelta)
+_DICT_VIEWS = (type({}.keys()), type({}.values()), type({}.items()))
+_SEQUENCE_TYPES = (list, tuple, set, frozenset, *_DICT_VIEWS)
+
+
+def _inside(obj: Any) -> Iterable[Any] | None:
+    """What ``str(obj)`` renders of ``obj``'s contents, or None if it renders short."""
+    t = type(obj)
+    if t in _SEQUENCE_TYPES:
+        return obj  # type: ignore[no-any-return]
+    if t is ReadOnlyRecord or t is Doc:
+        return chain.from_iterable(obj._values.items())
+    if isinstance(obj, dict):  # FrozenMap too
+        return chain.from_iterable(obj.items())
+    if isinstance(obj, BaseException):
+        return obj.args
+    return None
 
 
 def weight(obj: Any, budget: int) -> int:
-    """A cheap upper bound of what ``str(obj)`` or a copy costs; stops once past ``budget``."""
+    """A cheap upper bound of what ``str(obj)`` or a copy costs; stops once past ``budget``.
+
+    One unit is an item, or 8 characters of text, or 64 bits of a number. Records, maps
+    and exceptions count by what they hold. An item shared between places counts at each
+    place (``str()`` prints it at each), but an object inside itself counts once: ``str()``
+    prints it as ``[...]``.
+    """
     t = type(obj)
     if t is str:
         return 1 + len(obj) // 8
     if t is int:
         return 1 + obj.bit_length() // 64
-    if t in (list, tuple, set, frozenset, dict):
-        total = 1
-        stack: list[Any] = [obj]
-        while stack:
-            item = stack.pop()
-            it = item.items() if type(item) is dict else item
-            for element in it:
-                et = type(element)
-                if et is str:
-                    total += 1 + len(element) // 8
-                elif et is int:
-                    total += 1 + element.bit_length() // 64
-                elif et in (list, tuple, set, frozenset, dict):
-                    total += 1
-                    stack.append(element)
-                else:
-                    total += 1
-                if total > budget:
-                    return total
-        return total
-    return 1
+    inside = _inside(obj)
+    if inside is None:
+        return 1
+    total = 1
+    path = {id(obj)}  # the containers being walked: one met again is inside itself
+    stack: list[tuple[int, Iterator[Any]]] = [(id(obj), iter(inside))]
+    while stack:
+        key, items = stack[-1]
+        for element in items:
+            et = type(element)
+            if et is str:
+                total += 1 + len(element) // 8
+            elif et is int:
+                total += 1 + element.bit_length() // 64
+            else:
+                total += 1
+                inner = _inside(element)
+                if inner is not None and id(element) not in path:
+                    path.add(id(element))
+                    stack.append((id(element), iter(inner)))
+                    break  # walk it now, then come back to the rest of ``items``
+            if total > budget:
+                return total
+        else:
+            stack.pop()
+            path.discard(key)
+        if total > budget:
+            return total
+    return total
 
 
 # -- arithmetic --------------------------------------------------------------------------

@@ -327,6 +327,18 @@ def end_of_month(d: Any) -> dt.date:
 # -- builtins ------------------------------------------------------------------------------
 
 
+def _repr_floor(text: str) -> int:
+    """At least ``len(repr(text))``: each backslash doubles, plus the quotes. Other
+    escapes (a quote, ``\\n``, up to 10 for ``'\\U000e0001'``) only add to it."""
+    return len(text) + text.count("\\") + 2
+
+
+def _range_size(r: range) -> int:
+    if r.step > 0:
+        return max(0, (r.stop - r.start + r.step - 1) // r.step)
+    return max(0, (r.start - r.stop - r.step - 1) // -r.step)
+
+
 def make_builtins(limits: Limits, *, script: bool) -> dict[str, Any]:
     """A fresh set of builtins for code running under ``limits``."""
     max_items, max_string = limits.max_items, limits.max_string
@@ -339,19 +351,30 @@ def make_builtins(limits: Limits, *, script: bool) -> dict[str, Any]:
         return run
 
     def render(fn: Callable[[Any], str]) -> Callable[..., str]:
+        # str() and repr() here are also f-strings' {x} and {x!r}. Each result is held to
+        # max_string, so nesting them (repr(repr(...)), each doubling backslashes) can't
+        # compound.
         def run(x: Any = "") -> str:
             if type(x) is str:
-                return x if fn is str else fn(x)
-            if weight(x, max_string // 4) > max_string // 4:
+                if fn is str:
+                    return x
+                if _repr_floor(x) > max_string:
+                    raise too_big("the text")
+            elif weight(x, max_string // 4) > max_string // 4:
                 raise too_big("the text")
-            return fn(x)
+            # Built, then checked: other escapes, numbers and dates can print longer than
+            # the checks above count, but only a few times longer.
+            text = fn(x)
+            if len(text) > max_string:
+                raise too_big("the text")
+            return text
 
         run.__name__ = fn.__name__
         return run
 
     def range_(*args: int) -> range:
         r = range(*args)
-        if len(r) > max_items:
+        if _range_size(r) > max_items:  # len() itself fails past 2**63
             raise too_big("the range")
         return r
 

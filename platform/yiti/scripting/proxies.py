@@ -43,6 +43,15 @@ def freeze(value: Any) -> Any:
     return value
 
 
+def _not_a_field() -> TypeError:
+    # Also what list(doc), dict(doc) and ``for x in doc`` end in: with no __iter__, Python
+    # tries doc[0], doc[1], ...
+    return TypeError(
+        "records are read by field name, like doc['qty'] or doc.qty; a record can't be "
+        "indexed by position, listed or looped over"
+    )
+
+
 def _missing(values: Mapping[str, Any], name: str) -> AttributeError:
     hint = did_you_mean(name, [k for k in values if isinstance(k, str)])
     return AttributeError(f"the record has no field {name!r}" + (f"; {hint}" if hint else ""))
@@ -65,6 +74,8 @@ class ReadOnlyRecord:
             raise _missing(self._values, name) from None
 
     def __getitem__(self, name: str) -> Any:
+        if type(name) is not str:
+            raise _not_a_field()
         try:
             return self._values[name]
         except KeyError:
@@ -149,6 +160,8 @@ class Doc:
             raise _missing(self._values, name) from None
 
     def __getitem__(self, name: str) -> Any:
+        if type(name) is not str:
+            raise _not_a_field()
         try:
             return self._values[name]
         except KeyError:

@@ -25,6 +25,10 @@ from yiti.scripting.errors import ScriptError, ScriptProblem
 from yiti.scripting.policy import compile_source
 
 _depth: ContextVar[int] = ContextVar("yiti_script_depth", default=0)
+# When the run whose record call is being served must end (time.monotonic()): a script
+# run by that call (an event) ends by then too.
+_until: ContextVar[float | None] = ContextVar("yiti_script_until", default=None)
+_MB = codec.MAX_MESSAGE // (1024 * 1024)
 
 
 @runtime_checkable
@@ -129,8 +133,11 @@ class ScriptRunner:
 
     ``cpu_seconds`` is the CPU budget of one run, ``memory_mb`` each worker's address space,
     ``wall_seconds`` the real time a run may take besides the host's own calls (default
-    ``2 * cpu_seconds + 1``). Scripts that trigger scripts (through the host) nest at most
-    ``max_depth`` deep. Thread-safe; :meth:`close` stops the workers.
+    ``2 * cpu_seconds + 1``), ``total_seconds`` the real time it may take in all, record
+    calls included (default 30 s, or ``wall_seconds`` if longer), and ``max_calls`` how many
+    record calls it may make. Scripts that trigger scripts (through the host) nest at most
+    ``max_depth`` deep, and end when the script that triggered them must. Thread-safe;
+    :meth:`close` stops the workers.
     """
 
     def __init__(
@@ -140,6 +147,8 @@ class ScriptRunner:
         cpu_seconds: float = 1.0,
         memory_mb: int = 256,
         wall_seconds: float | None = None,
+        total_seconds: float | None = None,
+        max_calls: int = 1000,
         max_depth: int = 3,
         timezone: str = "Asia/Shanghai",
         max_runs_per_worker: int = 1000,
@@ -151,6 +160,10 @@ class ScriptRunner:
             self._ctx.set_forkserver_preload(["yiti.scripting.worker"])
         self.pool_size, self.cpu_seconds, self.memory_mb = pool_size, cpu_seconds, memory_mb
         self.wall_seconds = wall_seconds if wall_seconds is not None else 2 * cpu_seconds + 1
+        self.total_seconds = (
+            total_seconds if total_seconds is not None else max(30.0, self.wall_seconds)
+        )
+        self.max_calls = max_calls
         self.max_depth, self.timezone = max_depth, timezone
         self.max_runs_per_worker, self.queue_seconds = max_runs_per_worker, queue_seconds
         self._idle: list[_Worker] = []
@@ -250,9 +263,14 @@ class ScriptRunner:
                 raise ValueError(f"{key!r} can't be an input name")
         message = codec.dumps({
             "op": "run", "source": source, "filename": filename, "lineno": lineno,
-            "cpu_seconds": self.cpu_seconds, "doc": codec.encode(doc) if doc is not None else None,
+            "cpu_seconds": self.cpu_seconds, "max_calls": self.max_calls,
+            "doc": codec.encode(doc) if doc is not None else None,
             "inputs": codec.encode(dict(inputs or {})),
         })
+        if len(message) > codec.MAX_MESSAGE:
+            raise ScriptError(
+                f"the script's doc and inputs are larger than {_MB} MB", code="size_limit", **where
+            )
         host = host if host is not None else NoHost()
         worker = self._acquire(nested=level > 0)
         healthy = False
@@ -277,34 +295,59 @@ class ScriptRunner:
             logs=tuple((a, b) for a, b in reply.get("logs") or ()),
         )
 
-    def _serve(self, worker: _Worker, host: ScriptHost, level: int, where: dict[str, Any]) -> dict[str, Any]:
-        deadline = time.monotonic() + self.wall_seconds
+    def _serve(
+        self, worker: _Worker, host: ScriptHost, level: int, where: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Answer the worker's record calls until the script ends or runs out of time.
+
+        ``deadline`` (``wall_seconds``) moves on by each call's time; ``until``
+        (``total_seconds``, or the end of the run whose record call started this one)
+        does not.
+        """
+        now = time.monotonic()
+        deadline, until, outer = now + self.wall_seconds, now + self.total_seconds, _until.get()
+        if outer is not None and outer < until:
+            until = outer
         host_error: BaseException | None = None
+        calls = 0
         while True:
-            remaining = deadline - time.monotonic()
+            remaining = min(deadline, until) - time.monotonic()
             try:
                 ready = remaining > 0 and worker.conn.poll(remaining)
-                if not ready:
-                    raise _Failed(ScriptError(
-                        f"the script took longer than {self.wall_seconds:g} s and was stopped",
-                        code="timeout", **where), recycle=True)
+                if not ready:  # the worker is killed; a host's refusal still says why
+                    error = host_error or self._timeout(deadline, until, outer, where)
+                    raise _Failed(error, recycle=True)
                 msg = codec.loads(worker.conn.recv_bytes(codec.MAX_MESSAGE))
-            except (EOFError, OSError, ValueError):
+            except EOFError:
                 raise _Failed(self._died(worker, where), recycle=True) from None
+            except (OSError, ValueError) as e:  # the worker is alive but sent too much, or garbage
+                raise _Failed(self._garbled(e, where), recycle=True) from None
             op = msg.get("op")
             if op == "call":
+                calls += 1
+                if calls > self.max_calls:  # the worker refuses first; this is in case it doesn't
+                    raise _Failed(self._too_many_calls(where), recycle=True)
                 if host_error is not None:
                     worker.conn.send_bytes(codec.dumps({"op": "abort"}))
                     continue
                 started = time.monotonic()
                 try:
-                    value = self._call_host(host, msg, level)
+                    value = self._call_host(host, msg, level, until)
+                    answer = codec.dumps({"op": "reply", "value": codec.encode(value)})
                 except Exception as e:  # the host refused: stop the script, re-raise this
                     host_error = e
-                    worker.conn.send_bytes(codec.dumps({"op": "abort"}))
-                else:
-                    worker.conn.send_bytes(codec.dumps({"op": "reply", "value": codec.encode(value)}))
-                deadline += time.monotonic() - started
+                    answer = codec.dumps({"op": "abort"})
+                if len(answer) > codec.MAX_MESSAGE:
+                    answer = codec.dumps({
+                        "op": "refuse", "code": "size_limit",
+                        "message": f"the answer to {codec.CALLS[msg['method']]}() is larger "
+                                   f"than {_MB} MB",
+                    })
+                worker.conn.send_bytes(answer)
+                now = time.monotonic()
+                deadline += now - started
+                if now > until and host_error is None:
+                    raise _Failed(self._timeout(deadline, until, outer, where), recycle=True)
             elif op in ("done", "fail", "aborted"):
                 if host_error is not None:
                     raise _Failed(host_error, recycle=bool(msg.get("recycle")))
@@ -312,24 +355,52 @@ class ScriptRunner:
                     raise _Failed(ScriptError("the script was stopped", code="worker", **where), False)
                 return msg
 
-    def _call_host(self, host: ScriptHost, msg: dict[str, Any], level: int) -> Any:
+    def _timeout(
+        self, deadline: float, until: float, outer: float | None, where: dict[str, Any]
+    ) -> ScriptError:
+        if deadline < until:
+            message = f"the script took longer than {self.wall_seconds:g} s and was stopped"
+        elif until == outer:
+            message = "the script that triggered this one ran out of time, so this one was stopped"
+        else:
+            message = (
+                f"the script took longer than {self.total_seconds:g} s in all (record calls "
+                "included) and was stopped"
+            )
+        return ScriptError(message, code="timeout", **where)
+
+    def _too_many_calls(self, where: dict[str, Any]) -> ScriptError:
+        return ScriptError(
+            f"the script made more than {self.max_calls:,} record calls", code="call_limit",
+            **where,
+        )
+
+    def _call_host(self, host: ScriptHost, msg: dict[str, Any], level: int, until: float) -> Any:
         method, args = msg.get("method"), msg.get("args") or []
-        if method not in ("get", "list", "create", "update", "notify"):
+        if method not in codec.CALLS:
             raise ScriptError(f"unknown record call {method!r}", code="worker")
-        token = _depth.set(level + 1)
+        depth, end = _depth.set(level + 1), _until.set(until)
         try:
             return getattr(host, method)(*args)
         finally:
-            _depth.reset(token)
+            _until.reset(end)
+            _depth.reset(depth)
 
     def _died(self, worker: _Worker, where: dict[str, Any]) -> ScriptError:
-        worker.process.join(2)
+        worker.process.join(2)  # its end of the pipe closed: it has exited, or is exiting
         code = worker.process.exitcode
         if code is not None and code < 0 and -code == signal.SIGXCPU:  # past RLIMIT_CPU
             return ScriptError("the script used more than its CPU time", code="cpu_limit", **where)
         return ScriptError(
             f"the script's worker stopped unexpectedly (exit code {code})", code="worker", **where
         )
+
+    def _garbled(self, error: Exception, where: dict[str, Any]) -> ScriptError:
+        # Not worth waiting for: the worker is killed and replaced once the run is over.
+        if str(error) == "bad message length":
+            return ScriptError(f"the script sent more than {_MB} MB", code="size_limit", **where)
+        return ScriptError(f"the script's worker sent an unreadable message ({error})",
+                           code="worker", **where)
 
 
 _default: ScriptRunner | None = None

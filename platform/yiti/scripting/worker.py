@@ -4,7 +4,9 @@ It starts from a fresh interpreter (``forkserver``/``spawn``), empties its envir
 limits its own address space (``RLIMIT_AS``) and, per run, its CPU time twice over: an
 ``ITIMER_PROF`` timer stops the script with a clear message, and ``RLIMIT_CPU`` kills the
 process if a single C-level step keeps the timer from firing. The parent also kills it on
-a wall-clock deadline. Everything it exchanges with the parent is JSON (``codec.py``).
+a wall-clock deadline. Everything it exchanges with the parent is JSON (``codec.py``), each
+message checked against the parent's 16 MB before it is sent; record calls are counted
+(``call_limit``) here, with the line of the call, and again by the parent.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import os
 import resource
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from multiprocessing.connection import Connection
 from types import CodeType, FrameType
 from typing import Any
@@ -38,6 +40,8 @@ from yiti.scripting.proxies import Doc, freeze, record_proxy
 
 RECURSION_LIMIT = 300
 MAX_LIST_LIMIT = 1000
+MAX_CALLS = 1000  # record calls per run, unless the run says otherwise (ScriptRunner.max_calls)
+_MB = codec.MAX_MESSAGE // (1024 * 1024)
 
 
 class HostAbort(BaseException):
@@ -59,14 +63,28 @@ class Output:
         self.entries: list[list[str]] = []
         self.size, self.limit = 0, limit
 
-    def add(self, level: str, text: str) -> None:
-        self.size += len(text)
-        if self.size > self.limit:
+    def check(self, size: int) -> None:
+        """Refuse before building a line of ``size`` characters that would not fit."""
+        if self.size + size > self.limit:
             raise LimitExceeded(
                 f"the script printed or logged more than {self.limit:,} characters",
                 "output_limit",
             )
+
+    def add(self, level: str, text: str) -> None:
+        self.check(len(text))
+        self.size += len(text)
         self.entries.append([level, text])
+
+    def join(self, sep: str, parts: Iterable[str], end: str = "") -> str:
+        """``sep.join(parts) + end``, refused as soon as it could not be printed."""
+        texts: list[str] = []
+        size = len(end)
+        for part in parts:
+            size += len(part) + (len(sep) if texts else 0)
+            self.check(size)
+            texts.append(part)
+        return sep.join(texts) + end
 
 
 class _State:
@@ -78,13 +96,46 @@ def _on_cpu_timer(signum: int, frame: FrameType | None) -> None:
         raise LimitExceeded("the script used more than its CPU time", "cpu_limit")
 
 
-def _api(conn: Connection, output: Output, render: Callable[[Any], str]) -> dict[str, Any]:
+def _encode(value: Any, what: str) -> Any:
+    try:
+        return codec.encode(value)
+    except RecursionError:
+        raise ValueError(f"{what} contains itself or is nested too deeply to be sent") from None
+
+
+def _dumps(message: Any, what: str) -> bytes:
+    """``message`` as bytes for the app, refused past what the app will read."""
+    try:
+        data = codec.dumps(message)
+    except MemoryError:
+        data = None
+    if data is None or len(data) > codec.MAX_MESSAGE:
+        raise SandboxViolation(f"{what} would be larger than {_MB} MB", "size_limit")
+    return data
+
+
+def _api(
+    conn: Connection, output: Output, render: Callable[[Any], str], max_calls: int
+) -> dict[str, Any]:
     """The record service, notifications and logging, as the script sees them."""
+    calls = [0]
 
     def call(method: str, *args: Any) -> Any:
-        conn.send_bytes(codec.dumps({"op": "call", "method": method, "args": codec.encode(args)}))
+        # Each call costs the app a query (or a notification); the app counts them too.
+        calls[0] += 1
+        if calls[0] > max_calls:
+            raise LimitExceeded(
+                f"the script made more than {max_calls:,} record calls; read many records "
+                "with one list_records()", "call_limit",
+            )
+        what = f"the values given to {codec.CALLS[method]}()"
+        args_ = _encode(args, what)
+        conn.send_bytes(_dumps({"op": "call", "method": method, "args": args_}, what))
         reply = codec.loads(conn.recv_bytes(codec.MAX_MESSAGE))
-        if reply.get("op") != "reply":
+        op = reply.get("op")
+        if op == "refuse":  # the app won't send this answer (too large), the script goes on
+            raise SandboxViolation(str(reply.get("message")), str(reply.get("code")))
+        if op != "reply":
             raise HostAbort()
         return reply.get("value")
 
@@ -126,7 +177,7 @@ def _api(conn: Connection, output: Output, render: Callable[[Any], str]) -> dict
         """Write to the script's log (``level``: debug, info, warning, error)."""
         if level not in ("debug", "info", "warning", "error"):
             raise ValueError("level must be debug, info, warning or error")
-        output.add(level, " ".join(render(p) for p in parts))
+        output.add(level, output.join(" ", (render(p) for p in parts)))
 
     def throw(message: str, field: str = "") -> None:
         """Refuse the save: ``throw("Credit limit exceeded", "customer")``."""
@@ -138,21 +189,21 @@ def _api(conn: Connection, output: Output, render: Callable[[Any], str]) -> dict
     }
 
 
-def _globals(conn: Connection, limits: Limits, output: Output) -> dict[str, Any]:
+def _globals(conn: Connection, limits: Limits, output: Output, max_calls: int) -> dict[str, Any]:
     counter = LoopCounter(limits.max_loops)
     builtins = make_builtins(limits, script=True)
     getattr_ = make_getattr(limits)
     binop = make_binop(limits)
     render = builtins["str"]
     builtins.update(getattr=getattr_, hasattr=make_hasattr(getattr_))
-    builtins.update(_api(conn, output, render))
+    builtins.update(_api(conn, output, render, max_calls))
 
     class Printer:
         def __init__(self, _getattr_: Any = None) -> None:
             self.parts: list[str] = []
 
         def _call_print(self, *objects: Any, sep: str = " ", end: str = "\n") -> None:
-            text = render(sep).join(render(o) for o in objects) + render(end)
+            text = output.join(render(sep), (render(o) for o in objects), render(end))
             output.add("print", text.rstrip("\n"))
             self.parts.append(text)
 
@@ -194,7 +245,7 @@ def _run(conn: Connection, msg: dict[str, Any]) -> dict[str, Any]:
             _compiled.clear()
         _compiled[key] = code
     output = Output(SCRIPT_LIMITS.max_output)
-    scope = _globals(conn, SCRIPT_LIMITS, output)
+    scope = _globals(conn, SCRIPT_LIMITS, output, int(msg.get("max_calls") or MAX_CALLS))
     for name, value in (msg.get("inputs") or {}).items():
         scope[name] = freeze(value) if name != "result" else value
     doc = _doc(msg["doc"]) if msg.get("doc") is not None else None
@@ -225,19 +276,30 @@ def _run(conn: Connection, msg: dict[str, Any]) -> dict[str, Any]:
     except SandboxViolation as e:
         return _failure(e.code, str(e), e, msg, output)
     except Exception as e:
-        return _failure("runtime", _describe(e), e, msg, output)
+        return _failure("runtime", _message(e), e, msg, output)
     finally:
         _State.running = False
         signal.setitimer(signal.ITIMER_PROF, 0)
     try:
-        after = codec.encode(doc) if doc is not None else None
-        result = codec.encode(scope.get("result"))
-    except TypeError as e:
+        after = _encode(doc, "doc") if doc is not None else None
+        result = _encode(scope.get("result"), "the result")
+    except (TypeError, ValueError) as e:
         return {"op": "fail", "code": "runtime", "message": str(e), "lineno": lineno,
                 "logs": output.entries}
+    except MemoryError:
+        return {"op": "fail", "code": "memory_limit", "recycle": True, "lineno": lineno,
+                "message": "the script ran out of memory sending its result", "logs": []}
     changed = sorted(k for k in (after or {}) if (before or {}).get(k) != after.get(k))
     return {"op": "done", "result": result, "doc": after, "changed": changed,
             "logs": output.entries}
+
+
+def _message(e: Exception) -> str:
+    # decimal's Overflow says only "[<class 'decimal.Overflow'>]". Formulas get their
+    # message from expressions._describe; this can go once that says the same.
+    if isinstance(e, decimal.Overflow):
+        return "Overflow: the decimal number would be too large (the largest is about 1E+1000000)"
+    return _describe(e)
 
 
 def _failure(
@@ -276,10 +338,19 @@ def main(conn: Connection, memory_mb: int, timezone: str) -> None:
             reply = {"op": "fail", "code": "worker", "message": f"{type(e).__name__}: {e}",
                      "lineno": msg.get("lineno", 1), "logs": [], "recycle": True}
         try:
-            conn.send_bytes(codec.dumps(reply))
+            conn.send_bytes(_reply_bytes(reply, msg))
         except (EOFError, OSError):
             return
-        except (TypeError, ValueError):
-            conn.send_bytes(codec.dumps({"op": "fail", "code": "runtime", "lineno": 1,
-                                         "message": "the script's result can't be sent",
-                                         "logs": []}))
+
+
+def _reply_bytes(reply: dict[str, Any], msg: dict[str, Any]) -> bytes:
+    """The run's reply as bytes, or a failure saying why it can't be sent."""
+    code, message = "runtime", "the script's result can't be sent"
+    try:
+        return _dumps(reply, "the script's result, doc and log")
+    except SandboxViolation as e:
+        code, message = e.code, str(e)
+    except (TypeError, ValueError, RecursionError):
+        pass
+    return codec.dumps({"op": "fail", "code": code, "message": message,
+                        "lineno": msg.get("lineno", 1), "logs": [], "recycle": False})

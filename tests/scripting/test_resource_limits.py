@@ -1,0 +1,280 @@
+"""Resource limits and messages found by the sandbox red-team run.
+
+Text built by str(), repr() and f-strings stays within the text limit however it is nested;
+records, maps and exceptions weigh what they hold; a script's record calls are counted and
+timed; and what goes wrong says so in words an analyst can act on.
+"""
+
+from __future__ import annotations
+
+import time
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from yiti.scripting import ExpressionError, ScriptError, ScriptRunner, codec, evaluate, record_names
+from yiti.scripting.guards import weight
+from yiti.scripting.proxies import Doc, FrozenMap, record_proxy
+from yiti.scripting.scripts import _Failed
+
+from .conftest import FakeHost
+
+
+def refused(source: str, names: dict[str, Any] | None = None) -> ExpressionError:
+    with pytest.raises(ExpressionError) as e:
+        evaluate(source, names or {})
+    return e.value
+
+
+# -- text: str(), repr(), f-strings ---------------------------------------------------------
+
+@pytest.mark.parametrize("source", [
+    "repr('\\\\' * 60000)",  # each backslash doubles: 120,002 characters
+    "repr(repr('\\\\' * 30000))",
+    "repr(repr(repr(repr(repr(repr(repr(repr(repr(repr(repr(repr('\\\\' * 100000))))))))))))",
+    "f'''{f\"{f'{s!r}'!r}\"!r}'''",
+    "str(['\\\\' * 40000] * 2)",  # light enough to build, too long once escaped
+    "repr(chr(0xE0001) * 20000)",  # '\\U000e0001': 10 characters each
+])
+def test_text_from_str_and_repr_is_held_to_the_limit(source: str) -> None:
+    started = time.perf_counter()
+    e = refused(source, {"s": "\\" * 20000})
+    assert e.code == "size_limit" and "the text would be too large" in e.message
+    assert time.perf_counter() - started < 1
+
+
+def test_text_within_the_limit_is_still_rendered() -> None:
+    assert len(evaluate("repr('a' * 99000)")) == 99002
+    assert len(evaluate("repr('\\\\' * 49999)")) == 100000
+    assert evaluate("repr(chr(0) * 3)") == repr("\x00" * 3)
+    assert evaluate("f'{s!r}'", {"s": "it's"}) == '"it\'s"'
+
+
+def test_repr_nesting_in_a_script_is_a_size_limit_not_memory(runner) -> None:
+    source = "s = '\\\\' * 1000000\nfor i in range(10):\n    s = repr(s)\nresult = len(s)"
+    with pytest.raises(ScriptError) as e:
+        runner.run(source)
+    assert (e.value.code, e.value.lineno) == ("size_limit", 3)
+
+
+def test_print_and_log_refuse_before_joining(runner) -> None:
+    many = "x = 'x' * 1000000\nparts = []\nfor i in range(50):\n    parts.append(x)\n"
+    for source in ("print(*range(1000), sep='x' * 1000000)", many + "log(*parts)"):
+        with pytest.raises(ScriptError) as e:
+            runner.run(source)
+        assert e.value.code == "output_limit", source
+
+
+# -- weight of records, maps, exceptions and cycles -----------------------------------------
+
+def test_records_maps_and_exceptions_weigh_what_they_hold() -> None:
+    big = "x" * 8000
+    light = weight(record_proxy({"a": 1}), 10**6)
+    assert weight(record_proxy({"note": big}), 10**6) > 1000 > light
+    assert weight(record_proxy({}, {"lines": [{"note": big}]}), 10**6) > 1000
+    assert weight(Doc({"note": big}), 10**6) > 1000
+    assert weight(FrozenMap(note=big), 10**6) > 1000
+    assert weight(ValueError(big), 10**6) > 1000
+    assert weight({"a": 1}.values(), 10**6) == 2
+    # Shared items count where each is printed.
+    record = record_proxy({"note": big})
+    assert weight((record, record), 10**6) > 2 * weight(record, 10**6) - 1
+
+
+def test_weight_stops_at_an_object_inside_itself() -> None:
+    loop: list[Any] = [1]
+    loop.append(loop)
+    assert weight(loop, 10**6) == 3
+    inner: dict[str, Any] = {}
+    outer = [inner, inner]
+    inner["back"] = outer
+    assert weight(outer, 10**6) < 10
+
+
+@pytest.mark.parametrize("source", [
+    "str((doc,) * 24000)",
+    "str((meta,) * 24000)",
+    "str(meta)",
+    "str((lines,) * 24000)",
+])
+def test_str_of_repeated_records_and_maps_is_refused(source: str) -> None:
+    names = record_names({"note": "n" * 10000}, {"lines": [{"note": "l" * 10000}]},
+                         extra={"meta": {f"k{i}": "v" * 90000 for i in range(5)}})
+    assert refused(source, names).code == "size_limit"
+
+
+def test_str_of_a_list_inside_itself(runner) -> None:
+    assert runner.run("x = [1]\nx.append(x)\nresult = str(x)").value == "[1, [...]]"
+
+
+# -- record calls: how many, and how long in all ---------------------------------------------
+
+class SlowHost(FakeHost):
+    def __init__(self, seconds: float) -> None:
+        super().__init__()
+        self.seconds = seconds
+
+    def get(self, entity: str, name: Any) -> Any:
+        time.sleep(self.seconds)
+        return super().get(entity, name)
+
+
+def test_record_calls_are_capped_per_run(runner, host) -> None:
+    source = "n = 0\nwhile True:\n    get_record('customer', 'C-1')\n    n += 1"
+    with pytest.raises(ScriptError) as e:
+        runner.run(source, host=host, filename="s.yaml", lineno=10)
+    assert e.value.code == "call_limit" and "1,000 record calls" in e.value.message
+    assert e.value.lineno == 12
+    assert len(host.calls) == runner.max_calls == 1000
+    assert runner.run("result = 'fine'").value == "fine"
+
+
+def test_call_limit_cannot_be_caught(runner, host) -> None:
+    source = ("for i in range(2000):\n    try:\n        get_record('customer', 'C-1')\n"
+              "    except Exception:\n        pass")
+    with pytest.raises(ScriptError) as e:
+        runner.run(source, host=host)
+    assert e.value.code == "call_limit"
+
+
+def test_the_app_counts_record_calls_too(host) -> None:
+    """A worker that doesn't refuse (a bug, or an escape) is stopped by the app."""
+    runner = ScriptRunner(pool_size=1, max_calls=3)
+    call = codec.dumps({"op": "call", "method": "get", "args": ["customer", "C-1"]})
+
+    class Conn:
+        def __init__(self) -> None:
+            self.sent: list[bytes] = []
+
+        def poll(self, timeout: float) -> bool:
+            return True
+
+        def recv_bytes(self, maxlength: int) -> bytes:
+            return call
+
+        def send_bytes(self, data: bytes) -> None:
+            self.sent.append(data)
+
+    worker = type("Worker", (), {"conn": Conn()})()
+    with pytest.raises(_Failed) as e:
+        runner._serve(worker, host, 0, {"filename": "s.yaml", "lineno": 1, "name": "s"})
+    assert e.value.recycle and e.value.error.code == "call_limit"  # type: ignore[attr-defined]
+    assert len(host.calls) == 3
+
+
+def test_record_calls_count_against_the_run_time() -> None:
+    source = "while True:\n    get_record('customer', 'C-1')"
+    with ScriptRunner(pool_size=1, cpu_seconds=1, total_seconds=0.5) as runner:
+        started = time.monotonic()
+        with pytest.raises(ScriptError) as e:
+            runner.run(source, host=SlowHost(0.05))
+        assert e.value.code == "timeout" and "0.5 s in all" in e.value.message
+        assert time.monotonic() - started < 1.5
+        assert runner.run("result = 1").value == 1
+
+
+def test_a_triggered_script_ends_when_its_trigger_must(host) -> None:
+    with ScriptRunner(pool_size=1, cpu_seconds=1, total_seconds=0.6) as runner:
+        slow = SlowHost(0.05)
+        slow.on_create = lambda entity, values: runner.run(
+            "while True:\n    get_record('customer', 'C-1')", host=slow)
+        with pytest.raises(ScriptError) as e:
+            runner.run("get_record('customer', 'C-1')\ncreate_record('task', {})", host=slow)
+        assert e.value.code == "timeout" and "triggered this one" in e.value.message
+
+
+def test_defaults_are_documented() -> None:
+    runner = ScriptRunner()
+    assert (runner.max_calls, runner.total_seconds) == (1000, 30.0)
+
+
+# -- messages --------------------------------------------------------------------------------
+
+def test_decimal_overflow_in_a_script_says_what_happened(runner) -> None:
+    with pytest.raises(ScriptError) as e:
+        runner.run("x = decimal('1e999999') * 10")
+    assert e.value.code == "runtime"
+    assert "too large" in e.value.message and "<class" not in e.value.message
+
+
+@pytest.mark.parametrize("source", ["doc[0]", "list(doc)", "dict(doc)", "tuple(doc)"])
+def test_records_are_read_by_field_name(source: str) -> None:
+    e = refused(source, record_names({"qty": 1}))
+    assert "records are read by field name" in e.message, e.message
+
+
+def test_doc_is_read_by_field_name_in_scripts(runner) -> None:
+    for source in ("result = doc[0]", "for x in doc:\n    pass"):
+        with pytest.raises(ScriptError) as e:
+            runner.run(source, doc={"qty": 1})
+        assert "records are read by field name" in e.value.message
+
+
+@pytest.mark.parametrize("source,what", [
+    ("x = []\nfor i in range(200):\n    x = [x]\nresult = x", "the result"),
+    ("x = []\nx.append(x)\nresult = x", "the result"),
+    ("doc.lines.append(doc)", "doc"),
+])
+def test_results_inside_themselves_are_named(runner, source: str, what: str) -> None:
+    started = runner.workers_started
+    with pytest.raises(ScriptError) as e:
+        runner.run(source, doc={"lines": []})
+    assert e.value.code == "runtime"
+    assert f"{what} contains itself or is nested too deeply" in e.value.message
+    assert runner.workers_started == started  # the worker was fine: it is kept
+
+
+def test_record_call_with_a_value_inside_itself(runner, host) -> None:
+    with pytest.raises(ScriptError) as e:
+        runner.run("x = []\nx.append(x)\ncreate_record('task', {'x': x})", host=host)
+    assert e.value.lineno == 3 and "create_record() contains itself" in e.value.message
+
+
+def test_a_result_over_16_mb_is_a_size_limit_at_once(runner) -> None:
+    source = "x = 'a' * 1000000\nresult = []\nfor i in range(17):\n    result.append(x)"
+    started = time.monotonic()
+    with pytest.raises(ScriptError) as e:
+        runner.run(source)
+    assert e.value.code == "size_limit" and "16 MB" in e.value.message
+    assert time.monotonic() - started < 1.5
+    assert runner.run("result = 'fine'").value == "fine"
+
+
+def test_a_record_call_over_16_mb_is_refused_at_its_line(runner, host) -> None:
+    source = "x = 'a' * 1000000\nv = []\nfor i in range(17):\n    v.append(x)\ncreate_record('task', {'v': v})"
+    with pytest.raises(ScriptError) as e:
+        runner.run(source, host=host)
+    assert (e.value.code, e.value.lineno) == ("size_limit", 5)
+    assert "create_record()" in e.value.message and "16 MB" in e.value.message
+    assert not host.calls
+
+
+def test_an_answer_over_16_mb_is_refused(runner, host) -> None:
+    host.records[("customer", "BIG")] = {"note": "a" * (17 * 1024 * 1024)}
+    source = "x = 1\nc = get_record('customer', 'BIG')"
+    with pytest.raises(ScriptError) as e:
+        runner.run(source, host=host)
+    assert (e.value.code, e.value.lineno) == ("size_limit", 2)
+    assert "the answer to get_record() is larger than 16 MB" in e.value.message
+    assert runner.run("result = get_record('customer', 'C-1').tier", host=host).value == "gold"
+
+
+def test_inputs_over_16_mb_are_refused_before_sending(runner) -> None:
+    with pytest.raises(ScriptError) as e:
+        runner.run("result = 1", inputs={"big": "a" * (17 * 1024 * 1024)})
+    assert e.value.code == "size_limit" and "16 MB" in e.value.message
+
+
+@pytest.mark.parametrize("source", ["len(range(10**30))", "range(0, -10**30, -1)"])
+def test_huge_ranges_are_a_size_limit(source: str) -> None:
+    e = refused(source)
+    assert e.code == "size_limit" and "range" in e.message
+
+
+def test_range_sizes_are_counted_right() -> None:
+    for args in [(0,), (5,), (0, 10, 3), (10, 0, -3), (3, 3), (5, 0), (0, 5, -1)]:
+        assert evaluate(f"len(range{args})") == len(range(*args))
+    assert evaluate("len(range(100000))") == 100000
+    assert refused("range(100001)").code == "size_limit"
+    assert evaluate("sum_of(values_of(lines, 'q'))", record_names({}, {"lines": [{"q": Decimal(2)}]})) == 2
