@@ -198,6 +198,11 @@ def test_decimal_overflow_in_a_script_says_what_happened(runner) -> None:
     assert "too large" in e.value.message and "<class" not in e.value.message
 
 
+def test_decimal_overflow_in_a_formula_says_what_happened() -> None:
+    e = refused("decimal('1e999999') * 10")
+    assert "too large" in e.message and "<class" not in e.message, e.message
+
+
 @pytest.mark.parametrize("source", ["doc[0]", "list(doc)", "dict(doc)", "tuple(doc)"])
 def test_records_are_read_by_field_name(source: str) -> None:
     e = refused(source, record_names({"qty": 1}))

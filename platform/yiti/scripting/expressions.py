@@ -98,6 +98,8 @@ def _describe(e: BaseException) -> str:
         text = "invalid decimal operation (a result too large, or not a number)"
     elif isinstance(e, decimal.DivisionByZero):
         text = "division by zero"
+    elif isinstance(e, decimal.Overflow):
+        text = "the decimal number would be too large (the largest is about 1E+1000000)"
     return f"{type(e).__name__}: {text}" if text else type(e).__name__
 
 

@@ -276,7 +276,7 @@ def _run(conn: Connection, msg: dict[str, Any]) -> dict[str, Any]:
     except SandboxViolation as e:
         return _failure(e.code, str(e), e, msg, output)
     except Exception as e:
-        return _failure("runtime", _message(e), e, msg, output)
+        return _failure("runtime", _describe(e), e, msg, output)
     finally:
         _State.running = False
         signal.setitimer(signal.ITIMER_PROF, 0)
@@ -292,14 +292,6 @@ def _run(conn: Connection, msg: dict[str, Any]) -> dict[str, Any]:
     changed = sorted(k for k in (after or {}) if (before or {}).get(k) != after.get(k))
     return {"op": "done", "result": result, "doc": after, "changed": changed,
             "logs": output.entries}
-
-
-def _message(e: Exception) -> str:
-    # decimal's Overflow says only "[<class 'decimal.Overflow'>]". Formulas get their
-    # message from expressions._describe; this can go once that says the same.
-    if isinstance(e, decimal.Overflow):
-        return "Overflow: the decimal number would be too large (the largest is about 1E+1000000)"
-    return _describe(e)
 
 
 def _failure(
