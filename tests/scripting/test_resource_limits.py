@@ -36,6 +36,7 @@ def refused(source: str, names: dict[str, Any] | None = None) -> ExpressionError
     "f'''{f\"{f'{s!r}'!r}\"!r}'''",
     "str(['\\\\' * 40000] * 2)",  # light enough to build, too long once escaped
     "repr(chr(0xE0001) * 20000)",  # '\\U000e0001': 10 characters each
+    "f'{(chr(0xE9) * 60000)!a}'",  # '\\xe9': 4 characters each
 ])
 def test_text_from_str_and_repr_is_held_to_the_limit(source: str) -> None:
     started = time.perf_counter()
@@ -64,6 +65,116 @@ def test_print_and_log_refuse_before_joining(runner) -> None:
         with pytest.raises(ScriptError) as e:
             runner.run(source)
         assert e.value.code == "output_limit", source
+
+
+# -- text: f-strings joined, case mappings, padding and joining -----------------------------
+
+class Text(str):
+    """Text of a subclass of str, as a caller's names might hold."""
+
+
+class Width(int):
+    """A whole number of a subclass of int (as an IntEnum is)."""
+
+
+@pytest.mark.parametrize("source", [
+    "f'" + "{s}" * 1300 + "'",  # 3,902 characters of formula, 128 million of text
+    "f'{s}{s}'",
+    "f'{s!r}-{s!a}'",
+    "f'{s}' '" + "x" * 2000 + "'",  # literal parts count too
+    "f'{f\"{s}{s}\"}'",
+])
+def test_fstring_parts_joined_are_held_to_the_limit(source: str) -> None:
+    started = time.perf_counter()
+    e = refused(source, {"s": "a" * 99000})
+    assert e.code == "size_limit" and "the text would be too large" in e.message
+    assert time.perf_counter() - started < 1
+
+
+def test_fstrings_within_the_limit_still_work() -> None:
+    names = {"s": "a" * 50000, "x": "é", "qty": 3, "d": Decimal("1.5")}
+    assert len(evaluate("f'{s}{s}'", names)) == 100000
+    assert evaluate("f'{qty} pcs at {d} ({x!r}, {x!s}, {x!a})'", names) == (
+        "3 pcs at 1.5 ('é', é, '\\xe9')")
+    assert evaluate("f'{qty=}'", names) == "qty=3"
+    assert evaluate("f'{f\"{qty}\"}-{f\"{x}\"!r}'", names) == "3-'é'"
+    assert evaluate("f'plain'") == "plain" and evaluate("f''") == ""
+    assert evaluate("f'{qty}' + 'x'", names) == "3x"
+
+
+@pytest.mark.parametrize("source", ["f'{x:>10}'", "f'{d:%Y}'", "f'{x:{w}}'", "f'{x!r:>10}'"])
+def test_fstring_format_specs_are_still_refused(source: str) -> None:
+    e = refused(source, {"x": 1, "d": None, "w": 5})
+    assert e.code == "forbidden" and "format specifications" in e.message
+
+
+def test_fstring_attribute_walks_are_still_refused() -> None:
+    e = refused("f'{x.__class__}'", {"x": 1})
+    assert e.code == "forbidden" and "__class__" in e.message
+
+
+def test_fstrings_in_scripts(runner) -> None:
+    source = "result = [f'{i}:{s!r}' for i in range(3)]"
+    assert runner.run(source, inputs={"s": "é"}).value == ["0:'é'", "1:'é'", "2:'é'"]
+    assert runner.run("def f(x):\n    return f'<{x}>'\nresult = f(1)").value == "<1>"
+    with pytest.raises(ScriptError) as e:
+        runner.run("s = 'a' * 600000\nresult = f'{s}{s}'")
+    assert (e.value.code, e.value.lineno) == ("size_limit", 2)
+
+
+@pytest.mark.parametrize("source,method", [
+    ("('\\u00df' * 100000).upper()", "upper"),  # ß -> SS
+    ("('\\u0390' * 100000).upper()", "upper"),  # one letter -> three
+    ("('\\ufb03' * 100000).casefold()", "casefold"),  # the ffi ligature -> ffi
+    ("('\\u0130' * 100000).lower()", "lower"),  # İ -> i and a dot above
+    ("('\\u00df ' * 50000).title()", "title"),
+    ("('\\u00df' * 100000).swapcase()", "swapcase"),
+    ("('\\u0130' * 100000).capitalize()", "capitalize"),
+])
+def test_case_mappings_that_grow_text_are_held_to_the_limit(source: str, method: str) -> None:
+    e = refused(source)
+    assert e.code == "size_limit" and f"the result of {method}()" in e.message
+
+
+def test_case_mappings_within_the_limit_still_work() -> None:
+    assert evaluate("'Straße'.upper()") == "STRASSE"
+    assert evaluate("'Straße'.casefold()") == "strasse"
+    assert evaluate("'ÉCOLE ÉTÉ'.lower().title()") == "École Été"
+    assert evaluate("'ßa'.swapcase() + 'éa'.capitalize()") == "SSAÉa"
+    assert len(evaluate("('\\u00df' * 50000).upper()")) == 100000
+    assert len(evaluate("('a' * 100000).upper()")) == 100000
+
+
+def test_case_mappings_in_scripts_are_held_to_the_script_limit(runner) -> None:
+    with pytest.raises(ScriptError) as e:
+        runner.run("s = '\\u00df' * 1000000\nresult = s.upper()")
+    assert (e.value.code, e.value.lineno) == ("size_limit", 2)
+    assert runner.run("result = len(('\\u00df' * 500000).upper())").value == 1000000
+
+
+def test_expandtabs_counts_the_tabs() -> None:
+    # A tab becomes at most tabsize spaces: long text with few tabs is fine.
+    assert len(evaluate("('a' * 20000 + '\\t').expandtabs()")) == 20008
+    assert len(evaluate("('\\t' * 10000).expandtabs(10)")) == 100000
+    assert evaluate("'a\\tb'.expandtabs(tabsize=4)") == "a   b"
+    assert refused("('\\t' * 10001).expandtabs(10)").code == "size_limit"
+
+
+@pytest.mark.parametrize("source,what", [
+    ("'x'.ljust(w)", "ljust()"),
+    ("'x'.zfill(w)", "zfill()"),
+    ("('\\t' * 100).expandtabs(w)", "expandtabs()"),
+    ("('a' * 1000).replace('', t)", "replace()"),
+    ("''.join((t, t, t, t))", "joined text"),
+])
+def test_text_methods_measure_subclasses_too(source: str, what: str) -> None:
+    e = refused(source, {"w": Width(200000), "t": Text("b" * 30000)})
+    assert e.code == "size_limit" and what in e.message, e.message
+
+
+def test_percent_formatting_of_a_subclass_of_text_is_refused() -> None:
+    e = refused("t % 1", {"t": Text("%200000d")})
+    assert e.code == "forbidden" and "'%' formatting" in e.message
 
 
 # -- weight of records, maps, exceptions and cycles -----------------------------------------

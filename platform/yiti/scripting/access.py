@@ -4,12 +4,14 @@ Attributes are an allowlist per type: a string offers ``upper`` and ``split`` bu
 ``format``, ``format_map`` or ``encode``; a date offers ``year`` but not ``fromtimestamp``;
 types, modules, functions, generators, frames and code offer nothing. Names starting with
 an underscore are refused everywhere, also when computed at run time. String methods that
-can build a huge result in one step are wrapped to check their arguments first.
+can build a huge result in one step are wrapped to check their arguments first, and case
+mappings (which can make non-ASCII text longer) to check their result.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import operator
 from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
 from typing import Any
@@ -186,35 +188,60 @@ class LoopCounter:
 
 # -- string methods whose result can be huge -----------------------------------------------
 
+_CASE_MAPPINGS = ("upper", "lower", "casefold", "title", "swapcase", "capitalize")
+
 
 def _string_wrappers(limits: Limits) -> dict[str, Callable[[str], Callable[..., str]]]:
+    # Widths and counts are read with operator.index, as the str methods read them (an
+    # IntEnum too), and text arguments by isinstance: what is measured is what is used.
     max_string = limits.max_string
 
     def width(method: str) -> Callable[[str], Callable[..., str]]:
         def bind(s: str) -> Callable[..., str]:
             def padded(w: int, *args: Any) -> str:
-                if type(w) is int and w > max_string:
+                n = operator.index(w)
+                if n > max_string:
                     raise too_big(f"the result of {method}()")
-                return getattr(s, method)(w, *args)
+                return getattr(s, method)(n, *args)
 
             return padded
 
         return bind
 
+    def case(method: str) -> Callable[[str], Callable[[], str]]:
+        # Case mappings can make non-ASCII text longer ('ß'.upper() is 'SS', a few letters
+        # become three); ASCII text keeps its length, so only other text is measured.
+        def bind(s: str) -> Callable[[], str]:
+            if s.isascii():
+                return getattr(s, method)
+
+            def run() -> str:
+                text: str = getattr(s, method)()  # at most three times the text
+                if len(text) > max_string:
+                    raise too_big(f"the result of {method}()")
+                return text
+
+            return run
+
+        return bind
+
     def expandtabs(s: str) -> Callable[..., str]:
         def run(tabsize: int = 8) -> str:
-            if type(tabsize) is int and len(s) * max(tabsize, 1) > max_string:
+            # Each tab becomes at most tabsize spaces (none if tabsize <= 0).
+            n = operator.index(tabsize)
+            if len(s) + s.count("\t") * (n - 1) > max_string:
                 raise too_big("the result of expandtabs()")
-            return s.expandtabs(tabsize)
+            return s.expandtabs(n)
 
         return run
 
     def replace(s: str) -> Callable[..., str]:
         def run(old: str, new: str, count: int = -1) -> str:
-            if type(old) is str and type(new) is str and len(new) > len(old):
+            if isinstance(old, str) and isinstance(new, str) and len(new) > len(old):
                 hits = s.count(old) if old else len(s) + 1
-                if type(count) is int and count >= 0:
-                    hits = min(hits, count)
+                limit = operator.index(count)
+                if limit >= 0:
+                    hits = min(hits, limit)
                 if len(s) + hits * (len(new) - len(old)) > max_string:
                     raise too_big("the result of replace()")
             return s.replace(old, new, count)
@@ -226,7 +253,7 @@ def _string_wrappers(limits: Limits) -> dict[str, Callable[[str], Callable[..., 
             items = bounded_list(parts, limits)
             size = len(s) * max(len(items) - 1, 0)
             for item in items:
-                size += len(item) if type(item) is str else 0
+                size += len(item) if isinstance(item, str) else 0
             if size > max_string:
                 raise too_big("the joined text")
             return s.join(items)
@@ -234,6 +261,7 @@ def _string_wrappers(limits: Limits) -> dict[str, Callable[[str], Callable[..., 
         return run
 
     wrappers = {m: width(m) for m in ("ljust", "rjust", "center", "zfill")}
+    wrappers.update({m: case(m) for m in _CASE_MAPPINGS})
     wrappers.update(expandtabs=expandtabs, replace=replace, join=join)
     return wrappers
 

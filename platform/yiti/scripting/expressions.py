@@ -19,8 +19,8 @@ from typing import Any
 from yiti.errors import FieldProblem
 from yiti.scripting.access import guarded_getitem, make_getattr
 from yiti.scripting.errors import ExpressionError, SandboxViolation, ScriptProblem
-from yiti.scripting.guards import EXPRESSION_LIMITS, Limits, make_binop
-from yiti.scripting.names import make_builtins
+from yiti.scripting.guards import EXPRESSION_LIMITS, Limits, make_binop, make_fstring
+from yiti.scripting.names import make_builtins, make_render
 from yiti.scripting.policy import compile_source
 from yiti.scripting.proxies import freeze
 
@@ -42,6 +42,8 @@ def _globals(limits: Limits) -> dict[str, Any]:
         "_binop_": make_binop(limits),
         "_str_": render_str,
         "_repr_": render_repr,
+        "_ascii_": make_render(ascii, limits),
+        "_fstring_": make_fstring(limits),
     }
 
 

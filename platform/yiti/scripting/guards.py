@@ -2,11 +2,12 @@
 
 RestrictedPython turns ``a.b`` into ``_getattr_(a, "b")``, ``a[b]`` into ``_getitem_``,
 ``x.y = z`` into ``_write_(x).y = z`` and ``for`` into ``_getiter_``; our policy (see
-``policy.py``) also turns every binary operator into ``_binop_(op, a, b)`` and every
-f-string part into ``_str_``. The functions here are those hooks. A single step of Python
-can't be interrupted, so anything that could explode in one step (``**``, ``<<``,
-repeating a sequence, padding a string, ``str()`` of a huge structure, ``int()`` of a long
-string) is measured *before* it runs and refused past a bound in :class:`Limits`.
+``policy.py``) also turns every binary operator into ``_binop_(op, a, b)``, every f-string
+part into ``_str_`` and every f-string into ``_fstring_``. The functions here are those
+hooks (``_str_`` is ``str()``, in ``names.py``). A single step of Python can't be
+interrupted, so anything that could explode in one step (``**``, ``<<``, repeating a
+sequence, padding a string, ``str()`` of a huge structure, ``int()`` of a long string) is
+measured *before* it runs and refused past a bound in :class:`Limits`.
 """
 
 from __future__ import annotations
@@ -168,7 +169,7 @@ def make_binop(limits: Limits) -> Callable[[str, Any, Any], Any]:
             elif weight(a, max_items) + weight(b, max_items) > max_items:
                 raise too_big("the joined list")
             return add(a, b)
-        if op == "%" and (ta is str or ta is bytes):
+        if op == "%" and isinstance(a, (str, bytes)):
             raise refuse("'%' formatting of text is not allowed; use + and format_number()")
         if op == "<<":
             return _shift(a, b, max_bits)
@@ -179,6 +180,22 @@ def make_binop(limits: Limits) -> Callable[[str, Any, Any], Any]:
         return fn(a, b)
 
     return binop
+
+
+def make_fstring(limits: Limits) -> Callable[..., str]:
+    """``_fstring_(part, ...)``: an f-string's parts joined, refused past the text limit.
+
+    Each part (a literal, or what ``_str_``/``_repr_`` made) is within the limit on its own;
+    a 4,000-character formula can still hold hundreds of them.
+    """
+    max_string = limits.max_string
+
+    def fstring(*parts: str) -> str:
+        if sum(map(len, parts)) > max_string:
+            raise too_big("the text")
+        return "".join(parts)
+
+    return fstring
 
 
 def _int_pow(a: int, b: int, max_bits: int) -> Any:

@@ -333,6 +333,32 @@ def _repr_floor(text: str) -> int:
     return len(text) + text.count("\\") + 2
 
 
+def make_render(fn: Callable[[Any], str], limits: Limits) -> Callable[..., str]:
+    """``fn`` (``str``, ``repr`` or ``ascii``) held to the text limit: the builtins ``str()``
+    and ``repr()``, and f-strings' ``{x}``, ``{x!r}`` and ``{x!a}``."""
+    max_string = limits.max_string
+
+    # Each result is held to max_string, so nesting them (repr(repr(...)), each doubling
+    # backslashes) can't compound.
+    def run(x: Any = "") -> str:
+        if type(x) is str:
+            if fn is str:
+                return x
+            if _repr_floor(x) > max_string:
+                raise too_big("the text")
+        elif weight(x, max_string // 4) > max_string // 4:
+            raise too_big("the text")
+        # Built, then checked: other escapes, numbers and dates can print longer than
+        # the checks above count, but only a few times longer (ascii() at most ten).
+        text = fn(x)
+        if len(text) > max_string:
+            raise too_big("the text")
+        return text
+
+    run.__name__ = fn.__name__
+    return run
+
+
 def _range_size(r: range) -> int:
     if r.step > 0:
         return max(0, (r.stop - r.start + r.step - 1) // r.step)
@@ -341,33 +367,11 @@ def _range_size(r: range) -> int:
 
 def make_builtins(limits: Limits, *, script: bool) -> dict[str, Any]:
     """A fresh set of builtins for code running under ``limits``."""
-    max_items, max_string = limits.max_items, limits.max_string
+    max_items = limits.max_items
 
     def sized(fn: Callable[..., Any]) -> Callable[..., Any]:
         def run(items: Any = (), *args: Any, **kwargs: Any) -> Any:
             return fn(bounded_list(items, limits), *args, **kwargs)
-
-        run.__name__ = fn.__name__
-        return run
-
-    def render(fn: Callable[[Any], str]) -> Callable[..., str]:
-        # str() and repr() here are also f-strings' {x} and {x!r}. Each result is held to
-        # max_string, so nesting them (repr(repr(...)), each doubling backslashes) can't
-        # compound.
-        def run(x: Any = "") -> str:
-            if type(x) is str:
-                if fn is str:
-                    return x
-                if _repr_floor(x) > max_string:
-                    raise too_big("the text")
-            elif weight(x, max_string // 4) > max_string // 4:
-                raise too_big("the text")
-            # Built, then checked: other escapes, numbers and dates can print longer than
-            # the checks above count, but only a few times longer.
-            text = fn(x)
-            if len(text) > max_string:
-                raise too_big("the text")
-            return text
 
         run.__name__ = fn.__name__
         return run
@@ -397,7 +401,7 @@ def make_builtins(limits: Limits, *, script: bool) -> dict[str, Any]:
         "None": None, "True": True, "False": False,
         "abs": abs, "bool": bool, "len": len, "min": min, "max": max, "any": any, "all": all,
         "divmod": divmod, "chr": chr, "ord": ord,
-        "str": render(str), "repr": render(repr),
+        "str": make_render(str, limits), "repr": make_render(repr, limits),
         "list": sized(list), "tuple": sized(tuple), "set": sized(set), "sorted": sized(sorted),
         "dict": dict_, "range": range_, "sum": sum_,
         "decimal": decimal, "Decimal": decimal,

@@ -6,8 +6,9 @@ guard calls). On top of it:
 
 - every binary operator and augmented assignment becomes ``_binop_(op, a, b)`` so its
   operands are measured before it computes (see ``guards.py``);
-- f-string parts become ``_str_(value)``/``_repr_(value)``; format specs are refused
-  (``f"{x:>1000000000}"`` would pad in one step);
+- f-string parts become ``_str_(value)``/``_repr_(value)``/``_ascii_(value)``, and the
+  f-string ``_fstring_(part, ...)``, which measures the parts together before joining them;
+  format specs are refused (``f"{x:>1000000000}"`` would pad in one step);
 - literals are bounded (long text, huge numbers, complex and bytes are refused);
 - ``format``, ``format_map`` and introspection attributes are refused by name;
 - expressions refuse loops, comprehensions, generators, lambdas, ``:=`` and ``*args``;
@@ -43,6 +44,10 @@ _BINOPS = {
     ast.Mod: "%", ast.Pow: "**", ast.LShift: "<<", ast.RShift: ">>", ast.BitAnd: "&",
     ast.BitOr: "|", ast.BitXor: "^",
 }
+
+
+# f-string conversions: {x!r}, {x!a}; {x} and {x!s} are _str_.
+_RENDERS = {ord("r"): "_repr_", ord("a"): "_ascii_"}
 
 
 @dataclass(frozen=True)
@@ -89,11 +94,23 @@ class ExpressionPolicy(RestrictingNodeTransformer):
             self.refuse(node, "format specifications in f-strings are", "use format_number()")
             return node
         node = self.node_contents_visit(node)
-        render = "_repr_" if node.conversion in (ord("r"), ord("a")) else "_str_"
+        render = _RENDERS.get(node.conversion, "_str_")
         new = _call(render, node.value)
         copy_locations(new, node.value)
         node.value, node.conversion = new, -1
         return node
+
+    def visit_JoinedStr(self, node: ast.JoinedStr) -> Any:
+        # Each part is held to the text limit on its own (a literal, or _str_/_repr_), but a
+        # few hundred of them joined are not: _fstring_ adds up their lengths first.
+        node = self.node_contents_visit(node)
+        parts = [
+            v.value if isinstance(v, ast.FormattedValue) and v.format_spec is None else v
+            for v in node.values
+        ]
+        new = _call("_fstring_", *parts)
+        copy_locations(new, node)
+        return new
 
     # names and attributes ----------------------------------------------------------------
     def visit_Name(self, node: ast.Name) -> Any:

@@ -33,8 +33,14 @@ from yiti.scripting.access import (
 )
 from yiti.scripting.errors import LimitExceeded, SandboxViolation
 from yiti.scripting.expressions import SANDBOX_CONTEXT, _describe, _line_of
-from yiti.scripting.guards import SCRIPT_LIMITS, Limits, make_binop, make_inplacevar
-from yiti.scripting.names import make_builtins, set_timezone
+from yiti.scripting.guards import (
+    SCRIPT_LIMITS,
+    Limits,
+    make_binop,
+    make_fstring,
+    make_inplacevar,
+)
+from yiti.scripting.names import make_builtins, make_render, set_timezone
 from yiti.scripting.policy import compile_source
 from yiti.scripting.proxies import Doc, freeze, record_proxy
 
@@ -215,6 +221,7 @@ def _globals(conn: Connection, limits: Limits, output: Output, max_calls: int) -
         "_getattr_": getattr_, "_getitem_": guarded_getitem, "_write_": guarded_write,
         "_getiter_": counter.getiter, "_loop_": counter.loop, "_binop_": binop,
         "_inplacevar_": make_inplacevar(binop), "_str_": render, "_repr_": builtins["repr"],
+        "_ascii_": make_render(ascii, limits), "_fstring_": make_fstring(limits),
         "_iter_unpack_sequence_": guarded_iter_unpack_sequence,
         "_unpack_sequence_": guarded_unpack_sequence,
         "_apply_": lambda f, *a, **kw: f(*a, **kw), "_print_": Printer,
