@@ -103,8 +103,11 @@ def row_rule(role: str, entity: str, spec: Mapping[str, Any], source: str) -> Ro
 
 
 def _in_pack(module: str, path: str) -> str:
-    """``path`` from its pack's folder on (``commerce/permissions/staff.yaml``)."""
+    """``path`` as it is when relative (``modules/commerce/permissions/staff.yaml``);
+    an absolute one (a pack outside the project) from its pack's folder on."""
     parts = Path(path).parts
+    if not Path(path).is_absolute():
+        return path
     if module in parts:
         return "/".join(parts[len(parts) - 1 - parts[::-1].index(module):])
     return "/".join(parts[-2:])
@@ -116,8 +119,7 @@ def declared_rules(model: Model) -> RuleSet:
     for definition in model.extra.get("permissions", {}).values():
         body = definition.body
         lines: Mapping[str, int] = body.get("_lines", {})
-        # named from the pack's folder, not the server's file system: the text reaches
-        # API clients in a refusal's message
+        # never the server's file system: the text reaches API clients in a refusal
         path = (_in_pack(definition.module, definition.location.path)
                 if definition.location else definition.module)
 
