@@ -50,6 +50,7 @@ from yiti.web.api.serialize import json_response
 from yiti.web.app import current_site
 from yiti.web.auth import current_actor
 from yiti.web.auth.views import THEME_TEMPLATES
+from yiti.web.ui.history import action_label
 from yiti.workflow import Workflows, inbox, install
 
 #: Keys of an action's body that are not the transition's inputs.
@@ -154,6 +155,7 @@ def panel(entity: str, record: dict[str, Any]) -> dict[str, Any] | None:
                          "label": t["slot_label"], "due_at": t["due_at"]}
                         for t in eng.open_tasks(wf, record["id"], state)],
         "history": [{k: v for k, v in h.items() if k != "snapshot"} | {
+            "action_label": action_label(wf, h["action"], h["from_state"], lang),
             "from_label": eng.state_label(wf, h["from_state"] or "", lang),
             "to_label": eng.state_label(wf, h["to_state"] or "", lang),
             "snapshot": h["snapshot"]} for h in eng.history(actor, entity, record["id"])],
@@ -197,9 +199,14 @@ def count_partial() -> Any:
 
 @pages.get("/<entity>/<ident>")
 def record_page(entity: str, ident: str) -> Any:
+    from yiti.web.ui.context import titles_for
+
     ent = entity_or_404(entity)
-    record = current_site().records(current_actor()).get(ent.name, ident)
-    return render_template("workflow/record.html", entity=ent, record=record)
+    records = current_site().records(current_actor())
+    record = records.get(ent.name, ident)
+    # links shown as the linked record's title, as on the record's own page
+    return render_template("workflow/record.html", entity=ent, record=record,
+                           titles=titles_for(records, ent, ent.fields.values(), [record]))
 
 
 @pages.post("/act/<entity>/<ident>/<action>")
@@ -213,7 +220,8 @@ def act_page(entity: str, ident: str, action: str) -> Any:
                  comment=request.form.get("comment") or None,
                  version=int(version) if version and version.isdigit() else None,
                  to=request.form.get("to") or None, inputs=inputs)
-    flash(f"{label_text(ent.label, _lang())}: {action} ✓", "success")
+    flash(f"{label_text(ent.label, _lang())}: {action_label(wf, action, None, _lang())} ✓",
+          "success")
     return redirect(_back())
 
 

@@ -10,18 +10,23 @@ the inbox and the API agree.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, false, func, or_, select
 
-from yiti.definitions.model import label_text
-from yiti.errors import Forbidden, NotFound
+from yiti.definitions.model import Entity, Field, Model, label_text
+from yiti.errors import Forbidden, NotFound, YitiError
 from yiti.permissions.policy import Actor
 from yiti.records.transaction import reading
 from yiti.workflow.tables import TASK
 
 if TYPE_CHECKING:
+    from yiti.records.service import Records
     from yiti.workflow.engine import Workflows
+
+#: The most ids one read of linked titles asks for (the record service's largest page).
+MAX_PAGE = 1000
 
 
 def _condition(engine: Workflows, actor: Actor,
@@ -74,7 +79,8 @@ def items(engine: Workflows, actor: Actor, *, limit: int = 100, lang: str = "en"
 
     A fixed number of queries whatever the number of items: the tasks, the delegations
     (:meth:`Workflows._behalf`, once), then per entity with waiting records the records
-    (:meth:`Records.get_many`, with their lines) and their open tasks."""
+    (:meth:`Records.get_many`, with their lines) and their open tasks, and per entity
+    that titles records by a link the linked records' titles."""
     t = engine.site.tables[TASK]
     behalf = engine._behalf(actor)  # noqa: SLF001
     with reading(engine.site.engine) as conn:
@@ -100,6 +106,7 @@ def items(engine: Workflows, actor: Actor, *, limit: int = 100, lang: str = "en"
                     t.c.status == "open").order_by(t.c.id)).mappings():
                 open_tasks.setdefault((name, task["record_id"], task["state"]), []).append(
                     dict(task))
+    linked = _linked_titles(records, engine.site.model, found)
     seen: set[tuple[str, int]] = set()
     out: list[dict[str, Any]] = []
     for row in rows:
@@ -119,7 +126,7 @@ def items(engine: Workflows, actor: Actor, *, limit: int = 100, lang: str = "en"
         out.append({
             "entity": row["entity"], "entity_label": label_text(entity.label, lang),
             "id": record["id"], "name": record.get("name"), "version": record["version"],
-            "title": _title(entity, record), "state": row["state"],
+            "title": _title(entity, record, linked), "state": row["state"],
             "state_label": engine.state_label(wf, row["state"], lang),
             "waiting_since": row["created_at"], "due_at": row["due_at"],
             "on_behalf_of": owner if owner != actor.name else None,
@@ -132,9 +139,50 @@ def items(engine: Workflows, actor: Actor, *, limit: int = 100, lang: str = "en"
     return out
 
 
-def _title(entity: Any, record: dict[str, Any]) -> str:
-    field = getattr(entity, "title_field", None)
-    value = record.get(field) if field else None
+def _title_link(entity: Entity) -> Field | None:
+    """The entity's title field when it is a link (a leave request titled by its
+    employee), else None."""
+    f = entity.fields.get(entity.title_field or "")
+    return f if f is not None and f.is_link and f.target else None
+
+
+def _linked_titles(records: Records, model: Model,
+                   found: Mapping[str, Mapping[int, Mapping[str, Any]]]
+                   ) -> dict[str, dict[Any, str]]:
+    """Linked entity → (id → title) for the records whose title field is a link: one
+    query per linked entity, through the reader's record service (a record they may not
+    read keeps the title it had without it: its own name)."""
+    wanted: dict[str, set[Any]] = {}
+    for name, rows in found.items():
+        f = _title_link(model.entities[name])
+        if f is not None:
+            wanted.setdefault(f.target or "", set()).update(
+                r[f.name] for r in rows.values() if r.get(f.name) is not None)
+    out: dict[str, dict[Any, str]] = {}
+    for name, ids in wanted.items():
+        target = model.entities[name]
+        fields = ["id", *([] if target.child else ["name"]),
+                  *([target.title_field] if target.title_field else [])]
+        ordered = sorted(ids)
+        for chunk in (ordered[i:i + MAX_PAGE] for i in range(0, len(ordered), MAX_PAGE)):
+            try:
+                page = records.list(name, filters=[("id", "in", chunk)], fields=fields,
+                                    limit=len(chunk))
+            except YitiError:
+                break
+            out.setdefault(name, {}).update(
+                (row["id"], _title(target, row)) for row in page.rows)
+    return out
+
+
+def _title(entity: Entity, record: Mapping[str, Any],
+           linked: Mapping[str, Mapping[Any, str]] | None = None) -> str:
+    """How the inbox names a record: its title field; a link there is shown as the linked
+    record's title (its own title field, else its name); else the record's name."""
+    value = record.get(entity.title_field) if entity.title_field else None
+    link = _title_link(entity)
+    if link is not None:
+        value = (linked or {}).get(link.target or "", {}).get(value)
     if not isinstance(value, str):
-        value = None  # a link as title field: the name says more than an id (as on screens)
+        value = None
     return value if value else str(record.get("name") or record["id"])

@@ -54,7 +54,11 @@ def helpers() -> dict[str, Any]:
                                currency=present.currency_of(field, record, settings.currency),
                                titles=titles)
 
-    return {"lang": lang, "languages": LANGUAGES, "L": L, "fmt": fmt,
+    def when(value: Any, zone: bool = False) -> str:
+        """A point in time (``at``, ``waiting_since``) as every screen shows one."""
+        return present.moment(value, lang=lang, tz=settings.timezone, zone=zone)
+
+    return {"lang": lang, "languages": LANGUAGES, "L": L, "fmt": fmt, "when": when,
             "safe_href": present.safe_href, "nav_modules": navigation,
             "timezone": settings.timezone, "default_currency": settings.currency,
             "input_step": present.step}

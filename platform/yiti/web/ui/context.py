@@ -98,16 +98,26 @@ def record_title(entity: Entity, row: Mapping[str, Any]) -> str:
     return str(title or name or f"#{row.get('id')}")
 
 
+def titles_by_entity(recs: Records, wanted: Mapping[str, Iterable[Any]]
+                     ) -> dict[str, dict[Any, str]]:
+    """entity name → (id → title) for the ids ``wanted`` of each: one query per entity,
+    however many fields or rows link to it."""
+    model = site().model
+    return {name: link_titles(recs, model.entities[name], ids)
+            for name, ids in wanted.items() if name in model.entities}
+
+
 def titles_for(recs: Records, entity: Entity, fields: Iterable[Field],
                rows: Iterable[Mapping[str, Any]]) -> dict[str, dict[Any, str]]:
-    """For each link field among ``fields``: id → title of the records ``rows`` link to."""
+    """For each link field among ``fields``: id → title of the records ``rows`` link to
+    (fields linking to the same entity share its one query)."""
     rows = list(rows)
-    out: dict[str, dict[Any, str]] = {}
-    for f in fields:
-        if f.is_link and f.target:
-            target = site().model.entities[f.target]
-            out[f.name] = link_titles(recs, target, (r.get(f.name) for r in rows))
-    return out
+    links = [f for f in fields if f.is_link and f.target]
+    wanted: dict[str, list[Any]] = {}
+    for f in links:
+        wanted.setdefault(f.target or "", []).extend(r.get(f.name) for r in rows)
+    titles = titles_by_entity(recs, wanted)
+    return {f.name: titles.get(f.target or "", {}) for f in links}
 
 
 def entity_label(entity: Entity, lang: str) -> str:

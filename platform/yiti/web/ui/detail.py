@@ -12,7 +12,8 @@ from yiti.definitions.model import Entity
 from yiti.errors import Conflict, ValidationError, YitiError
 from yiti.web.ui.blueprint import bp, render
 from yiti.web.ui.context import entity_or_404, record_title, records, site, titles_for
-from yiti.web.ui.i18n import gettext
+from yiti.web.ui.history import shown_history
+from yiti.web.ui.i18n import current_language, gettext
 from yiti.web.ui.offers import may, record_actions
 from yiti.web.ui.screens import form_layout, layout_for
 from yiti.workflow.guard import locked_fields, workflow_lifecycle
@@ -44,7 +45,8 @@ def detail(entity: str, ident: int) -> tuple[str, int]:
         history = []
     model = site().model
     by_workflow = workflow_lifecycle(site(), e.name)
-    return render("ui/detail.html", entity=e, record=record, history=list(reversed(history)),
+    history = shown_history(recs, e, record, list(reversed(history)), lang=current_language())
+    return render("ui/detail.html", entity=e, record=record, history=history,
                   tabs=layout_for(form_layout(model, e), model, e, recs),
                   titles=_titles(e, record),
                   title=record_title(e, record),

@@ -20,12 +20,12 @@ from flask import Response, request, stream_with_context
 
 from yiti.definitions.model import Entity, Field
 from yiti.records.service import Records
-from yiti.web.ui import listing
+from yiti.web.ui import listing, present
 from yiti.web.ui.blueprint import bp
 from yiti.web.ui.context import entity_or_404, records, site
 from yiti.web.ui.i18n import current_language
 from yiti.web.ui.lists import UNSORTABLE, fetch_fields
-from yiti.web.ui.screens import Column, list_spec, readable_spec
+from yiti.web.ui.screens import Column, list_spec, readable_spec, screen_field
 
 #: Characters that make a spreadsheet read a cell as a formula.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -49,8 +49,7 @@ def cell(field: Field, value: Any, row: dict[str, Any], path: str, tz: str) -> A
     if field.is_link:
         return row.get(f"{path}.name") or value
     if isinstance(value, dt.datetime):
-        local = value.astimezone(ZoneInfo(tz)) if value.tzinfo else value
-        return local.replace(tzinfo=None)
+        return present.local_time(value, tz).replace(tzinfo=None)
     if field.type == "json":
         return json.dumps(value, ensure_ascii=False, default=str)
     if isinstance(value, bool):
@@ -63,13 +62,13 @@ def rows(recs: Records, entity: Entity, args: dict[str, str]
     """The export's columns, and its rows as lists of cells (neutralised)."""
     spec = readable_spec(list_spec(site().model, entity), site().model, entity, recs)
     sortable = {c.path for c in spec.columns if c.field.type not in UNSORTABLE}
-    req = listing.read(args, listing.filterable(spec), sortable, spec.sort)
+    req = listing.read(args, listing.filterable(spec), sortable, spec.sort,
+                       site().settings.timezone)
     fields, _ = fetch_fields(entity, spec, recs)
     columns = list(spec.columns)
-    if not entity.child and not any(c.path == "name" for c in columns):
-        from yiti.records.query import SYSTEM_FIELDS
-
-        columns.insert(0, Column("name", SYSTEM_FIELDS["name"], SYSTEM_FIELDS["name"].label))
+    name = screen_field(entity, "name")
+    if name is not None and not any(c.path == "name" for c in columns):
+        columns.insert(0, Column("name", name, name.label))
     tz = site().settings.timezone
     # Fail before the response starts (a refused export is an error page, not a file).
     first = recs.list(entity.name, filters=req.filters, search=req.search or None,

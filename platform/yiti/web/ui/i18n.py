@@ -49,8 +49,28 @@ def catalogue(lang: str) -> dict[str, str]:
                 for i, msgid in enumerate(message.id):
                     if i < len(forms) and forms[i]:
                         out[msgid] = forms[i]
+            elif message.context:  # the same English in another sense: "column" "Name"
+                out[in_context(message.context, message.id)] = str(message.string)
             else:
                 out[message.id] = str(message.string)
+    return out
+
+
+def in_context(context: str, message: str) -> str:
+    """The catalogue key of ``message`` translated for ``context`` (its ``msgctxt``), as
+    GNU gettext joins them."""
+    return f"{context}\x04{message}"
+
+
+def label_in_every_language(message: str, context: str | None = None) -> dict[str, str]:
+    """An engine string as a label ({lang: text}) for every language of the switch, for
+    screens built outside a request: the translation for ``context`` if there is one,
+    else the plain one, else the English."""
+    out = {}
+    for lang in LANGUAGES:
+        texts = catalogue(lang)
+        out[lang] = (texts.get(in_context(context, message)) if context else None) or \
+            texts.get(message, message)
     return out
 
 

@@ -28,6 +28,7 @@ from yiti.errors import ValidationError, YitiError
 from yiti.permissions.policy import Actor
 from yiti.site import Site
 from yiti.web.ui.exports import FORMULA_START
+from yiti.web.ui.screens import SYSTEM_LABELS, system_label
 
 ROW = re.compile(r"^rows\[(\d+)\]\.?(.*)$")
 MAX_ROWS = 200_000
@@ -84,12 +85,17 @@ def match_columns(entity: Entity, head: list[str]) -> tuple[list[Field | None], 
         names[f.name.lower()] = f
         for text in f.label.values():
             names.setdefault(text.strip().lower(), f)
+    # system columns (an export's "Name", "编号", "Created at"): shown on export only; a
+    # field of the pack's that has such a label keeps it
+    system = {"name", "id"} | {text.strip().lower() for name in SYSTEM_LABELS
+                               for text in system_label(name).values()
+                               if text.strip().lower() not in names}
     out: list[Field | None] = []
     problems = []
     for i, title in enumerate(head):
         key = title.strip().lower()
-        if key in ("name", "id") or "›" in title or not key:
-            out.append(None)  # the record's number, a link path: shown on export only
+        if key in system or "›" in title or not key:
+            out.append(None)  # a system column, a link path: shown on export only
             continue
         f = names.get(key)
         if f is None:

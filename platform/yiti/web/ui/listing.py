@@ -18,11 +18,14 @@ the list shows.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from yiti.definitions.model import Field
+from yiti.values import DEFAULT_TIMEZONE
 from yiti.web.ui.screens import Column
 
 TEXT = ("string", "text", "email", "phone", "url", "json")
@@ -59,8 +62,22 @@ def filterable(spec: Any) -> list[Column]:
     return list(seen.values())
 
 
-def filters_from(args: Mapping[str, str], columns: Sequence[Column]) -> list[tuple[str, str, Any]]:
-    """``[(path, op, value)]`` for the filter columns the request sets."""
+def in_zone(field: Field, value: str, tz: str) -> str:
+    """A datetime bound as typed (``2026-03-01T09:00``, no offset) taken in the site's
+    time zone ``tz``, as the list shows times; anything else as it is."""
+    if field.type != "datetime":
+        return value
+    try:
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return value  # the record service names the bad filter
+    return moment.replace(tzinfo=ZoneInfo(tz)).isoformat() if moment.tzinfo is None else value
+
+
+def filters_from(args: Mapping[str, str], columns: Sequence[Column], tz: str = DEFAULT_TIMEZONE
+                 ) -> list[tuple[str, str, Any]]:
+    """``[(path, op, value)]`` for the filter columns the request sets (datetime bounds in
+    the site's time zone ``tz``)."""
     out: list[tuple[str, str, Any]] = []
     for col in columns:
         key = f"f.{col.path}"
@@ -68,9 +85,9 @@ def filters_from(args: Mapping[str, str], columns: Sequence[Column]) -> list[tup
         if kind == "range":
             low, high = args.get(f"{key}.from", "").strip(), args.get(f"{key}.to", "").strip()
             if low:
-                out.append((col.path, ">=", low))
+                out.append((col.path, ">=", in_zone(col.field, low, tz)))
             if high:
-                out.append((col.path, "<=", high))
+                out.append((col.path, "<=", in_zone(col.field, high, tz)))
             continue
         value = args.get(key, "").strip()
         if not value:
@@ -94,15 +111,16 @@ class ListRequest:
 
 
 def read(args: Mapping[str, str], filter_columns: Sequence[Column], sortable: set[str],
-         default_sort: Sequence[str]) -> ListRequest:
-    """The list request in ``args``; an unknown sort key falls back to the default."""
+         default_sort: Sequence[str], tz: str = DEFAULT_TIMEZONE) -> ListRequest:
+    """The list request in ``args``; an unknown sort key falls back to the default.
+    ``tz`` is the site's time zone, for datetime filters."""
     sort_key = args.get("sort", "").strip()
     sort = [sort_key] if sort_key.lstrip("-") in sortable else list(default_sort)
     try:
         start = max(0, int(args.get("n", "0")))
     except ValueError:
         start = 0
-    return ListRequest(filters_from(args, filter_columns), args.get("q", "").strip()[:200],
+    return ListRequest(filters_from(args, filter_columns, tz), args.get("q", "").strip()[:200],
                        sort, args.get("after") or None, start)
 
 

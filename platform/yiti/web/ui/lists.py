@@ -63,12 +63,29 @@ def link_title(row: dict[str, Any], col: Column) -> str | None:
     return record_title(target, sub)
 
 
+def doc_status_column(entity: Entity, spec: ListSpec) -> bool:
+    """Whether the list adds its "Document status" column (draft, submitted, cancelled):
+    for a submittable entity, unless the view shows the document state already (a
+    ``docstatus`` column), or shows the state field of a workflow that submits or cancels
+    the record: that state says the same in the pack's own words ("Approved"), and a
+    second status beside it ("Submitted", or "Draft" beside "Rejected") only puzzles."""
+    if not entity.submittable:
+        return False
+    shown = {c.path for c in spec.columns}
+    if "docstatus" in shown:
+        return False
+    engine = getattr(site(), "workflows", None)
+    wf = engine.by_entity.get(entity.name) if engine is not None else None
+    return wf is None or not wf.lifecycle() or wf.state_field not in shown
+
+
 def page_context(entity: Entity, args: Any) -> dict[str, Any]:
     """Everything the list template needs for the request's ``args``."""
     recs = records()
     spec = readable_spec(list_spec(site().model, entity), site().model, entity, recs)
     sortable = {c.path for c in spec.columns if c.field.type not in UNSORTABLE}
-    req = listing.read(args, listing.filterable(spec), sortable, spec.sort)
+    req = listing.read(args, listing.filterable(spec), sortable, spec.sort,
+                       site().settings.timezone)
     fields, _ = fetch_fields(entity, spec, recs)
     error = None
     rows: list[dict[str, Any]] = []
@@ -106,6 +123,7 @@ def page_context(entity: Entity, args: Any) -> dict[str, Any]:
         "saved": saved_views.for_user(site(), current_actor().name, entity.name),
         "current_view": args.get("view", ""),
         "offered": list_actions(recs, entity, workflow_lifecycle(site(), entity.name)),
+        "doc_status": doc_status_column(entity, spec),
     }
 
 

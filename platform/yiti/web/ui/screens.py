@@ -8,16 +8,30 @@ Pure functions of the model (no request, no database), so pack authors can see h
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from yiti.definitions.model import Definition, Entity, Field, Label, Model
+from yiti.definitions.model import Definition, Entity, Field, Label, Model, label_text
 from yiti.records import formulas
 from yiti.records.query import field_of
+from yiti.web.ui.i18n import label_in_every_language
 
 #: Field types offered as list columns when nothing says which.
 LISTABLE = ("string", "integer", "decimal", "money", "percent", "boolean", "date", "datetime",
             "select", "link", "email", "phone", "url")
+
+#: The screens' names of the system columns, translated in the catalogues under the
+#: context "column" (msgctxt): the engine labels them in English only, and in Chinese a
+#: record's name is its number (编号), not the 名称 packs give their title fields. The
+#: document state is "Document status", so it never reads like a pack's own Status field.
+#: Not extracted by pybabel: tests/web_ui/test_shown_values.py checks each is translated.
+SYSTEM_LABELS = {
+    "id": "ID", "name": "Name", "version": "Version", "created_at": "Created at",
+    "modified_at": "Modified at", "created_by": "Created by", "modified_by": "Modified by",
+    "parent_id": "Parent", "idx": "Line", "docstatus": "Document status",
+}
+#: The document states, as the list's badge shows them.
+DOCSTATUS_LABELS = {"draft": "Draft", "submitted": "Submitted", "cancelled": "Cancelled"}
 
 
 @dataclass(frozen=True)
@@ -78,12 +92,33 @@ def form_of(model: Model, entity: Entity) -> Definition | None:
     return next((f for f in model.forms.values() if f.entity == entity.name), None)
 
 
+def system_label(name: str) -> Label:
+    """The label of the system column ``name`` in every language of the screens."""
+    return label_in_every_language(SYSTEM_LABELS.get(name, name), "column")
+
+
+def system_field(f: Field) -> Field:
+    """A system column (``name``, ``created_at``, ``docstatus``) as the screens show it:
+    labelled, and its options too, in every language of the screens."""
+    options = tuple(replace(o, label=label_in_every_language(
+        DOCSTATUS_LABELS.get(o.value) or label_text(o.label, "en"))) for o in f.options)
+    label = system_label(f.name) if f.name in SYSTEM_LABELS else f.label
+    return replace(f, label=label, options=options)
+
+
+def screen_field(entity: Entity, name: str) -> Field | None:
+    """The field ``name`` of ``entity`` for a screen: its own, or a system column labelled
+    by :func:`system_field`."""
+    f = field_of(entity, name)
+    return system_field(f) if f is not None and name not in entity.fields else f
+
+
 def resolve_path(model: Model, entity: Entity, path: str) -> Field | None:
     """The field at the end of ``path`` (through links), or None if it leads nowhere."""
     current = entity
     parts = path.split(".")
     for i, part in enumerate(parts):
-        f = field_of(current, part)
+        f = screen_field(current, part)
         if f is None:
             return None
         if i == len(parts) - 1:
@@ -98,7 +133,7 @@ def path_label(model: Model, entity: Entity, path: str) -> Label:
     """``Customer › City`` for a link path, in every language the labels have."""
     current, labels = entity, []
     for part in path.split("."):
-        f = field_of(current, part)
+        f = screen_field(current, part)
         if f is None:
             break
         labels.append(f.label)
@@ -107,8 +142,6 @@ def path_label(model: Model, entity: Entity, path: str) -> Label:
     if len(labels) == 1:
         return labels[0]
     langs = {lang for label in labels for lang in label} or {"en"}
-    from yiti.definitions.model import label_text
-
     return {lang: " › ".join(label_text(label, lang) for label in labels) for lang in langs}
 
 
