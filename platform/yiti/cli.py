@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -39,6 +42,20 @@ def _site(settings: Settings):  # noqa: ANN202 - imported lazily to keep `yiti c
         sys.exit(1)
 
 
+@contextmanager
+def _open_site() -> Iterator[Any]:
+    """The site of the environment's settings, closed after; a refusal of the platform's
+    (a :class:`~yiti.errors.YitiError`) is printed as ``error: ...`` and exits with 1."""
+    from yiti.errors import YitiError
+
+    site = _site(_settings())
+    try:
+        yield site
+    except YitiError as error:
+        click.echo(f"error: {error.message}", err=True)
+        sys.exit(1)
+    finally:
+        site.close()
 
 
 @click.group()
@@ -156,19 +173,12 @@ def user() -> None:
 def user_create(name: str, password: str, roles: tuple[str, ...], attrs: tuple[str, ...],
                 full_name: str | None, email: str | None) -> None:
     """Create user NAME (e.g. yiti user create ann --password ... --role Administrator)."""
-    from yiti.errors import YitiError
     from yiti.permissions.users import create_user
 
     attributes = dict(a.split("=", 1) for a in attrs if "=" in a)
-    site = _site(_settings())
-    try:
+    with _open_site() as site:
         create_user(site, name, password, roles=roles, full_name=full_name, email=email,
                     attributes=attributes)
-    except YitiError as error:
-        click.echo(f"error: {error.message}", err=True)
-        sys.exit(1)
-    finally:
-        site.close()
     click.echo(f"Created user {name!r} with roles: {', '.join(roles) or '(none)'}.")
 
 
@@ -177,17 +187,10 @@ def user_create(name: str, password: str, roles: tuple[str, ...], attrs: tuple[s
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
 def user_password(name: str, password: str) -> None:
     """Set NAME's password; every session of the user ends."""
-    from yiti.errors import YitiError
     from yiti.permissions.users import set_password
 
-    site = _site(_settings())
-    try:
+    with _open_site() as site:
         set_password(site, name, password)
-    except YitiError as error:
-        click.echo(f"error: {error.message}", err=True)
-        sys.exit(1)
-    finally:
-        site.close()
     click.echo(f"Password of {name!r} changed.")
 
 
@@ -196,17 +199,10 @@ def user_password(name: str, password: str) -> None:
 @click.option("--role", "roles", multiple=True, help="A role (repeatable); none: no roles.")
 def user_roles(name: str, roles: tuple[str, ...]) -> None:
     """Replace NAME's roles."""
-    from yiti.errors import YitiError
     from yiti.permissions.users import set_roles
 
-    site = _site(_settings())
-    try:
+    with _open_site() as site:
         set_roles(site, name, roles)
-    except YitiError as error:
-        click.echo(f"error: {error.message}", err=True)
-        sys.exit(1)
-    finally:
-        site.close()
     click.echo(f"Roles of {name!r}: {', '.join(roles) or '(none)'}.")
 
 
@@ -227,19 +223,12 @@ def token_create(name: str, scopes: tuple[str, ...], label: str | None,
     yiti token create erp-sync --scope read:* --scope write:sales_order --days 90."""
     import datetime as dt
 
-    from yiti.errors import YitiError
     from yiti.permissions.tokens import create_token
     from yiti.permissions.users import get_user
 
-    site = _site(_settings())
-    try:
+    with _open_site() as site:
         value, ident = create_token(site, get_user(site, name)["id"], scopes, label=label,
                                     expires_in=dt.timedelta(days=days) if days else None)
-    except YitiError as error:
-        click.echo(f"error: {error.message}", err=True)
-        sys.exit(1)
-    finally:
-        site.close()
     click.echo(f"Token {ident} of {name!r} ({', '.join(scopes)}); it is shown only now:")
     click.echo(value)
 
@@ -250,11 +239,8 @@ def token_revoke(ident: int) -> None:
     """Revoke token IDENT (its number, as `yiti token create` printed it)."""
     from yiti.permissions.tokens import revoke_token
 
-    site = _site(_settings())
-    try:
+    with _open_site() as site:
         done = revoke_token(site, ident)
-    finally:
-        site.close()
     if not done:
         click.echo(f"error: no token {ident}", err=True)
         sys.exit(1)
