@@ -411,9 +411,10 @@ _bounds: PerDefinition[Check | None] = PerDefinition(_build_bounds)
 
 
 def to_json(value: Any) -> Any:
-    """A stored value as JSON data: Decimal as a string, dates in ISO 8601."""
+    """A stored value as JSON data: Decimal as a plain decimal string (never exponent
+    form: a zero of scale 8 is ``0.00000000``, not ``0E-8``), dates in ISO 8601."""
     if isinstance(value, Decimal):
-        return str(value)
+        return format(value, "f")
     if isinstance(value, dt.datetime):
         return value.isoformat()
     if isinstance(value, dt.date):

@@ -16,6 +16,7 @@ from yiti.values import (
     copy_value,
     field_parser,
     parse,
+    to_json,
 )
 
 
@@ -102,3 +103,10 @@ def test_copy_value_copies_what_can_change_and_shares_what_cannot():
     assert record == {"qty": Decimal("2.50"), "at": at, "tags": ["a"],
                       "data": {"k": [1, {"n": 2}]}, "lines": [{"sku": 1, "extra": {"gift": True}}]}
     assert copied["at"] is at and copied["qty"] is record["qty"]
+
+
+def test_decimals_go_to_json_as_plain_decimal_strings():
+    """As the API writes them (the audit trail's changes use this): never exponent form."""
+    assert to_json(Decimal("0.00000000")) == "0.00000000"  # str() gives '0E-8'
+    assert to_json(Decimal("1E+2")) == "100"
+    assert to_json(Decimal("-12.50")) == "-12.50"
