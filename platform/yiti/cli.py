@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from yiti.config import Settings, from_env
 from yiti.parts import register_all
+
+if TYPE_CHECKING:
+    from yiti.definitions import Model
+    from yiti.definitions.loader import Partial
+    from yiti.errors import DefinitionError
 
 
 def _settings(modules: tuple[str, ...] = (), packs: str | None = None,
@@ -69,36 +74,68 @@ def main() -> None:
 @click.option("--overlay", help="The site's overlay folder.")
 def check(modules: tuple[str, ...], packs: str | None, overlay: str | None) -> None:
     """Validate every definition; print each problem as path:line: key: message (hint)."""
-    from yiti.definitions import build_model
+    from yiti.definitions.loader import build_partial
 
     try:
         register_all()  # so their files are checked as the site will load them
         settings = _settings(modules, packs, overlay)
-        model, problems = build_model(list(settings.module_paths), packs=settings.packs,
-                                      overlay=settings.overlay)
+        loaded = build_partial(list(settings.module_paths), packs=settings.packs,
+                               overlay=settings.overlay)
+        later, unchecked = _model_checks(loaded)
     except Exception as error:  # never a traceback for the analyst
         where = ", ".join(str(p) for p in (modules or ("modules",)))
         click.echo(f"{where}: error: {type(error).__name__}: {error}", err=True)
         sys.exit(2)
-    if model is not None:
-        from yiti.extensions import hooks_problems
-        from yiti.records.formulas import check_model
-        from yiti.web.pack_endpoints import endpoint_problems
-
-        problems = [*problems, *check_model(model), *hooks_problems(model.modules),
-                    *endpoint_problems(model)]
+    shown = {str(problem) for problem in loaded.problems}
+    problems = [*loaded.problems, *(p for p in later if str(p) not in shown)]
     for problem in problems:
         click.echo(str(problem))
-    if problems or model is None:
+    if problems:
+        if unchecked:
+            click.echo(f"Not checked until the problems above are fixed: "
+                       f"{'; '.join(unchecked)}.")
         files = len({p.path for p in problems})
         click.echo(f"{len(problems)} problem(s) in {files} file(s).")
         sys.exit(1)
+    model = loaded.model
     extra = "".join(f", {len(found)} {folder}" for folder, found in model.extra.items())
     click.echo(
         f"ok: {len(model.modules)} packs, {len(model.entities)} entities, "
         f"{len(model.forms)} forms, {len(model.views)} views, {len(model.workflows)} workflows, "
         f"{len(model.reports)} reports{extra}"
     )
+
+
+def _model_checks(loaded: Partial) -> tuple[list[DefinitionError], list[str]]:
+    """The problems of the checks that need a model, run on ``loaded.model`` (partial when
+    there are problems), and what they could not check until those problems are fixed."""
+    from yiti.extensions import hooks_problems
+    from yiti.records.formulas import check_model
+    from yiti.web.pack_endpoints import endpoint_problems
+
+    unchecked: list[str] = []
+
+    def run(what: str, check: Callable[[Model], list[Any]]) -> list[DefinitionError]:
+        try:
+            return list(check(loaded.model))
+        except Exception:
+            if not loaded.problems:
+                raise  # a complete model: the check itself failed
+            unchecked.append(what)  # it needs something the problems above left out
+            return []
+
+    formulas = "formulas, required_if and rules"
+    found = run(formulas, check_model)
+    if loaded.left_out and formulas not in unchecked:
+        entities = "entity" if len(loaded.left_out) == 1 else "entities"
+        unchecked.append(f"{formulas} of {entities} {', '.join(loaded.left_out)}")
+    found += run("the packs' hooks", lambda model: hooks_problems(model.modules))
+    endpoints = run("the x-yiti-options of pack endpoints", endpoint_problems)
+    if endpoints and loaded.left_out:  # they may name an entity left out, as if unknown
+        unchecked.append("the x-yiti-options of pack endpoints")
+    else:
+        found += endpoints
+    return found, unchecked
 
 
 @main.command()

@@ -5,12 +5,15 @@ definition file of every pack, then the site overlay (:mod:`.source`), and valid
 against its kind's schema (:mod:`.validate`); take the entities, then the extensions
 (:mod:`.merge`), then every other kind (:mod:`.kinds`); resolve the entities
 (:mod:`.resolve`) and check the other definitions against them (:mod:`.refs`).
-Every problem is collected; nothing stops at the first.
+Every problem is collected; nothing stops at the first. With problems there is no model
+to load, but ``yiti check`` takes the model of what was found fine (:func:`build_partial`)
+to run the checks that need one in the same pass.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 
@@ -20,7 +23,7 @@ from yiti.errors import DefinitionError, DefinitionErrors
 from . import merge, refs, resolve  # noqa: F401  (they register the built-in kinds)
 from .build import SITE, Build, Item
 from .kinds import KINDS, kind_for_folder, kind_of_data
-from .model import Location, Model, Module
+from .model import Definition, Entity, Location, Model, Module
 from .packs import dependency_order, discover, select, transitive_depends
 from .source import EXTENSIONS, display_path, read_source
 from .validate import validate
@@ -66,6 +69,58 @@ def build_model(
     overlay: Path | None = None,
 ) -> tuple[Model | None, list[DefinitionError]]:
     """The model (None when there are problems) and the problems, sorted by file and line."""
+    build, _ = _load(module_paths, packs=packs, overlay=overlay)
+    errors = _unique(build.errors)
+    if errors:
+        return None, errors
+    return _model(build, build.entities, build.definitions), []
+
+
+@dataclass(frozen=True)
+class Partial:
+    """A load for ``yiti check``: the problems, and the model of what was found fine, so
+    the checks that need a model (formulas, hooks, endpoints) run in the same pass."""
+
+    model: Model
+    problems: list[DefinitionError]
+    #: entities left out of ``model`` (see :func:`build_partial`), by name
+    left_out: tuple[str, ...]
+
+
+def build_partial(
+    module_paths: Sequence[Path],
+    *,
+    packs: Sequence[str] | None = None,
+    overlay: Path | None = None,
+) -> Partial:
+    """:func:`build_model` for ``yiti check``: even with problems, a model of every pack,
+    and of every entity and definition none of whose files has a problem. The rest is
+    absent: a refused entity, one whose file or extension has a problem (a field of it may
+    be missing, so its formulas would seem to name unknown fields), a child entity whose
+    parent is not known, and any other definition whose file has a problem. Only for
+    checking: the site loads with :func:`load_model`, which refuses any problem."""
+    build, items = _load(module_paths, packs=packs, overlay=overlay)
+    errors = _unique(build.errors)
+    bad_files = {error.path for error in errors}
+    left_out = _entities_left_out(build, items, bad_files)
+    entities = {n: e for n, e in build.entities.items() if n not in left_out}
+    definitions = {
+        folder: {
+            name: d for name, d in found.items()
+            if d.location is None or d.location.path not in bad_files
+        }
+        for folder, found in build.definitions.items()
+    }
+    return Partial(_model(build, entities, definitions), errors, tuple(sorted(left_out)))
+
+
+def _load(
+    module_paths: Sequence[Path],
+    *,
+    packs: Sequence[str] | None,
+    overlay: Path | None,
+) -> tuple[Build, list[Item]]:
+    """Read, take, resolve and check every file; the load and its files."""
     build = Build()
     found = discover([Path(p) for p in module_paths], build)
     ordered = dependency_order(select(found, packs, build), build)
@@ -94,27 +149,44 @@ def build_model(
     for item, definition in build.taken:
         if item.kind.check is not None and item.valid:
             item.kind.check(build, definition, item)
+    return build, items
 
-    errors = _unique(build.errors)
-    if errors:
-        return None, errors
+
+def _model(
+    build: Build,
+    entities: Mapping[str, Entity],
+    definitions: Mapping[str, Mapping[str, Definition]],
+) -> Model:
+    """The :class:`Model` of the load's packs with these entities and definitions."""
     kinds = {kind.folder: kind for kind in KINDS.values()}
     by_attr = {
-        kind.attr: MappingProxyType(build.definitions.get(folder, {}))
+        kind.attr: MappingProxyType(dict(definitions.get(folder, {})))
         for folder, kind in kinds.items() if kind.attr
     }
     extra = {
-        folder: MappingProxyType(found_)
-        for folder, found_ in build.definitions.items()
+        folder: MappingProxyType(dict(found))
+        for folder, found in definitions.items()
         if folder not in kinds or not kinds[folder].attr
     }
-    model = Model(
+    return Model(
         modules=MappingProxyType(dict(build.modules)),
-        entities=MappingProxyType(build.entities),
+        entities=MappingProxyType(dict(entities)),
         extra=MappingProxyType(extra),
         **by_attr,
     )
-    return model, []
+
+
+def _entities_left_out(build: Build, items: list[Item], bad_files: set[str]) -> set[str]:
+    """The entities a partial model leaves out (see :func:`build_partial`)."""
+    files = {name: {draft.item.source.display} for name, draft in build.drafts.items()}
+    for item in items:
+        extended = item.data.get("extends")
+        if item.kind.name == "extension" and isinstance(extended, str) and extended in files:
+            files[extended].add(item.source.display)
+    left_out = set(build.broken) | {name for name, own in files.items() if own & bad_files}
+    # a child's parent may be the refused entity: without it, ``parent`` looks unknown
+    orphans = {name for name, e in build.entities.items() if e.child and e.parent is None}
+    return left_out | orphans
 
 
 def _read_pack_files(build: Build, module: str, folder: Path) -> list[Item]:
