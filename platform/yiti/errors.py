@@ -77,7 +77,9 @@ class Forbidden(YitiError):
 
 
 class Conflict(YitiError):
-    """A stale version, a duplicate unique value, or a state that no longer allows the action."""
+    """A stale version, a record name already taken, a delete of a record still linked
+    to, or a state that no longer allows the action. (A duplicate unique value is a
+    :class:`ValidationError` naming its field.)"""
 
     code = "conflict"
     status = 409
