@@ -110,6 +110,7 @@ def _model_checks(loaded: Partial) -> tuple[list[DefinitionError], list[str]]:
     """The problems of the checks that need a model, run on ``loaded.model`` (partial when
     there are problems), and what they could not check until those problems are fixed."""
     from yiti.extensions import hooks_problems
+    from yiti.fixtures import fixture_problems
     from yiti.records.formulas import check_model
     from yiti.web.pack_endpoints import endpoint_problems
 
@@ -130,6 +131,8 @@ def _model_checks(loaded: Partial) -> tuple[list[DefinitionError], list[str]]:
         entities = "entity" if len(loaded.left_out) == 1 else "entities"
         unchecked.append(f"{formulas} of {entities} {', '.join(loaded.left_out)}")
     found += run("the packs' hooks", lambda model: hooks_problems(model.modules))
+    found += run("the packs' fixture files",
+                 lambda model: fixture_problems(model, loaded.left_out))
     endpoints = run("the x-yiti-options of pack endpoints", endpoint_problems)
     if endpoints and loaded.left_out:  # they may name an entity left out, as if unknown
         unchecked.append("the x-yiti-options of pack endpoints")

@@ -23,22 +23,98 @@ Demo data too large for a file comes from generators a pack marks in its hooks w
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from yiti.errors import DefinitionError, DefinitionErrors, ValidationError
+from yiti.definitions.model import SYSTEM_COLUMNS, Model
+from yiti.definitions.source import display_path
+from yiti.errors import DefinitionError, DefinitionErrors, ValidationError, did_you_mean
 from yiti.site import Site
 
 
 def fixture_files(site: Site) -> list[tuple[str, Path]]:
+    return _files_of(site.model)
+
+
+def _files_of(model: Model) -> list[tuple[str, Path]]:
+    """(pack, file) of every fixture file, in pack order, then by file name."""
     out = []
-    for module in site.model.modules.values():
+    for module in model.modules.values():
         folder = Path(module.path) / "fixtures"
         if folder.is_dir():
             out += [(module.name, p) for p in sorted(folder.glob("*.y*ml"))]
     return out
+
+
+def fixture_problems(model: Model, left_out: Collection[str] = ()) -> list[DefinitionError]:
+    """What ``yiti check`` says of the packs' fixture files, each at its file and line:
+    YAML that does not read, an unknown entity, a key field the entity does not have, a
+    record field it does not have (in files every site needs), and a file every site
+    needs without a ``key``. (The values themselves, and demo records, are checked when
+    the records are created.) Files of the entities ``left_out`` of a partial model are
+    not checked."""
+    return [problem for _module, path in _files_of(model)
+            for problem in _file_problems(model, path, left_out)]
+
+
+def _file_problems(model: Model, path: Path, left_out: Collection[str]
+                   ) -> list[DefinitionError]:
+    shown = display_path(path)
+    try:
+        node = yaml.compose(path.read_text(encoding="utf-8"))
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        return [DefinitionError(shown, mark.line + 1 if mark else 1, "fixture",
+                                f"not valid YAML: {getattr(error, 'problem', error)}")]
+    if not isinstance(data, dict) or not isinstance(node, yaml.MappingNode):
+        return [DefinitionError(shown, 1, "fixture",
+                                "must be a mapping of entity, key and records")]
+    if str(data.get("entity")) in left_out:
+        return []
+    entity = model.entities.get(str(data.get("entity")))
+    if entity is None:
+        return [DefinitionError(shown, _line(node, "entity"), "entity",
+                                f"unknown entity {data.get('entity')!r}",
+                                did_you_mean(str(data.get("entity")), model.entities))]
+    problems = []
+    if not data.get("demo") and not data.get("key"):
+        problems.append(_keyless(shown))
+    known = set(entity.fields) | set(SYSTEM_COLUMNS)
+    key = data.get("key") or []
+    for name in key if isinstance(key, list) else [key]:
+        if name not in known:
+            problems.append(DefinitionError(shown, _line(node, "key"), "key",
+                                            f"{entity.name} has no field {name!r}",
+                                            did_you_mean(str(name), entity.fields)))
+    # demo data may name fields another pack adds (an extension the site may not load):
+    # its records are checked when `yiti demo` creates them
+    records = data.get("records") if not data.get("demo") else None
+    records = records or []
+    rows = _value(node, "records")
+    for i, values in enumerate(records if isinstance(records, list) else []):
+        row = rows.value[i] if isinstance(rows, yaml.SequenceNode) else None
+        for name in values if isinstance(values, dict) else []:
+            if name not in known:
+                line = _line(row, name) if isinstance(row, yaml.MappingNode) else 1
+                problems.append(DefinitionError(
+                    shown, line, f"records[{i}].{name}",
+                    f"{entity.name} has no field {name!r}",
+                    did_you_mean(str(name), entity.fields)))
+    return problems
+
+
+def _value(node: yaml.MappingNode, key: str) -> yaml.Node | None:
+    return next((v for k, v in node.value if k.value == key), None)
+
+
+def _line(node: yaml.MappingNode, key: str) -> int:
+    """The line of ``key`` in a mapping (its first line when the key is not there)."""
+    found = next((k for k, _v in node.value if k.value == key), None)
+    return (found or node).start_mark.line + 1
 
 
 def load_fixtures(site: Site, *, demo: bool = False) -> dict[str, int]:
@@ -51,7 +127,7 @@ def load_fixtures(site: Site, *, demo: bool = False) -> dict[str, int]:
     counts: dict[str, int] = {}
     files = [(path, _read(path)) for _module, path in fixture_files(site)]
     files = [(path, data) for path, data in files if demo or not data.get("demo")]
-    missing = [_keyless(path) for path, data in files
+    missing = [_keyless(str(path)) for path, data in files
                if not data.get("demo") and not data.get("key")]
     if missing:
         raise DefinitionErrors(missing)
@@ -76,11 +152,11 @@ def load_fixtures(site: Site, *, demo: bool = False) -> dict[str, int]:
     return counts
 
 
-def _keyless(path: Path) -> DefinitionError:
+def _keyless(path: str) -> DefinitionError:
     """The refusal of a file every site needs without a ``key``: ``yiti migrate`` loads
     it at every run, and with nothing to find its records by, each run would create
     them again."""
-    return DefinitionError(str(path), 1, "key", "a fixture file without `demo: true` is "
+    return DefinitionError(path, 1, "key", "a fixture file without `demo: true` is "
                            "loaded by every `yiti migrate` and needs a key, or each run "
                            "creates its records again",
                            "add the fields that find a record already there, e.g. "

@@ -218,3 +218,25 @@ def test_a_partial_model_of_good_packs_is_the_model(site: Site, pack: str):
     partial = build_partial([site.modules])
     assert (partial.problems, partial.left_out) == ([], ())
     assert partial.model == load_model([site.modules])
+
+
+def test_fixture_files_are_checked_with_the_definitions(site: Site, pack: str):
+    """An unknown entity or field in a fixture file, or a file every site needs without a
+    key, is named at its line by `yiti check`, not first by `yiti migrate`."""
+    site.pack(pack, {
+        "entities/employee.yaml": EMPLOYEE.replace("requried", "required"),
+        "fixtures/10_employees.yaml": ("entity: employee\nkey: [code]\nrecords:\n"
+                                       "  - full_name: Ann\n  - ful_name: Bob\n"),
+        "fixtures/20_leave.yaml": "entity: leave_requst\nrecords: []\n",
+        # demo data may name a field another pack adds: checked when `yiti demo` loads it
+        "fixtures/30_demo.yaml": ("entity: employee\ndemo: true\nrecords:\n"
+                                  "  - full_name: Cy\n    badge_no: 7\n"),
+    })
+    where = f"modules/{pack}/fixtures"
+    assert run() == [
+        f"{where}/10_employees.yaml:2: key: employee has no field 'code'",
+        f"{where}/10_employees.yaml:5: records[1].ful_name: employee has no field 'ful_name' "
+        "(did you mean 'full_name'?)",
+        f"{where}/20_leave.yaml:1: entity: unknown entity 'leave_requst'",
+        "3 problem(s) in 2 file(s).",
+    ]
