@@ -30,7 +30,7 @@ from typing import Any
 import yaml
 
 from yiti.definitions.model import SYSTEM_COLUMNS, Model
-from yiti.definitions.source import display_path
+from yiti.definitions.source import read_source
 from yiti.errors import DefinitionError, DefinitionErrors, ValidationError, did_you_mean
 from yiti.site import Site
 
@@ -62,59 +62,33 @@ def fixture_problems(model: Model, left_out: Collection[str] = ()) -> list[Defin
 
 def _file_problems(model: Model, path: Path, left_out: Collection[str]
                    ) -> list[DefinitionError]:
-    shown = display_path(path)
-    try:
-        node = yaml.compose(path.read_text(encoding="utf-8"))
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        return [DefinitionError(shown, mark.line + 1 if mark else 1, "fixture",
-                                f"not valid YAML: {getattr(error, 'problem', error)}")]
-    if not isinstance(data, dict) or not isinstance(node, yaml.MappingNode):
-        return [DefinitionError(shown, 1, "fixture",
-                                "must be a mapping of entity, key and records")]
-    if str(data.get("entity")) in left_out:
-        return []
+    source = read_source(path)  # as the definitions are read: data with every key's line
+    data = source.data
+    if source.problems or str(data.get("entity")) in left_out:
+        return source.problems
     entity = model.entities.get(str(data.get("entity")))
     if entity is None:
-        return [DefinitionError(shown, _line(node, "entity"), "entity",
-                                f"unknown entity {data.get('entity')!r}",
-                                did_you_mean(str(data.get("entity")), model.entities))]
+        return [source.error(("entity",), f"unknown entity {data.get('entity')!r}",
+                             did_you_mean(str(data.get("entity")), model.entities))]
     problems = []
     if not data.get("demo") and not data.get("key"):
-        problems.append(_keyless(shown))
+        problems.append(_keyless(source.display))
     known = set(entity.fields) | set(SYSTEM_COLUMNS)
     key = data.get("key") or []
     for name in key if isinstance(key, list) else [key]:
         if name not in known:
-            problems.append(DefinitionError(shown, _line(node, "key"), "key",
-                                            f"{entity.name} has no field {name!r}",
-                                            did_you_mean(str(name), entity.fields)))
+            problems.append(source.error(("key",), f"{entity.name} has no field {name!r}",
+                                         did_you_mean(str(name), entity.fields)))
     # demo data may name fields another pack adds (an extension the site may not load):
     # its records are checked when `yiti demo` creates them
-    records = data.get("records") if not data.get("demo") else None
-    records = records or []
-    rows = _value(node, "records")
+    records = (data.get("records") if not data.get("demo") else None) or []
     for i, values in enumerate(records if isinstance(records, list) else []):
-        row = rows.value[i] if isinstance(rows, yaml.SequenceNode) else None
         for name in values if isinstance(values, dict) else []:
             if name not in known:
-                line = _line(row, name) if isinstance(row, yaml.MappingNode) else 1
-                problems.append(DefinitionError(
-                    shown, line, f"records[{i}].{name}",
-                    f"{entity.name} has no field {name!r}",
-                    did_you_mean(str(name), entity.fields)))
+                problems.append(source.error(("records", i, name),
+                                             f"{entity.name} has no field {name!r}",
+                                             did_you_mean(str(name), entity.fields)))
     return problems
-
-
-def _value(node: yaml.MappingNode, key: str) -> yaml.Node | None:
-    return next((v for k, v in node.value if k.value == key), None)
-
-
-def _line(node: yaml.MappingNode, key: str) -> int:
-    """The line of ``key`` in a mapping (its first line when the key is not there)."""
-    found = next((k for k, _v in node.value if k.value == key), None)
-    return (found or node).start_mark.line + 1
 
 
 def load_fixtures(site: Site, *, demo: bool = False) -> dict[str, int]:
