@@ -1454,13 +1454,11 @@ class Records:
     def _integrity(self, entity: Entity, error: IntegrityError) -> ValidationError | Conflict:
         text = str(error.orig)
         key = _unique_key(entity, error)
-        if key is not None and len(key) == 1:
-            return ValidationError([FieldProblem(key[0], "is already used by another record",
-                                                 "unique")], entity=entity.name)
         if key is not None:
-            return ValidationError([FieldProblem(key[0], "the combination of "
-                                                 f"{', '.join(key)} is already used",
-                                                 "unique")], entity=entity.name)
+            message = ("is already used by another record" if len(key) == 1
+                       else f"the combination of {', '.join(key)} is already used")
+            return ValidationError([FieldProblem(key[0], message, "unique")],
+                                   entity=entity.name)
         if "name" in text and "uq_" in text or f"{entity.table_name}.name" in text:
             return Conflict(f"a {label_text(entity.label)} with this name already exists")
         return Conflict(f"the change to {label_text(entity.label)} conflicts with other "
