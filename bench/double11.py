@@ -27,6 +27,13 @@ connection and the others idle, see docs/architecture.md):
    UPDATEs of the flash counter and the stock level last; insert the move) on
    ``--sql-threads`` connections; the ratio against step 1.
 
+``--rate R`` makes step 1 an open loop: orders arrive at R a second whatever the server
+is doing (each on an idle keep-alive connection or a new one) and a checkout's latency
+counts from its arrival, so it shows the latency at that rate; closed, 200 buyers who
+each wait for their answer can never see less than 200 / throughput on average (Little's
+law). ``--timeline FILE`` writes each checkout's start, latency and status.
+``--worker-class gevent`` tries gunicorn's gevent worker (gevent is not a dependency).
+
 ``--phases`` runs some of them only, e.g. ``--phases read`` for the read path alone
 (no buyers are created for it, so set-up takes seconds); the phases are ``checkout``,
 ``read``, ``burst`` and ``sql`` (the baseline, sized by the checkouts of step 1, or
@@ -142,7 +149,7 @@ def start_server(url: str, tmp: Path, args: argparse.Namespace) -> tuple[subproc
     env.pop("REDIS_URL", None)
     gunicorn = Path(sys.executable).with_name("gunicorn")
     server = subprocess.Popen(
-        [str(gunicorn), "-w", str(args.workers), "-k", "gthread", "--threads",
+        [str(gunicorn), "-w", str(args.workers), "-k", args.worker_class, "--threads",
          str(args.threads), "-b", f"127.0.0.1:{port}", "--backlog", "4096",
          "--keep-alive", "120", "--worker-connections", "4000", "--timeout", "120",
          "--log-level", "warning", "--reuse-port", "yiti.web.app:create_app()"],
@@ -212,47 +219,84 @@ async def checkout_phase(port: int, ids: dict[str, Any], args: argparse.Namespac
     deadline = time.monotonic() + args.time_limit
     rng = random.Random(11)
     buy_now = args.flow == "buy-now"
+    timeline: list[tuple[float, float, int]] = []
+
+    async def order(http: Http, i: int, n: int, h: dict[str, str], since: float) -> None:
+        """Buyer ``i``'s order ``n``; its checkout's latency counts from ``since``."""
+        flash = n == 0 and i % 2 == 0
+        sku = "SHIRT-1" if flash else rng.choice(ids["ordinary"])
+        lines = {"lines": [{"sku": sku, "qty": 1}]} if buy_now else {}
+        if not buy_now:
+            status, _ = await http.request("POST", f"{X}/cart/add", {"sku": sku, "qty": 1}, h)
+            statuses[f"cart {status}"] += 1
+        status, body = await http.request("POST", f"{X}/checkout", lines, {
+            **h, "Idempotency-Key": f"d11-{i}-{n}"})
+        latencies.append(time.perf_counter() - since)
+        timeline.append((since, latencies[-1], status))
+        statuses[f"checkout {status}"] += 1
+        if flash:
+            statuses[f"flash {status}"] += 1
+        if status == 201:
+            name = json.loads(body)["name"]
+            for _ in range(20):  # a shed payment is tried again, as a client would
+                status, _ = await http.request("POST", f"{X}/orders/pay", {
+                    "order": name}, {**h, "Idempotency-Key": f"pay-{i}-{n}"})
+                statuses[f"pay {status}"] += 1
+                if status != 429:
+                    break
+                await asyncio.sleep(0.5)
+            if status == 201:
+                accepted.append(name)
+        elif status == 422 and flash and not buy_now:  # sold out: clear the cart
+            await http.request("POST", f"{X}/cart/remove", {"sku": sku}, h)
 
     async def buyer(i: int, h: dict[str, str]) -> None:
+        """Closed loop: the buyer's next order as soon as the last one is answered."""
         http = Http(port, args.timeout)
         try:
             for n in range(args.rounds):
                 if time.monotonic() > deadline:
                     return
-                flash = n == 0 and i % 2 == 0
-                sku = "SHIRT-1" if flash else rng.choice(ids["ordinary"])
-                order = {"lines": [{"sku": sku, "qty": 1}]} if buy_now else {}
-                if not buy_now:
-                    status, _ = await http.request("POST", f"{X}/cart/add",
-                                                   {"sku": sku, "qty": 1}, h)
-                    statuses[f"cart {status}"] += 1
-                t0 = time.perf_counter()
-                status, body = await http.request("POST", f"{X}/checkout", order, {
-                    **h, "Idempotency-Key": f"d11-{i}-{n}"})
-                latencies.append(time.perf_counter() - t0)
-                statuses[f"checkout {status}"] += 1
-                if flash:
-                    statuses[f"flash {status}"] += 1
-                if status == 201:
-                    name = json.loads(body)["name"]
-                    for _ in range(20):  # a shed payment is tried again, as a client would
-                        status, _ = await http.request("POST", f"{X}/orders/pay", {
-                            "order": name}, {**h, "Idempotency-Key": f"pay-{i}-{n}"})
-                        statuses[f"pay {status}"] += 1
-                        if status != 429:
-                            break
-                        await asyncio.sleep(0.5)
-                    if status == 201:
-                        accepted.append(name)
-                elif status == 422 and flash and not buy_now:  # sold out: clear the cart
-                    await http.request("POST", f"{X}/cart/remove", {"sku": sku}, h)
+                await order(http, i, n, h, time.perf_counter())
         except (OSError, asyncio.IncompleteReadError, TimeoutError) as error:
             statuses[f"error {type(error).__name__}"] += 1
         finally:
             await http.close()
 
+    idle: list[Http] = []
+
+    async def arrival(i: int, n: int, h: dict[str, str], due: float) -> None:
+        """Open loop: an order that arrives at ``due`` whatever the server is doing, on
+        an idle keep-alive connection or a new one; its latency counts from ``due``, so
+        time spent waiting behind a slow server is not left out."""
+        http = idle.pop() if idle else Http(port, args.timeout)
+        try:
+            await order(http, i, n, h, due)
+            idle.append(http)
+        except (OSError, asyncio.IncompleteReadError, TimeoutError) as error:
+            statuses[f"error {type(error).__name__}"] += 1
+            await http.close()
+
     t0 = time.perf_counter()
-    await asyncio.gather(*(buyer(i, h) for i, h in enumerate(ids["buyers"])))
+    if not args.rate:
+        await asyncio.gather(*(buyer(i, h) for i, h in enumerate(ids["buyers"])))
+    else:
+        buyers = ids["buyers"]
+        tasks = []
+        for k in range(len(buyers) * args.rounds):
+            due = t0 + k / args.rate
+            await asyncio.sleep(max(0.0, due - time.perf_counter()))
+            if time.monotonic() > deadline:
+                break
+            i, n = k % len(buyers), k // len(buyers)
+            tasks.append(asyncio.create_task(arrival(i, n, buyers[i], due)))
+        await asyncio.gather(*tasks)
+        for http in idle:
+            await http.close()
+    if args.timeline:
+        with open(args.timeline, "w") as f:
+            for since, latency, status in timeline:
+                f.write(f"{since - t0:.3f} {latency * 1000:.1f} {status}\n")
     return {"seconds": time.perf_counter() - t0, "latencies": latencies,
             "statuses": statuses, "accepted": accepted}
 
@@ -444,6 +488,13 @@ def main() -> int:
     parser.add_argument("--burst-stock", type=int, default=100)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--worker-class", default="gthread",
+                        help="gunicorn's -k: gthread, or gevent if installed")
+    parser.add_argument("--rate", type=float, default=0,
+                        help="open loop: orders arriving per second (default: closed loop, "
+                             "each buyer's next order when the last is answered)")
+    parser.add_argument("--timeline", help="write each checkout (start s, latency ms, "
+                                           "status) to this file")
     parser.add_argument("--write-slots", type=int, default=2, help="per worker")
     parser.add_argument("--write-wait", type=float, default=0.25)
     parser.add_argument("--sql-threads", type=int, default=8)
@@ -481,9 +532,11 @@ def run(url: str, tmp: Path, args: argparse.Namespace) -> int:
         site, ids = set_up(url, tmp, args)
         print(f"set-up: {time.perf_counter() - t0:.0f} s; schema {schema}; "
               f"phases {', '.join(args.phases)}; "
-              f"{args.buyers} buyers x {args.rounds} rounds ({args.flow}), "
+              f"{args.buyers} buyers x {args.rounds} rounds ({args.flow}"
+              f"{f', open loop: {args.rate:g} orders/s' if args.rate else ''}), "
               f"flash stock {args.flash_stock}; "
-              f"gunicorn -w {args.workers} -k gthread --threads {args.threads} --reuse-port, "
+              f"gunicorn -w {args.workers} -k {args.worker_class} --threads {args.threads} "
+              f"--reuse-port, "
               f"{args.write_slots} write slots per worker")
         server, port = start_server(url, tmp, args)
         problems: list[str] = []
