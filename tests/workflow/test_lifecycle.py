@@ -49,3 +49,36 @@ def test_cancel_an_approved_document(api: Api):
     assert api("ann").act("memo", m["id"], "cancel_document").status_code == 422
     done = api("ann").act("memo", m["id"], "cancel_document", comment="Superseded").json
     assert (done["state"], done["docstatus"]) == ("cancelled", "cancelled")
+
+
+def test_history_in_the_transaction_of_its_action(site, engine, people):
+    """A history row is sent with the COMMIT, yet a read in the same transaction sees it,
+    and it is rolled back with its action."""
+    from .conftest import actor
+
+    ann = actor(site, "ann")
+    records = site.records(ann)
+    with records.unit_of_work():
+        m = records.create("memo", {"title": "Rota", "body": "9 to 5"})
+        engine.act(ann, "memo", m["id"], "submit")
+        seen = [(h["action"], h["to_state"]) for h in engine.history(ann, "memo", m["id"])]
+        assert seen == [("submit", "review")]
+    assert [h["action"] for h in engine.history(ann, "memo", m["id"])] == ["submit"]
+
+    class Undo(Exception):
+        pass
+
+    try:
+        with records.unit_of_work():
+            n = records.create("memo", {"title": "Rota 2", "body": "10 to 6"})
+            engine.act(ann, "memo", n["id"], "submit")
+            raise Undo
+    except Undo:
+        pass
+    h = site.tables["yiti_workflow_history"]
+    with site.engine.connect() as conn:
+        from sqlalchemy import func, select
+
+        left = conn.execute(select(func.count()).select_from(h).where(
+            h.c.record_id == n["id"], h.c.entity == "memo")).scalar_one()
+    assert left == 0

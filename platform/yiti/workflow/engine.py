@@ -28,7 +28,7 @@ from yiti.db import kept_statement, run_kept
 from yiti.definitions.model import label_text
 from yiti.errors import Conflict, FieldProblem, Forbidden, NotFound, ValidationError, did_you_mean
 from yiti.permissions.policy import SYSTEM, Actor
-from yiti.records.transaction import reading, transaction
+from yiti.records.transaction import current, reading, transaction
 from yiti.workflow import actions, approvers
 from yiti.workflow.spec import BACK, BY_SYSTEM, REQUESTER, State, Transition, Workflow
 from yiti.workflow.tables import HISTORY, TASK
@@ -348,6 +348,7 @@ class Workflows:
     def earlier_steps(self, wf: Workflow, record: Mapping[str, Any]) -> list[str]:
         """Approval steps the record passed since it was last submitted."""
         h = self.site.tables[HISTORY]
+        self._flush_history()
         with reading(self.site.engine) as conn:
             rows = conn.execute(select(h.c.from_state, h.c.to_state).where(
                 h.c.entity == wf.entity, h.c.record_id == record["id"]).order_by(h.c.id)).all()
@@ -514,12 +515,27 @@ class Workflows:
 
         h = self.site.tables[HISTORY]
         with transaction(self.site.engine) as tx:
-            run_kept(tx.conn, kept_statement(h, "insert", insert), {
+            # sent with the COMMIT (one round trip fewer per action); a read of the
+            # history in the same transaction writes it first (_flush_history)
+            tx.with_commit.append((kept_statement(h, "insert", insert), {
                 "entity": wf.entity, "record_id": after["id"], "workflow": wf.name,
                 "action": action, "from_state": source, "to_state": target,
                 "user": actor.name, "on_behalf_of": behalf, "at": at or self.now(),
                 "comment": comment or None, "version": after["version"],
-                "snapshot": jsonable(dict(before))})
+                "snapshot": jsonable(dict(before))}))
+
+    def _flush_history(self) -> None:
+        """Write the history rows of the current transaction that wait for its COMMIT,
+        in their order, so that a read in the transaction sees them."""
+        tx = current(self.site.engine)
+        if tx is None:
+            return
+        stmt = kept_statement(self.site.tables[HISTORY], "insert", insert)
+        waiting = [w for w in tx.with_commit if w[0] is stmt]
+        if waiting:
+            tx.with_commit[:] = [w for w in tx.with_commit if w[0] is not stmt]
+            for _stmt, params in waiting:
+                run_kept(tx.conn, stmt, params)
 
     def history(self, actor: Actor, entity: str, ident: int | str) -> list[dict[str, Any]]:
         """The record's workflow history, oldest first (needs read access)."""
@@ -527,6 +543,7 @@ class Workflows:
         record = self.site.records(actor).get(entity, ident)
         readable = self.site.policy.readable(actor, self.site.model.entities[entity])
         h = self.site.tables[HISTORY]
+        self._flush_history()
         with reading(self.site.engine) as conn:
             rows = [dict(r) for r in conn.execute(select(h).where(
                 h.c.entity == wf.entity, h.c.record_id == record["id"]).order_by(h.c.id))
