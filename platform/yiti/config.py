@@ -37,6 +37,10 @@ class Settings:
     timezone: str = "Asia/Shanghai"
     currency: str = "CNY"
     secret_key: str | None = None
+    #: Proxies in front that set X-Forwarded-For/-Proto/-Host (``YITI_PROXY_HOPS``): the
+    #: client's address, scheme and host are then read from those headers, as many hops
+    #: deep. 0 (the default) trusts none: a client could otherwise claim any address.
+    proxy_hops: int = 0
 
     @property
     def files_path(self) -> Path:
@@ -69,4 +73,12 @@ def from_env(environ: dict[str, str] | None = None) -> Settings:
         timezone=env.get("YITI_TIMEZONE", "Asia/Shanghai"),
         currency=env.get("YITI_CURRENCY", "CNY"),
         secret_key=env.get("SECRET_KEY") or None,
+        proxy_hops=_count(env, "YITI_PROXY_HOPS"),
     )
+
+
+def _count(env: dict[str, str], name: str) -> int:
+    raw = env.get(name, "").strip() or "0"
+    if not raw.isdigit():
+        raise ValueError(f"{name} must be a whole number (0 or more), not {raw!r}")
+    return int(raw)

@@ -70,6 +70,37 @@ def test_update_needs_a_version_and_refuses_stale_writes(client: FlaskClient, ma
     assert client.get(url, headers=auth).status_code == 404
 
 
+def test_if_match_is_compared_strongly_and_star_writes_over_the_current_version(
+        client: FlaskClient, make_user, site, library, monkeypatch) -> None:
+    from yiti.records.service import Records
+
+    auth = make_user("lib", "Librarian")
+    url = f"/api/v1/contact/{library['c1']}"
+    weak = client.patch(url, json={"phone": "13800000001"}, headers={**auth, "If-Match": 'W/"v1"'})
+    assert weak.status_code == 422 and weak.json["errors"][0]["field"] == "If-Match"
+    assert client.get(url, headers=auth).json["version"] == 1  # nothing written
+
+    # someone else changes the record between the PATCH's read and its write, once
+    real, meanwhile = Records.update, []
+
+    def update(self, entity_name, ident, values, *, version=None):
+        if not meanwhile:
+            meanwhile.append(real(site.records(), entity_name, ident,
+                                  {"phone": "13900000000"}, version=version))
+        return real(self, entity_name, ident, values, version=version)
+
+    monkeypatch.setattr(Records, "update", update)
+    star = client.patch(url, json={"full_name": "Star"}, headers={**auth, "If-Match": "*"})
+    assert star.status_code == 200, star.json
+    assert (star.json["full_name"], star.json["phone"]) == ("Star", "13900000000")
+    assert star.headers["ETag"] == '"v3"'  # over the other change, which is kept
+    meanwhile.clear()
+    stale = client.patch(url, json={"full_name": "Stale"}, headers={**auth, "If-Match": '"v3"'})
+    assert stale.status_code == 409  # with a version, a change meanwhile is still refused
+    monkeypatch.setattr(Records, "update", real)
+    assert client.get(url, headers=auth).json["full_name"] == "Star"
+
+
 def test_idempotency_key_replays_and_creates_once(client: FlaskClient, make_user,
                                                   site, library) -> None:
     auth = {**make_user("lib", "Librarian"), "Idempotency-Key": "order-42"}

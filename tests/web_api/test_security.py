@@ -138,3 +138,32 @@ def test_bad_or_missing_credentials_are_401(client: FlaskClient) -> None:
     bad = client.get("/api/v1/item", headers={"Authorization": "Bearer yt_1_nope-nope-nope"})
     assert bad.status_code == 401 and bad.headers["WWW-Authenticate"].startswith("Bearer")
     assert client.get("/auth/password").status_code == 302
+
+
+def test_behind_a_proxy_the_client_address_and_scheme_come_from_its_headers(
+        site, make_user, csrf_from) -> None:
+    from yiti.web.app import create_app
+
+    make_user("lib", "Librarian")
+    https = {"X-Forwarded-Proto": "https"}
+    direct = create_app(site=site).test_client()
+    assert "Strict-Transport-Security" not in direct.get("/auth/login", headers=https).headers
+    proxied_app = create_app(site.settings.with_(proxy_hops=1), site=site)
+    proxied = proxied_app.test_client()
+    assert "Strict-Transport-Security" in proxied.get("/auth/login", headers=https).headers
+
+    def failed_sign_ins(client, app, addresses):  # noqa: ANN001, ANN202
+        app.extensions["yiti_throttle"].limits = Limits(per_user=100, per_address=3)
+        token = csrf_from(client.get("/auth/login").get_data(as_text=True))
+        return [client.post("/auth/login", headers={"X-Forwarded-For": address}, data={
+            "name": f"u{i}", "password": "x", "csrf_token": token}).status_code
+            for i, address in enumerate(addresses)]
+
+    # each visitor behind the proxy has their own count; one visitor is still throttled
+    assert 429 not in failed_sign_ins(proxied, proxied_app,
+                                      [f"203.0.113.{i}" for i in range(5)])
+    assert 429 in failed_sign_ins(proxied, proxied_app, ["198.51.100.7"] * 5)
+    # without YITI_PROXY_HOPS the header is the client's say-so: ignored
+    direct_app = create_app(site=site)
+    assert 429 in failed_sign_ins(direct_app.test_client(), direct_app,
+                                  [f"192.0.2.{i}" for i in range(5)])

@@ -12,6 +12,7 @@ import secrets
 from pathlib import Path
 
 from flask import Flask, current_app
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from yiti.config import Settings, from_env
@@ -57,6 +58,9 @@ def create_app(settings: Settings | None = None, *, site: Site | None = None) ->
             obj(app)
         else:
             app.register_blueprint(obj)
+    if settings.proxy_hops:  # outermost: every part sees the client's address and scheme
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops,  # type: ignore[method-assign]
+                                x_proto=settings.proxy_hops, x_host=settings.proxy_hops)
     return app
 
 

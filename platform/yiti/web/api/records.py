@@ -13,7 +13,7 @@ from typing import Any
 from flask import Response, request, url_for
 
 from yiti.definitions.model import SYSTEM_COLUMNS, Entity
-from yiti.errors import FieldProblem, NotFound, ValidationError, YitiError
+from yiti.errors import Conflict, FieldProblem, NotFound, ValidationError, YitiError
 from yiti.permissions.policy import Actor
 from yiti.web.api.blueprint import bp
 from yiti.web.api.idempotency import idempotent
@@ -23,7 +23,9 @@ from yiti.web.app import current_site
 from yiti.web.auth import current_actor
 
 COUNT_CAP = 10_000
-_ETAG = re.compile(r'^(?:W/)?"v(\d+)"$')
+_ETAG = re.compile(r'^"v(\d+)"$')
+#: Writes made with ``If-Match: *`` are tried this many times over the current version.
+ANY_VERSION_TRIES = 5
 
 
 class PreconditionRequired(YitiError):
@@ -86,7 +88,12 @@ def expected_version(body: Mapping[str, Any] | None = None) -> int | None:
     if header:
         if header.strip() == "*":
             return None
-        match = _ETAG.match(header.split(",")[0].strip())
+        tag = header.split(",")[0].strip()
+        if tag.startswith("W/"):  # If-Match compares strongly: a weak tag never matches
+            raise ValidationError([FieldProblem("If-Match", "a weak ETag (W/...) never "
+                                                "matches; send the ETag as returned, like "
+                                                "\"v3\"", "invalid")])
+        match = _ETAG.match(tag)
         if not match:
             raise ValidationError([FieldProblem("If-Match", "must be an ETag this API "
                                                 "returned, like \"v3\"", "invalid")])
@@ -171,6 +178,29 @@ def _update(entity: str, ident: str, *, replace: bool) -> Response:
     version = expected_version(body)
     records = current_site().records(actor)
     old = records.get(ent.name, ident)
+    values = _values(ent, actor, body, old, replace=replace)
+    if version is not None:
+        return record_response(ent, records.update(ent.name, old["id"], values,
+                                                   version=version), actor)
+    # If-Match: * - the change goes over whatever version is current when it is written;
+    # a write by someone else in between is not a reason to refuse it, so it is made
+    # again over the newer version (a few times, under heavy contention)
+    for attempt in range(ANY_VERSION_TRIES):
+        try:
+            record = records.update(ent.name, old["id"], values, version=old["version"])
+            return record_response(ent, record, actor)
+        except Conflict:
+            if attempt == ANY_VERSION_TRIES - 1:
+                raise
+        old = records.get(ent.name, ident)
+        values = _values(ent, actor, body, old, replace=replace)
+    raise AssertionError("unreachable")
+
+
+def _values(ent: Entity, actor: Actor, body: Mapping[str, Any], old: Mapping[str, Any], *,
+            replace: bool) -> dict[str, Any]:
+    """The changes a PATCH (``replace`` false) or PUT body makes to ``old``: a PUT blanks
+    the writable fields it leaves out."""
     values = clean_values(ent, body, old=old)
     if replace:
         writable = current_site().policy.writable(actor, ent)
@@ -179,10 +209,7 @@ def _update(entity: str, ident: str, *, replace: bool) -> Response:
                     or (writable is not None and f.name not in writable)):
                 continue
             values[f.name] = [] if f.is_table else None
-    if version is None:
-        version = old["version"]
-    record = records.update(ent.name, old["id"], values, version=version)
-    return record_response(ent, record, actor)
+    return values
 
 
 @bp.delete("/<entity>/<ident>")
@@ -191,10 +218,15 @@ def delete(entity: str, ident: str) -> Response:
     actor = current_actor()
     version = expected_version()
     records = current_site().records(actor)
-    if version is None:
-        version = records.get(ent.name, ident)["version"]
-    records.delete(ent.name, ident, version=version)
-    return Response(status=204)
+    for attempt in range(1 if version is not None else ANY_VERSION_TRIES):
+        try:  # If-Match: * deletes whatever version is current (see _update)
+            records.delete(ent.name, ident, version=version if version is not None
+                           else records.get(ent.name, ident)["version"])
+            return Response(status=204)
+        except Conflict:
+            if version is not None or attempt == ANY_VERSION_TRIES - 1:
+                raise
+    raise AssertionError("unreachable")
 
 
 @bp.post("/<entity>/<ident>/<any(submit, cancel, amend):action>")
