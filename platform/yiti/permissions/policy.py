@@ -17,6 +17,9 @@ from sqlalchemy import ColumnElement, Table
 from yiti.definitions.model import Entity
 
 ACTIONS = ("read", "create", "write", "delete", "submit", "cancel", "export", "import")
+#: The attribute a row rule names (``user: name``) to compare with the user's own name,
+#: their sign-in name; no user attribute may be called so (see users.check_attributes).
+USER_NAME = "name"
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,17 @@ class Actor:
     attributes: Mapping[str, Any] = field(default_factory=dict)
     #: An API token's scopes (``read:*``, ``write:loan``...); None: not limited by a token.
     scopes: frozenset[str] | None = None
+    #: Nobody signed in (a public page's visitor): ``name`` is a placeholder, not a user's,
+    #: so a row rule comparing with the user's name matches nothing for it.
+    anonymous: bool = False
+
+    def rule_value(self, attribute: str) -> Any:
+        """What a row rule's ``user: <attribute>`` compares with: the attribute, or for
+        the reserved ``name`` the user's own name (None for the system and anonymous
+        callers, whose names are no user's: a rule then matches nothing)."""
+        if attribute == USER_NAME:
+            return None if self.system or self.anonymous or not self.name else self.name
+        return self.attributes.get(attribute)
 
 
 SYSTEM = Actor("system", frozenset({"System"}), system=True)
