@@ -1,7 +1,7 @@
 """Who is acting, and the interface every permission policy offers the record service.
 
 The record service asks the policy before every read and write; the web UI, the REST
-API, reports, exports and scripts never decide on their own. A policy answers four
+API, reports, exports and scripts never decide on their own. A policy answers five
 questions; one rule therefore serves a list query (as a SQL condition) and a single
 record check, so the two cannot disagree.
 """
@@ -58,6 +58,12 @@ class Policy(Protocol):
                    ) -> ColumnElement[bool] | None:
         """A condition limiting which rows ``actor`` may see, or None for all."""
 
+    def row_fields(self, actor: Actor, entity: Entity, action: str) -> frozenset[str] | None:
+        """The fields whose values decide whether a record ``actor`` writes (``action``:
+        create, write, submit, cancel) matches the row rules, or None when no row rule
+        limits it. The record service checks the values about to be written again when
+        one of these changed after the check (a hook or a formula set it)."""
+
     def readable(self, actor: Actor, entity: Entity) -> frozenset[str] | None:
         """Field names ``actor`` may read, or None for all."""
 
@@ -74,6 +80,9 @@ class AllowAll:
 
     def row_filter(self, actor: Actor, entity: Entity, table: Table
                    ) -> ColumnElement[bool] | None:
+        return None
+
+    def row_fields(self, actor: Actor, entity: Entity, action: str) -> frozenset[str] | None:
         return None
 
     def readable(self, actor: Actor, entity: Entity) -> frozenset[str] | None:
