@@ -139,9 +139,9 @@ def path_problem(entities: Mapping[str, Entity], entity: Entity, path: str,
         return (f"{path!r} is a link to {f.target!r}, never equal to a user name; name a "
                 f"text field of {f.target!r} after it", _name_field_hint(entities[f.target],
                                                                            path))
-    kind = f.type if f is not None else "number or time"
-    return (f"{path!r} is a {kind} field, never equal to a user name; compare a text "
-            f"field ({', '.join(NAME_TYPES)})", None)
+    what = f"a field of type {f.type}" if f is not None else "a system column"
+    return (f"{path!r} is {what}, never equal to a user name; compare a text field "
+            f"({', '.join(NAME_TYPES)})", None)
 
 
 def _name_field_hint(target: Entity, path: str) -> str | None:
