@@ -338,7 +338,7 @@ def demo_data(fn: F) -> F:
 PAGE_MARK = "__yiti_page__"
 #: Who public pages read as: the role ``Guest``, which a pack grants what anyone may see
 #: (its catalogue, say). Never the system: permissions, row and field rules still apply.
-GUEST = Actor("guest", frozenset({"Guest"}))
+GUEST = Actor("guest", frozenset({"Guest"}), anonymous=True)
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,9 @@ from typing import Any
 
 from yiti.definitions.build import Build, Item
 from yiti.definitions.kinds import Kind, register_kind
-from yiti.definitions.model import SYSTEM_COLUMNS, Definition, Entity, Location
+from yiti.definitions.model import Definition, Entity, Location
 from yiti.errors import did_you_mean
+from yiti.permissions.rules import path_problem
 
 
 def take_permissions(build: Build, item: Item) -> None:
@@ -37,7 +38,8 @@ def take_permissions(build: Build, item: Item) -> None:
 
 
 def check_permissions(build: Build, definition: Definition, item: Item) -> None:
-    """Entities, fields and row-rule paths must exist."""
+    """Entities, fields and row-rule paths must exist; a path compared with the user's
+    name (``user: name``) must end at a text field."""
     body = definition.body
 
     def entity_at(name: str, where: tuple[Any, ...]) -> Entity | None:
@@ -56,7 +58,7 @@ def check_permissions(build: Build, definition: Definition, item: Item) -> None:
             continue
         entity = entity_at(spec["entity"], ("rows", i, "entity"))
         if entity is not None and "field" in spec:
-            problem = _path_problem(build, entity, spec["field"])
+            problem = path_problem(build.entities, entity, spec["field"], spec.get("user"))
             if problem:
                 build.add(item.source.error(("rows", i, "field"), *problem))
     for i, spec in enumerate(body.get("fields") or ()):
@@ -65,23 +67,6 @@ def check_permissions(build: Build, definition: Definition, item: Item) -> None:
             build.add(item.source.error(
                 ("fields", i, "field"), f"unknown field {spec['field']!r} of {entity.name!r}",
                 did_you_mean(spec["field"], entity.fields)))
-
-
-def _path_problem(build: Build, entity: Entity, path: str) -> tuple[str, str | None] | None:
-    """Why ``path`` is not a field or link path of ``entity``, or None when it is."""
-    current = entity
-    parts = path.split(".")
-    for i, part in enumerate(parts):
-        if part not in current.fields and part not in SYSTEM_COLUMNS:
-            return (f"unknown field {part!r} of {current.name!r}",
-                    did_you_mean(part, current.fields))
-        if i == len(parts) - 1:
-            return None
-        f = current.fields.get(part)
-        if f is None or f.type != "link" or f.target not in build.entities:
-            return (f"{'.'.join(parts[:i + 1])!r} is not a link, so it has no fields", None)
-        current = build.entities[f.target]
-    return None
 
 
 PERMISSIONS = register_kind(Kind(

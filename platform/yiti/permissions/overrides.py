@@ -20,7 +20,14 @@ from sqlalchemy import Engine, Table, delete, insert, select, update
 from yiti.definitions.model import Model
 from yiti.errors import FieldProblem, ValidationError, did_you_mean
 from yiti.permissions.policy import ACTIONS
-from yiti.permissions.rules import FIELD_ACCESS, FieldRule, Grant, RuleSet, row_rule
+from yiti.permissions.rules import (
+    FIELD_ACCESS,
+    FieldRule,
+    Grant,
+    RuleSet,
+    path_problem,
+    row_rule,
+)
 
 KINDS = ("access", "rows", "field")
 
@@ -86,12 +93,19 @@ def validate(model: Model, kind: str, role: str, entity: str, field: str,
                 out["rules"].append({"own": True})
             elif (isinstance(spec, dict) and set(spec) == {"field", "user"}
                   and isinstance(spec["field"], str) and isinstance(spec["user"], str)
-                  and target is not None and _is_path(model, entity, spec["field"])):
-                out["rules"].append({"field": spec["field"], "user": spec["user"]})
+                  and target is not None):
+                # the same check (and hint) as yiti check gives a pack's rule
+                problem = path_problem(model.entities, target, spec["field"], spec["user"])
+                if problem is None:
+                    out["rules"].append({"field": spec["field"], "user": spec["user"]})
+                else:
+                    message, hint = problem
+                    problems.append(FieldProblem(f"rules[{i}].field", message
+                                                 + (f"; {hint}" if hint else ""), "invalid"))
             else:
                 problems.append(FieldProblem(
                     f"rules[{i}]", "must be {own: true} or {field: <field or link path>, "
-                    "user: <user attribute>}", "invalid"))
+                    "user: <user attribute, or name for the user's own name>}", "invalid"))
     else:
         if target is None or field not in target.fields:
             hint = did_you_mean(field, target.fields) if target else None
@@ -105,20 +119,6 @@ def validate(model: Model, kind: str, role: str, entity: str, field: str,
     if problems:
         raise ValidationError(problems)
     return out
-
-
-def _is_path(model: Model, entity: str, path: str) -> bool:
-    current = model.entities[entity]
-    parts = path.split(".")
-    for i, part in enumerate(parts):
-        if part not in current.fields and part not in ("created_by", "modified_by", "name"):
-            return False
-        if i < len(parts) - 1:
-            f = current.fields.get(part)
-            if f is None or f.type != "link":
-                return False
-            current = model.entities[f.target or ""]
-    return True
 
 
 def save(engine: Engine, table: Table, *, kind: str, role: str, entity: str, field: str,

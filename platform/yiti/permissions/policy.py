@@ -1,7 +1,7 @@
 """Who is acting, and the interface every permission policy offers the record service.
 
 The record service asks the policy before every read and write; the web UI, the REST
-API, reports, exports and scripts never decide on their own. A policy answers four
+API, reports, exports and scripts never decide on their own. A policy answers five
 questions; one rule therefore serves a list query (as a SQL condition) and a single
 record check, so the two cannot disagree.
 """
@@ -17,6 +17,9 @@ from sqlalchemy import ColumnElement, Table
 from yiti.definitions.model import Entity
 
 ACTIONS = ("read", "create", "write", "delete", "submit", "cancel", "export", "import")
+#: The attribute a row rule names (``user: name``) to compare with the user's own name,
+#: their sign-in name; no user attribute may be called so (see users.check_attributes).
+USER_NAME = "name"
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,17 @@ class Actor:
     attributes: Mapping[str, Any] = field(default_factory=dict)
     #: An API token's scopes (``read:*``, ``write:loan``...); None: not limited by a token.
     scopes: frozenset[str] | None = None
+    #: Nobody signed in (a public page's visitor): ``name`` is a placeholder, not a user's,
+    #: so a row rule comparing with the user's name matches nothing for it.
+    anonymous: bool = False
+
+    def rule_value(self, attribute: str) -> Any:
+        """What a row rule's ``user: <attribute>`` compares with: the attribute, or for
+        the reserved ``name`` the user's own name (None for the system and anonymous
+        callers, whose names are no user's: a rule then matches nothing)."""
+        if attribute == USER_NAME:
+            return None if self.system or self.anonymous or not self.name else self.name
+        return self.attributes.get(attribute)
 
 
 SYSTEM = Actor("system", frozenset({"System"}), system=True)
@@ -43,6 +57,12 @@ class Policy(Protocol):
     def row_filter(self, actor: Actor, entity: Entity, table: Table
                    ) -> ColumnElement[bool] | None:
         """A condition limiting which rows ``actor`` may see, or None for all."""
+
+    def row_fields(self, actor: Actor, entity: Entity, action: str) -> frozenset[str] | None:
+        """The fields whose values decide whether a record ``actor`` writes (``action``:
+        create, write, submit, cancel) matches the row rules, or None when no row rule
+        limits it. The record service checks the values about to be written again when
+        one of these changed after the check (a hook or a formula set it)."""
 
     def readable(self, actor: Actor, entity: Entity) -> frozenset[str] | None:
         """Field names ``actor`` may read, or None for all."""
@@ -60,6 +80,9 @@ class AllowAll:
 
     def row_filter(self, actor: Actor, entity: Entity, table: Table
                    ) -> ColumnElement[bool] | None:
+        return None
+
+    def row_fields(self, actor: Actor, entity: Entity, action: str) -> frozenset[str] | None:
         return None
 
     def readable(self, actor: Actor, entity: Entity) -> frozenset[str] | None:

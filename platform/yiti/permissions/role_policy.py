@@ -141,6 +141,15 @@ class RolePolicy:
             return table.c.parent_id.in_(select(parent.c.id).where(inner))
         return self._conditions(actor, entity, rules, table)
 
+    def row_fields(self, actor: Actor, entity: Entity, action: str) -> frozenset[str] | None:
+        if actor.system or self.is_admin(actor):
+            return None
+        rules = self._row_rules(entity, self.grants(actor, entity, action))
+        if rules is None:
+            return None
+        # a path's first field holds the value (a link's id); "own" reads no value at all
+        return frozenset((r.path or "").split(".")[0] for r in rules if not r.own)
+
     def readable(self, actor: Actor, entity: Entity) -> frozenset[str] | None:
         if actor.system or self.is_admin(actor):
             return None

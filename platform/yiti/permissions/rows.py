@@ -8,6 +8,10 @@ matches the same condition. One compiled rule serves all three, so they cannot d
 A path through link fields (``supplier.code``) becomes ``supplier IN (SELECT id FROM
 supplier WHERE code = :value)``: no join in the outer query, so it composes with any
 filter, sort or pagination the list adds.
+
+A rule compares with a user attribute, or (``user: name``) with the user's own name:
+:meth:`Actor.rule_value` gives either, and None (match nothing) for a user without the
+attribute and for the system and anonymous callers.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ def condition(rule: RowRule, actor: Actor, model: Model, tables: Mapping[str, An
     if rule.own:
         return table.c.created_by == actor.name
     return _path_condition(model, tables, entity, table, (rule.path or "").split("."),
-                           actor.attributes.get(rule.attribute or ""))
+                           actor.rule_value(rule.attribute or ""))
 
 
 def any_of(conditions: list[ColumnElement[bool]]) -> ColumnElement[bool]:
@@ -93,7 +97,7 @@ def values_match(rule: RowRule, actor: Actor, model: Model, tables: Mapping[str,
     if rule.own:
         return True  # the record will be created by the actor
     parts = (rule.path or "").split(".")
-    wanted = actor.attributes.get(rule.attribute or "")
+    wanted = actor.rule_value(rule.attribute or "")
     f = _field(entity, parts[0])
     value = values.get(parts[0])
     if len(parts) == 1:

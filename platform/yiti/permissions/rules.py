@@ -16,11 +16,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from yiti.definitions.model import Model
-from yiti.permissions.policy import ACTIONS
+from yiti.definitions.model import SYSTEM_COLUMNS, Entity, Model
+from yiti.errors import did_you_mean
+from yiti.permissions.policy import ACTIONS, USER_NAME
 
 ADMINISTRATOR = "Administrator"
 FIELD_ACCESS = ("hidden", "read_only")
+#: Field types whose values are text, which a user's name (``user: name``) can equal.
+NAME_TYPES = ("string", "text", "email", "phone", "url", "select")
+#: System columns holding a user's name, or a record's (an entity named after its user).
+NAME_COLUMNS = ("created_by", "modified_by", "name")
 
 
 @dataclass(frozen=True)
@@ -40,7 +45,8 @@ class Grant:
 @dataclass(frozen=True)
 class RowRule:
     """Which records of ``entity`` a role sees: its own (``own``), or those whose ``path``
-    (a field, or a walk along link fields) equals the user's attribute ``attribute``."""
+    (a field, or a walk along link fields) equals the user's attribute ``attribute`` (for
+    the reserved attribute ``name``, the user's own name)."""
 
     role: str
     entity: str
@@ -50,8 +56,12 @@ class RowRule:
     attribute: str | None = None
 
     def describe(self) -> str:
-        what = ("records the user created" if self.own
-                else f"records whose {self.path} is the user's {self.attribute}")
+        if self.own:
+            what = "records the user created"
+        elif self.attribute == USER_NAME:
+            what = f"records whose {self.path} is the user's own user name"
+        else:
+            what = f"records whose {self.path} is the user's {self.attribute}"
         return f"role {self.role!r} sees only {what} ({self.source})"
 
     def to_dict(self) -> dict[str, Any]:
@@ -100,6 +110,48 @@ def row_rule(role: str, entity: str, spec: Mapping[str, Any], source: str) -> Ro
     if spec.get("own"):
         return RowRule(role, entity, source, own=True)
     return RowRule(role, entity, source, path=str(spec["field"]), attribute=str(spec["user"]))
+
+
+def path_problem(entities: Mapping[str, Entity], entity: Entity, path: str,
+                 attribute: str | None = None) -> tuple[str, str | None] | None:
+    """Why ``path`` can't be a row rule's field on ``entity`` — (message, did-you-mean
+    hint) — or None when it can. A path is a field, or link fields and a field of the
+    entity they lead to; compared with the user's name (``attribute`` ``name``), it must
+    end at a text field. ``entities`` by name: the finished model's, or a build's."""
+    current = entity
+    parts = path.split(".")
+    for i, part in enumerate(parts[:-1]):
+        f = current.fields.get(part)
+        if f is None and part not in SYSTEM_COLUMNS:
+            return (f"unknown field {part!r} of {current.name!r}",
+                    did_you_mean(part, current.fields))
+        if f is None or f.type != "link" or f.target not in entities:
+            return f"{'.'.join(parts[:i + 1])!r} is not a link, so it has no fields", None
+        current = entities[f.target]
+    last = parts[-1]
+    f = current.fields.get(last)
+    if f is None and last not in SYSTEM_COLUMNS:
+        return f"unknown field {last!r} of {current.name!r}", did_you_mean(last, current.fields)
+    if attribute != USER_NAME or (f is None and last in NAME_COLUMNS) or (
+            f is not None and f.type in NAME_TYPES):
+        return None
+    if f is not None and f.type == "link" and f.target in entities:
+        return (f"{path!r} is a link to {f.target!r}, never equal to a user name; name a "
+                f"text field of {f.target!r} after it", _name_field_hint(entities[f.target],
+                                                                           path))
+    what = f"a field of type {f.type}" if f is not None else "a system column"
+    return (f"{path!r} is {what}, never equal to a user name; compare a text field "
+            f"({', '.join(NAME_TYPES)})", None)
+
+
+def _name_field_hint(target: Entity, path: str) -> str | None:
+    """The text field of ``target`` most likely to hold a user's name, as a path: its
+    one unique text field, else the one closest to ``user``."""
+    text = [f for f in target.fields.values() if f.type in NAME_TYPES]
+    unique = [f for f in text if f.unique]
+    if len(unique) == 1:
+        return f"did you mean {path + '.' + unique[0].name!r}?"
+    return did_you_mean(f"{path}.user", [f"{path}.{f.name}" for f in text])
 
 
 def _in_pack(module: str, path: str) -> str:

@@ -19,7 +19,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, insert, select, update
 
 from yiti.errors import FieldProblem, NotFound, ValidationError, did_you_mean
-from yiti.permissions.policy import Actor
+from yiti.permissions.policy import USER_NAME, Actor
 from yiti.permissions.rules import ADMINISTRATOR
 
 if TYPE_CHECKING:
@@ -49,6 +49,16 @@ def check_password_strength(name: str, password: str) -> None:
                                             "too_weak")])
 
 
+def check_attributes(attributes: Mapping[str, Any]) -> None:
+    """Refuse the reserved attribute ``name``: a row rule's ``user: name`` means the user's
+    own name, so an attribute of that name would never be read (and would mislead)."""
+    if USER_NAME in attributes:
+        raise ValidationError([FieldProblem(
+            f"attributes.{USER_NAME}", f"{USER_NAME!r} is reserved: row rules with "
+            f"'user: {USER_NAME}' compare with the user's own user name; call the "
+            "attribute something else", "reserved")])
+
+
 def known_roles(site: Site) -> list[str]:
     """Roles declared by packs, created by administrators, and Administrator."""
     from yiti.permissions.role_policy import RolePolicy
@@ -73,6 +83,7 @@ def create_user(site: Site, name: str, password: str | None, *, roles: Iterable[
         check_password_strength(name, password)
     roles = list(dict.fromkeys(roles))
     _check_roles(site, roles)
+    check_attributes(attributes or {})
     t = site.tables["yiti_user"]
     now = dt.datetime.now(UTC)
     with site.engine.begin() as conn:
@@ -98,6 +109,8 @@ def set_roles(site: Site, name: str, roles: Iterable[str]) -> None:
 
 
 def set_attributes(site: Site, name: str, attributes: Mapping[str, Any]) -> None:
+    """Replace a user's attributes (what row rules compare with)."""
+    check_attributes(attributes)
     user = get_user(site, name)
     t = site.tables["yiti_user"]
     with site.engine.begin() as conn:

@@ -375,7 +375,8 @@ class Records:
             values = self._looked_up(tx, entity, values, "create")
             self.policy.check(self.actor, entity, "create", values)
             self._refuse_unwritable(entity, values, None)
-            return self._insert(tx, entity, self._with_defaults(entity, values))
+            return self._insert(tx, entity, self._with_defaults(entity, values),
+                                checked=values)
 
     def create_many(self, entity_name: str, rows: Iterable[Mapping[str, Any]], *,
                     action: str = "create") -> list[int]:
@@ -392,6 +393,7 @@ class Records:
         if action != "create":
             self.policy.check(self.actor, entity, action, None)
         docs: list[dict[str, Any]] = []
+        checked: list[Mapping[str, Any]] = []  # each row's values the row rules passed
         refused: dict[int, list[FieldProblem]] = {}
         # Whether a new record may be given a key depends on the key alone, not its value:
         # once a row's keys all passed, they pass in every later row unasked.
@@ -403,6 +405,7 @@ class Records:
                     self.policy.check(self.actor, entity, "create", values)
                 except Forbidden as error:
                     raise Forbidden(f"rows[{i}]: {error.message}", **error.details) from None
+                checked.append(values)
                 try:
                     if not accepted.issuperset(values):
                         self._refuse_unwritable(entity, values, None)
@@ -418,7 +421,7 @@ class Records:
                                        for i in sorted(refused) for p in refused[i]],
                                       entity=entity.name)
             try:
-                return self._write_new(tx, entity, docs)
+                return self._write_new(tx, entity, docs, checked=checked)
             except ValidationError as error:
                 raise self._unique_rows(tx, entity, docs, error) from None
 
@@ -622,8 +625,8 @@ class Records:
                     doc[key] = copy_value(value)
             # The new values must still be inside the actor's rows: a clerk can't move a
             # record out of their own store.
-            self.policy.check(self.actor, entity, "write",
-                              {k: v for k, v in doc.items() if k != "id"})
+            checked = {k: v for k, v in doc.items() if k != "id"}
+            self.policy.check(self.actor, entity, "write", checked)
             for f in entity.table_fields:  # new lines get their fields' defaults
                 if isinstance(values.get(f.name), list):
                     child = self.model.entities[f.target or ""]
@@ -642,7 +645,8 @@ class Records:
                         {**stored[line["id"]], **line} if isinstance(line, dict)
                         and line.get("id") in stored else self._child_defaults(child, line)
                         for line in doc[f.name]]
-            return self._save_existing(tx, entity, old, doc, "update")
+            return self._save_existing(tx, entity, old, doc, "update",
+                                       checked=("write", checked))
 
     def delete(self, entity_name: str, ident: int | str, *, version: int | None = None) -> None:
         entity = self._entity(entity_name, writable=True)
@@ -737,7 +741,7 @@ class Records:
             doc = self._with_defaults(entity, values)
             doc["name"] = f"{base}-{n + 1}"
             doc["amended_from"] = old["id"]
-            return self._insert(tx, entity, doc)
+            return self._insert(tx, entity, doc, checked=old)
 
     def adjust(self, entity_name: str, changes: Iterable[tuple[int, Mapping[str, Any]]]
                ) -> list[Record]:
@@ -1232,18 +1236,25 @@ class Records:
                 target = self.tables[self.model.entities[f.target or ""].table_name]
                 out.append((f"{prefix}{f.name}", f.target or "", target, value))
 
-    def _insert(self, tx: Transaction, entity: Entity, doc: dict[str, Any]) -> Record:
+    def _insert(self, tx: Transaction, entity: Entity, doc: dict[str, Any], *,
+                checked: Mapping[str, Any]) -> Record:
+        """Create ``doc``; ``checked``: the values the row rules passed (see
+        :meth:`_recheck_rows`)."""
         self._prepare(tx, entity, doc, None)
         written: list[Record] = []
-        ident = self._write_new(tx, entity, [doc], written=written)[0]
+        ident = self._write_new(tx, entity, [doc], written=written, checked=[checked],
+                                single=True)[0]
         if written:  # as stored (RETURNING), and no after_save hook wrote since
             return self._present(entity, written[0])
         return self._present(entity, self._load(tx.conn, entity, ident))
 
     def _write_new(self, tx: Transaction, entity: Entity, docs: list[dict[str, Any]], *,
+                   checked: Sequence[Mapping[str, Any]], single: bool = False,
                    written: list[Record] | None = None) -> list[int]:
-        """Insert ``docs`` with their lines; their ids. With ``written`` (one doc), the
-        record as stored is appended to it, unless an after_save hook wrote anything."""
+        """Insert ``docs`` with their lines; their ids. ``checked``: each doc's values as
+        the row rules passed them; ``single``: one record's create (a refusal names no
+        row). With ``written`` (one doc), the record as stored is appended to it, unless
+        an after_save hook wrote anything."""
         if not docs:
             return []
         now = dt.datetime.now(UTC)
@@ -1265,6 +1276,7 @@ class Records:
                 doc["name"] = str(doc.get(entity.naming.field) or "") or None
         for doc in docs:
             self._run_hooks(entity, "before_save", doc, None)
+        self._recheck_rows(entity, "create", docs, checked, single=single)
         t = self.tables[entity.table_name]
         rows = [self._row(entity, doc, now, version=1) for doc in docs]
         stored: Record | None = None
@@ -1311,10 +1323,16 @@ class Records:
         return ids
 
     def _save_existing(self, tx: Transaction, entity: Entity, old: Record, doc: dict[str, Any],
-                       action: str, docstatus: str | None = None) -> Record:
+                       action: str, docstatus: str | None = None, *,
+                       checked: tuple[str, Mapping[str, Any]] | None = None) -> Record:
+        """Write ``doc`` over ``old``. ``checked``: the policy's action and the values its
+        row rules passed, to check again if the hooks changed what they read; None for a
+        workflow's transition, whose ``by:`` decided who may take it."""
         _loaded(tx).pop((entity.table_name, old["id"]), None)
         self._prepare(tx, entity, doc, old)
         self._run_hooks(entity, "before_save", doc, old)
+        if checked is not None:
+            self._recheck_rows(entity, checked[0], [doc], [checked[1]], single=True)
         now = dt.datetime.now(UTC)
         t = self.tables[entity.table_name]
         row = self._row(entity, doc, now, version=old["version"] + 1, creating=False)
@@ -1431,7 +1449,8 @@ class Records:
                                f"only a {source} record can be {target}", record=old["id"])
             doc = copy_value(old)
             self._run_hooks(entity, event, doc, old)
-            return self._save_existing(tx, entity, old, doc, action, docstatus=target)
+            return self._save_existing(tx, entity, old, doc, action, docstatus=target,
+                                       checked=(action, old))
 
     def _expect(self, entity: Entity, old: Record, version: Any) -> None:
         if version is None:
@@ -1509,6 +1528,33 @@ class Records:
             tx.with_commit.append((statement, params))
         else:
             run_kept(tx.conn, statement, params)
+
+    def _recheck_rows(self, entity: Entity, action: str, docs: Sequence[Mapping[str, Any]],
+                      checked: Sequence[Mapping[str, Any]], *, single: bool) -> None:
+        """The row rules once more, over the values about to be written, for each doc in
+        which a field they read differs from the values they passed: a before_validate,
+        validate or before_save hook, a formula or a default set it since. The record
+        written is then one the actor may write, refused (403) as the first check would.
+
+        Only the fields the rules read are compared, so a write whose hooks leave them
+        alone costs no second check (no query for a rule through a link); the system
+        and roles without row rules skip it all.
+        """
+        if self.actor.system:
+            return
+        fields = self.policy.row_fields(self.actor, entity, action)
+        if not fields:
+            return
+        for i, (doc, seen) in enumerate(zip(docs, checked, strict=True)):
+            if all(doc.get(f) == seen.get(f) for f in fields):
+                continue
+            try:
+                self.policy.check(self.actor, entity, action,
+                                  {k: v for k, v in doc.items() if k != "id"})
+            except Forbidden as error:
+                if single:
+                    raise
+                raise Forbidden(f"rows[{i}]: {error.message}", **error.details) from None
 
     def _run_hooks(self, entity: Entity, event: str, doc: dict[str, Any],
                    old: Mapping[str, Any] | None) -> None:

@@ -13,7 +13,8 @@ from typing import Any
 
 from yiti.errors import FieldProblem, ValidationError
 
-_INDEXED = re.compile(r"^(\w+)\[\d+\]$")
+#: A problem inside an input (``roles[2]``, ``rules[0].field``, ``attributes.name``).
+_INDEXED = re.compile(r"^(\w+)[\[.]")
 
 
 def parse_attributes(text: str) -> dict[str, Any]:
@@ -51,8 +52,9 @@ def format_attributes(attributes: Mapping[str, Any] | None) -> str:
 
 
 def parse_row_rules(text: str) -> list[dict[str, Any]]:
-    """``own`` or ``<field or link path> = <user attribute>`` lines → row rule specs, as
-    the overrides take them (they check the fields and paths)."""
+    """``own`` or ``<field or link path> = <user attribute>`` lines (the attribute ``name``
+    being the user's own name) → row rule specs, as the overrides take them (they check
+    the fields and paths)."""
     out: list[dict[str, Any]] = []
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
@@ -75,7 +77,8 @@ def format_row_rules(rules: Iterable[Any]) -> str:
 
 
 def errors_by_field(error: ValidationError) -> dict[str, list[str]]:
-    """Problems keyed by the form input they belong to (``roles[2]`` → ``roles``)."""
+    """Problems keyed by the form input they belong to (``roles[2]``, ``rules[0].field``
+    → ``roles``, ``rules``)."""
     out: dict[str, list[str]] = {}
     for problem in error.problems:
         match = _INDEXED.match(problem.field)

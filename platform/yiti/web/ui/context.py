@@ -19,7 +19,7 @@ from yiti.site import Site
 
 #: Actor for a site without sign-in (a development checkout before auth is set up). It is
 #: not the system actor: read-only fields stay read-only and a real policy refuses it.
-GUEST = Actor("guest")
+GUEST = Actor("guest", anonymous=True)
 
 
 def site() -> Site:
