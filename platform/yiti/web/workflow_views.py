@@ -199,13 +199,14 @@ def count_partial() -> Any:
 
 @pages.get("/<entity>/<ident>")
 def record_page(entity: str, ident: str) -> Any:
-    from yiti.web.ui.context import titles_for
+    from yiti.web.ui.context import record_heading, titles_for
 
     ent = entity_or_404(entity)
     records = current_site().records(current_actor())
     record = records.get(ent.name, ident)
     # links shown as the linked record's title, as on the record's own page
     return render_template("workflow/record.html", entity=ent, record=record,
+                           title=record_heading(records, ent, record),
                            titles=titles_for(records, ent, ent.fields.values(), [record]))
 
 
