@@ -205,9 +205,9 @@ def record_page(entity: str, ident: str) -> Any:
     records = current_site().records(current_actor())
     record = records.get(ent.name, ident)
     # links shown as the linked record's title, as on the record's own page
+    titles = titles_for(records, ent, ent.fields.values(), [record])
     return render_template("workflow/record.html", entity=ent, record=record,
-                           title=record_heading(records, ent, record),
-                           titles=titles_for(records, ent, ent.fields.values(), [record]))
+                           title=record_heading(records, ent, record, titles), titles=titles)
 
 
 @pages.post("/act/<entity>/<ident>/<action>")

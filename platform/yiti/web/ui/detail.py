@@ -46,10 +46,10 @@ def detail(entity: str, ident: int) -> tuple[str, int]:
     model = site().model
     by_workflow = workflow_lifecycle(site(), e.name)
     history = shown_history(recs, e, record, list(reversed(history)), lang=current_language())
+    titles = _titles(e, record)
     return render("ui/detail.html", entity=e, record=record, history=history,
                   tabs=layout_for(form_layout(model, e), model, e, recs),
-                  titles=_titles(e, record),
-                  title=record_heading(recs, e, record),
+                  titles=titles, title=record_heading(recs, e, record, titles),
                   child_of=lambda f: model.entities[f.target or ""],
                   field_of=lambda name: e.fields.get(name),
                   offered=record_actions(recs, e, record, by_workflow,
