@@ -77,8 +77,9 @@ class Forbidden(YitiError):
 
 
 class Conflict(YitiError):
-    """A stale version, a record name already taken, a delete of a record still linked
-    to, or a state that no longer allows the action. (A duplicate unique value is a
+    """A stale version, a record name the service drew already taken, a delete of a
+    record still linked to, or a state that no longer allows the action. (A duplicate
+    unique value, or a record name the caller chose that another record has, is a
     :class:`ValidationError` naming its field.)"""
 
     code = "conflict"

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
 from yiti.jobs import FakeClock, enqueue, notify
+from yiti.jobs import notifications as notes
 from yiti.permissions.policy import Actor
 from yiti.site import Site
 from yiti.web.admin_jobs import init_app
@@ -131,3 +134,53 @@ def test_templates_are_edited_per_language(site: Site, client: FlaskClient) -> N
 def test_webhooks_page(site: Site, client: FlaskClient) -> None:
     assert "No pack declares a webhook" in client.get("/jobs/webhooks").get_data(as_text=True)
     assert client.get("/jobs/webhooks.json").get_json() == {"webhooks": [], "deliveries": []}
+
+
+#: FakeClock's start, 2026-01-01 00:00 UTC, is 08:00 in Shanghai (the site's zone).
+EIGHT_AM = "Jan 1, 2026, 8:00:00\u202fAM GMT+08:00"
+
+
+def test_job_and_schedule_times_read_in_the_site_time_zone(site: Site, client: FlaskClient
+                                                           ) -> None:
+    """The pages show when a job was created, started and finished, and when schedules
+    are due, in the site's zone with its offset; the JSON keeps ISO 8601 in UTC."""
+    job_id = enqueue(site, "jobpack.bump", {"counter": "t"})
+    site.jobs.run(job_id)
+    table = client.get("/jobs/").get_data(as_text=True)
+    assert EIGHT_AM in table and "00:00:00" not in table
+    shown = client.get(f"/jobs/{job_id}").get_data(as_text=True)
+    assert shown.count(EIGHT_AM) == 4  # created, runs after, started, finished
+    assert client.get(f"/jobs/{job_id}.json").get_json()["created_at"] == \
+        "2026-01-01T00:00:00+00:00"
+    schedules = client.get("/jobs/schedules").get_data(as_text=True)
+    assert "Jan 2, 2026, 8:00:00\u202fAM GMT+08:00" in schedules  # morning: 0 8 * * *
+    due = {s["name"]: s["next_due"] for s in
+           client.get("/jobs/schedules.json").get_json()["schedules"]}
+    assert due["morning"] == "2026-01-02T00:00:00+00:00"
+
+
+def test_a_time_in_a_notification_reads_in_the_site_time_zone(
+        make_site: Callable[..., Site], modules: Path) -> None:
+    """A datetime given to a template is written in the recipient's language and the
+    site's zone, with the offset (e-mails carry the same text), and what the template
+    reads of it is local too (17:30 UTC is already the next day in Shanghai); the inbox
+    shows when each arrived the same way."""
+    (modules / "jobpack" / "notifications" / "due.yaml").write_text(
+        'notification: due\nsubject: {en: "Due {{ at }}", zh-CN: "{{ at }} 到期"}\n'
+        'body: {en: "Pay by {{ at }} (day {{ at.date() }})."}\n')
+    site = make_site(clock=FakeClock())
+    site.jobs.recipient_resolver = lambda name: notes.Recipient(
+        name, None, "zh-CN" if name == "ann" else "en")
+    at = dt.datetime(2026, 3, 1, 17, 30, tzinfo=dt.UTC)
+    notify(site, "ann", template="due", context={"at": at})
+    notify(site, "bob", template="due", context={"at": at})
+    ann, = notes.for_user(site, "ann")
+    bob, = notes.for_user(site, "bob")
+    assert ann["subject"] == "2026年3月2日 01:30:00 GMT+08:00 到期"
+    assert bob["subject"] == "Due Mar 2, 2026, 1:30:00\u202fAM GMT+08:00"
+    assert bob["body"] == "Pay by Mar 2, 2026, 1:30:00\u202fAM GMT+08:00 (day 2026-03-02)."
+
+    inbox = app_for(site, Actor("bob")).test_client().get("/notifications/")
+    assert EIGHT_AM in inbox.get_data(as_text=True)
+    listed = app_for(site, Actor("bob")).test_client().get("/notifications/list.json")
+    assert listed.get_json()["notifications"][0]["created_at"] == "2026-01-01T00:00:00+00:00"

@@ -194,3 +194,40 @@ def test_the_printout_names_a_link_parameters_record(library: Shop) -> None:
     assert f"Contact: {person['id']} ·" not in page
     gone = client.get("/reports/loans_by_contact/print?p.contact=999999")
     assert gone.status_code in (200, 422) and "Ada Byron" not in gone.get_data(as_text=True)
+
+
+SALE_TIMES = """report: sale_times
+entity: sale
+label: {en: Sale times}
+params:
+  after: {type: datetime, label: After}
+filters:
+  - [placed_at, ">=", ":after"]
+columns: [channel, placed_at]
+"""
+
+
+def test_report_times_show_in_the_site_time_zone(web_shop: Shop, tmp_path: Path) -> None:
+    """A sale placed 01:30 UTC reads 09:30 (Asia/Shanghai) on the page, its printout and
+    its CSV; the printout names the zone of its times, the JSON keeps ISO 8601 in UTC."""
+    (tmp_path / "overlay" / "reports").mkdir(exist_ok=True)
+    (tmp_path / "overlay" / "reports" / "sale_times.yaml").write_text(SALE_TIMES)
+    web_shop.site.records().create("sale", {"channel": "mall",
+                                            "placed_at": "2027-01-01T01:30:00+00:00"})
+    client, _ = sign_in(web_shop, "ana")
+    query = "?p.after=2027-01-01T09:00"  # typed as the site's wall clock: 01:00 UTC
+
+    page = client.get("/reports/sale_times" + query).get_data(as_text=True)
+    assert "Jan 1, 2027, 9:30:00\u202fAM" in page and "01:30" not in page
+    assert 'value="2027-01-01T09:00"' in page  # the parameter's input, as typed
+
+    printed = client.get("/reports/sale_times/print" + query).get_data(as_text=True)
+    assert "Jan 1, 2027, 9:30:00\u202fAM" in printed
+    assert "After: Jan 1, 2027, 9:00:00\u202fAM GMT+08:00" in printed
+    assert re.search(r"Printed \w{3} \d+, \d{4}, [\d:]+\u202f[AP]M GMT\+08:00", printed)
+    assert "UTC" not in printed
+
+    csv_text = client.get("/reports/sale_times/export.csv" + query).get_data(as_text=True)
+    assert csv_text.splitlines()[1:] == ["mall,2027-01-01 09:30:00"]
+    data = client.get("/reports/sale_times.json" + query).get_json()
+    assert [r["values"]["placed_at"] for r in data["rows"]] == ["2027-01-01T01:30:00+00:00"]

@@ -179,3 +179,49 @@ def test_every_system_column_has_a_translated_label():
     for name, text in SYSTEM_LABELS.items():
         assert i18n.in_context("column", text) in have or text in have, name
     assert system_label("name") == {"en": "Name", "zh-CN": "编号"}
+
+
+def heading(html: str) -> str:
+    """The page's ``<h1>``, tags and spacing taken out (entities stay escaped)."""
+    h1 = html[html.index("<h1"):html.index("</h1>")]
+    return " ".join(re.sub(r"<[^>]+>", " ", h1[h1.index(">") + 1:]).split())
+
+
+def test_a_record_titled_by_a_link_is_headed_by_the_linked_record(client, site, staff):
+    """A leave request's title field is its employee (a link): its page is headed by its
+    number and the employee as a link column shows one, escaped, not by the number
+    alone; so are its workflow page and the message after saving it."""
+    records = site.records()
+    eve = records.create("employee", {"full_name": "<b>Eve</b> & co"})
+    leave = records.create("leave_request", {"employee": eve["id"]})
+    shown = "LV-00001 · EMP-00003 · &lt;b&gt;Eve&lt;/b&gt; &amp; co"
+
+    html = client.get(f"/app/leave_request/{leave['id']}").get_data(as_text=True)
+    assert heading(html).startswith(shown)
+    assert f"<title>{shown}" in html
+    assert "<b>Eve</b>" not in html
+    lines = client.get("/app/leave_request").get_data(as_text=True)
+    assert "EMP-00003 · &lt;b&gt;Eve&lt;/b&gt; &amp; co" in lines  # the list says the same
+
+    page = client.get(f"/workflow/leave_request/{leave['id']}").get_data(as_text=True)
+    assert heading(page) == f"Leave request {shown}"
+
+    saved = client.post(f"/app/leave_request/{leave['id']}/edit", {
+        "employee": str(staff["bob"]["id"]), "version": str(leave["version"])},
+        follow_redirects=True).get_data(as_text=True)
+    assert "LV-00001 · EMP-00002 · Bob Wu saved." in saved
+
+
+def test_a_linked_title_the_reader_may_not_see_leaves_the_number(site, staff):
+    """Without leave to read the employee, the heading is the number alone (never the
+    employee's id, nor a refusal)."""
+    from yiti.permissions.policy import Actor
+    from yiti.web.app import create_app
+    from yiti.web.ui.context import record_heading
+
+    leave = site.records().create("leave_request", {"employee": staff["ann"]["id"]})
+    entity = site.model.entities["leave_request"]
+    with create_app(site=site).test_request_context():
+        assert record_heading(site.records(), entity, leave) == "LV-00001 · EMP-00001 · Ann Lee"
+        stranger = site.records(Actor("nobody", frozenset({"Nobody"})))
+        assert record_heading(stranger, entity, leave) == "LV-00001"

@@ -4,10 +4,14 @@ Templates are Jinja2 run in its immutable sandbox, so analysts may edit them: de
 packs (``notifications/*.yaml``: ``subject`` and ``body``, each a string or a map of
 language to text) and overridden per language in ``yiti_notification_template``. The
 recipient's language picks the text (``zh-CN``, else ``zh``, else ``en``, else any).
+A date and time given in the context reads as on the screens (:func:`yiti.times.moment`):
+in the site's time zone and the recipient's language, with its offset, since a
+notification is read apart from the site (an e-mail, set against others).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import smtplib
 import ssl
 from collections.abc import Mapping, Sequence
@@ -22,6 +26,7 @@ from sqlalchemy import func, insert, select, update
 from yiti.errors import NotFound, ValidationError, did_you_mean
 from yiti.jobs.registry import job
 from yiti.records.transaction import reading, transaction
+from yiti.times import local_time, moment
 
 if TYPE_CHECKING:
     from yiti.jobs.runner import JobContext
@@ -31,9 +36,20 @@ EMAIL = "yiti.email"
 _env = ImmutableSandboxedEnvironment(autoescape=False, trim_blocks=True, lstrip_blocks=True)
 
 
-def sandbox() -> ImmutableSandboxedEnvironment:
-    """The immutable Jinja2 sandbox notification templates render in."""
-    return _env
+def sandbox(site: Site | None = None, language: str = "en") -> ImmutableSandboxedEnvironment:
+    """The immutable Jinja2 sandbox notification templates render in. For a ``site``, a
+    datetime printed by ``{{ ... }}`` shows in its time zone, in ``language``, with the
+    offset ("2026年3月1日 09:30:00 GMT+08:00"), never as the UTC it is stored in."""
+    if site is None:
+        return _env
+    tz = site.settings.timezone
+
+    def finalize(value: Any) -> Any:
+        if isinstance(value, dt.datetime):
+            return moment(value, lang=language, tz=tz, zone=True)
+        return value
+
+    return _env.overlay(finalize=finalize)  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)
@@ -91,11 +107,26 @@ def template_source(site: Site, name: str, language: str) -> tuple[str, str]:
 
 def render(site: Site, name: str, language: str, context: Mapping[str, Any]) -> tuple[str, str]:
     subject, body = template_source(site, name, language)
+    env = sandbox(site, language)
+    context = _in_zone(context, site.settings.timezone)
     try:
-        return (_env.from_string(subject).render(**context).strip(),
-                _env.from_string(body).render(**context))
+        return (env.from_string(subject).render(**context).strip(),
+                env.from_string(body).render(**context))
     except TemplateError as error:
         raise ValidationError(f"notification template {name} ({language}): {error}") from None
+
+
+def _in_zone(value: Any, tz: str) -> Any:
+    """The context with its datetimes (in mappings and lists too) in the site's zone, so
+    what a template reads of one (``{{ due.date() }}``, ``{{ due.hour }}``) is the local
+    day and hour, as its printed value is."""
+    if isinstance(value, dt.datetime):
+        return local_time(value, tz)
+    if isinstance(value, Mapping):
+        return {k: _in_zone(v, tz) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_in_zone(v, tz) for v in value]
+    return value
 
 
 def save_template(site: Site, name: str, language: str, subject: str, body: str, *,

@@ -741,7 +741,7 @@ class Records:
             doc = self._with_defaults(entity, values)
             doc["name"] = f"{base}-{n + 1}"
             doc["amended_from"] = old["id"]
-            return self._insert(tx, entity, doc, checked=old)
+            return self._insert(tx, entity, doc, checked=old, name_drawn=True)
 
     def adjust(self, entity_name: str, changes: Iterable[tuple[int, Mapping[str, Any]]]
                ) -> list[Record]:
@@ -1237,24 +1237,26 @@ class Records:
                 out.append((f"{prefix}{f.name}", f.target or "", target, value))
 
     def _insert(self, tx: Transaction, entity: Entity, doc: dict[str, Any], *,
-                checked: Mapping[str, Any]) -> Record:
+                checked: Mapping[str, Any], name_drawn: bool = False) -> Record:
         """Create ``doc``; ``checked``: the values the row rules passed (see
-        :meth:`_recheck_rows`)."""
+        :meth:`_recheck_rows`); ``name_drawn``: as :meth:`_write_new`."""
         self._prepare(tx, entity, doc, None)
         written: list[Record] = []
         ident = self._write_new(tx, entity, [doc], written=written, checked=[checked],
-                                single=True)[0]
+                                single=True, name_drawn=name_drawn)[0]
         if written:  # as stored (RETURNING), and no after_save hook wrote since
             return self._present(entity, written[0])
         return self._present(entity, self._load(tx.conn, entity, ident))
 
     def _write_new(self, tx: Transaction, entity: Entity, docs: list[dict[str, Any]], *,
                    checked: Sequence[Mapping[str, Any]], single: bool = False,
-                   written: list[Record] | None = None) -> list[int]:
+                   written: list[Record] | None = None, name_drawn: bool = False) -> list[int]:
         """Insert ``docs`` with their lines; their ids. ``checked``: each doc's values as
         the row rules passed them; ``single``: one record's create (a refusal names no
         row). With ``written`` (one doc), the record as stored is appended to it, unless
-        an after_save hook wrote anything."""
+        an after_save hook wrote anything. ``name_drawn``: the docs' names were made by the
+        service (an amendment's), not given by the caller, so a taken one is a conflict
+        rather than refused input."""
         if not docs:
             return []
         now = dt.datetime.now(UTC)
@@ -1293,7 +1295,8 @@ class Records:
                     if stored is not None:
                         stored.update(lines)
         except IntegrityError as error:
-            raise self._integrity(entity, error) from None
+            sent = None if name_drawn else entity.naming.field or ("name" if chosen else None)
+            raise self._integrity(entity, error, name_from=sent) from None
         _seen(tx).update((t.name, ident) for ident in ids)
         self._audit_many(tx, entity, "create", [(ident, 1, None, doc)
                                                 for ident, doc in zip(ids, docs, strict=True)])
@@ -1470,16 +1473,25 @@ class Records:
         name = record.get("name") or record.get("id")
         return f"{label_text(entity.label)} {name}"
 
-    def _integrity(self, entity: Entity, error: IntegrityError) -> ValidationError | Conflict:
-        text = str(error.orig)
+    def _integrity(self, entity: Entity, error: IntegrityError, *,
+                   name_from: str | None = None) -> ValidationError | Conflict:
+        """The refusal of a write a unique index or foreign key stopped.
+
+        A value the caller sent that another record has is refused at its field (422
+        ``unique``), and so is a record name the caller chose: ``name_from`` is the field
+        it came from (``name``, or the entity's ``naming.field``). A name the system drew
+        (a series meeting an imported number, an amendment's suffix) is no fault of the
+        input, so it stays a :class:`Conflict`."""
         key = _unique_key(entity, error)
+        if key == ("name",):
+            if name_from is None:
+                return Conflict(f"a {label_text(entity.label)} with this name already exists")
+            key = (name_from,)
         if key is not None:
             message = ("is already used by another record" if len(key) == 1
                        else f"the combination of {', '.join(key)} is already used")
             return ValidationError([FieldProblem(key[0], message, "unique")],
                                    entity=entity.name)
-        if "name" in text and "uq_" in text or f"{entity.table_name}.name" in text:
-            return Conflict(f"a {label_text(entity.label)} with this name already exists")
         return Conflict(f"the change to {label_text(entity.label)} conflicts with other "
                         "records (a linked record is missing or still in use)")
 
@@ -1586,13 +1598,15 @@ def _loaded(tx: Transaction) -> dict[tuple[str, Any], Record]:
 
 
 def _unique_key(entity: Entity, error: IntegrityError) -> tuple[str, ...] | None:
-    """The unique field (a key of one name) or combination of ``entity`` whose index
-    refused a write, or None. Matched whole, never by a prefix: the index of ``(a, b)``
+    """The unique field (a key of one name), combination, or ``("name",)`` for the
+    record's name, of ``entity`` whose index refused a write, or None. Matched whole, never by a prefix: the index of ``(a, b)``
     is no refusal of field ``a``. PostgreSQL names the index (``uq_contact_email``),
     SQLite its columns (``UNIQUE constraint failed: contact.source, contact.external_id``).
     """
     keys = [(f.name,) for f in entity.stored_fields if f.unique]
     keys += [tuple(key) for key in entity.unique_together]
+    if not entity.child:
+        keys.append(("name",))  # the record's name (uq_<table>_name), no field of its own
     index = getattr(getattr(error.orig, "diag", None), "constraint_name", None)
     failed = re.search(r"UNIQUE constraint failed: ([^\n]*)", str(error.orig))
     columns = {c.strip() for c in failed.group(1).split(",")} if failed else None

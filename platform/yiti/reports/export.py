@@ -2,7 +2,9 @@
 
 Cells keep their types for XLSX (numbers stay numbers, dates dates); text that a
 spreadsheet would take for a formula (starting with ``=``, ``+``, ``-``, ``@``, a tab or
-a carriage return) gets a leading single quote. Negative *numbers* stay numbers.
+a carriage return) gets a leading single quote. Negative *numbers* stay numbers. A date
+and time is given in the site's time zone, as the report's page and the list exports
+give it (a spreadsheet cell holds no zone).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from yiti.definitions.model import label_text
 from yiti.reports.buckets import as_date, label
 from yiti.reports.compile import OutColumn
 from yiti.reports.run import Result, Row
+from yiti.times import local_time
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -48,7 +51,8 @@ def table(result: Result, lang: str = "en",
     header = [str(label_text(result.header(c), lang)) for c in result.columns]
     out = []
     for row in result.rows:
-        cells = [option_label(c, row.values.get(c.key), lang) for c in result.columns]
+        cells = [_local(option_label(c, row.values.get(c.key), lang), result.tz)
+                 for c in result.columns]
         if row.kind != "detail" and result.groups:
             first_rolled = len(result.groups) - row.level
             text = total_text(row) if total_text else ("Total" if row.kind == "total"
@@ -56,6 +60,13 @@ def table(result: Result, lang: str = "en",
             cells[first_rolled] = text
         out.append(cells)
     return header, out
+
+
+def _local(value: Any, tz: str) -> Any:
+    """A datetime as the wall-clock time of the site's zone ``tz`` (stored in UTC)."""
+    if isinstance(value, dt.datetime):
+        return local_time(value, tz).replace(tzinfo=None)
+    return value
 
 
 def to_csv(result: Result, lang: str = "en") -> bytes:
@@ -71,7 +82,9 @@ def to_csv(result: Result, lang: str = "en") -> bytes:
 
 
 def _text(value: Any) -> str:
-    if isinstance(value, (dt.date, dt.datetime)):
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ")  # as the list exports write one
+    if isinstance(value, dt.date):
         return value.isoformat()
     return str(value)
 
@@ -87,8 +100,6 @@ def to_xlsx(result: Result, lang: str = "en") -> bytes:
     for cells in rows:
         line = []
         for v in cells:
-            if isinstance(v, dt.datetime) and v.tzinfo is not None:
-                v = v.replace(tzinfo=None)
             if isinstance(v, Decimal):
                 v = float(v) if abs(v) < Decimal(10) ** 15 else str(v)
             if isinstance(v, str):

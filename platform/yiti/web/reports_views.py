@@ -25,9 +25,10 @@ from yiti.errors import NotFound, ValidationError, YitiError
 from yiti.reports import dashboards_for, kpi, report_of, reports_for, run_report
 from yiti.reports.compile import OutColumn
 from yiti.reports.export import option_label, to_csv, to_xlsx
-from yiti.reports.params import as_text
+from yiti.reports.params import as_text, param_field
 from yiti.reports.run import Result, Row
 from yiti.reports.spec import walk
+from yiti.web.ui import present
 from yiti.web.ui.context import SignInRequired, current_actor, site
 from yiti.web.ui.i18n import current_language, gettext
 
@@ -77,7 +78,9 @@ def cell_text(column: OutColumn, value: Any, lang: str) -> str:
 
         return numbers.format_decimal(shown, locale=lang.replace("-", "_"),
                                       decimal_quantization=False)
-    if isinstance(shown, (dt.date, dt.datetime)):
+    if isinstance(shown, dt.datetime):  # as every screen shows a time: the site's zone
+        return present.moment(shown, lang=lang, tz=site().settings.timezone)
+    if isinstance(shown, dt.date):
         return shown.isoformat()
     return str(shown)
 
@@ -204,6 +207,14 @@ def _run(name: str) -> Result:
     return run_report(site(), actor, report, param_args())
 
 
+def param_input(param: Any, value: Any) -> str:
+    """A parameter's value as its input holds it: a datetime as the wall-clock time of
+    the site's zone, as every form's datetime input (``present.input_value``), which the
+    parameter reads back in that zone."""
+    return present.input_value(param_field(param, site().model), value,
+                               tz=site().settings.timezone)
+
+
 def link_choices(result: Result) -> dict[str, list[tuple[int, str]]]:
     """Records offered by link parameters (the first 200 the user may see)."""
     from yiti.web.ui.context import record_title, records
@@ -273,6 +284,7 @@ def show(name: str) -> str:
     return render_template("reports/show.html", result=result, chart=chart_data(result, lang),
                            cell_text=cell_text, drill_url=drill_url, as_text=as_text,
                            links=link_choices(result), options=option_labels(result, lang),
+                           param_input=param_input,
                            query=request.query_string.decode(), printing=False)
 
 
@@ -294,7 +306,9 @@ def as_json(name: str) -> Response:
 
 
 def _download(data: bytes, name: str, ext: str, mimetype: str) -> Response:
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M")
+    # named by the site's clock, as the list exports are
+    stamp = present.local_time(dt.datetime.now(dt.UTC), site().settings.timezone
+                               ).strftime("%Y%m%d-%H%M")
     return Response(data, mimetype=mimetype, headers={
         "Content-Disposition": f'attachment; filename="{name}-{stamp}.{ext}"',
         "Cache-Control": "private, no-store"})

@@ -199,14 +199,15 @@ def count_partial() -> Any:
 
 @pages.get("/<entity>/<ident>")
 def record_page(entity: str, ident: str) -> Any:
-    from yiti.web.ui.context import titles_for
+    from yiti.web.ui.context import record_heading, titles_for
 
     ent = entity_or_404(entity)
     records = current_site().records(current_actor())
     record = records.get(ent.name, ident)
     # links shown as the linked record's title, as on the record's own page
+    titles = titles_for(records, ent, ent.fields.values(), [record])
     return render_template("workflow/record.html", entity=ent, record=record,
-                           titles=titles_for(records, ent, ent.fields.values(), [record]))
+                           title=record_heading(records, ent, record, titles), titles=titles)
 
 
 @pages.post("/act/<entity>/<ident>/<action>")

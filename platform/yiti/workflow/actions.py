@@ -271,9 +271,9 @@ def notify(engine: Workflows, wf: Workflow, step: Action, record: Mapping[str, A
         context = {"title": title, "entity": label_text(entity.label, lang),
                    "state": label_text(state.label, lang) or state.name, "link": link,
                    "name": record.get("name"), "id": record["id"], "user": actor.name}
-        subject = (_render(step.subject, lang, context) if step.subject
+        subject = (_render(step.subject, lang, context, site) if step.subject
                    else pick(default_subject, lang))
-        body = (_render(step.body, lang, context) if step.body
+        body = (_render(step.body, lang, context, site) if step.body
                 else pick({"en": f"{title}: {label_text(state.label) or state.name}."
                            f" Open {link}", "zh-CN": f"{title}：{label_text(state.label, 'zh-CN')}。"
                            f"打开 {link}"}, lang))
@@ -281,7 +281,8 @@ def notify(engine: Workflows, wf: Workflow, step: Action, record: Mapping[str, A
              language=lang)
 
 
-def _render(text: Any, lang: str, context: Mapping[str, Any]) -> str:
+def _render(text: Any, lang: str, context: Mapping[str, Any], site: Site | None = None
+            ) -> str:
     """A notify step's subject or body in ``lang``: a Jinja2 template in the notifications'
     sandbox (``yiti check`` checks its syntax); the text as written if it cannot render."""
     from jinja2 import TemplateError
@@ -290,7 +291,7 @@ def _render(text: Any, lang: str, context: Mapping[str, Any]) -> str:
 
     source = pick(text, lang)
     try:
-        return sandbox().from_string(source).render(**context).strip()
+        return sandbox(site, lang).from_string(source).render(**context).strip()
     except TemplateError:
         log.warning("workflow notify: cannot render %r", source, exc_info=True)
         return source

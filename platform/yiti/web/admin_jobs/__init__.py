@@ -12,6 +12,7 @@ from flask import Flask
 from yiti.web.admin_jobs.access import current_name, layout
 from yiti.web.admin_jobs.jobs import bp as jobs_bp
 from yiti.web.admin_jobs.notifications import bp as notifications_bp
+from yiti.web.ui.blueprint import when
 
 __all__ = ["init_app", "jobs_bp", "notifications_bp"]
 
@@ -22,6 +23,9 @@ def init_app(app: Flask) -> None:
     install(app.extensions["yiti"])
     app.register_blueprint(jobs_bp)
     app.register_blueprint(notifications_bp)
+    # Times on these pages read as on every screen (site time zone, user's language),
+    # also where the screens' blueprint, which offers ``when`` too, is not registered.
+    app.jinja_env.globals.setdefault("when", when)
 
     @app.context_processor
     def bell_context() -> dict[str, object]:

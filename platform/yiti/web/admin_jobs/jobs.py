@@ -39,7 +39,9 @@ def _wants_json() -> bool:
 
 
 def _job_view(job: dict[str, Any]) -> dict[str, Any]:
-    out = jsonable(job)
+    """A job with its error's first line and its progress in percent. Its times stay
+    datetimes, for the page's ``when``; JSON sends them through :func:`jsonable`."""
+    out = dict(job)
     out["error_summary"] = (job["error"] or "").split("\n", 1)[0] or None
     total = job["progress_total"]
     out["percent"] = int(100 * (job["progress_done"] or 0) / total) if total else None
@@ -57,7 +59,7 @@ def index() -> Any:
                                               before=request.args.get("before", type=int))]
     counts = jobs.counts()
     if _wants_json():
-        return jsonify({"counts": counts, "jobs": rows})
+        return jsonify({"counts": counts, "jobs": jsonable(rows)})
     template = "jobs/_table.html" if request.headers.get("HX-Request") else "jobs/index.html"
     return render_template(template, jobs=rows, counts=counts, state=state, states=STATES)
 
@@ -67,7 +69,7 @@ def index() -> Any:
 def show(job_id: int) -> Any:
     job = _job_view(jobs_of(current_site()).get(job_id))
     if _wants_json():
-        return jsonify(job)
+        return jsonify(jsonable(job))
     return render_template("jobs/show.html", job=job)
 
 
@@ -139,10 +141,9 @@ def webhook_list() -> Any:
                      "condition": body.get("condition"),
                      "enabled": body.get("enabled", True) if enabled is None else enabled,
                      "secret_env": body.get("secret_env")})
-    deliveries = jsonable(hooks.deliveries(site, webhook=request.args.get("webhook"),
-                                           limit=100))
+    deliveries = hooks.deliveries(site, webhook=request.args.get("webhook"), limit=100)
     if _wants_json():
-        return jsonify({"webhooks": rows, "deliveries": deliveries})
+        return jsonify({"webhooks": rows, "deliveries": jsonable(deliveries)})
     return render_template("jobs/webhooks.html", webhooks=rows, deliveries=deliveries)
 
 

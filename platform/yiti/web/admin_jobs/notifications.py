@@ -36,10 +36,9 @@ def _wants_json() -> bool:
 def index() -> Any:
     user = require_user().name
     site = current_site()
-    rows = jsonable(notes.for_user(site, user, limit=100,
-                                   unread=request.args.get("unread") == "1"))
+    rows = notes.for_user(site, user, limit=100, unread=request.args.get("unread") == "1")
     if _wants_json():
-        return jsonify({"unread": unread_count(site, user), "notifications": rows})
+        return jsonify({"unread": unread_count(site, user), "notifications": jsonable(rows)})
     return render_template("notifications/index.html", notifications=rows)
 
 

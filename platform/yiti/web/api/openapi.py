@@ -98,6 +98,13 @@ def entity_schemas(model: Model, entity: Entity) -> dict[str, dict[str, Any]]:
         inputs["properties"]["id"] = {"type": "integer", "description": "an existing line"}
     else:
         inputs["properties"]["version"] = {"type": "integer"}
+    if not entity.child and not entity.naming.series and not entity.naming.field:
+        # A record without a series or naming field is named by its creator: the name is
+        # input, refused (422 `unique` at `name`) when another record has it.
+        inputs["properties"]["name"] = {
+            "type": ["string", "null"], "maxLength": 140,
+            "description": "the record's name, given on create (another record's name is "
+                           "refused: 422, `unique` at `name`); it does not change after"}
     required = [f.name for f in writable if f.required and f.default is None]
     if required:
         inputs["required"] = required

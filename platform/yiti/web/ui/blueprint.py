@@ -41,6 +41,15 @@ def navigation() -> list[tuple[Any, list[Any]]]:
     return out
 
 
+def when(value: Any, zone: bool = False) -> str:
+    """A point in time outside a field (a history's ``at``, the inbox's ``waiting_since``,
+    a job's ``created_at``) as every page shows one: in the site's time zone and the
+    user's language; ``zone`` adds the offset. Templates call it as ``when``; pages of
+    other blueprints that may run without this one (the jobs pages) register it too."""
+    return present.moment(value, lang=current_language(), tz=site().settings.timezone,
+                          zone=zone)
+
+
 @bp.app_context_processor
 def helpers() -> dict[str, Any]:
     lang = current_language()
@@ -53,10 +62,6 @@ def helpers() -> dict[str, Any]:
         return present.display(field, value, lang=lang, tz=settings.timezone,
                                currency=present.currency_of(field, record, settings.currency),
                                titles=titles)
-
-    def when(value: Any, zone: bool = False) -> str:
-        """A point in time (``at``, ``waiting_since``) as every screen shows one."""
-        return present.moment(value, lang=lang, tz=settings.timezone, zone=zone)
 
     return {"lang": lang, "languages": LANGUAGES, "L": L, "fmt": fmt, "when": when,
             "safe_href": present.safe_href, "nav_modules": navigation,

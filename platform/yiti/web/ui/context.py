@@ -98,6 +98,24 @@ def record_title(entity: Entity, row: Mapping[str, Any]) -> str:
     return str(title or name or f"#{row.get('id')}")
 
 
+def record_heading(recs: Records, entity: Entity, record: Mapping[str, Any],
+                   titles: Mapping[str, Mapping[Any, str]] | None = None) -> str:
+    """How a record is named at the top of its page and in messages about it: as
+    :func:`record_title`, except that a title field that is a link (a leave request
+    titled by its employee) shows the linked record as a link column shows it, through
+    :func:`link_titles` ("LV-00001 · EMP-00002 · Bob Wu"), so the number stays and the
+    reader sees who it is about. A linked record the actor may not read adds nothing.
+    ``titles`` (from :func:`titles_for`) saves the query where the page read them."""
+    tf = entity.fields.get(entity.title_field or "")
+    value = record.get(tf.name) if tf is not None else None
+    if tf is None or not tf.is_link or not tf.target or value is None:
+        return record_title(entity, record)
+    known = (titles or {}).get(tf.name)
+    if known is None:
+        known = link_titles(recs, site().model.entities[tf.target], [value])
+    return record_title(entity, {**record, tf.name: known.get(value)})
+
+
 def titles_by_entity(recs: Records, wanted: Mapping[str, Iterable[Any]]
                      ) -> dict[str, dict[Any, str]]:
     """entity name → (id → title) for the ids ``wanted`` of each: one query per entity,

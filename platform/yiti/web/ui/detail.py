@@ -11,7 +11,7 @@ from werkzeug.wrappers import Response
 from yiti.definitions.model import Entity
 from yiti.errors import Conflict, ValidationError, YitiError
 from yiti.web.ui.blueprint import bp, render
-from yiti.web.ui.context import entity_or_404, record_title, records, site, titles_for
+from yiti.web.ui.context import entity_or_404, record_heading, records, site, titles_for
 from yiti.web.ui.history import shown_history
 from yiti.web.ui.i18n import current_language, gettext
 from yiti.web.ui.offers import may, record_actions
@@ -46,10 +46,10 @@ def detail(entity: str, ident: int) -> tuple[str, int]:
     model = site().model
     by_workflow = workflow_lifecycle(site(), e.name)
     history = shown_history(recs, e, record, list(reversed(history)), lang=current_language())
+    titles = _titles(e, record)
     return render("ui/detail.html", entity=e, record=record, history=history,
                   tabs=layout_for(form_layout(model, e), model, e, recs),
-                  titles=_titles(e, record),
-                  title=record_title(e, record),
+                  titles=titles, title=record_heading(recs, e, record, titles),
                   child_of=lambda f: model.entities[f.target or ""],
                   field_of=lambda name: e.fields.get(name),
                   offered=record_actions(recs, e, record, by_workflow,
@@ -70,15 +70,16 @@ def act(entity: str, ident: int, action: str) -> Response:
             return redirect(url_for("ui.list_view", entity=e.name))
         if action == "amend":
             new = recs.amend(e.name, ident)
-            flash(gettext("%(what)s created as an amendment.", what=record_title(e, new)),
-                  "success")
+            flash(gettext("%(what)s created as an amendment.",
+                          what=record_heading(recs, e, new)), "success")
             # to its edit form, unless that would refuse (a role that may create, not write)
             page = "ui.edit" if may(recs, e, "write", new) else "ui.detail"
             return redirect(url_for(page, entity=e.name, ident=new["id"]))
         done = recs.submit(e.name, ident, version=version) if action == "submit" else (
             recs.cancel(e.name, ident, version=version))
-        flash(gettext("%(what)s submitted.", what=record_title(e, done)) if action == "submit"
-              else gettext("%(what)s cancelled.", what=record_title(e, done)), "success")
+        what = record_heading(recs, e, done)
+        flash(gettext("%(what)s submitted.", what=what) if action == "submit"
+              else gettext("%(what)s cancelled.", what=what), "success")
     except (Conflict, ValidationError) as error:
         flash(error.message, "danger")
     return redirect(url_for("ui.detail", entity=e.name, ident=ident))

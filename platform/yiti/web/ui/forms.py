@@ -26,7 +26,7 @@ from yiti.records import formulas
 from yiti.records.validate import clean
 from yiti.web.ui import formdata, offers
 from yiti.web.ui.blueprint import bp, render
-from yiti.web.ui.context import entity_or_404, link_titles, record_title, records, site
+from yiti.web.ui.context import entity_or_404, link_titles, record_heading, records, site
 from yiti.web.ui.i18n import current_language, gettext
 from yiti.web.ui.screens import (
     FieldStates,
@@ -174,7 +174,7 @@ def create(entity: str) -> Any:
         except ValidationError as error:
             problems = error.problems
         else:
-            flash(gettext("%(what)s saved.", what=record_title(e, saved)), "success")
+            flash(gettext("%(what)s saved.", what=record_heading(recs, e, saved)), "success")
             return redirect(url_for("ui.detail", entity=e.name, ident=saved["id"]))
     state = formdata.state_from_form(site().model, e, request.form)
     return show_form(e, state, record=None, problems=problems, form=request.form, status=422)
@@ -190,7 +190,8 @@ def _editable(e: Entity, ident: int) -> dict[str, Any]:
     offers.require(recs, e, "write", record)
     if not offers.changeable(e, record, locked_fields(site(), e.name, record)):
         raise Conflict(gettext("%(what)s cannot be edited while it is %(state)s.",
-                               what=record_title(e, record), state=_state_text(e, record)))
+                               what=record_heading(recs, e, record),
+                               state=_state_text(e, record)))
     return record
 
 
@@ -228,7 +229,7 @@ def update(entity: str, ident: int) -> Any:
         except Conflict as error:
             conflict = error.message
         else:
-            flash(gettext("%(what)s saved.", what=record_title(e, saved)), "success")
+            flash(gettext("%(what)s saved.", what=record_heading(recs, e, saved)), "success")
             return redirect(url_for("ui.detail", entity=e.name, ident=ident))
     state = formdata.state_from_form(site().model, e, request.form)
     state["version"] = request.form.get("version", "")

@@ -10,13 +10,18 @@ import json
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from babel import numbers
-from babel.dates import format_date, format_datetime, get_timezone_gmt
+from babel.dates import format_date
 
 from yiti.definitions.model import Field, label_text
+from yiti.times import local_time, moment
 from yiti.values import DECIMAL_DEFAULTS
+
+# The one format of a point in time lives below the web layer (notifications and reports
+# use it too); the screens know it as present.moment and present.local_time.
+__all__ = ["currency_of", "display", "input_value", "local_time", "moment", "safe_href",
+           "step"]
 
 
 def currency_of(field: Field, record: Mapping[str, Any] | None, default: str) -> str:
@@ -61,28 +66,6 @@ def display(field: Field, value: Any, *, lang: str, tz: str, currency: str = "CN
     if kind == "json":
         return json.dumps(value, ensure_ascii=False, default=str)
     return str(value)
-
-
-def local_time(value: dt.datetime, tz: str) -> dt.datetime:
-    """``value`` in the site's time zone ``tz``. Times are stored in UTC, so a naive one
-    (none should reach the screens) is taken as UTC, never as local."""
-    aware = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-    return aware.astimezone(ZoneInfo(tz))
-
-
-def moment(value: dt.datetime | None, *, lang: str, tz: str, zone: bool = False) -> str:
-    """A point in time as people read it, the one format of every screen: in the site's
-    time zone, ``lang``'s medium format ("Nov 25, 2026, 9:38:05 PM").
-
-    ``zone`` adds the UTC offset ("GMT+08:00"): for times read as events apart from a
-    form (the histories, the inbox), which people set against e-mails and logs, and
-    where a daylight-saving zone repeats an hour."""
-    if value is None:
-        return ""
-    local = local_time(value, tz)
-    loc = lang.replace("-", "_")
-    text = format_datetime(local, "medium", tzinfo=local.tzinfo, locale=loc)
-    return f"{text} {get_timezone_gmt(local, 'long', locale=loc)}" if zone else text
 
 
 def input_value(field: Field, value: Any, *, tz: str) -> str:
