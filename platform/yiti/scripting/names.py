@@ -304,9 +304,17 @@ def to_date(value: Any) -> dt.date | None:
     raise ValueError(f"{value!r} is not a date")
 
 
+def _out_of_range() -> ValueError:
+    # Python says "Python int too large to convert to C int" of add_days(d, 10**20).
+    return ValueError("the date would be out of range (years 1 to 9999)")
+
+
 def add_days(d: Any, days: int) -> Any:
     """``add_days(order_date, 30)``; negative days go back."""
-    return d + dt.timedelta(days=days)
+    try:
+        return d + dt.timedelta(days=days)
+    except OverflowError:
+        raise _out_of_range() from None
 
 
 def _add_months(d: Any, months: int) -> Any:
@@ -314,6 +322,8 @@ def _add_months(d: Any, months: int) -> Any:
         raise TypeError("months must be a whole number")
     month0 = d.month - 1 + months
     year, month = d.year + month0 // 12, month0 % 12 + 1
+    if not dt.MINYEAR <= year <= dt.MAXYEAR:
+        raise _out_of_range()
     last = _month_end(year, month)
     return d.replace(year=year, month=month, day=min(d.day, last))
 
