@@ -545,3 +545,31 @@ def test_notify_bounds_its_text(runner, host) -> None:
 def test_dates_out_of_range_say_so(source: str) -> None:
     e = refused(source)
     assert "the date would be out of range (years 1 to 9999)" in e.message, e.message
+
+
+# -- sets and dicts of values sharing a hash --------------------------------------------------
+
+M = 2**61 - 1  # Python hashes whole numbers by their remainder by this
+
+
+@pytest.mark.parametrize("source", [
+    f"set(range(0, 20000 * {M}, {M}))",  # took 19 s in the web process
+    f"set().union(range(0, 20000 * {M}, {M}))",
+    "dict(values_of(rows, 'pair'))",
+    "set(values_of(rows, 'amount'))",  # decimals hash like the whole numbers they equal
+])
+def test_a_flood_of_values_sharing_a_hash_is_refused(source: str) -> None:
+    rows = [{"pair": (i * M, i), "amount": Decimal(i * M)} for i in range(2000)]
+    started = time.perf_counter()
+    e = refused(source, record_names({}, {"rows": rows}))
+    assert e.code == "size_limit" and "more than 256 of these values share a hash" in e.message
+    assert time.perf_counter() - started < 1
+
+
+def test_sets_of_ordinary_values_are_built() -> None:
+    rows = [{"sku": f"S-{i % 50}", "qty": i % 7} for i in range(5000)]
+    names = record_names({}, {"lines": rows})
+    assert evaluate("len(set(values_of(lines, 'sku')))", names) == 50
+    assert evaluate("sorted(set(values_of(lines, 'qty')))", names) == [0, 1, 2, 3, 4, 5, 6]
+    assert evaluate("len(set((1, 1.0, True, decimal(1), -1, -2)))") == 3  # -1, -2: one hash
+    assert evaluate(f"len(set(range(0, 256 * {M}, {M})))") == 256

@@ -363,6 +363,8 @@ def _copy_wrappers(limits: Limits) -> dict[str, Callable[[Any, str], Callable[..
         call = getattr(obj, method)
 
         def run(*args: Any) -> Any:
+            if isinstance(obj, (set, frozenset)):  # the others are hashed into the result
+                args = tuple(check_hashes(bounded_list(a, limits), limits) for a in args)
             result = call(*args)
             charge(items_bytes(len(result)), f"the result of {method}()")
             return result
@@ -403,6 +405,31 @@ def bounded_list(
     if charge is not None:
         charge(items_bytes(len(out)), what)
     return out
+
+
+def check_hashes(items: list[Any], limits: Limits) -> list[Any]:
+    """``items``, refused if more than ``limits.max_collisions`` of them share a hash with
+    a different one (see ``Limits.max_collisions``): building a set or dict of them would
+    take time growing with the square of their number. Linear: each is compared with the
+    first of its hash only. Text is skipped, its hashes are keyed per process."""
+    most = limits.max_collisions
+    if not most:
+        return items
+    first: dict[int, Any] = {}
+    clashes = 0
+    for item in items:
+        if type(item) is str:
+            continue
+        seen = first.setdefault(hash(item), item)
+        if seen is not item and seen != item:
+            clashes += 1
+            if clashes > most:
+                raise refuse(
+                    f"more than {most} of these values share a hash with a different one "
+                    "(whole numbers a multiple of 2**61 - 1 apart): a set or dict of them "
+                    "would take too long to build", "size_limit",
+                )
+    return items
 
 
 def check_attribute_name(name: str) -> None:

@@ -48,6 +48,11 @@ class Limits:
     # template of each thread's own (expressions.py).
     max_memory: int = 0
     account: Account | None = field(default=None, compare=False, repr=False)
+    # Different values with the same hash that one set or dict may be built from (0: not
+    # checked; scripts' CPU timer stops a flood). Python hashes whole numbers by their
+    # remainder by 2**61 - 1, so range(0, 20_000 * (2**61 - 1), 2**61 - 1) is 20,000
+    # numbers of one hash, and set() of it took 19 s: each went through all the others.
+    max_collisions: int = 0
 
     def charge(self) -> Charge:
         """The function charging this set of limits' account (budget.py)."""
@@ -67,7 +72,7 @@ class Limits:
             f"{int(self.max_int_bits * 0.30103):,} digits"
 
 
-EXPRESSION_LIMITS = Limits(max_memory=8 * 1024 * 1024)
+EXPRESSION_LIMITS = Limits(max_memory=8 * 1024 * 1024, max_collisions=256)
 SCRIPT_LIMITS = Limits(
     max_string=1_000_000, max_items=1_000_000, max_loops=1_000_000, max_output=64_000
 )

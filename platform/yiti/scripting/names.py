@@ -16,7 +16,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from yiti.scripting.access import bounded_list
+from yiti.scripting.access import bounded_list, check_hashes
 from yiti.scripting.budget import OBJECT_BYTES, items_bytes
 from yiti.scripting.guards import MAX_INT_BITS, Limits, make_binop, refuse, too_big, weight
 from yiti.scripting.proxies import Doc, FrozenMap, ReadOnlyRecord
@@ -425,6 +425,9 @@ def make_builtins(limits: Limits, *, script: bool) -> dict[str, Any]:
         run.__name__ = fn.__name__
         return run
 
+    def set_(items: Any = ()) -> set[Any]:
+        return set(check_hashes(bounded_list(items, limits, counted, "the set"), limits))
+
     def rows(fn: Callable[..., tuple[Any, ...]]) -> Callable[..., tuple[Any, ...]]:
         def run(*args: Any) -> tuple[Any, ...]:
             found = fn(*args)
@@ -466,7 +469,9 @@ def make_builtins(limits: Limits, *, script: bool) -> dict[str, Any]:
                     raise too_big("the dict", limits.items)
                 charge(items_bytes(len(source) + len(kwargs)), "the dict")
                 return dict(source, **kwargs)
-            return dict(bounded_list(source, limits, counted, "the dict"), **kwargs)
+            pairs = bounded_list(source, limits, counted, "the dict")
+            check_hashes([p[0] for p in pairs if type(p) in (tuple, list) and p], limits)
+            return dict(pairs, **kwargs)
         return dict(**kwargs)
 
     names: dict[str, Any] = {
@@ -475,7 +480,7 @@ def make_builtins(limits: Limits, *, script: bool) -> dict[str, Any]:
         "divmod": divmod, "chr": chr, "ord": ord,
         "str": make_render(str, limits), "repr": make_render(repr, limits),
         "list": sized(list, "the list"), "tuple": sized(tuple, "the tuple"),
-        "set": sized(set, "the set"), "sorted": sized(sorted, "the sorted list"),
+        "set": set_, "sorted": sized(sorted, "the sorted list"),
         "dict": dict_, "range": range_, "sum": whole(sum_),
         "decimal": decimal, "Decimal": decimal,
         "round_money": round_money, "round_half_up": round_half_up,
