@@ -407,18 +407,25 @@ def bounded_list(
     return out
 
 
+_HASH_MODULUS = 2**61 - 1  # sys.hash_info.modulus on 64-bit builds
+
+
 def check_hashes(items: list[Any], limits: Limits) -> list[Any]:
     """``items``, refused if more than ``limits.max_collisions`` of them share a hash with
     a different one (see ``Limits.max_collisions``): building a set or dict of them would
     take time growing with the square of their number. Linear: each is compared with the
-    first of its hash only. Text is skipped, its hashes are keyed per process."""
+    first of its hash only. Text is skipped, its hashes are keyed per process, and so are
+    whole numbers below 2**61 - 1 (each is its own hash, but -1 and -2 share one): among
+    the values of one hash, at most two of those, so a flood is still counted by the rest;
+    and ordinary data costs no memory here."""
     most = limits.max_collisions
     if not most:
         return items
     first: dict[int, Any] = {}
     clashes = 0
     for item in items:
-        if type(item) is str:
+        t = type(item)
+        if t is str or (t is int and -_HASH_MODULUS < item < _HASH_MODULUS):
             continue
         seen = first.setdefault(hash(item), item)
         if seen is not item and seen != item:
