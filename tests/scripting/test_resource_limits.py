@@ -8,11 +8,15 @@ timed; and what goes wrong says so in words an analyst can act on.
 from __future__ import annotations
 
 import time
+from collections import namedtuple
 from decimal import Decimal
+from enum import IntEnum
 from typing import Any
 
 import pytest
+from markupsafe import Markup
 
+from yiti.errors import ValidationError
 from yiti.scripting import ExpressionError, ScriptError, ScriptRunner, codec, evaluate, record_names
 from yiti.scripting.guards import weight
 from yiti.scripting.proxies import Doc, FrozenMap, record_proxy
@@ -394,3 +398,178 @@ def test_range_sizes_are_counted_right() -> None:
     assert evaluate("len(range(100000))") == 100000
     assert refused("range(100001)").code == "size_limit"
     assert evaluate("sum_of(values_of(lines, 'q'))", record_names({}, {"lines": [{"q": Decimal(2)}]})) == 2
+
+
+# -- subclasses of str and int are measured as their base -----------------------------------
+
+class Colour(IntEnum):
+    RED = 1
+    WIDE = 10**9
+
+
+@pytest.mark.parametrize("source,what", [
+    ("t * 1000", "the repeated text"),  # a str subclass skipped the check (type equality)
+    ("1000 * t", "the repeated text"),
+    ("t + t + t + t", "the joined text"),
+    ("'x' + t + t + t + t", "the joined text"),
+    ("'ab' * w", "the repeated text"),  # an int subclass as the count
+    ("[0] * w", "the repeated list"),
+    ("(t,) * w", "the repeated list"),
+    ("c << c", "the shifted number"),
+    ("c ** c", "the power"),
+    ("repr(big)", "the text"),
+    ("str((big, big))", "the text"),
+])
+def test_subclasses_are_measured_like_their_base(source: str, what: str) -> None:
+    names = {"t": Text("t" * 30000), "w": Width(10**9), "c": Colour.WIDE,
+             "big": Text("b" * 200000)}
+    e = refused(source, names)
+    assert e.code == "size_limit" and f"{what} would be too large" in e.message, e.message
+
+
+def test_a_subclass_result_is_measured_after_its_own_operator() -> None:
+    # Markup (from Jinja2's markupsafe) escapes what it is joined with: 30,000 '<' become
+    # 120,000 characters, more than the lengths measured before.
+    e = refused("m + '<' * 30000", {"m": Markup("")})
+    assert e.code == "size_limit" and "the text would be too large" in e.message
+    assert evaluate("m + '<b>'", {"m": Markup("<i>")}) == "<i>&lt;b&gt;"
+
+
+def test_weight_counts_subclasses_of_text_numbers_and_tuples() -> None:
+    Pair = namedtuple("Pair", "a b")
+    assert weight(Text("x" * 8000), 10**6) > 1000
+    assert weight((Text("x" * 8000),), 10**6) > 1000
+    assert weight(Pair("x" * 8000, 1), 10**6) > 1000
+    assert weight([Colour.WIDE], 10**6) == 2
+    assert weight(Decimal(10**1200), 10**6) > 100  # decimal(10**1200) prints 1,201 digits
+
+
+# -- whole numbers: 4,096 bits, however they are made ---------------------------------------
+
+LIMIT = "numbers have at most 4,096 bits"
+
+
+@pytest.mark.parametrize("source,what", [
+    ("int('f' * 1025, 16)", "the whole number"),  # 4,100 bits from 1,025 digits
+    ("int('f' * 1233, 16)", "the whole number"),  # was 4,932 bits: digits were counted as decimal ones
+    ("int('z' * 800, 36)", "the whole number"),
+    ("int('0x' + 'f' * 1025, 0)", "the whole number"),
+    ("int('1' * 4097, 2)", "the whole number"),
+    ("2 ** 4096", "the power"),
+    ("x + x", "the number"),
+    ("x * 2", "the product"),
+    ("x << 1", "the shifted number"),
+    ("~x", "the number"),  # ~x is -x - 1: a bit more
+    ("x + True", "the number"),
+    ("sum((x, x))", "the sum"),
+    ("sum_of((x, x))", "the sum"),
+    ("round(x, -1)", "the whole number"),
+    ("floor(decimal(x) * 2)", "the whole number"),
+    ("int(decimal(10) ** 1234)", "the whole number"),
+])
+def test_whole_numbers_are_held_to_the_limit(source: str, what: str) -> None:
+    e = refused(source, {"x": 2**4096 - 1})
+    assert e.code == "size_limit" and f"{what} would be too large ({LIMIT}" in e.message, (
+        e.message)
+
+
+def test_whole_numbers_up_to_the_limit_still_work() -> None:
+    assert evaluate("int('f' * 1024, 16)") == 2**4096 - 1
+    assert evaluate("int('1' * 4096, 2)") == 2**4096 - 1
+    assert evaluate("int('0x' + 'f' * 1024, 0)") == 2**4096 - 1
+    assert evaluate("int('9' * 1233)") == 10**1233 - 1
+    assert evaluate("int(' -1_000 ')") == -1000
+    assert evaluate("2 ** 4095 + (2 ** 4095 - 1)") == 2**4096 - 1
+    assert evaluate("(2 ** 4095 - 1) * 2") == 2**4096 - 2
+    assert evaluate("(1 - 2 ** 4095) * 2") == 2 - 2**4096
+    assert evaluate("~5 + ~True") == -8
+    assert evaluate("floor(decimal(10) ** 1232)") == 10**1232
+
+
+def test_script_whole_numbers_are_held_to_the_same_limit(runner) -> None:
+    with pytest.raises(ScriptError) as e:
+        runner.run("x = 2 ** 4095\nx += x")
+    assert (e.value.code, e.value.lineno) == ("size_limit", 2) and LIMIT in e.value.message
+    with pytest.raises(ScriptError) as e:
+        runner.run("y = 1\nx = int('f' * 1233, 16)")
+    assert (e.value.code, e.value.lineno) == ("size_limit", 2)
+
+
+def test_pow_with_a_modulus_is_bounded() -> None:
+    # 0.2 s a call at 4,096 bits, and a formula can hold a hundred of them
+    e = refused("pow(3, 2 ** 300, 7 ** 100)")
+    assert e.code == "size_limit" and "modulus of at most 256 bits" in e.message
+    assert refused("pow(3, 5, 2 ** 300)").code == "size_limit"
+    assert evaluate("pow(3, 2 ** 255, 2 ** 255 - 19)") == pow(3, 2**255, 2**255 - 19)
+
+
+# -- messages: throw(), errors, notify() ----------------------------------------------------
+
+def test_throw_cuts_a_long_message(runner) -> None:
+    with pytest.raises(ValidationError) as e:
+        runner.run("throw('x' * 1000000, 'f' * 1000)")
+    problem = e.value.problems[0]
+    assert len(problem.message) == 2000
+    assert problem.message.endswith("… (cut: 1,000,000 characters in all)")
+    assert problem.message.startswith("x" * 1900)
+    assert len(problem.field) == 200
+
+
+def test_throw_keeps_a_message_within_the_limit(runner) -> None:
+    with pytest.raises(ValidationError) as e:
+        runner.run("throw('é' * 2000, 'customer')")
+    assert e.value.problems[0].message == "é" * 2000
+    assert e.value.problems[0].field == "customer"
+
+
+def test_error_messages_are_cut() -> None:
+    e = refused("{}[k]", {"k": "k" * 99999})
+    assert e.code == "runtime" and "(cut: 100,009 characters in all)" in e.reason
+    assert len(e.reason) == 2000
+
+
+def test_notify_bounds_its_text(runner, host) -> None:
+    for source, what in [("notify('ann', 's', 'b' * 64001)", "the body"),
+                         ("notify('ann', 's' * 256)", "the subject")]:
+        with pytest.raises(ScriptError) as e:
+            runner.run(source, host=host)
+        assert e.value.code == "size_limit" and f"{what} given to notify()" in e.value.message
+    runner.run("notify('ann', 'Order approved', 'b' * 64000)", host=host)
+    assert host.calls[-1][:3] == ("notify", "ann", "Order approved")
+
+
+@pytest.mark.parametrize("source", [
+    "add_days(today(), 10**20)", "add_months(today(), 10**30)", "add_years(today(), -10**5)",
+    "add_months(date(1, 1, 1), -1)",
+])
+def test_dates_out_of_range_say_so(source: str) -> None:
+    e = refused(source)
+    assert "the date would be out of range (years 1 to 9999)" in e.message, e.message
+
+
+# -- sets and dicts of values sharing a hash --------------------------------------------------
+
+M = 2**61 - 1  # Python hashes whole numbers by their remainder by this
+
+
+@pytest.mark.parametrize("source", [
+    f"set(range(0, 20000 * {M}, {M}))",  # took 19 s in the web process
+    f"set().union(range(0, 20000 * {M}, {M}))",
+    "dict(values_of(rows, 'pair'))",
+    "set(values_of(rows, 'amount'))",  # decimals hash like the whole numbers they equal
+])
+def test_a_flood_of_values_sharing_a_hash_is_refused(source: str) -> None:
+    rows = [{"pair": (i * M, i), "amount": Decimal(i * M)} for i in range(2000)]
+    started = time.perf_counter()
+    e = refused(source, record_names({}, {"rows": rows}))
+    assert e.code == "size_limit" and "more than 256 of these values share a hash" in e.message
+    assert time.perf_counter() - started < 1
+
+
+def test_sets_of_ordinary_values_are_built() -> None:
+    rows = [{"sku": f"S-{i % 50}", "qty": i % 7} for i in range(5000)]
+    names = record_names({}, {"lines": rows})
+    assert evaluate("len(set(values_of(lines, 'sku')))", names) == 50
+    assert evaluate("sorted(set(values_of(lines, 'qty')))", names) == [0, 1, 2, 3, 4, 5, 6]
+    assert evaluate("len(set((1, 1.0, True, decimal(1), -1, -2)))") == 3  # -1, -2: one hash
+    assert evaluate(f"len(set(range(0, 256 * {M}, {M})))") == 256

@@ -18,6 +18,14 @@ from typing import Any
 
 from RestrictedPython.transformer import INSPECT_ATTRIBUTES
 
+from yiti.scripting.budget import (
+    OBJECT_BYTES,
+    Charge,
+    footprint,
+    items_bytes,
+    over_budget,
+    text_bytes,
+)
 from yiti.scripting.errors import LimitExceeded, SandboxViolation
 from yiti.scripting.guards import Limits, refuse, too_big
 from yiti.scripting.proxies import Doc, FrozenMap, ReadOnlyRecord
@@ -93,6 +101,7 @@ _MISSING = object()
 def make_getattr(limits: Limits) -> Callable[..., Any]:
     """``_getattr_(obj, name[, default])``, also the ``getattr`` scripts get."""
     wrappers = _string_wrappers(limits)
+    copies = _copy_wrappers(limits)
     records = (ReadOnlyRecord, Doc)
 
     def guarded_getattr(obj: Any, name: str, default: Any = _MISSING) -> Any:
@@ -119,6 +128,8 @@ def make_getattr(limits: Limits) -> Callable[..., Any]:
             raise refuse(f"{t.__name__!r} has no usable attribute {name!r}")
         if t is str and name in wrappers:
             return wrappers[name](obj)
+        if name in copies and t in _COPYING:
+            return copies[name](obj, name)
         if t in (dt.date, dt.datetime) and name == "strftime":
             return _strftime(obj)
         return getattr(obj, name)
@@ -143,6 +154,38 @@ def guarded_getitem(obj: Any, key: Any) -> Any:
     if isinstance(obj, type):
         raise refuse("types can't be subscripted here")
     return obj[key]
+
+
+def make_getitem(limits: Limits) -> Callable[[Any, Any], Any]:
+    """``_getitem_`` for ``limits``: with a memory account, a slice (``text[1:]``, a copy)
+    is charged to it."""
+    if limits.account is None:
+        return guarded_getitem
+    charge = limits.charge()
+    account = limits.account
+
+    def getitem(obj: Any, key: Any) -> Any:
+        tk = type(key)
+        if tk is str:
+            if key[:1] == "_":
+                raise refuse(f"{key!r} is not allowed: names starting with '_' are private")
+        elif tk is slice:
+            if isinstance(obj, type):
+                raise refuse("types can't be subscripted here")
+            part = obj[key]
+            if type(part) is str:  # code[:3]: footprint() and charge(), inlined
+                n = len(part)
+                account.left -= OBJECT_BYTES + (n if part.isascii() else 4 * n)
+                if account.left < 0:
+                    raise over_budget("the slice", limits.max_memory)
+            elif part is not obj:
+                charge(footprint(part), "the slice")
+            return part
+        if isinstance(obj, type):
+            raise refuse("types can't be subscripted here")
+        return obj[key]
+
+    return getitem
 
 
 def guarded_write(obj: Any) -> Any:
@@ -189,36 +232,45 @@ class LoopCounter:
 # -- string methods whose result can be huge -----------------------------------------------
 
 _CASE_MAPPINGS = ("upper", "lower", "casefold", "title", "swapcase", "capitalize")
+# Methods that return new text (or a list or tuple of texts): with a memory account, each
+# result is charged to it.
+_TEXT_RESULTS = frozenset(
+    """capitalize casefold center expandtabs join ljust lower lstrip partition removeprefix
+    removesuffix replace rjust rpartition rsplit rstrip split splitlines strip swapcase
+    title upper zfill""".split()
+)
+
+Binder = Callable[[str], Callable[..., Any]]
 
 
-def _string_wrappers(limits: Limits) -> dict[str, Callable[[str], Callable[..., str]]]:
+def _string_wrappers(limits: Limits) -> dict[str, Binder]:
     # Widths and counts are read with operator.index, as the str methods read them (an
     # IntEnum too), and text arguments by isinstance: what is measured is what is used.
     max_string = limits.max_string
 
-    def width(method: str) -> Callable[[str], Callable[..., str]]:
+    def width(method: str) -> Binder:
         def bind(s: str) -> Callable[..., str]:
             def padded(w: int, *args: Any) -> str:
                 n = operator.index(w)
                 if n > max_string:
-                    raise too_big(f"the result of {method}()")
-                return getattr(s, method)(n, *args)
+                    raise too_big(f"the result of {method}()", limits.text)
+                return getattr(s, method)(n, *args)  # type: ignore[no-any-return]
 
             return padded
 
         return bind
 
-    def case(method: str) -> Callable[[str], Callable[[], str]]:
+    def case(method: str) -> Binder:
         # Case mappings can make non-ASCII text longer ('ß'.upper() is 'SS', a few letters
         # become three); ASCII text keeps its length, so only other text is measured.
         def bind(s: str) -> Callable[[], str]:
             if s.isascii():
-                return getattr(s, method)
+                return getattr(s, method)  # type: ignore[no-any-return]
 
             def run() -> str:
                 text: str = getattr(s, method)()  # at most three times the text
                 if len(text) > max_string:
-                    raise too_big(f"the result of {method}()")
+                    raise too_big(f"the result of {method}()", limits.text)
                 return text
 
             return run
@@ -230,7 +282,7 @@ def _string_wrappers(limits: Limits) -> dict[str, Callable[[str], Callable[..., 
             # Each tab becomes at most tabsize spaces (none if tabsize <= 0).
             n = operator.index(tabsize)
             if len(s) + s.count("\t") * (n - 1) > max_string:
-                raise too_big("the result of expandtabs()")
+                raise too_big("the result of expandtabs()", limits.text)
             return s.expandtabs(n)
 
         return run
@@ -243,7 +295,7 @@ def _string_wrappers(limits: Limits) -> dict[str, Callable[[str], Callable[..., 
                 if limit >= 0:
                     hits = min(hits, limit)
                 if len(s) + hits * (len(new) - len(old)) > max_string:
-                    raise too_big("the result of replace()")
+                    raise too_big("the result of replace()", limits.text)
             return s.replace(old, new, count)
 
         return run
@@ -255,15 +307,71 @@ def _string_wrappers(limits: Limits) -> dict[str, Callable[[str], Callable[..., 
             for item in items:
                 size += len(item) if isinstance(item, str) else 0
             if size > max_string:
-                raise too_big("the joined text")
+                raise too_big("the joined text", limits.text)
             return s.join(items)
 
         return run
 
-    wrappers = {m: width(m) for m in ("ljust", "rjust", "center", "zfill")}
+    wrappers: dict[str, Binder] = {m: width(m) for m in ("ljust", "rjust", "center", "zfill")}
     wrappers.update({m: case(m) for m in _CASE_MAPPINGS})
     wrappers.update(expandtabs=expandtabs, replace=replace, join=join)
-    return wrappers
+    if limits.account is None:
+        return wrappers
+    return {m: _charged(m, wrappers.get(m), limits) for m in _TEXT_RESULTS}
+
+
+def _charged(method: str, checked: Binder | None, limits: Limits) -> Binder:
+    """``method`` of a text (through ``checked`` if it has size checks), its result
+    charged to the evaluation's memory account."""
+    what = f"the result of {method}()"
+    account, charge = limits.account, limits.charge()
+    assert account is not None
+
+    def bind(s: str) -> Callable[..., Any]:
+        call = checked(s) if checked is not None else getattr(s, method)
+
+        def run(*args: Any, **kwargs: Any) -> Any:
+            result = call(*args, **kwargs)
+            if result is s:  # unchanged text is not copied ('abc'.strip())
+                return result
+            if type(result) is str:  # text_bytes() and charge(), inlined: name.upper()
+                n = len(result)
+                account.left -= OBJECT_BYTES + (n if result.isascii() else 4 * n)
+                if account.left < 0:
+                    raise over_budget(what, limits.max_memory)
+            else:  # split() and partition(): new texts holding at most s's characters
+                charge(items_bytes(len(result)) + text_bytes(s), what)
+            return result
+
+        return run
+
+    return bind
+
+
+# Methods that copy a container (or build a new one from two): with a memory account,
+# charged like list().
+_COPYING = frozenset((list, dict, FrozenMap, set, frozenset))
+_COPIES = ("copy", "union", "intersection", "difference", "symmetric_difference")
+
+
+def _copy_wrappers(limits: Limits) -> dict[str, Callable[[Any, str], Callable[..., Any]]]:
+    if limits.account is None:
+        return {}
+    charge = limits.charge()
+
+    def bind(obj: Any, method: str) -> Callable[..., Any]:
+        call = getattr(obj, method)
+
+        def run(*args: Any) -> Any:
+            if isinstance(obj, (set, frozenset)):  # the others are hashed into the result
+                args = tuple(check_hashes(bounded_list(a, limits), limits) for a in args)
+            result = call(*args)
+            charge(items_bytes(len(result)), f"the result of {method}()")
+            return result
+
+        return run
+
+    return dict.fromkeys(_COPIES, bind)
 
 
 def _strftime(d: dt.date) -> Callable[[str], str]:
@@ -275,20 +383,60 @@ def _strftime(d: dt.date) -> Callable[[str], str]:
     return run
 
 
-def bounded_list(items: Iterable[Any], limits: Limits) -> list[Any]:
-    """``list(items)``, refused (before copying when the size is known) past the bound."""
+def bounded_list(
+    items: Iterable[Any], limits: Limits, charge: Charge | None = None, what: str = "the list"
+) -> list[Any]:
+    """``list(items)``, refused (before copying when the size is known) past the bound,
+    and charged to the evaluation's memory account by ``charge`` if given."""
     if isinstance(items, type):
         raise refuse("types can't be iterated here")
     if hasattr(type(items), "__len__"):
-        if len(items) > limits.max_items:  # type: ignore[arg-type]
-            raise too_big("the list")
+        size = len(items)  # type: ignore[arg-type]
+        if size > limits.max_items:
+            raise too_big(what, limits.items)
+        if charge is not None:
+            charge(items_bytes(size), what)
         return list(items)
     out: list[Any] = []
     for item in items:
         if len(out) >= limits.max_items:
-            raise too_big("the list")
+            raise too_big(what, limits.items)
         out.append(item)
+    if charge is not None:
+        charge(items_bytes(len(out)), what)
     return out
+
+
+_HASH_MODULUS = 2**61 - 1  # sys.hash_info.modulus on 64-bit builds
+
+
+def check_hashes(items: list[Any], limits: Limits) -> list[Any]:
+    """``items``, refused if more than ``limits.max_collisions`` of them share a hash with
+    a different one (see ``Limits.max_collisions``): building a set or dict of them would
+    take time growing with the square of their number. Linear: each is compared with the
+    first of its hash only. Text is skipped, its hashes are keyed per process, and so are
+    whole numbers below 2**61 - 1 (each is its own hash, but -1 and -2 share one): among
+    the values of one hash, at most two of those, so a flood is still counted by the rest;
+    and ordinary data costs no memory here."""
+    most = limits.max_collisions
+    if not most:
+        return items
+    first: dict[int, Any] = {}
+    clashes = 0
+    for item in items:
+        t = type(item)
+        if t is str or (t is int and -_HASH_MODULUS < item < _HASH_MODULUS):
+            continue
+        seen = first.setdefault(hash(item), item)
+        if seen is not item and seen != item:
+            clashes += 1
+            if clashes > most:
+                raise refuse(
+                    f"more than {most} of these values share a hash with a different one "
+                    "(whole numbers a multiple of 2**61 - 1 apart): a set or dict of them "
+                    "would take too long to build", "size_limit",
+                )
+    return items
 
 
 def check_attribute_name(name: str) -> None:

@@ -13,6 +13,19 @@ from typing import Any
 
 from yiti.errors import DefinitionError, YitiError
 
+# Characters of a message an analyst's code gives or causes: throw()'s message, an error's
+# description. Longer ones are cut: they are shown next to a field and kept in logs.
+MAX_MESSAGE = 2_000
+MAX_FIELD = 200  # characters of the field throw() blames
+
+
+def cut(text: str, limit: int = MAX_MESSAGE) -> str:
+    """``text``, cut to ``limit`` characters saying so."""
+    if len(text) <= limit:
+        return text
+    note = f"… (cut: {len(text):,} characters in all)"
+    return text[: max(limit - len(note), 0)] + note
+
 
 @dataclass(frozen=True)
 class ScriptProblem:

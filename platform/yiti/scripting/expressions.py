@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import ast
 import decimal
+import threading
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from types import CodeType, TracebackType
 from typing import Any
 
 from yiti.errors import FieldProblem
-from yiti.scripting.access import guarded_getitem, make_getattr
-from yiti.scripting.errors import ExpressionError, SandboxViolation, ScriptProblem
+from yiti.scripting.access import make_getattr, make_getitem
+from yiti.scripting.budget import Account
+from yiti.scripting.errors import ExpressionError, SandboxViolation, ScriptProblem, cut
 from yiti.scripting.guards import EXPRESSION_LIMITS, Limits, make_binop, make_fstring
 from yiti.scripting.names import make_builtins, make_render
 from yiti.scripting.policy import compile_source
@@ -38,7 +40,7 @@ def _globals(limits: Limits) -> dict[str, Any]:
     return {
         "__builtins__": builtins,
         "_getattr_": make_getattr(limits),
-        "_getitem_": guarded_getitem,
+        "_getitem_": make_getitem(limits),
         "_binop_": make_binop(limits),
         "_str_": render_str,
         "_repr_": render_repr,
@@ -47,7 +49,22 @@ def _globals(limits: Limits) -> dict[str, Any]:
     }
 
 
+# The names every formula sees (for checks: no memory account, it evaluates nothing).
 _GLOBALS = _globals(EXPRESSION_LIMITS)
+_MAX_MEMORY = EXPRESSION_LIMITS.max_memory
+
+
+class _ThreadGlobals(threading.local):
+    """Each thread evaluates with its own guards and builtins, charging its own memory
+    account (budget.py): a charge is then an attribute update, not a thread-local read.
+    Made on a thread's first evaluation (about a millisecond), kept for its life."""
+
+    def __init__(self) -> None:
+        account = Account()
+        self.state = (account, _globals(replace(EXPRESSION_LIMITS, account=account)))
+
+
+_per_thread = _ThreadGlobals()
 _FROZEN_TYPES = (list, dict, set)
 
 
@@ -73,9 +90,11 @@ class Expression:
                 if key[:1] == "_":
                     raise ValueError(f"name {key!r} can't be given to a formula")
                 scope[key] = freeze(value) if type(value) in _FROZEN_TYPES else value
+        account, globals_ = _per_thread.state
+        account.left = _MAX_MEMORY  # this evaluation's memory budget (budget.py)
         with decimal.localcontext(SANDBOX_CONTEXT):
             try:
-                return eval(self.code, _GLOBALS, scope)
+                return eval(self.code, globals_, scope)
             except Exception as e:
                 raise self._error(e) from None
 
@@ -91,6 +110,12 @@ class Expression:
 
 
 def _describe(e: BaseException) -> str:
+    """What went wrong, in words, cut to ``MAX_MESSAGE`` characters: an error may carry a
+    value the code built (``KeyError`` of a 100,000-character key)."""
+    return cut(_reason(e))
+
+
+def _reason(e: BaseException) -> str:
     if isinstance(e, SandboxViolation):
         return str(e)
     text = str(e.args[0]) if isinstance(e, KeyError) and e.args else str(e)

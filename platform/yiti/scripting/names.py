@@ -16,8 +16,9 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from yiti.scripting.access import bounded_list
-from yiti.scripting.guards import Limits, make_binop, refuse, too_big, weight
+from yiti.scripting.access import bounded_list, check_hashes
+from yiti.scripting.budget import OBJECT_BYTES, items_bytes
+from yiti.scripting.guards import MAX_INT_BITS, Limits, make_binop, refuse, too_big, weight
 from yiti.scripting.proxies import Doc, FrozenMap, ReadOnlyRecord
 
 _timezone = ZoneInfo("Asia/Shanghai")
@@ -30,6 +31,7 @@ def set_timezone(name: str) -> None:
 
 
 _NUMBERS = (int, float, Decimal)
+MAX_MODULAR_BITS = 256  # pow(base, exp, mod): exponent and modulus, as number literals
 
 
 # -- rows: child lines and lists of records ------------------------------------------------
@@ -64,6 +66,8 @@ def sum_of(rows: Any, field: str | None = None) -> Any:
         value = _get(row, field)
         if value is not None:
             total = total + value
+    if type(total) is int and total.bit_length() > MAX_INT_BITS:  # a bit per doubling
+        raise too_big("the sum", Limits().bits)
     return total
 
 
@@ -151,7 +155,7 @@ def _to_decimal(x: Any) -> Decimal:
         return Decimal(repr(x))
     if t is str:
         if len(x) > 100:
-            raise too_big("the number text")
+            raise too_big("the number text", "at most 100 characters")
         try:
             return Decimal(x.strip().replace(",", ""))
         except InvalidOperation:
@@ -184,57 +188,78 @@ def round_money(x: Any, places: int = 2) -> Decimal:
 
 
 def _check_integral(x: Any, limits: Limits) -> None:
-    if type(x) is Decimal and x.is_finite() and x.adjusted() > limits.max_int_bits * 0.30103:
-        raise too_big("the whole number")
+    """Refuse before converting a decimal to a whole number far past the limit (the
+    result is measured exactly after: 1,234 digits may or may not fit 4,096 bits)."""
+    if isinstance(x, Decimal) and x.is_finite() and x.adjusted() > limits.max_int_bits * 0.30103:
+        raise too_big("the whole number", limits.bits)
+
+
+def _whole(x: Any, limits: Limits) -> Any:
+    if isinstance(x, int) and int.bit_length(x) > limits.max_int_bits:
+        raise too_big("the whole number", limits.bits)
+    return x
+
+
+# Whole numbers of text by base: at most this many digits can be within the limit (plus a
+# sign, a 0x prefix, spaces and underscores); longer text is refused before converting, as
+# converting it costs time that grows with the square of its length.
+def _max_digits(max_bits: int, base: int) -> int:
+    return math.ceil(max_bits / math.log2(base)) + 1 if base >= 2 else max_bits + 1
 
 
 def make_number_builtins(limits: Limits) -> dict[str, Any]:
-    max_digits = int(limits.max_int_bits * 0.30103)
     binop = make_binop(limits)
+    digits = {base: _max_digits(limits.max_int_bits, base) for base in (0, *range(2, 37))}
 
     def int_(x: Any = 0, base: int | None = None) -> int:
-        if type(x) is str and len(x.strip().replace("_", "")) > max_digits:
-            raise too_big("the whole number")
+        if isinstance(x, str):
+            # + a sign and a prefix (0x); spaces around and underscores don't count
+            most = digits.get(10 if base is None else base, limits.max_int_bits) + 3
+            if len(x) > most and len(x.strip().replace("_", "")) > most:
+                raise too_big("the whole number", limits.bits)
         _check_integral(x, limits)
-        return int(x) if base is None else int(x, base)
+        return _whole(int(x) if base is None else int(x, base), limits)  # type: ignore[no-any-return]
 
     def float_(x: Any = 0.0) -> float:
-        if type(x) is str and len(x) > 100:
-            raise too_big("the number text")
+        if isinstance(x, str) and len(x) > 100:
+            raise too_big("the number text", "at most 100 characters")
         return float(x)
 
     def round_(x: Any, ndigits: int | None = None) -> Any:
         if ndigits is None:
             _check_integral(x, limits)
-            return round(x)
+            return _whole(round(x), limits)
         if type(ndigits) is not int or not -30 <= ndigits <= 30:
             raise ValueError("round() takes between -30 and 30 digits")
-        return round(x, ndigits)
+        return _whole(round(x, ndigits), limits)  # round(2**4096 - 1, -1) has a bit more
 
     def floor(x: Any) -> int:
         """The largest whole number not above ``x``."""
         _check_integral(x, limits)
-        return math.floor(x)
+        return _whole(math.floor(x), limits)  # type: ignore[no-any-return]
 
     def ceil(x: Any) -> int:
         """The smallest whole number not below ``x``."""
         _check_integral(x, limits)
-        return math.ceil(x)
+        return _whole(math.ceil(x), limits)  # type: ignore[no-any-return]
 
     def pow_(base: Any, exp: Any, mod: Any = None) -> Any:
         if mod is None:
             return binop("**", base, exp)
-        if not all(type(v) is int for v in (base, exp, mod)):
+        if not all(isinstance(v, int) for v in (base, exp, mod)):
             raise TypeError("pow() with a modulus takes whole numbers")
-        if max(base.bit_length(), exp.bit_length(), mod.bit_length()) > limits.max_int_bits:
-            raise too_big("the power")
+        # Its time grows with the exponent's bits times the square of the modulus's: at
+        # 4,096 bits one call took 0.2 s, and a formula can hold a hundred of them.
+        if max(int.bit_length(exp), int.bit_length(mod)) > MAX_MODULAR_BITS:
+            raise too_big("the power", f"pow() with a modulus takes an exponent and a "
+                          f"modulus of at most {MAX_MODULAR_BITS} bits")
         return pow(base, exp, mod)
 
     def format_number(x: Any, places: int = 2, thousands: bool = True) -> str:
         """``format_number(1234.5)`` → ``"1,234.50"``: rounded half up, grouped."""
         d = round_half_up(x, places)
         if d.adjusted() > 60:
-            raise too_big("the number")
+            raise too_big("the number", "format_number() takes numbers below 10**60")
         return format(d, f"{',' if thousands else ''}.{max(_places(places), 0)}f")
 
     return {
@@ -279,9 +304,17 @@ def to_date(value: Any) -> dt.date | None:
     raise ValueError(f"{value!r} is not a date")
 
 
+def _out_of_range() -> ValueError:
+    # Python says "Python int too large to convert to C int" of add_days(d, 10**20).
+    return ValueError("the date would be out of range (years 1 to 9999)")
+
+
 def add_days(d: Any, days: int) -> Any:
     """``add_days(order_date, 30)``; negative days go back."""
-    return d + dt.timedelta(days=days)
+    try:
+        return d + dt.timedelta(days=days)
+    except OverflowError:
+        raise _out_of_range() from None
 
 
 def _add_months(d: Any, months: int) -> Any:
@@ -289,6 +322,8 @@ def _add_months(d: Any, months: int) -> Any:
         raise TypeError("months must be a whole number")
     month0 = d.month - 1 + months
     year, month = d.year + month0 // 12, month0 % 12 + 1
+    if not dt.MINYEAR <= year <= dt.MAXYEAR:
+        raise _out_of_range()
     last = _month_end(year, month)
     return d.replace(year=year, month=month, day=min(d.day, last))
 
@@ -327,6 +362,11 @@ def end_of_month(d: Any) -> dt.date:
 # -- builtins ------------------------------------------------------------------------------
 
 
+# What prints at most a few thousand characters (a decimal of a 4,096-bit number): built
+# and measured, not weighed first. f"{qty} pcs" is on hot paths.
+_SHORT = frozenset((int, float, Decimal, bool, type(None), dt.date, dt.datetime))
+
+
 def _repr_floor(text: str) -> int:
     """At least ``len(repr(text))``: each backslash doubles, plus the quotes. Other
     escapes (a quote, ``\\n``, up to 10 for ``'\\U000e0001'``) only add to it."""
@@ -337,22 +377,29 @@ def make_render(fn: Callable[[Any], str], limits: Limits) -> Callable[..., str]:
     """``fn`` (``str``, ``repr`` or ``ascii``) held to the text limit: the builtins ``str()``
     and ``repr()``, and f-strings' ``{x}``, ``{x!r}`` and ``{x!a}``."""
     max_string = limits.max_string
+    charge = limits.charge()
 
     # Each result is held to max_string, so nesting them (repr(repr(...)), each doubling
     # backslashes) can't compound.
     def run(x: Any = "") -> str:
-        if type(x) is str:
+        t = type(x)
+        if t is str:
             if fn is str:
                 return x
             if _repr_floor(x) > max_string:
-                raise too_big("the text")
-        elif weight(x, max_string // 4) > max_string // 4:
-            raise too_big("the text")
+                raise too_big("the text", limits.text)
+        elif isinstance(x, str):  # a subclass: str() copies it, repr() may print more
+            if _repr_floor(x) > max_string:
+                raise too_big("the text", limits.text)
+        elif t not in _SHORT and weight(x, max_string // 4) > max_string // 4:
+            raise too_big("the text", limits.text)
         # Built, then checked: other escapes, numbers and dates can print longer than
         # the checks above count, but only a few times longer (ascii() at most ten).
         text = fn(x)
         if len(text) > max_string:
-            raise too_big("the text")
+            raise too_big("the text", limits.text)
+        n = len(text)
+        charge(OBJECT_BYTES + (n if text.isascii() else 4 * n), "the text")
         return text
 
     run.__name__ = fn.__name__
@@ -368,10 +415,36 @@ def _range_size(r: range) -> int:
 def make_builtins(limits: Limits, *, script: bool) -> dict[str, Any]:
     """A fresh set of builtins for code running under ``limits``."""
     max_items = limits.max_items
+    charge = limits.charge()
+    counted = charge if limits.account is not None else None  # for bounded_list()
 
-    def sized(fn: Callable[..., Any]) -> Callable[..., Any]:
+    def sized(fn: Callable[..., Any], what: str) -> Callable[..., Any]:
         def run(items: Any = (), *args: Any, **kwargs: Any) -> Any:
-            return fn(bounded_list(items, limits), *args, **kwargs)
+            return fn(bounded_list(items, limits, counted, what), *args, **kwargs)
+
+        run.__name__ = fn.__name__
+        return run
+
+    def set_(items: Any = ()) -> set[Any]:
+        return set(check_hashes(bounded_list(items, limits, counted, "the set"), limits))
+
+    def rows(fn: Callable[..., tuple[Any, ...]]) -> Callable[..., tuple[Any, ...]]:
+        def run(*args: Any) -> tuple[Any, ...]:
+            found = fn(*args)
+            charge(items_bytes(len(found)), f"the result of {fn.__name__}()")
+            return found
+
+        run.__name__ = fn.__name__
+        return run
+
+    def whole(fn: Callable[..., Any]) -> Callable[..., Any]:
+        # Adding whole numbers adds up to a bit per doubling: a sum of 4,096-bit numbers
+        # may be past the limit.
+        def run(*args: Any) -> Any:
+            total = fn(*args)
+            if isinstance(total, int) and int.bit_length(total) > limits.max_int_bits:
+                raise too_big("the sum", limits.bits)
+            return total
 
         run.__name__ = fn.__name__
         return run
@@ -379,12 +452,13 @@ def make_builtins(limits: Limits, *, script: bool) -> dict[str, Any]:
     def range_(*args: int) -> range:
         r = range(*args)
         if _range_size(r) > max_items:  # len() itself fails past 2**63
-            raise too_big("the range")
+            raise too_big("the range", limits.items)
         return r
 
     def sum_(items: Any, start: Any = 0) -> Any:
         if type(start) not in (int, float, Decimal):
             raise TypeError("sum() adds numbers; join text with ''.join(...)")
+        # The list is dropped as soon as it is added up: not charged.
         return sum(bounded_list(items, limits), start)
 
     def dict_(*args: Any, **kwargs: Any) -> dict[Any, Any]:
@@ -392,9 +466,12 @@ def make_builtins(limits: Limits, *, script: bool) -> dict[str, Any]:
             source = args[0]
             if type(source) in (dict, FrozenMap):
                 if len(source) > max_items:
-                    raise too_big("the dict")
+                    raise too_big("the dict", limits.items)
+                charge(items_bytes(len(source) + len(kwargs)), "the dict")
                 return dict(source, **kwargs)
-            return dict(bounded_list(source, limits), **kwargs)
+            pairs = bounded_list(source, limits, counted, "the dict")
+            check_hashes([p[0] for p in pairs if type(p) in (tuple, list) and p], limits)
+            return dict(pairs, **kwargs)
         return dict(**kwargs)
 
     names: dict[str, Any] = {
@@ -402,13 +479,14 @@ def make_builtins(limits: Limits, *, script: bool) -> dict[str, Any]:
         "abs": abs, "bool": bool, "len": len, "min": min, "max": max, "any": any, "all": all,
         "divmod": divmod, "chr": chr, "ord": ord,
         "str": make_render(str, limits), "repr": make_render(repr, limits),
-        "list": sized(list), "tuple": sized(tuple), "set": sized(set), "sorted": sized(sorted),
-        "dict": dict_, "range": range_, "sum": sum_,
+        "list": sized(list, "the list"), "tuple": sized(tuple, "the tuple"),
+        "set": set_, "sorted": sized(sorted, "the sorted list"),
+        "dict": dict_, "range": range_, "sum": whole(sum_),
         "decimal": decimal, "Decimal": decimal,
         "round_money": round_money, "round_half_up": round_half_up,
         "sum_of": sum_of, "count_of": count_of, "min_of": min_of, "max_of": max_of,
-        "avg_of": avg_of, "any_of": any_of, "all_of": all_of, "where": where,
-        "values_of": values_of, "coalesce": coalesce, "is_blank": is_blank,
+        "avg_of": avg_of, "any_of": any_of, "all_of": all_of, "where": rows(where),
+        "values_of": rows(values_of), "coalesce": coalesce, "is_blank": is_blank,
         "today": today, "now": now, "date": date, "datetime": datetime, "to_date": to_date,
         "add_days": add_days, "add_months": add_months, "add_years": add_years,
         "days_between": days_between, "start_of_month": start_of_month,
@@ -417,7 +495,8 @@ def make_builtins(limits: Limits, *, script: bool) -> dict[str, Any]:
     names.update(make_number_builtins(limits))
     if script:
         names.update(
-            enumerate=enumerate, zip=zip, reversed=sized(reversed), map=map, filter=filter,
+            enumerate=enumerate, zip=zip, reversed=sized(reversed, "the list"), map=map,
+            filter=filter,
             Exception=Exception, ValueError=ValueError, TypeError=TypeError,
             KeyError=KeyError, IndexError=IndexError, ZeroDivisionError=ZeroDivisionError,
             ArithmeticError=ArithmeticError, LookupError=LookupError,

@@ -11,7 +11,9 @@ guard calls). On top of it:
   format specs are refused (``f"{x:>1000000000}"`` would pad in one step);
 - literals are bounded (long text, huge numbers, complex and bytes are refused);
 - ``format``, ``format_map`` and introspection attributes are refused by name;
-- expressions refuse loops, comprehensions, generators, lambdas, ``:=`` and ``*args``;
+- ``~x`` becomes ``_binop_("^", x, -1)``, so its result is measured like any other;
+- expressions refuse loops, comprehensions, generators, lambdas, ``:=``, ``*args`` and
+  ``{**m}``;
 - scripts refuse imports, classes, ``yield``, ``global``, ``with`` and bare ``except:``,
   and every ``while`` test is counted by ``_loop_``.
 """
@@ -136,6 +138,25 @@ class ExpressionPolicy(RestrictingNodeTransformer):
         new = _call("_binop_", ast.Constant(op), node.left, node.right)
         copy_locations(new, node)
         return new
+
+    def visit_UnaryOp(self, node: ast.UnaryOp) -> Any:
+        # ~x is x ^ -1 for whole numbers (and a TypeError for anything else, either way):
+        # through _binop_, its result is held to the number limit like every other
+        # (~(2**4096 - 1) has a bit more than its operand).
+        node = self.node_contents_visit(node)
+        if not isinstance(node.op, ast.Invert):
+            return node
+        new = _call("_binop_", ast.Constant("^"), node.operand, ast.Constant(-1))
+        copy_locations(new, node)
+        return new
+
+    def visit_Dict(self, node: ast.Dict) -> Any:
+        # {**m} copies m in one step, uncounted: the memory budget of formulas sees only
+        # what builtins and operators build.
+        if not self.script and any(key is None for key in node.keys):
+            self.refuse(node, "'**' unpacking is", "use dict(m) to copy a mapping")
+            return node
+        return self.node_contents_visit(node)
 
     def visit_Call(self, node: ast.Call) -> Any:
         if not self.script and (

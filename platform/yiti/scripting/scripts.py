@@ -21,7 +21,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from yiti.errors import FieldProblem, ValidationError
 from yiti.scripting import codec
-from yiti.scripting.errors import ScriptError, ScriptProblem
+from yiti.scripting.errors import MAX_FIELD, ScriptError, ScriptProblem, cut
 from yiti.scripting.policy import compile_source
 
 _depth: ContextVar[int] = ContextVar("yiti_script_depth", default=0)
@@ -287,9 +287,13 @@ class ScriptRunner:
             host.log(level_name, text)
         if reply["op"] == "fail":
             line = reply.get("lineno") or lineno
+            # The worker cuts them already; a worker that didn't (a bug, or an escape) is
+            # not trusted with the size of what users see.
+            message = cut(str(reply["message"]))
             if reply["code"] == "validation":
-                raise ValidationError([FieldProblem(reply.get("field") or "", reply["message"], "script")])
-            raise ScriptError(reply["message"], code=reply["code"], filename=filename, lineno=line, name=name)
+                field_ = cut(str(reply.get("field") or ""), MAX_FIELD)
+                raise ValidationError([FieldProblem(field_, message, "script")])
+            raise ScriptError(message, code=reply["code"], filename=filename, lineno=line, name=name)
         return ScriptResult(
             value=reply.get("result"), doc=reply.get("doc"), changed=tuple(reply.get("changed") or ()),
             logs=tuple((a, b) for a, b in reply.get("logs") or ()),

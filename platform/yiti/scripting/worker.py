@@ -31,7 +31,7 @@ from yiti.scripting.access import (
     make_getattr,
     make_hasattr,
 )
-from yiti.scripting.errors import LimitExceeded, SandboxViolation
+from yiti.scripting.errors import MAX_FIELD, LimitExceeded, SandboxViolation, cut
 from yiti.scripting.expressions import SANDBOX_CONTEXT, _describe, _line_of
 from yiti.scripting.guards import (
     SCRIPT_LIMITS,
@@ -39,12 +39,15 @@ from yiti.scripting.guards import (
     make_binop,
     make_fstring,
     make_inplacevar,
+    too_big,
 )
 from yiti.scripting.names import make_builtins, make_render, set_timezone
 from yiti.scripting.policy import compile_source
 from yiti.scripting.proxies import Doc, freeze, record_proxy
 
 RECURSION_LIMIT = 300
+MAX_SUBJECT = 255  # characters of a notification's subject (the column's size)
+MAX_BODY = 64_000  # and of its body, as a run's output
 MAX_LIST_LIMIT = 1000
 MAX_CALLS = 1000  # record calls per run, unless the run says otherwise (ScriptRunner.max_calls)
 _MB = codec.MAX_MESSAGE // (1024 * 1024)
@@ -177,7 +180,14 @@ def _api(
 
     def notify(user: str, subject: str, body: str = "") -> None:
         """Send ``user`` a notification."""
-        call("notify", text(user, "user"), text(subject, "subject"), render(body))
+        # Each call stores its text (and may mail it): a thousand calls of a megabyte
+        # each would be a gigabyte a run.
+        subject, body = text(subject, "subject"), render(body)
+        if len(subject) > MAX_SUBJECT:
+            raise too_big("the subject given to notify()", f"at most {MAX_SUBJECT} characters")
+        if len(body) > MAX_BODY:
+            raise too_big("the body given to notify()", f"at most {MAX_BODY:,} characters")
+        call("notify", text(user, "user"), subject, body)
 
     def log(*parts: Any, level: str = "info") -> None:
         """Write to the script's log (``level``: debug, info, warning, error)."""
@@ -187,7 +197,9 @@ def _api(
 
     def throw(message: str, field: str = "") -> None:
         """Refuse the save: ``throw("Credit limit exceeded", "customer")``."""
-        raise Throw(render(message), render(field))
+        # Shown next to the field and logged: cut, saying so, not refused (the save is
+        # refused either way, and the analyst's message stays the reason).
+        raise Throw(cut(render(message)), cut(render(field), MAX_FIELD))
 
     return {
         "get_record": get_record, "list_records": list_records, "create_record": create_record,
