@@ -43,7 +43,10 @@ def selects(site: Site, fn: Any) -> tuple[int, Any]:
     seen = [0]
 
     def count(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
-        seen[0] += statement.lstrip().upper().startswith("SELECT")
+        # the permission overrides are read again on their own clock (every 2 s),
+        # whatever the inbox holds: not the inbox's reads
+        seen[0] += (statement.lstrip().upper().startswith("SELECT")
+                    and "yiti_permission" not in statement)
 
     event.listen(site.engine, "before_cursor_execute", count)
     try:
