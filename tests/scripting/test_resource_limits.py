@@ -43,10 +43,10 @@ def refused(source: str, names: dict[str, Any] | None = None) -> ExpressionError
     "f'{(chr(0xE9) * 60000)!a}'",  # '\\xe9': 4 characters each
 ])
 def test_text_from_str_and_repr_is_held_to_the_limit(source: str) -> None:
-    started = time.perf_counter()
+    started = time.thread_time()  # CPU of this thread: the same on a busy machine
     e = refused(source, {"s": "\\" * 20000})
     assert e.code == "size_limit" and "the text would be too large" in e.message
-    assert time.perf_counter() - started < 1
+    assert time.thread_time() - started < 1
 
 
 def test_text_within_the_limit_is_still_rendered() -> None:
@@ -89,10 +89,10 @@ class Width(int):
     "f'{f\"{s}{s}\"}'",
 ])
 def test_fstring_parts_joined_are_held_to_the_limit(source: str) -> None:
-    started = time.perf_counter()
+    started = time.thread_time()  # CPU of this thread: the same on a busy machine
     e = refused(source, {"s": "a" * 99000})
     assert e.code == "size_limit" and "the text would be too large" in e.message
-    assert time.perf_counter() - started < 1
+    assert time.thread_time() - started < 1
 
 
 def test_fstrings_within_the_limit_still_work() -> None:
@@ -285,7 +285,7 @@ def test_record_calls_count_against_the_run_time() -> None:
         with pytest.raises(ScriptError) as e:
             runner.run(source, host=SlowHost(0.05))
         assert e.value.code == "timeout" and "0.5 s in all" in e.value.message
-        assert time.monotonic() - started < 1.5
+        assert time.monotonic() - started < 5  # wall time: room for a busy machine
         assert runner.run("result = 1").value == 1
 
 
@@ -357,7 +357,7 @@ def test_a_result_over_16_mb_is_a_size_limit_at_once(runner) -> None:
     with pytest.raises(ScriptError) as e:
         runner.run(source)
     assert e.value.code == "size_limit" and "16 MB" in e.value.message
-    assert time.monotonic() - started < 1.5
+    assert time.monotonic() - started < 5  # wall time: room for a busy machine
     assert runner.run("result = 'fine'").value == "fine"
 
 
@@ -560,10 +560,10 @@ M = 2**61 - 1  # Python hashes whole numbers by their remainder by this
 ])
 def test_a_flood_of_values_sharing_a_hash_is_refused(source: str) -> None:
     rows = [{"pair": (i * M, i), "amount": Decimal(i * M)} for i in range(2000)]
-    started = time.perf_counter()
+    started = time.thread_time()  # CPU of this thread: the same on a busy machine
     e = refused(source, record_names({}, {"rows": rows}))
     assert e.code == "size_limit" and "more than 256 of these values share a hash" in e.message
-    assert time.perf_counter() - started < 1
+    assert time.thread_time() - started < 1
 
 
 def test_sets_of_ordinary_values_are_built() -> None:
