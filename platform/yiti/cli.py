@@ -114,7 +114,7 @@ def _model_checks(loaded: Partial) -> tuple[list[DefinitionError], list[str]]:
     from yiti.records.formulas import check_model
     from yiti.web.pack_endpoints import endpoint_problems
 
-    unchecked: list[str] = []
+    unchecked: list[str] = list(loaded.unchecked)
 
     def run(what: str, check: Callable[[Model], list[Any]]) -> list[DefinitionError]:
         try:
