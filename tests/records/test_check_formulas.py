@@ -56,3 +56,43 @@ def test_a_syntax_error_points_at_its_column_and_other_names_are_still_checked(t
     assert lines[paren].endswith("syntax error: '(' was never closed (column 11)")
     assert lines[paren + 1:paren + 3] == ["    round(1 * (2, 2", "              ^"]
     assert lines[-1] == "3 problem(s) in 1 file(s)."
+
+
+def test_a_select_compared_with_text_that_is_no_option_is_reported(tmp_path):
+    # an outsider's approval path `kind == 'repiar' or ...` passed the check and never ran
+    write_pack(tmp_path / "packs", "p", {
+        "entities/request.yaml": (
+            "entity: request\n"
+            "rules:\n"
+            "  - {condition: \"kind not in ('return', 'exchnage') or amount\", message: m}\n"
+            "fields:\n"
+            "  kind: {type: select, options: [return, repair, exchange]}\n"
+            "  other: {type: select, options: [return]}\n"
+            "  amount: {type: integer}\n"
+            "  status: {type: select, options: [new, done]}\n"
+            "  fine: {type: integer, formula: \"1 if kind == other or kind in ('return', "
+            "'repair') or doc.kind != 'exchange' or 'x' == amount else 2\"}\n"
+            "  flag: {type: integer, formula: \"1 if 'repiar' == doc.kind else 0\"}\n"),
+        "forms/request.yaml": ("form: request\nentity: request\nsections:\n"
+                               "  - fields: [kind, amount]\n"
+                               "visible_if:\n  amount: \"kind != 'retrun'\"\n"),
+        "workflows/request.yaml": (
+            "workflow: request\nentity: request\nstate_field: status\n"
+            "states:\n  new: {initial: true}\n  done: {final: true}\n"
+            "transitions:\n  - {action: finish, from: new, to: done,\n"
+            "     condition: \"kind == 'repiar' or amount <= 500\"}\n"),
+    })
+    result = CliRunner().invoke(main, ["check", "--modules", str(tmp_path / "packs")])
+    assert result.exit_code == 1
+    found = sorted(line.split("/p/", 1)[1] for line in result.output.splitlines()
+                   if "/p/" in line)
+    assert found == [
+        "entities/request.yaml:10: fields.flag.formula: kind: 'repiar' is not an option; did "
+        "you mean 'repair'? (choose from return, repair, exchange)",
+        "entities/request.yaml:3: rules[0].condition: kind: 'exchnage' is not an option; did "
+        "you mean 'exchange'? (choose from return, repair, exchange)",
+        "forms/request.yaml:6: visible_if.amount: kind: 'retrun' is not an option; did you "
+        "mean 'return'? (choose from return, repair, exchange)",
+        "workflows/request.yaml:9: transitions[0].condition: kind: 'repiar' is not an option; "
+        "did you mean 'repair'? (choose from return, repair, exchange)",
+    ], result.output
