@@ -194,3 +194,28 @@ def test_the_printout_names_a_link_parameters_record(library: Shop) -> None:
     assert f"Contact: {person['id']} ·" not in page
     gone = client.get("/reports/loans_by_contact/print?p.contact=999999")
     assert gone.status_code in (200, 422) and "Ada Byron" not in gone.get_data(as_text=True)
+
+
+def test_a_report_json_error_is_the_apis_problem(web_shop: Shop) -> None:
+    # an outsider's client handled the API's errors and met another shape on reports
+    client, _ = sign_in(web_shop, "ana")
+    response = client.get("/reports/sales_by_channel.json?p.from=soon")
+    assert response.status_code == 422
+    assert response.mimetype == "application/problem+json"
+    body = response.get_json()
+    assert body["code"] == "validation" and body["status"] == 422
+    assert body["type"] == "https://yiti.dev/problems/validation"
+    assert [(e["field"], e["code"]) for e in body["errors"]] == [("p.from", "type")], body
+    assert body["detail"].startswith("p.from: ")
+    missing = client.get("/reports/no_such_report.json")
+    assert missing.status_code == 404
+    assert missing.mimetype == "application/problem+json"
+    assert missing.get_json()["code"] == "not_found"
+    # the page itself still answers people with the error page
+    page = client.get("/reports/sales_by_channel?p.from=soon")
+    assert page.status_code == 422 and page.mimetype == "text/html"
+    rep, token = sign_in(web_shop, "ann")  # no designer: refused
+    refused = rep.post("/reports/builder/save.json", json={"report": "x"},
+                       headers={"X-CSRFToken": token})
+    assert refused.status_code == 403 and refused.mimetype == "application/problem+json"
+    assert refused.get_json()["code"] == "http_error"

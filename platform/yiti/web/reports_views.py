@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from flask import Blueprint, Flask, Response, abort, current_app, render_template, request, url_for
+from werkzeug.exceptions import HTTPException
 
 from yiti.definitions.model import label_text
 from yiti.errors import NotFound, ValidationError, YitiError
@@ -28,6 +29,7 @@ from yiti.reports.export import option_label, to_csv, to_xlsx
 from yiti.reports.params import as_text
 from yiti.reports.run import Result, Row
 from yiti.reports.spec import walk
+from yiti.web.api.problems import from_error, from_http
 from yiti.web.ui.context import SignInRequired, current_actor, site
 from yiti.web.ui.i18n import current_language, gettext
 
@@ -50,11 +52,17 @@ def _sign_in(error: SignInRequired) -> Any:
 
 @bp.errorhandler(YitiError)
 def _error(error: YitiError) -> Any:
-    if request.path.endswith(".json"):
-        return {"error": error.code, "message": error.message,
-                "problems": [vars(p) for p in getattr(error, "problems", [])]}, error.status
+    if request.path.endswith(".json"):  # for programs: the API's problem, one shape
+        return from_error(error)
     return render_template("ui/error.html", message=gettext("This report cannot be shown."),
                            detail=_describe(error)), error.status
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(error: HTTPException) -> Any:
+    if request.path.endswith(".json"):  # a refusal (403 of save.json) in the same shape
+        return from_http(error)
+    return error
 
 
 def _describe(error: YitiError) -> str:
