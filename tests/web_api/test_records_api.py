@@ -80,7 +80,12 @@ def test_idempotency_key_replays_and_creates_once(client: FlaskClient, make_user
     assert again.headers["Location"] == first.headers["Location"]
     assert site.records().count("contact", filters=[("full_name", "=", "Once")]).value == 1
     other = client.post("/api/v1/contact", json={"full_name": "Twice"}, headers=auth)
-    assert other.status_code == 422 and other.json["errors"][0]["field"] == "Idempotency-Key"
+    # the top-level code says what happened (docs/api.md), errors name the header
+    assert other.status_code == 422 and other.json["code"] == "idempotency_mismatch"
+    assert other.json["type"] == "https://yiti.dev/problems/idempotency_mismatch"
+    assert other.json["errors"] == [{
+        "field": "Idempotency-Key", "code": "idempotency_mismatch",
+        "message": "this key was used for a different request; use a new key"}]
     # A failed request stores nothing: the key may be used again.
     key = {**auth, "Idempotency-Key": "k2"}
     assert client.post("/api/v1/contact", json={"email": "bad"}, headers=key).status_code == 422
