@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -219,3 +220,23 @@ def test_a_report_json_error_is_the_apis_problem(web_shop: Shop) -> None:
                        headers={"X-CSRFToken": token})
     assert refused.status_code == 403 and refused.mimetype == "application/problem+json"
     assert refused.get_json()["code"] == "http_error"
+
+
+def test_the_report_page_in_chinese_is_translated_and_shows_money_as_lists_do(
+        web_shop: Shop) -> None:
+    # an outsider saw Print, Run, Subtotal and Total in English, and sums as `1,100`
+    from babel.numbers import format_currency
+
+    client, token = sign_in(web_shop, "ana")
+    assert client.post("/app/language", data={"lang": "zh-CN", "next": "/reports",
+                                              "csrf_token": token}).status_code == 302
+    page = client.get("/reports/sales_by_channel").get_data(as_text=True)
+    for english, chinese in (("Print", "打印"), ("Run", "运行"), ("Subtotal", "小计"),
+                             ("Total", "合计")):
+        assert f">{chinese}<" in page, chinese
+        assert f">{english}<" not in page, english
+    total = client.get("/reports/sales_by_channel.json").get_json()["rows"][-1]["values"]
+    money = format_currency(Decimal(str(total["amount"])), "CNY", locale="zh_CN")
+    assert money.startswith("¥") and f">{money}</a>" in page, money  # the amount measure
+    # a count is a number, not money
+    assert f">{total['lines']}</a>" in page or f">{total['lines']:,}</a>" in page

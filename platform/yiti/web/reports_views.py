@@ -30,6 +30,7 @@ from yiti.reports.params import as_text
 from yiti.reports.run import Result, Row
 from yiti.reports.spec import walk
 from yiti.web.api.problems import from_error, from_http
+from yiti.web.ui import present
 from yiti.web.ui.context import SignInRequired, current_actor, site
 from yiti.web.ui.i18n import current_language, gettext
 
@@ -80,6 +81,13 @@ def cell_text(column: OutColumn, value: Any, lang: str) -> str:
         return ""
     if isinstance(shown, bool):
         return gettext("Yes") if shown else gettext("No")
+    f = column.field
+    if (isinstance(shown, (int, Decimal)) and f is not None and f.type == "money"
+            and column.agg not in ("count", "count_distinct") and not f.currency_field):
+        # as lists show the same amounts (¥800.00); a currency read from another field
+        # differs row by row, so a sum of it gets no symbol
+        return present.display(f, shown, lang=lang, tz=site().settings.timezone,
+                               currency=present.currency_of(f, None, site().settings.currency))
     if isinstance(shown, (int, Decimal)) and not isinstance(shown, bool):
         from babel import numbers
 
