@@ -123,6 +123,10 @@ def test_dashboard_refreshes_its_widgets_in_place(web_shop: Shop) -> None:
     chart = client.get("/dashboards/shop/widgets/1").get_data(as_text=True)
     assert "data-chart=" in chart
     assert client.get("/dashboards/shop/widgets/9").status_code == 404
+    # a count is a number; a sum of money reads as lists show money
+    assert re.search(r'<div class="value">[0-9,]+</div>', kpi), kpi
+    money = client.get("/dashboards/shop/widgets/2").get_data(as_text=True)
+    assert re.search(r'<div class="value">CN¥[0-9,]+\.[0-9]{2}</div>', money), money
 
 
 def test_builder_previews_and_saves_a_report_check_accepts(web_shop: Shop,

@@ -21,7 +21,7 @@ from urllib.parse import urlencode
 from flask import Blueprint, Flask, Response, abort, current_app, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
 
-from yiti.definitions.model import label_text
+from yiti.definitions.model import Field, label_text
 from yiti.errors import NotFound, ValidationError, YitiError
 from yiti.reports import dashboards_for, kpi, report_of, reports_for, run_report
 from yiti.reports.compile import OutColumn
@@ -81,21 +81,27 @@ def cell_text(column: OutColumn, value: Any, lang: str) -> str:
         return ""
     if isinstance(shown, bool):
         return gettext("Yes") if shown else gettext("No")
-    f = column.field
-    if (isinstance(shown, (int, Decimal)) and f is not None and f.type == "money"
-            and column.agg not in ("count", "count_distinct") and not f.currency_field):
-        # as lists show the same amounts (¥800.00); a currency read from another field
-        # differs row by row, so a sum of it gets no symbol
-        return present.display(f, shown, lang=lang, tz=site().settings.timezone,
-                               currency=present.currency_of(f, None, site().settings.currency))
-    if isinstance(shown, (int, Decimal)) and not isinstance(shown, bool):
-        from babel import numbers
-
-        return numbers.format_decimal(shown, locale=lang.replace("-", "_"),
-                                      decimal_quantization=False)
+    if isinstance(shown, (int, Decimal)):
+        return number_text(shown, lang, column.field, column.agg)
     if isinstance(shown, (dt.date, dt.datetime)):
         return shown.isoformat()
     return str(shown)
+
+
+def number_text(value: int | Decimal, lang: str, field: Field | None = None,
+                agg: str | None = None) -> str:
+    """A number of a report or a KPI card as people read it: an amount of a money field
+    (its sum, average, least or most) as lists show money (``¥800.00``), others plain."""
+    if (field is not None and field.type == "money" and agg not in ("count", "count_distinct")
+            and not field.currency_field):
+        # a currency read from another field differs row by row: a sum of it gets no symbol
+        return present.display(field, value, lang=lang, tz=site().settings.timezone,
+                               currency=present.currency_of(field, None,
+                                                            site().settings.currency))
+    from babel import numbers
+
+    return numbers.format_decimal(value, locale=lang.replace("-", "_"),
+                                  decimal_quantization=False)
 
 
 def drill_urls(result: Result, row: Row, column: OutColumn | None = None) -> str:
@@ -363,7 +369,8 @@ def widget(name: str, index: int) -> str:
     lang = current_language()
     if "kpi" in spec:
         card = kpi(site(), current_actor(), spec)
-        return render_template("reports/_kpi.html", card=card, spec=spec)
+        return render_template("reports/_kpi.html", card=card, spec=spec, lang=lang,
+                               number_text=number_text, agg=spec["measure"]["agg"])
     actor = current_actor()
     try:
         report = report_of(site(), spec["report"], actor)
