@@ -114,7 +114,7 @@ def _model_checks(loaded: Partial) -> tuple[list[DefinitionError], list[str]]:
     from yiti.records.formulas import check_model
     from yiti.web.pack_endpoints import endpoint_problems
 
-    unchecked: list[str] = []
+    unchecked: list[str] = list(loaded.unchecked)
 
     def run(what: str, check: Callable[[Model], list[Any]]) -> list[DefinitionError]:
         try:
@@ -177,16 +177,18 @@ def migrate(dry_run: bool, allow_destructive: bool) -> None:
 @main.command()
 def demo() -> None:
     """Load every pack's fixtures, demo data included (safe to run again)."""
+    from yiti.definitions.source import display_path
     from yiti.errors import YitiError
     from yiti.fixtures import load_fixtures
     from yiti.jobs import install as install_jobs
-    from yiti.permissions.users import ensure_demo_admin
+    from yiti.permissions.users import demo_admin_password_path, ensure_demo_admin
 
     site = _site(_settings())
     install_jobs(site)  # so demo records fire webhooks like any others
     try:
         counts = load_fixtures(site, demo=True)
         name, password = ensure_demo_admin(site)
+        kept = display_path(demo_admin_password_path(site))
     except YitiError as error:
         click.echo(f"error: {error.message}", err=True)
         sys.exit(1)
@@ -195,7 +197,7 @@ def demo() -> None:
     total = sum(counts.values())
     click.echo(f"Loaded {total} record(s) of demo data and fixtures.")
     click.echo(f"Sign in at /auth/login as {name!r} with password {password!r} "
-               "(kept in instance/demo_admin_password).")
+               f"(kept in {kept}).")
 
 
 @main.group()
@@ -259,8 +261,8 @@ def token() -> None:
 @click.option("--days", type=click.IntRange(1, 3650), help="Expires after this many days.")
 def token_create(name: str, scopes: tuple[str, ...], label: str | None,
                  days: int | None) -> None:
-    """Create an API token for user NAME and print it (shown only now), e.g.
-    yiti token create erp-sync --scope read:* --scope write:sales_order --days 90."""
+    """Create an API token for user NAME and print it (shown only now) alone on stdout, e.g.
+    TOK=$(yiti token create erp-sync --scope read:* --scope write:sales_order --days 90)."""
     import datetime as dt
 
     from yiti.permissions.tokens import create_token
@@ -269,7 +271,10 @@ def token_create(name: str, scopes: tuple[str, ...], label: str | None,
     with _open_site() as site:
         value, ident = create_token(site, get_user(site, name)["id"], scopes, label=label,
                                     expires_in=dt.timedelta(days=days) if days else None)
-    click.echo(f"Token {ident} of {name!r} ({', '.join(scopes)}); it is shown only now:")
+    # only the token on stdout, so `TOK=$(yiti token create ann)` holds it; the words on
+    # stderr, where a person still reads them
+    click.echo(f"Token {ident} of {name!r} ({', '.join(scopes)}); it is shown only now:",
+               err=True)
     click.echo(value)
 
 

@@ -23,6 +23,7 @@ from typing import Any, Generic, TypeVar
 from zoneinfo import ZoneInfo
 
 from yiti.definitions.model import Field
+from yiti.definitions.options import not_an_option
 
 UTC = dt.UTC
 DEFAULT_TIMEZONE = "Asia/Shanghai"
@@ -304,9 +305,7 @@ def _select_parser(field: Field, timezone: str) -> Convert:
         if not isinstance(value, str):
             raise ValueProblem("must be one of the listed options", "type")
         if value not in options:
-            raise ValueProblem(
-                f"{value!r} is not an option (choose from {', '.join(allowed)})", "option"
-            )
+            raise ValueProblem(not_an_option(value, allowed), "option")
         return value
 
     return parse_select

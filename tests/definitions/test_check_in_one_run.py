@@ -240,3 +240,54 @@ def test_fixture_files_are_checked_with_the_definitions(site: Site, pack: str):
         f"{where}/20_leave.yaml:1: entity: unknown entity 'leave_requst'",
         "3 problem(s) in 2 file(s).",
     ]
+
+
+# From an outsider's after-sales pack: one bad default of a select field
+REQUEST = """\
+entity: service_request
+fields:
+  kind: {type: select, options: [return, repair]}
+  priority:
+    type: select
+    default: medium
+    options: [low, normal, high, urgent]
+"""
+
+
+def test_a_field_with_a_bad_default_is_still_a_known_field(site: Site, pack: str):
+    # the field exists: the form, view and workflow naming it must not each say it doesn't
+    site.pack(pack, {
+        "entities/service_request.yaml": REQUEST,
+        "forms/service_request.yaml": "form: service_request\nentity: service_request\n"
+                                      "sections:\n  - columns: [[kind, priority]]\n",
+        "views/service_request.yaml": "view: service_request\nentity: service_request\n"
+                                      "columns: [kind, priority]\nfilters: [priority]\n",
+        "workflows/service_request.yaml": (
+            "workflow: service_request\nentity: service_request\nstate_field: kind\n"
+            "states:\n  return: {initial: true, editable: [priority]}\n  repair: {final: true}\n"
+            "transitions:\n  - {action: fix, from: return, to: repair, "
+            "set: {priority: \"'urgent'\"}}\n"),
+    })
+    assert run() == [
+        f"modules/{pack}/entities/service_request.yaml:6: fields.priority.default: default "
+        "'medium' is not one of the options: low, normal, high, urgent",
+        "Not checked until the problems above are fixed: formulas, required_if and rules of "
+        "entity service_request.",
+        "1 problem(s) in 1 file(s).",
+    ]
+
+
+def test_a_job_of_hooks_that_fail_to_import_is_not_called_missing(site: Site, pack: str):
+    # the handler is declared below the line that fails: "declare one" would mislead
+    hooks = HOOKS + f'\n\n@api.job("{pack}.escalate")\ndef escalate(ctx):\n    return None\n'
+    site.pack(pack, {"entities/employee.yaml": EMPLOYEE.replace("requried", "required"),
+                     "hooks.py": hooks,
+                     "schedules/escalate.yaml": f"schedule: escalate\njob: {pack}.escalate\n"
+                                                "cron: '0 9 * * *'\n"})
+    assert run() == [
+        f"modules/{pack}/hooks.py:4: {HOOKS_PROBLEM}",
+        f"Not checked until the problems above are fixed: the job handler '{pack}.escalate' "
+        f"of modules/{pack}/schedules/escalate.yaml:2 (the packs' hooks failed to import at "
+        f"modules/{pack}/hooks.py:4).",
+        "1 problem(s) in 1 file(s).",
+    ]

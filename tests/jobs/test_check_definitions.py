@@ -101,15 +101,14 @@ def test_schedule_script_and_broken_hooks(root: Path) -> None:
     found = lines(root)
     assert found[0] == "hooks.py:1: hooks: cannot import the pack's hooks: " \
                        "ModuleNotFoundError: No module named 'no_such_module_anywhere'"
-    assert found[1:4] == [
+    assert found[1:] == [
         "schedules/a.yaml:4: payload.script: unknown script 'nightyl' "
         "(did you mean 'nightly'?)",
         "schedules/b.yaml:4: payload.script: script 'lookup' runs on 'api', not on a "
         f"schedule (give it event: schedule ({found[2].split('(give it event: schedule (')[1]}",
-        found[3],
     ]
-    assert found[3].startswith("schedules/d.yaml:2: job: no job handler 'chk")
-    assert len(found) == 4
+    # d's handler may be in the hooks that failed: not checked rather than called missing
+    assert len(found) == 3
 
 
 def test_webhook_problems_are_located(root: Path) -> None:
@@ -210,4 +209,8 @@ def test_hooks_that_fail_to_import_are_reported_once_where_they_fail(
     assert result.output.splitlines()[0] == hooks
     assert [line for line in added if ": hooks: " in line] == [hooks]  # not once a schedule
     assert result.output.count("cannot import") == 1
-    assert result.output.splitlines()[-1] == "3 problem(s) in 3 file(s)."
+    # both handlers may be among the hooks that failed: not checked, rather than missing
+    assert "no job handler" not in result.output
+    assert f"the job handler '{name}.sweep' of modules/{name}/schedules/b.yaml:2 (the packs' " \
+           f"hooks failed to import at modules/{name}/hooks/tasks.py:4)" in result.output
+    assert result.output.splitlines()[-1] == "1 problem(s) in 1 file(s)."

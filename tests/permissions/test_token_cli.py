@@ -34,7 +34,11 @@ def test_a_token_made_on_the_command_line_works_with_its_scopes_until_revoked(si
     users.create_user(site, "sync", None, roles=["Librarian"])
     made = yiti("token", "create", "sync", "--scope", "read:*", "--label", "ERP", "--days", "30")
     assert made.exit_code == 0, made.stderr
-    ident, value = made.stdout.split()[1], made.stdout.splitlines()[-1]
+    # only the token on stdout, so `TOK=$(yiti token create sync)` holds it
+    value = made.stdout.strip()
+    assert made.stdout == value + "\n"
+    ident = made.stderr.split()[1]
+    assert made.stderr == (f"Token {ident} of 'sync' (read:*); it is shown only now:\n")
     assert value.startswith(f"yt_{ident}_")
     client = create_app(site=site).test_client()
     auth = {"Authorization": f"Bearer {value}"}
@@ -55,3 +59,14 @@ def test_bad_input_is_refused_naming_it(site, yiti, args, message):
     users.create_user(site, "sync", None, roles=["Librarian"])
     result = yiti(*args)
     assert result.exit_code == 1 and message in result.stderr, result.stderr
+
+
+def test_demo_names_where_it_keeps_the_password(site, yiti, tmp_path, monkeypatch):
+    # the instance folder is wherever YITI_INSTANCE says, not ./instance
+    monkeypatch.setenv("YITI_PACKS", "example,example_ext")
+    result = yiti("demo")
+    assert result.exit_code == 0, result.output
+    kept = tmp_path / "instance" / "demo_admin_password"
+    password = kept.read_text().strip()
+    assert result.stdout.splitlines()[-1] == (
+        f"Sign in at /auth/login as 'admin' with password {password!r} (kept in {kept}).")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -122,6 +123,10 @@ def test_dashboard_refreshes_its_widgets_in_place(web_shop: Shop) -> None:
     chart = client.get("/dashboards/shop/widgets/1").get_data(as_text=True)
     assert "data-chart=" in chart
     assert client.get("/dashboards/shop/widgets/9").status_code == 404
+    # a count is a number; a sum of money reads as lists show money
+    assert re.search(r'<div class="value">[0-9,]+</div>', kpi), kpi
+    money = client.get("/dashboards/shop/widgets/2").get_data(as_text=True)
+    assert re.search(r'<div class="value">CN¥[0-9,]+\.[0-9]{2}</div>', money), money
 
 
 def test_builder_previews_and_saves_a_report_check_accepts(web_shop: Shop,
@@ -231,3 +236,48 @@ def test_report_times_show_in_the_site_time_zone(web_shop: Shop, tmp_path: Path)
     assert csv_text.splitlines()[1:] == ["mall,2027-01-01 09:30:00"]
     data = client.get("/reports/sale_times.json" + query).get_json()
     assert [r["values"]["placed_at"] for r in data["rows"]] == ["2027-01-01T01:30:00+00:00"]
+
+
+def test_a_report_json_error_is_the_apis_problem(web_shop: Shop) -> None:
+    # an outsider's client handled the API's errors and met another shape on reports
+    client, _ = sign_in(web_shop, "ana")
+    response = client.get("/reports/sales_by_channel.json?p.from=soon")
+    assert response.status_code == 422
+    assert response.mimetype == "application/problem+json"
+    body = response.get_json()
+    assert body["code"] == "validation" and body["status"] == 422
+    assert body["type"] == "https://yiti.dev/problems/validation"
+    assert [(e["field"], e["code"]) for e in body["errors"]] == [("p.from", "type")], body
+    assert body["detail"].startswith("p.from: ")
+    missing = client.get("/reports/no_such_report.json")
+    assert missing.status_code == 404
+    assert missing.mimetype == "application/problem+json"
+    assert missing.get_json()["code"] == "not_found"
+    # the page itself still answers people with the error page
+    page = client.get("/reports/sales_by_channel?p.from=soon")
+    assert page.status_code == 422 and page.mimetype == "text/html"
+    rep, token = sign_in(web_shop, "ann")  # no designer: refused
+    refused = rep.post("/reports/builder/save.json", json={"report": "x"},
+                       headers={"X-CSRFToken": token})
+    assert refused.status_code == 403 and refused.mimetype == "application/problem+json"
+    assert refused.get_json()["code"] == "http_error"
+
+
+def test_the_report_page_in_chinese_is_translated_and_shows_money_as_lists_do(
+        web_shop: Shop) -> None:
+    # an outsider saw Print, Run, Subtotal and Total in English, and sums as `1,100`
+    from babel.numbers import format_currency
+
+    client, token = sign_in(web_shop, "ana")
+    assert client.post("/app/language", data={"lang": "zh-CN", "next": "/reports",
+                                              "csrf_token": token}).status_code == 302
+    page = client.get("/reports/sales_by_channel").get_data(as_text=True)
+    for english, chinese in (("Print", "打印"), ("Run", "运行"), ("Subtotal", "小计"),
+                             ("Total", "合计")):
+        assert f">{chinese}<" in page, chinese
+        assert f">{english}<" not in page, english
+    total = client.get("/reports/sales_by_channel.json").get_json()["rows"][-1]["values"]
+    money = format_currency(Decimal(str(total["amount"])), "CNY", locale="zh_CN")
+    assert money.startswith("¥") and f">{money}</a>" in page, money  # the amount measure
+    # a count is a number, not money
+    assert f">{total['lines']}</a>" in page or f">{total['lines']:,}</a>" in page

@@ -161,3 +161,15 @@ def test_record_proxy_values_are_copies() -> None:
     assert proxy.tags == ("a",) and proxy.meta["k"] == 1
     values["tags"].append("b")
     assert proxy.tags == ("a",)
+
+
+def test_names_of_a_formula_that_does_not_parse_are_checked_unless_it_binds_its_own() -> None:
+    found = check_expression("qtty * (price", filename="f.yaml", lineno=3,
+                             names=["qty", "price"])
+    assert [p.code for p in found] == ["syntax", "unknown_name"]
+    assert found[1].message == "unknown name 'qtty'; did you mean 'qty'?"
+    # attributes and keyword arguments are no names of the record's
+    assert [p.code for p in check_expression("round(qty.real, ndigits=2", names=["qty"])] \
+        == ["syntax"]
+    # a comprehension binds `x`: tokens alone cannot tell it from a misspelt field
+    assert [p.code for p in check_expression("sum(x for x in qty", names=["qty"])] == ["syntax"]

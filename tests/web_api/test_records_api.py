@@ -111,7 +111,12 @@ def test_idempotency_key_replays_and_creates_once(client: FlaskClient, make_user
     assert again.headers["Location"] == first.headers["Location"]
     assert site.records().count("contact", filters=[("full_name", "=", "Once")]).value == 1
     other = client.post("/api/v1/contact", json={"full_name": "Twice"}, headers=auth)
-    assert other.status_code == 422 and other.json["errors"][0]["field"] == "Idempotency-Key"
+    # the top-level code says what happened (docs/api.md), errors name the header
+    assert other.status_code == 422 and other.json["code"] == "idempotency_mismatch"
+    assert other.json["type"] == "https://yiti.dev/problems/idempotency_mismatch"
+    assert other.json["errors"] == [{
+        "field": "Idempotency-Key", "code": "idempotency_mismatch",
+        "message": "this key was used for a different request; use a new key"}]
     # A failed request stores nothing: the key may be used again.
     key = {**auth, "Idempotency-Key": "k2"}
     assert client.post("/api/v1/contact", json={"email": "bad"}, headers=key).status_code == 422
@@ -158,3 +163,22 @@ def test_bad_list_parameters_name_the_parameter(client: FlaskClient, make_user) 
         response = client.get(f"/api/v1/item?{query}", headers=auth)
         assert response.status_code == 422, (query, response.json)
         assert response.json["errors"][0]["field"] == field, (query, response.json)
+
+
+def test_a_select_filter_with_a_value_that_is_no_option_is_refused(
+        client: FlaskClient, make_user, site, library) -> None:
+    # an outsider's `filter=reason:eq:nonsense` answered 200 with no rows, as if none matched
+    auth = make_user("lib", "Librarian")
+    site.records().create("item", {"code": "G-1", "title": "Go", "kind": "game"})
+    for query in ("filter=kind:eq:gmae", "filter=kind:in:book,gmae",
+                  'filters=[["kind","!=","gmae"]]'):
+        response = client.get(f"/api/v1/item?{query}", headers=auth)
+        assert response.status_code == 422, (query, response.json)
+        error = response.json["errors"][0]
+        assert error["code"] == "option", (query, error)
+        assert error["message"] == ("kind 'gmae' is not an option; did you mean 'game'? "
+                                    "(choose from book, tool, game)"), (query, error)
+    # `like` takes any text: it finds values of an option since removed
+    like = client.get("/api/v1/item?filter=kind:like:gam%25&limit=100", headers=auth)
+    assert like.status_code == 200
+    assert [r["code"] for r in like.json["data"]] == ["G-1"]

@@ -102,6 +102,9 @@ class Build:
         self.definitions: dict[str, dict[str, Definition]] = {}
         #: every definition taken, with its file, to check once the entities are final
         self.taken: list[tuple[Item, Definition]] = []
+        #: what a check could not decide because of a problem reported elsewhere (``yiti
+        #: check`` names it under "Not checked until ..." rather than as a false problem)
+        self.unchecked: list[str] = []
 
     def add(self, error: DefinitionError) -> None:
         self.errors.append(error)

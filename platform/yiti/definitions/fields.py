@@ -86,11 +86,20 @@ def _types_taking(key: str) -> list[str]:
 
 
 def resolve_field(draft: FieldDraft) -> tuple[FieldModel | None, list[DefinitionError]]:
-    """The field, or None with the problems that stop it being made."""
+    """The field and its problems, or None when it has no type.
+
+    A field with problems is still made, from its keys that are fine (a bad default is
+    left out), so that forms, views, workflows and the rest see a field that exists rather
+    than report it as unknown: the problems alone say what to fix, and a load with
+    problems never becomes a site's model (``yiti check`` leaves such an entity out of
+    the checks that need its values).
+    """
     spec, problems = draft.spec, []
     type_ = spec.get("type")
     if type_ is None:
         return None, [draft.spot.error("missing required key 'type'", None, "type")]
+    if type_ not in TYPE_KEYS:  # refused by the schema already; nothing to stand for
+        return None, []
     allowed = COMMON_KEYS | TYPE_KEYS[type_]
     for key in spec:
         if key not in allowed or key in REFUSED_KEYS.get(type_, ()):
@@ -148,8 +157,7 @@ def resolve_field(draft: FieldDraft) -> tuple[FieldModel | None, list[Definition
     low, high = values.get("min"), values.get("max")
     if low is not None and high is not None and _comparable(low, high) and low > high:
         problems.append(draft.where("max").error(f"max {high} is less than min {low}"))
-    if problems:
-        return None, problems
+        values.pop("max")
     return (
         FieldModel(
             name=draft.name,
@@ -170,7 +178,7 @@ def resolve_field(draft: FieldDraft) -> tuple[FieldModel | None, list[Definition
             required_if_at=_located(draft, "required_if"),
             **values,
         ),
-        [],
+        problems,
     )
 
 

@@ -85,6 +85,8 @@ class Partial:
     problems: list[DefinitionError]
     #: entities left out of ``model`` (see :func:`build_partial`), by name
     left_out: tuple[str, ...]
+    #: what the checks of the files could not decide because of a problem elsewhere
+    unchecked: tuple[str, ...] = ()
 
 
 def build_partial(
@@ -111,7 +113,8 @@ def build_partial(
         }
         for folder, found in build.definitions.items()
     }
-    return Partial(_model(build, entities, definitions), errors, tuple(sorted(left_out)))
+    return Partial(_model(build, entities, definitions), errors, tuple(sorted(left_out)),
+                   tuple(dict.fromkeys(build.unchecked)))
 
 
 def _load(

@@ -10,19 +10,25 @@ site's model has them (another pack's extension or the site's overlay adding a c
 included), and ``null`` when the schema's ``type`` allows it. So the API accepts exactly
 what the record accepts, and the OpenAPI document lists it. :func:`options_problems`
 says what is wrong with a reference (``yiti check`` reports it at the endpoint).
+
+:func:`not_an_option` is the one refusal of a value a select field does not offer (a
+record's value, a list filter's), and :func:`compared_options` finds a formula comparing a
+select field with text that is none of its options (``kind == 'repiar'``), which could
+never hold.
 """
 
 from __future__ import annotations
 
+import ast
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from functools import cache
 from typing import Any
 
 from yiti.errors import did_you_mean
 
-from .model import Model
+from .model import Field, Model
 from .source import KeyPath
 from .validate import METADATA_PATH
 
@@ -110,3 +116,57 @@ def _resolved(schema: Any, model: Model) -> Any:
             values.append(None)
         out["enum"] = values
     return out
+
+
+def not_an_option(value: str, allowed: list[str] | tuple[str, ...]) -> str:
+    """Why ``value`` is refused by a select field offering ``allowed``, with the nearest."""
+    hint = did_you_mean(value, allowed)
+    return (f"{value!r} is not an option" + (f"; {hint}" if hint else "")
+            + f" (choose from {', '.join(allowed)})")
+
+
+def compared_options(source: str, field_of: Callable[[tuple[str, ...]], Field | None]
+                     ) -> list[tuple[int, str]]:
+    """``(line within source, message)`` for each text a select field is compared with
+    (``==``, ``!=``, ``in``, ``not in`` a literal list) that is not one of its options.
+
+    ``field_of`` maps a name or a path (``("kind",)``, ``("doc", "kind")``) to the field it
+    reads, or None. Only what the text says plainly is checked: a field against a literal;
+    text that does not parse, and fields with no options, are left alone.
+    """
+    try:
+        tree = ast.parse(source.strip(), mode="eval")
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return []
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Compare):
+            continue
+        operands = [node.left, *node.comparators]
+        for index, op in enumerate(node.ops):
+            left, right = operands[index], operands[index + 1]
+            pairs: list[tuple[ast.expr, ast.expr]] = []
+            if isinstance(op, ast.Eq | ast.NotEq):
+                pairs = [(left, right), (right, left)]
+            elif isinstance(op, ast.In | ast.NotIn) and isinstance(
+                    right, ast.Tuple | ast.List | ast.Set):
+                pairs = [(left, item) for item in right.elts]
+            for side, other in pairs:
+                field = _read_field(side, field_of)
+                if (field is None or field.type != "select" or not field.options
+                        or not isinstance(other, ast.Constant) or not isinstance(other.value, str)):
+                    continue
+                allowed = [option.value for option in field.options]
+                if other.value not in allowed:
+                    found.append((other.lineno, f"{field.name}: "
+                                  + not_an_option(other.value, allowed)))
+    return found
+
+
+def _read_field(node: ast.expr, field_of: Callable[[tuple[str, ...]], Field | None]
+                ) -> Field | None:
+    if isinstance(node, ast.Name):
+        return field_of((node.id,))
+    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+        return field_of((node.value.id, node.attr))
+    return None

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from yiti.errors import did_you_mean
+from yiti.errors import DefinitionError, did_you_mean
 
 from .build import Build, Item
 from .kinds import Kind, check_entity, register_kind
 from .model import SYSTEM_COLUMNS, Definition, Entity
-from .source import KeyPath
+from .options import compared_options
+from .source import KeyPath, key_text
 
 #: System columns a form may show (read-only): the rest are the engine's business.
 FORM_SYSTEM_FIELDS = ("name", "docstatus", "created_at", "created_by", "modified_at",
@@ -78,6 +79,10 @@ def _check_visible_if(build: Build, item: Item, entity: Entity, conditions: Any)
                 expression, filename=item.source.display, lineno=item.source.line(at),
                 name=f"visible_if.{name}", names=names):
             build.add(problem.to_definition_error())
+        for line, message in compared_options(str(expression), lambda steps: (
+                entity.fields.get(steps[-1]) if steps[0] in (steps[-1], "doc") else None)):
+            build.add(DefinitionError(item.source.display, item.source.line(at) + line - 1,
+                                      key_text(at), message))
 
 
 def _check_form_item(

@@ -27,7 +27,7 @@ from jinja2 import TemplateSyntaxError
 from yiti.definitions.build import Build, Item
 from yiti.definitions.kinds import Kind, check_entity, register_kind
 from yiti.definitions.model import SYSTEM_COLUMNS, Definition
-from yiti.errors import did_you_mean
+from yiti.errors import DefinitionError, did_you_mean
 from yiti.jobs.registry import JOBS
 
 #: Further checks of a schedule's ``payload`` by job name, for jobs whose payload names
@@ -50,22 +50,23 @@ def time_zone_problem(name: str) -> str | None:
     return None
 
 
-def _load_pack_jobs(build: Build, item: Item) -> None:
+def _load_pack_jobs(build: Build, item: Item) -> list[DefinitionError]:
     """Import every pack's hooks (as the site will) so their ``@job`` handlers are known,
     once per load however many schedules ask: a hooks module that fails to import is
     reported once, where :func:`yiti.extensions.hooks_problems` locates it (the line of
-    the pack's file that raised)."""
+    the pack's file that raised). Returns those failures."""
     from yiti.extensions import hooks_problems
 
-    if build in _HOOKS_IMPORTED:
-        return
-    _HOOKS_IMPORTED.add(build)
-    for problem in hooks_problems(build.modules):
-        build.add(problem)
+    if build not in _HOOKS_IMPORTED:
+        _HOOKS_IMPORTED[build] = hooks_problems(build.modules)
+        for problem in _HOOKS_IMPORTED[build]:
+            build.add(problem)
+    return _HOOKS_IMPORTED[build]
 
 
-#: The loads whose packs' hooks were imported (and their failures reported) already.
-_HOOKS_IMPORTED: weakref.WeakSet[Build] = weakref.WeakSet()
+#: The loads whose packs' hooks were imported already, with the failures reported.
+_HOOKS_IMPORTED: weakref.WeakKeyDictionary[Build, list[DefinitionError]] = (
+    weakref.WeakKeyDictionary())
 
 
 def check_schedule(build: Build, definition: Definition, item: Item) -> None:
@@ -89,9 +90,15 @@ def check_schedule(build: Build, definition: Definition, item: Item) -> None:
             build.add(source.error(("timezone",), problem,
                                    did_you_mean(str(body["timezone"]), _zones())))
     job = str(body.get("job"))
-    if job not in JOBS:
-        _load_pack_jobs(build, item)
-    if job not in JOBS:
+    failed = _load_pack_jobs(build, item) if job not in JOBS else []
+    if job not in JOBS and failed:
+        # the handler may well be declared in the hooks that failed: saying "declare one"
+        # would send the author after a mistake they did not make
+        where = ", ".join(f"{p.path}:{p.line}" for p in failed)
+        build.unchecked.append(
+            f"the job handler {job!r} of {source.display}:{source.line(('job',))} "
+            f"(the packs' hooks failed to import at {where})")
+    elif job not in JOBS:
         build.add(source.error(
             ("job",), f"no job handler {job!r}",
             did_you_mean(job, JOBS) or "declare one with @yiti.jobs.job in a pack's hooks"))

@@ -12,6 +12,7 @@ import datetime as dt
 import hashlib
 import secrets
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from argon2 import PasswordHasher
@@ -201,13 +202,19 @@ def actor_for(site: Site, user: Mapping[str, Any], *, scopes: frozenset[str] | N
                  attributes=dict(user.get("attributes") or {}), scopes=scopes)
 
 
+def demo_admin_password_path(site: Site) -> Path:
+    """Where :func:`ensure_demo_admin` keeps the password: in the site's instance folder
+    (``YITI_INSTANCE``), wherever that is."""
+    return site.settings.instance_path / "demo_admin_password"
+
+
 def ensure_demo_admin(site: Site) -> tuple[str, str]:
     """A user ``admin`` with role Administrator for ``make run``; returns (name, password).
 
-    The password is random, kept in ``instance/demo_admin_password`` (readable only by its
+    The password is random, kept in :func:`demo_admin_password_path` (readable only by its
     owner) so that running the demo again prints the same one.
     """
-    path = site.settings.instance_path / "demo_admin_password"
+    path = demo_admin_password_path(site)
     path.parent.mkdir(parents=True, exist_ok=True)
     password = path.read_text().strip() if path.exists() else ""
     try:

@@ -225,7 +225,26 @@ def check_formula(source: str, entity: Entity, entities: Mapping[str, Entity], *
 
     return [*check_expression(source, filename=filename, lineno=lineno, name=name, names=names),
             *attribute_problems(source, entity, entities, filename=filename, lineno=lineno,
-                                name=name, shadowed=shadowed)]
+                                name=name, shadowed=shadowed),
+            *option_problems(source, entity, entities, filename=filename, lineno=lineno,
+                             name=name, shadowed=shadowed)]
+
+
+def option_problems(source: str, entity: Entity, entities: Mapping[str, Entity], *,
+                    filename: str, lineno: int, name: str, shadowed: Iterable[str] = ()
+                    ) -> list[ScriptProblem]:
+    """A select field compared with text that is none of its options (``kind ==
+    'repiar'``): the comparison never holds, so its branch silently never runs."""
+    from yiti.definitions.options import compared_options
+
+    skip = set(shadowed)
+
+    def field_of(steps: tuple[str, ...]) -> Field | None:
+        held = None if steps[0] in skip else _held(steps, entity, entities)
+        return held if isinstance(held, Field) else None
+
+    return [ScriptProblem(filename, lineno + line - 1, message, "option", name)
+            for line, message in compared_options(source, field_of)]
 
 
 #: What a field's value is inside a formula (see :func:`_names`): the attributes the

@@ -332,12 +332,11 @@ class Binder:
         }[op](value)
 
     def _value(self, value: Any) -> Any:
-        f = self.field
-        probe = f
-        if f.type == "select":  # filtering on a value no longer offered is fine
-            probe = Field(f.name, "string", f.label, max_length=None)
+        # a select compares with its options only: a value that is none (a typo) would
+        # find nothing and look like an empty answer; records holding an option since
+        # removed are still found with ``like``, which takes any text
         try:
-            return parse(probe, value)
+            return parse(self.field, value)
         except ValueProblem as problem:
             raise ValidationError([FieldProblem(self.param, f"{self.path} {problem.message}",
                                                 problem.code)]) from None

@@ -91,6 +91,10 @@ def key_filters(column: OutColumn, value: Any, tz: str) -> list[tuple[str, str, 
     if column.bucket:
         ftype = column.field.type if column.field else "date"
         return buckets.range_filters(path, buckets.as_date(value), column.bucket, ftype, tz)
+    field = column.field
+    if field is not None and field.type == "select" and value not in {
+            o.value for o in field.options}:
+        return [(path, "like", value)]  # an option since removed, which `=` would refuse
     return [(path, "=", _jsonable(value))]
 
 

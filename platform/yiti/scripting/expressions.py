@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import ast
 import decimal
+import io
+import keyword
 import threading
+import tokenize
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -196,9 +199,36 @@ def check_expression(
     found = [
         ScriptProblem(filename, lineno + p.lineno - 1, p.message, p.code, name) for p in problems
     ]
-    if code is not None and names is not None:
-        found.extend(_unknown_names(code, set(names), filename, lineno, name))
+    if names is not None and code is not None:
+        found.extend(_unknown_names(code.co_names, set(names), filename, lineno, name))
+    elif names is not None and any(p.code == "syntax" for p in problems):
+        # a syntax error hides the rest; the names can still be read, so a misspelt one
+        # is reported in the same run rather than once the syntax is fixed
+        found.extend(_unknown_names(_names_read(source), set(names), filename, lineno, name))
     return found
+
+
+def _names_read(source: str) -> list[str]:
+    """The names ``source`` reads, from its tokens (it need not parse); none when it binds
+    names of its own (``lambda``, a comprehension), which tokens cannot tell apart."""
+    tokens: list[tokenize.TokenInfo] = []
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(source.strip()).readline):
+            tokens.append(token)
+    except (tokenize.TokenError, SyntaxError):
+        pass  # an unclosed bracket: the tokens before it are still good
+    meaningful = [t for t in tokens if t.type in (tokenize.NAME, tokenize.OP)]
+    if any(t.type == tokenize.NAME and t.string in ("lambda", "for") for t in meaningful):
+        return []
+    names = []
+    for index, token in enumerate(meaningful):
+        if token.type != tokenize.NAME or keyword.iskeyword(token.string):
+            continue
+        before = meaningful[index - 1].string if index else ""
+        after = meaningful[index + 1].string if index + 1 < len(meaningful) else ""
+        if before != "." and after != "=":  # not an attribute, not a keyword argument
+            names.append(token.string)
+    return list(dict.fromkeys(names))
 
 
 @dataclass(frozen=True)
@@ -252,13 +282,13 @@ def _path(node: ast.expr) -> tuple[tuple[str | None, ...], str] | None:
 
 
 def _unknown_names(
-    code: CodeType, known: set[str], filename: str, lineno: int, name: str
+    read: Iterable[str], known: set[str], filename: str, lineno: int, name: str
 ) -> list[ScriptProblem]:
     from yiti.errors import did_you_mean
 
     scope = known | set(_GLOBALS["__builtins__"]) | set(_GLOBALS)
     problems = []
-    for used in code.co_names:
+    for used in read:
         if used not in scope and not used.startswith("_"):
             hint = did_you_mean(used, sorted(known | set(_GLOBALS["__builtins__"])))
             message = f"unknown name {used!r}" + (f"; {hint}" if hint else "")

@@ -245,6 +245,25 @@ class ScriptPolicy(ExpressionPolicy):
         return super().visit_AugAssign(node)
 
 
+#: Characters of a line shown either side of a syntax error's column.
+_EXCERPT = 40
+
+
+def syntax_problem(error: SyntaxError, text: str) -> Problem:
+    """A syntax error with its column and the line's excerpt, a caret under the spot:
+    "invalid syntax" alone does not say which of a long formula's parts is wrong."""
+    lines = text.splitlines() or [""]
+    number = min(max(error.lineno or 1, 1), len(lines))
+    line = lines[number - 1]
+    column = min(max(error.offset or len(line) + 1, 1), len(line) + 1)
+    start = max(0, column - 1 - _EXCERPT)
+    end = min(len(line), column - 1 + _EXCERPT)
+    before, after = ("..." if start else ""), ("..." if end < len(line) else "")
+    caret = " " * (len(before) + column - 1 - start) + "^"
+    return Problem(number, f"syntax error: {error.msg} (column {column})\n"
+                           f"    {before}{line[start:end]}{after}\n    {caret}", "syntax")
+
+
 def compile_source(
     source: str, *, mode: str, filename: str, lineno: int
 ) -> tuple[CodeType | None, list[Problem]]:
@@ -266,7 +285,7 @@ def compile_source(
     try:
         tree = ast.parse(text, filename, mode)
     except SyntaxError as e:
-        return None, [Problem(e.lineno or 1, f"syntax error: {e.msg}", "syntax")]
+        return None, [syntax_problem(e, text)]
     except (RecursionError, MemoryError, ValueError) as e:
         return None, [Problem(1, f"the {kind} is too deeply nested ({e})", "syntax")]
     policy = (ScriptPolicy if script else ExpressionPolicy)([], [], {})

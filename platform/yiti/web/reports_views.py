@@ -19,8 +19,9 @@ from typing import Any
 from urllib.parse import urlencode
 
 from flask import Blueprint, Flask, Response, abort, current_app, render_template, request, url_for
+from werkzeug.exceptions import HTTPException
 
-from yiti.definitions.model import label_text
+from yiti.definitions.model import Field, label_text
 from yiti.errors import NotFound, ValidationError, YitiError
 from yiti.reports import dashboards_for, kpi, report_of, reports_for, run_report
 from yiti.reports.compile import OutColumn
@@ -28,6 +29,7 @@ from yiti.reports.export import option_label, to_csv, to_xlsx
 from yiti.reports.params import as_text, param_field
 from yiti.reports.run import Result, Row
 from yiti.reports.spec import walk
+from yiti.web.api.problems import from_error, from_http
 from yiti.web.ui import present
 from yiti.web.ui.context import SignInRequired, current_actor, site
 from yiti.web.ui.i18n import current_language, gettext
@@ -51,11 +53,17 @@ def _sign_in(error: SignInRequired) -> Any:
 
 @bp.errorhandler(YitiError)
 def _error(error: YitiError) -> Any:
-    if request.path.endswith(".json"):
-        return {"error": error.code, "message": error.message,
-                "problems": [vars(p) for p in getattr(error, "problems", [])]}, error.status
+    if request.path.endswith(".json"):  # for programs: the API's problem, one shape
+        return from_error(error)
     return render_template("ui/error.html", message=gettext("This report cannot be shown."),
                            detail=_describe(error)), error.status
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(error: HTTPException) -> Any:
+    if request.path.endswith(".json"):  # a refusal (403 of save.json) in the same shape
+        return from_http(error)
+    return error
 
 
 def _describe(error: YitiError) -> str:
@@ -73,16 +81,29 @@ def cell_text(column: OutColumn, value: Any, lang: str) -> str:
         return ""
     if isinstance(shown, bool):
         return gettext("Yes") if shown else gettext("No")
-    if isinstance(shown, (int, Decimal)) and not isinstance(shown, bool):
-        from babel import numbers
-
-        return numbers.format_decimal(shown, locale=lang.replace("-", "_"),
-                                      decimal_quantization=False)
+    if isinstance(shown, (int, Decimal)):
+        return number_text(shown, lang, column.field, column.agg)
     if isinstance(shown, dt.datetime):  # as every screen shows a time: the site's zone
         return present.moment(shown, lang=lang, tz=site().settings.timezone)
     if isinstance(shown, dt.date):
         return shown.isoformat()
     return str(shown)
+
+
+def number_text(value: int | Decimal, lang: str, field: Field | None = None,
+                agg: str | None = None) -> str:
+    """A number of a report or a KPI card as people read it: an amount of a money field
+    (its sum, average, least or most) as lists show money (``¥800.00``), others plain."""
+    if (field is not None and field.type == "money" and agg not in ("count", "count_distinct")
+            and not field.currency_field):
+        # a currency read from another field differs row by row: a sum of it gets no symbol
+        return present.display(field, value, lang=lang, tz=site().settings.timezone,
+                               currency=present.currency_of(field, None,
+                                                            site().settings.currency))
+    from babel import numbers
+
+    return numbers.format_decimal(value, locale=lang.replace("-", "_"),
+                                  decimal_quantization=False)
 
 
 def drill_urls(result: Result, row: Row, column: OutColumn | None = None) -> str:
@@ -361,7 +382,8 @@ def widget(name: str, index: int) -> str:
     lang = current_language()
     if "kpi" in spec:
         card = kpi(site(), current_actor(), spec)
-        return render_template("reports/_kpi.html", card=card, spec=spec)
+        return render_template("reports/_kpi.html", card=card, spec=spec, lang=lang,
+                               number_text=number_text, agg=spec["measure"]["agg"])
     actor = current_actor()
     try:
         report = report_of(site(), spec["report"], actor)

@@ -118,6 +118,13 @@ class _Known(Exception):
     """The key is already stored: replay (or refuse) instead of running the request."""
 
 
+class IdempotencyMismatch(ValidationError):
+    """The key was used for another request: a 422 whose top-level ``code`` says so, so a
+    client tells it from a refused body without reading ``errors`` (which name the header)."""
+
+    code = "idempotency_mismatch"
+
+
 class _Failed(Exception):
     def __init__(self, response: Response) -> None:
         self.response = response
@@ -133,7 +140,7 @@ def _find(site: Site, user: str, key: str) -> dict | None:
 
 def _replay(found: dict, digest: str) -> Response:
     if found["request_hash"] != digest:
-        raise ValidationError([FieldProblem(
+        raise IdempotencyMismatch([FieldProblem(
             HEADER, "this key was used for a different request; use a new key",
             "idempotency_mismatch")])
     if found["status"] is None:
