@@ -276,6 +276,23 @@ def locked_fields(site: Any, entity: str, record: Mapping[str, Any]) -> frozense
                      if name != wf.state_field and name not in state.editable)
 
 
+def lock_of(site: Any, entity: str, record: Mapping[str, Any]) -> dict[str, Any] | None:
+    """How ``record``'s workflow state locks it, for explaining a write: the state, its
+    label, the fields ordinary updates may not change, whether that is every field a
+    user could write, and the actions possible there; None when the state locks nothing."""
+    locked = locked_fields(site, entity, record)
+    if not locked:
+        return None
+    wf = _workflow(site, entity)
+    state = wf.states[record[wf.state_field]]
+    fields = site.model.entities[entity].fields
+    writable = [n for n, f in fields.items()
+                if n != wf.state_field and not f.formula and not f.read_only]
+    return {"state": state.name, "state_label": label_text(state.label) or state.name,
+            "locked": sorted(locked), "all_locked": all(n in locked for n in writable),
+            "actions": sorted({t.action for t in wf.leaving(state.name)})}
+
+
 def _locking_state(wf: Any, record: Mapping[str, Any]) -> Any:
     """The workflow state ``record`` is in, if that state limits what may change
     (``editable``); else None."""
