@@ -147,7 +147,7 @@ def test_22_explain_reports_the_workflow_lock_of_the_records_state(
     explain = ("/api/v1/_admin/explain?user=ann&entity=service_request&action=write"
                f"&id={made['id']}")
     fresh = api.get(explain, headers=people["root"]).json
-    assert fresh["allowed"] is True and "workflow_lock" not in fresh
+    assert fresh["allowed"] is True and fresh["workflow_lock"] is None
     assert api.post(f"{url}/actions/inspect", headers=people["ann"], json={}).status_code == 200
     inspecting = api.get(explain, headers=people["root"]).json
     assert inspecting["allowed"] is True
@@ -161,6 +161,9 @@ def test_22_explain_reports_the_workflow_lock_of_the_records_state(
     refused = api.patch(url, headers={**people["ann"], "If-Match": "*"},
                         json={"inspection_notes": "late"})
     assert refused.json["errors"][0]["code"] == "workflow_locked"  # what explain foretold
+    page = signed_in(app, "root").get("/admin/explain?user=ann&entity=service_request"
+                                      f"&action=write&id={made['id']}")
+    assert "where its workflow locks every field" in page.get_data(as_text=True)
 
 
 def test_6_and_17_a_job_escalates_through_a_transition_that_stays_and_tells_the_managers(

@@ -23,6 +23,7 @@ from yiti.web.api.records import body_object
 from yiti.web.api.serialize import json_response
 from yiti.web.app import current_site
 from yiti.web.auth import current_actor, current_user_row, require_fresh
+from yiti.workflow.guard import with_workflow_lock
 
 
 def _admin() -> Actor:
@@ -161,39 +162,12 @@ def explain_view() -> Response:
     ident = args.get("id")
     if ident is not None and not ident.isdigit():
         raise ValidationError([FieldProblem("id", "must be a record id", "type")])
-    result = explain(_policy(), actor, entity, args["action"], int(ident) if ident else None)
-    answer = {"user": actor.name, "roles": sorted(actor.roles), "entity": entity.name,
-              "action": args["action"], "id": int(ident) if ident else None,
-              **result.to_dict()}
-    if ident and args["action"] == "write" and result.allowed:
-        _add_workflow_lock(site, entity.name, int(ident), answer)
-    return json_response(answer)
-
-
-def _add_workflow_lock(site: Any, entity: str, ident: int, answer: dict[str, Any]) -> None:
-    """Add what the record's workflow state says to a write that permissions allow:
-    ``workflow_lock`` (its state and locked fields) and a step naming them; a state that
-    locks every field a user may write makes the answer a refusal, as a PATCH would get
-    (permissions alone do not answer "may ann write #4")."""
-    from yiti.workflow.guard import lock_of
-
-    try:
-        record = site.records().get(entity, ident)
-    except NotFound:
-        return
-    lock = lock_of(site, entity, record)
-    if lock is None:
-        return
-    answer["workflow_lock"] = lock
-    answer["steps"] = [*answer["steps"], f"the workflow state {lock['state_label']} locks: "
-                       + ", ".join(lock["locked"])]
-    if lock["all_locked"]:
-        actions = ", ".join(lock["actions"]) or "none"
-        answer.update(allowed=False, source="workflow",
-                      rule=f"write #{ident}: the record is {lock['state_label']}, where "
-                           f"its workflow locks every field; only its actions ({actions}) "
-                           "change it")
-
+    number = int(ident) if ident else None
+    result = with_workflow_lock(site, explain(_policy(), actor, entity, args["action"], number),
+                                entity.name, args["action"], number)
+    return json_response({"user": actor.name, "roles": sorted(actor.roles),
+                          "entity": entity.name, "action": args["action"],
+                          "id": number, **result.to_dict()})
 
 
 # -- users ----------------------------------------------------------------------------
