@@ -1143,8 +1143,9 @@ class Records:
 
     def _resolve_lookups(self, tx: Transaction, entity: Entity, doc: dict[str, Any],
                          prefix: str = "") -> list[FieldProblem]:
-        """A link given as ``{field: value, ...}`` becomes the id of the one match; the
-        problems of those that match none or several (left as they were)."""
+        """A link given as ``{field: value, ...}`` becomes the id of the one match, and one
+        given as "12" or ``{"id": 12}`` the number; the problems of lookups that match
+        none or several (left as they were)."""
         problems: list[FieldProblem] = []
         for f in entity.fields.values():
             value = doc.get(f.name)
