@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from yiti.errors import Conflict, FieldProblem, Forbidden, NotFound, ValidationError
 from yiti.jobs import enqueue, job, notify
 from yiti.permissions.policy import SYSTEM, Actor
+from yiti.permissions.users import users_with_role
 from yiti.records.hooks import EVENTS, MARK, HookContext
 from yiti.records.service import Count, Page, Records
 
@@ -38,7 +39,7 @@ __all__ = [
     "EndpointContext", "EndpointSpec", "FieldProblem", "Forbidden", "HookContext", "NotFound",
     "Page", "PageContext", "PageSpec", "Records", "Rendered", "Reply", "ValidationError",
     "act", "action_effects", "create_with_action", "demo_data", "endpoint", "enqueue", "hook",
-    "job", "notify", "page", "render",
+    "job", "notify", "page", "render", "users_with_role",
 ]
 
 #: Marker set by :func:`endpoint` (an :class:`EndpointSpec`) on a pack's functions.

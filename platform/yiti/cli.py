@@ -142,6 +142,52 @@ def _model_checks(loaded: Partial) -> tuple[list[DefinitionError], list[str]]:
 
 
 @main.command()
+@click.argument("entities", nargs=-1, required=True)
+@click.option("--modules", multiple=True, help="A folder of module packs (repeatable).")
+@click.option("--packs", help="Comma-separated packs to load (default: all found).")
+def fields(entities: tuple[str, ...], modules: tuple[str, ...], packs: str | None) -> None:
+    """Print entities' fields as Markdown tables (what other packs link to and read)."""
+    from yiti.definitions import load_model
+    from yiti.errors import DefinitionErrors, did_you_mean
+
+    register_all()
+    settings = _settings(modules, packs)
+    try:
+        model = load_model(list(settings.module_paths), packs=settings.packs,
+                           overlay=settings.overlay)
+    except DefinitionErrors as errors:
+        click.echo(f"{len(errors.errors)} problem(s) in the definitions; "
+                   "run `yiti check` for details.", err=True)
+        sys.exit(1)
+    for name in entities:
+        if name not in model.entities:
+            hint = did_you_mean(name, model.entities)
+            click.echo(f"error: unknown entity {name!r}" + (f"; {hint}" if hint else ""),
+                       err=True)
+            sys.exit(1)
+    click.echo("\n\n".join(fields_table(model, name) for name in entities))
+
+
+def fields_table(model: Model, name: str) -> str:
+    """One entity's fields as a Markdown table: name, type (a link's or table's entity),
+    required / unique / read-only / computed, and the English label."""
+    from yiti.definitions.model import label_text
+
+    entity = model.entities[name]
+    lines = [f"`{name}` ({label_text(entity.label, 'en')})" + (
+             f", lines of `{entity.parent}`" if entity.child and entity.parent else ""), "",
+             "| field | type | notes | label |", "| --- | --- | --- | --- |"]
+    for f in entity.fields.values():
+        kind = f"{f.type} → `{f.target}`" if f.target else f.type
+        notes = [n for n, on in (("required", f.required), ("unique", f.unique),
+                                 ("computed", bool(f.formula)),
+                                 ("read-only", f.read_only and not f.formula)) if on]
+        lines.append(f"| `{f.name}` | {kind} | {', '.join(notes)} | "
+                     f"{label_text(f.label, 'en')} |")
+    return "\n".join(lines)
+
+
+@main.command()
 @click.option("--dry-run", is_flag=True, help="Run the whole plan, report, change nothing.")
 @click.option("--allow-destructive", is_flag=True, help="Allow dropping or narrowing data.")
 def migrate(dry_run: bool, allow_destructive: bool) -> None:

@@ -23,7 +23,7 @@ Demo data too large for a file comes from generators a pack marks in its hooks w
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,13 @@ import yaml
 
 from yiti.definitions.model import SYSTEM_COLUMNS, Model
 from yiti.definitions.source import read_source
-from yiti.errors import DefinitionError, DefinitionErrors, ValidationError, did_you_mean
+from yiti.errors import (
+    DefinitionError,
+    DefinitionErrors,
+    FieldProblem,
+    ValidationError,
+    did_you_mean,
+)
 from yiti.site import Site
 
 
@@ -99,13 +105,14 @@ def load_fixtures(site: Site, *, demo: bool = False) -> dict[str, int]:
     before anything is loaded (:func:`_keyless`)."""
     records = site.records()
     counts: dict[str, int] = {}
-    files = [(path, _read(path)) for _module, path in fixture_files(site)]
-    files = [(path, data) for path, data in files if demo or not data.get("demo")]
-    missing = [_keyless(str(path)) for path, data in files
+    files = [(module, path, _read(path)) for module, path in fixture_files(site)]
+    files = [(module, path, data) for module, path, data in files
+             if demo or not data.get("demo")]
+    missing = [_keyless(str(path)) for _module, path, data in files
                if not data.get("demo") and not data.get("key")]
     if missing:
         raise DefinitionErrors(missing)
-    for path, data in files:
+    for module, path, data in files:
         entity = data["entity"]
         key = data.get("key") or []
         created = 0
@@ -117,13 +124,24 @@ def load_fixtures(site: Site, *, demo: bool = False) -> dict[str, int]:
                     records.create(entity, values)
                 except ValidationError as error:
                     raise ValidationError(
-                        [type(p)(f"{path.name}: records[{i}].{p.field}", p.message, p.code)
+                        [type(p)(f"{module}/fixtures/{path.name}: records[{i}].{p.field}",
+                                 p.message + _later_hint(data, p), p.code)
                          for p in error.problems]) from None
                 created += 1
         counts[str(path)] = created
     if demo:
         counts.update(run_demo_generators(site))
     return counts
+
+
+def _later_hint(data: Mapping[str, Any], problem: FieldProblem) -> str:
+    """For a demo file's link that finds nothing: the likely cause, since fixture files
+    all load before any pack's ``@api.demo_data`` generator runs."""
+    if not data.get("demo") or problem.code != "link":
+        return ""
+    return (" (demo fixture files load before every pack's @api.demo_data generator, so "
+            "they cannot link to the records one creates: create these in a generator "
+            "of this pack instead; see docs/writing-a-pack.md)")
 
 
 def _keyless(path: str) -> DefinitionError:

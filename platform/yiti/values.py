@@ -313,10 +313,11 @@ def _select_parser(field: Field, timezone: str) -> Convert:
 
 @parser("link", "attachment")
 def _reference_parser(field: Field, timezone: str) -> Convert:
-    return _parse_reference
+    return parse_reference
 
 
-def _parse_reference(value: Any) -> int:
+def parse_reference(value: Any) -> int:
+    """A link's value (an id, its text, ``{"id": n}``) as the id; ValueProblem if none."""
     if isinstance(value, dict) and "id" in value:
         value = value["id"]
     if isinstance(value, bool):

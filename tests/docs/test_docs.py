@@ -33,3 +33,20 @@ def test_the_readme_opens_with_the_two_commands():
     readme = (DOCS.parent / "README.md").read_text()
     commands = [line.strip() for line in readme.splitlines() if line.startswith("make ")]
     assert commands[:2] == ["make run", "make test"]
+
+
+def test_the_commerce_field_tables_are_what_yiti_fields_prints():
+    """docs/commerce.md's tables of the fields other packs link to are generated; a field
+    added, renamed or relabelled in an entity file fails here until they are again."""
+    from click.testing import CliRunner
+
+    from yiti.cli import main
+
+    text = (DOCS / "commerce.md").read_text(encoding="utf-8")
+    kept = text.split("<!-- yiti fields: begin -->\n")[1].split("\n<!-- yiti fields: end -->")[0]
+    entities = [line.split("`")[1] for line in kept.splitlines()
+                if line.startswith("`") and " (" in line]
+    assert "sales_order_line" in entities
+    printed = CliRunner().invoke(main, ["fields", *entities])
+    assert printed.exit_code == 0, printed.output
+    assert kept == printed.output.rstrip("\n")

@@ -83,8 +83,24 @@ def test_a_bad_record_names_its_file_and_field_and_its_file_loads_nothing(site_f
     with pytest.raises(ValidationError) as caught:
         load_fixtures(site)
     fields = [p.field for p in caught.value.problems]
-    assert fields == ["20_bad.yaml: records[1].size"]
+    assert fields == ["shelf/fixtures/20_bad.yaml: records[1].size"]
     assert site.records().count("shelf").value == 0
+
+
+def test_a_demo_file_linking_to_what_no_file_made_names_its_pack_and_the_generator_way(
+        site_for):
+    """Outsider report #12: a demo file linking to records another pack's
+    ``@api.demo_data`` generator makes fails on a fresh site, because every file loads
+    before any generator; the refusal names the pack and file and says so."""
+    demo = ("entity: shelf\ndemo: true\nrecords:\n"
+            "  - {room: {title: Made by a generator}, code: D}\n")
+    site = site_for({"10_rooms.yaml": ROOMS, "50_demo_shelves.yaml": demo})
+    with pytest.raises(ValidationError) as caught:
+        load_fixtures(site, demo=True)
+    [problem] = caught.value.problems
+    assert problem.field == "shelf/fixtures/50_demo_shelves.yaml: records[0].room"
+    assert problem.message.startswith("no room with title='Made by a generator'")
+    assert "@api.demo_data generator" in problem.message
 
 
 DEMO = "entity: room\ndemo: true\nrecords:\n  - {title: Demo}\n"

@@ -27,6 +27,9 @@ class Explanation:
     steps: list[str] = field(default_factory=list)
     hidden: list[str] = field(default_factory=list)
     read_only: list[str] = field(default_factory=list)
+    #: For a write on one record in a workflow state that locks fields: the state and
+    #: those fields (added by :func:`yiti.workflow.guard.with_workflow_lock`); else None.
+    workflow_lock: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -115,8 +115,7 @@ class RolePolicy:
                 ok = any(rows.values_match(r, actor, self.model, self.site.tables,
                                            self._base(entity), record, conn) for r in rules)
             if not ok:
-                raise Forbidden(f"you may not {action} this {label_text(entity.label)}: "
-                                + "; ".join(r.describe() for r in rules),
+                raise Forbidden(_new_values_refusal(action, entity, rules, record),
                                 entity=entity.name)
             return
         if action == "read":
@@ -124,7 +123,7 @@ class RolePolicy:
         if not self.matches(actor, entity, rules, record["id"]):
             self._deny(actor, entity, action, True,
                        f"you may not {action} this {label_text(entity.label)}: "
-                       + "; ".join(r.describe() for r in rules))
+                       + "; ".join(r.meaning() for r in rules))
 
     def row_filter(self, actor: Actor, entity: Entity, table: Table
                    ) -> ColumnElement[bool] | None:
@@ -233,6 +232,29 @@ class RolePolicy:
         if existing and (action == "read" or not self.grants(actor, entity, "read")):
             raise NotFound(f"{label_text(entity.label)} not found", entity=entity.name)
         raise Forbidden(message, entity=entity.name, action=action)
+
+
+def _new_values_refusal(action: str, entity: Entity, rules: list[RowRule],
+                        record: Mapping[str, Any]) -> str:
+    """Why the values of a record being created or changed are outside the actor's rows,
+    in the user's terms: the rules' meaning (their files are for the admin's explain)
+    and what the new values would make of each rule's field ("store would be empty"), so
+    a change that blanks the field is not mistaken for a record of someone else's."""
+    label = label_text(entity.label)
+    head = (f"you may not create this {label}" if action == "create"
+            else f"you may not {action} this {label} with these values")
+    why = []
+    for rule in rules:
+        if rule.own or not rule.path:
+            continue
+        name = rule.path.split(".")[0]
+        value = record.get(name)
+        if value is None or value == "":
+            why.append(f"{name} would be empty")
+        else:
+            why.append(f"its {rule.path} would not be the user's {rule.attribute}")
+    return (f"{head}: " + "; ".join(r.meaning() for r in rules)
+            + (f" ({', '.join(dict.fromkeys(why))})" if why else ""))
 
 
 def policy_for(site: Site) -> RolePolicy:

@@ -56,13 +56,18 @@ class RowRule:
     attribute: str | None = None
 
     def describe(self) -> str:
+        """The rule with its source, for administrators (explain, the permissions pages)."""
+        return f"{self.meaning()} ({self.source})"
+
+    def meaning(self) -> str:
+        """The rule in words, without where it is declared: what a refused user is told."""
         if self.own:
             what = "records the user created"
         elif self.attribute == USER_NAME:
             what = f"records whose {self.path} is the user's own user name"
         else:
             what = f"records whose {self.path} is the user's {self.attribute}"
-        return f"role {self.role!r} sees only {what} ({self.source})"
+        return f"role {self.role!r} sees only {what}"
 
     def to_dict(self) -> dict[str, Any]:
         return {"own": True} if self.own else {"field": self.path, "user": self.attribute}

@@ -22,6 +22,7 @@ from sqlalchemy import delete, insert, select, update
 from yiti.errors import FieldProblem, NotFound, ValidationError, did_you_mean
 from yiti.permissions.policy import USER_NAME, Actor
 from yiti.permissions.rules import ADMINISTRATOR
+from yiti.records.transaction import reading
 
 if TYPE_CHECKING:
     from yiti.site import Site
@@ -166,6 +167,17 @@ def roles_of(site: Site, user_id: int) -> frozenset[str]:
     t = site.tables["yiti_user_role"]
     with site.engine.connect() as conn:
         return frozenset(conn.execute(select(t.c.role).where(t.c.user_id == user_id)).scalars())
+
+
+def users_with_role(site: Site, role: str) -> list[str]:
+    """The names of the enabled users holding ``role``, sorted: whom a workflow's
+    ``notify: [{role: ...}]`` reaches, and what a job loops over to tell them the same."""
+    users, roles = site.tables["yiti_user"], site.tables["yiti_user_role"]
+    with reading(site.engine) as conn:
+        return list(conn.execute(
+            select(users.c.name).join(roles, users.c.id == roles.c.user_id)
+            .where(roles.c.role == role, users.c.enabled.is_(True))
+            .order_by(users.c.name)).scalars())
 
 
 def authenticate(site: Site, name: str, password: str) -> User | None:

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from yiti.permissions.policy import SYSTEM
+
 if TYPE_CHECKING:
     from yiti.records.service import Records
 
@@ -50,6 +52,13 @@ class HookContext:
     @property
     def user(self) -> str:
         return self.records.actor.name
+
+    @property
+    def system(self) -> Records:
+        """The record service as the system, in the same transaction: for invariants that
+        must hold over every record (a total across stores), which ``records`` would count
+        only where the user's row rules let it see. What it reads is not for the user."""
+        return self.records.site.records(SYSTEM)
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` once the transaction commits (never if it rolls back)."""

@@ -59,7 +59,7 @@ from yiti.records.query import (
 from yiti.records.transaction import Transaction, current, reading, transaction
 from yiti.records.validate import clean, unknown_keys
 from yiti.schema.tables import short_name
-from yiti.values import ValueProblem, copy_value, parse
+from yiti.values import ValueProblem, copy_value, parse, parse_reference
 
 if TYPE_CHECKING:
     from yiti.site import Site
@@ -492,7 +492,7 @@ class Records:
                 continue
             try:
                 if before_hooks:
-                    self._run_hooks(entity, "before_validate", doc, None)
+                    self._before_validate(tx, entity, doc, None)
                 problems = self._parsed(tx, entity, doc, lookups=has_links)
                 if problems:
                     raise ValidationError(problems, entity=entity.name)
@@ -1077,7 +1077,7 @@ class Records:
     def _prepare(self, tx: Transaction, entity: Entity, doc: dict[str, Any],
                  old: Record | None) -> None:
         """Hooks, checks and derived values, in the documented order."""
-        self._run_hooks(entity, "before_validate", doc, old)
+        self._before_validate(tx, entity, doc, old)
         problems = self._parsed(tx, entity, doc)
         if problems:
             raise ValidationError(problems, entity=entity.name)
@@ -1089,6 +1089,16 @@ class Records:
             raise ValidationError(problems, entity=entity.name)
         self._check_links(tx, entity, doc, old)
         self._run_hooks(entity, "validate", doc, old)
+
+    def _before_validate(self, tx: Transaction, entity: Entity, doc: dict[str, Any],
+                         old: Record | None) -> None:
+        """The ``before_validate`` hooks, given every link as its id (a number), however
+        the caller gave it (an id, "12" from a form, ``{"id": 12}``, a lookup), so a hook
+        comparing or reading links sees one form; other values are still as given."""
+        if not self.site.hooks.for_event(entity.name, "before_validate"):
+            return
+        self._resolve_lookups(tx, entity, doc)  # what fails is reported by _parsed
+        self._run_hooks(entity, "before_validate", doc, old)
 
     def _parsed(self, tx: Transaction, entity: Entity, doc: dict[str, Any], *,
                 lookups: bool = True) -> list[FieldProblem]:
@@ -1137,8 +1147,9 @@ class Records:
 
     def _resolve_lookups(self, tx: Transaction, entity: Entity, doc: dict[str, Any],
                          prefix: str = "") -> list[FieldProblem]:
-        """A link given as ``{field: value, ...}`` becomes the id of the one match; the
-        problems of those that match none or several (left as they were)."""
+        """A link given as ``{field: value, ...}`` becomes the id of the one match, and one
+        given as "12" or ``{"id": 12}`` the number; the problems of lookups that match
+        none or several (left as they were)."""
         problems: list[FieldProblem] = []
         for f in entity.fields.values():
             value = doc.get(f.name)
@@ -1150,6 +1161,8 @@ class Records:
                                                           f"{prefix}{f.name}[{i}].")
                 continue
             if not _is_lookup(f, value):
+                if f.type == "link" and value is not None:
+                    doc[f.name] = _link_id(value)
                 continue
             try:
                 page = self.list(f.target or "", filters=list(value.items()), limit=2,
@@ -1623,6 +1636,15 @@ def _is_lookup(f: Field, value: Any) -> bool:
     """Whether ``value`` of field ``f`` is a link given as a lookup (``{"email": ...}``)
     rather than as an id or ``{"id": 3}``."""
     return f.type == "link" and isinstance(value, dict) and bool(value) and "id" not in value
+
+
+def _link_id(value: Any) -> Any:
+    """A link given as an id, "12" or ``{"id": 12}`` as the number; anything else as given,
+    for the field's parsing to refuse at its name."""
+    try:
+        return parse_reference(value)
+    except ValueProblem:
+        return value
 
 
 def _id_of(ident: int | str | None) -> int | None:

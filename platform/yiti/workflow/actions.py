@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 from yiti.definitions.model import Field, Option, label_text
 from yiti.errors import FieldProblem, ValidationError, did_you_mean
 from yiti.permissions.policy import Actor
+from yiti.permissions.users import users_with_role
 from yiti.scripting import ExpressionError, compile_expression, record_names
 from yiti.scripting.proxies import record_proxy
 from yiti.values import ValueProblem, check_bounds, parse
@@ -227,7 +228,7 @@ def recipients(engine: Workflows, wf: Workflow, step: Action, record: Mapping[st
         if who == "approvers":
             for task in engine.open_tasks(wf, record["id"], state.name):
                 found = ([task["assignee"]] if task["assignee"]
-                         else approvers.users_with_role(site, task["role"]))
+                         else users_with_role(site, task["role"]))
                 users += found
                 users += [d for u in found if (d := approvers.delegate_of(site, u, now))]
             continue
@@ -235,7 +236,7 @@ def recipients(engine: Workflows, wf: Workflow, step: Action, record: Mapping[st
         if who.kind == BY_SYSTEM:
             continue
         if who.kind == "role":
-            users += approvers.users_with_role(site, who.value)
+            users += users_with_role(site, who.value)
             continue
         try:
             name, _ = approvers.resolve(site, wf, record, who)

@@ -69,15 +69,6 @@ def roles_of(site: Site, name: str) -> frozenset[str]:
             .where(users.c.name == name)).scalars())
 
 
-def users_with_role(site: Site, role: str) -> list[str]:
-    users, roles = site.tables["yiti_user"], site.tables["yiti_user_role"]
-    with reading(site.engine) as conn:
-        return list(conn.execute(
-            select(users.c.name).join(roles, users.c.id == roles.c.user_id)
-            .where(roles.c.role == role, users.c.enabled.is_(True))
-            .order_by(users.c.name)).scalars())
-
-
 class Unfilled(Conflict):
     """Nobody fills an approver slot for a record; ``reason`` says why."""
 

@@ -19,7 +19,7 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert, select, update
@@ -380,6 +380,13 @@ class Workflows:
         at = at or self.now()
         context = {"action": t.action, "from": state.name, "to": target, "user": actor.name,
                    "comment": comment, "inputs": dict(inputs or {}), "at": at}
+        # A transition to the state it leaves (a job's `escalate` that only sets values)
+        # stays there: the state is not left nor entered again, so its on_leave/on_enter
+        # steps do not run again (no second "waits for your approval") and its open
+        # approval tasks stay as they are, their waiting time included.
+        if target == state.name:
+            entering = replace(state, on_enter=(), on_leave=(), approvers=())
+            state = entering
         values: dict[str, Any] = {}
         for step in state.on_leave:
             values.update(actions.compute(self.site, wf, step, {**record, **values}, actor,

@@ -16,10 +16,12 @@ with an error naming each field.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from yiti.definitions.model import label_text
-from yiti.errors import Conflict, FieldProblem, ValidationError
+from yiti.errors import Conflict, FieldProblem, NotFound, ValidationError
+from yiti.permissions.explain import Explanation
 from yiti.records.hooks import HookContext
 from yiti.values import copy_value
 from yiti.workflow import actions
@@ -274,6 +276,48 @@ def locked_fields(site: Any, entity: str, record: Mapping[str, Any]) -> frozense
         return frozenset()
     return frozenset(name for name in site.model.entities[entity].fields
                      if name != wf.state_field and name not in state.editable)
+
+
+def lock_of(site: Any, entity: str, record: Mapping[str, Any]) -> dict[str, Any] | None:
+    """How ``record``'s workflow state locks it, for explaining a write: the state, its
+    label, the fields ordinary updates may not change, whether that is every field a
+    user could write, and the actions possible there; None when the state locks nothing."""
+    locked = locked_fields(site, entity, record)
+    if not locked:
+        return None
+    wf = _workflow(site, entity)
+    state = wf.states[record[wf.state_field]]
+    fields = site.model.entities[entity].fields
+    writable = [n for n, f in fields.items()
+                if n != wf.state_field and not f.formula and not f.read_only]
+    return {"state": state.name, "state_label": label_text(state.label) or state.name,
+            "locked": sorted(locked), "all_locked": all(n in locked for n in writable),
+            "actions": sorted({t.action for t in wf.leaving(state.name)})}
+
+
+def with_workflow_lock(site: Any, answer: Explanation, entity: str, action: str,
+                       ident: int | None) -> Explanation:
+    """``answer`` (permissions' explain) with what the record's workflow state adds to a
+    write they allow: ``workflow_lock`` and a step naming the locked fields; a state that
+    locks every field a user may write makes it a refusal, as a PATCH would get
+    (permissions alone do not answer "may ann write #4")."""
+    if action != "write" or ident is None or not answer.allowed:
+        return answer
+    try:
+        record = site.records().get(entity, ident)
+    except NotFound:
+        return answer
+    lock = lock_of(site, entity, record)
+    if lock is None:
+        return answer
+    steps = [*answer.steps, f"the workflow state {lock['state_label']} locks: "
+             + ", ".join(lock["locked"])]
+    if not lock["all_locked"]:
+        return replace(answer, steps=steps, workflow_lock=lock)
+    actions = ", ".join(lock["actions"]) or "none"
+    return replace(answer, allowed=False, source="workflow", steps=steps, workflow_lock=lock,
+                   rule=f"write #{ident}: the record is {lock['state_label']}, where its "
+                        f"workflow locks every field; only its actions ({actions}) change it")
 
 
 def _locking_state(wf: Any, record: Mapping[str, Any]) -> Any:

@@ -20,6 +20,7 @@ from yiti.web.admin_ui.blueprint import bp
 from yiti.web.admin_ui.formdata import errors_by_field
 from yiti.web.admin_ui.user_pages import user_rows
 from yiti.web.app import current_site
+from yiti.workflow.guard import with_workflow_lock
 
 
 @bp.get("/explain")
@@ -60,5 +61,6 @@ def _answer(values: dict[str, Any]) -> Explanation:
     if problems or entity is None or user is None:
         raise ValidationError(problems)
     actor = users.actor_for(site, user)
-    return explain(policy(), actor, entity, values["action"],
-                   int(values["id"]) if values["id"] else None)
+    number = int(values["id"]) if values["id"] else None
+    return with_workflow_lock(site, explain(policy(), actor, entity, values["action"], number),
+                              entity.name, values["action"], number)

@@ -23,6 +23,7 @@ from yiti.web.api.records import body_object
 from yiti.web.api.serialize import json_response
 from yiti.web.app import current_site
 from yiti.web.auth import current_actor, current_user_row, require_fresh
+from yiti.workflow.guard import with_workflow_lock
 
 
 def _admin() -> Actor:
@@ -161,10 +162,12 @@ def explain_view() -> Response:
     ident = args.get("id")
     if ident is not None and not ident.isdigit():
         raise ValidationError([FieldProblem("id", "must be a record id", "type")])
-    result = explain(_policy(), actor, entity, args["action"], int(ident) if ident else None)
+    number = int(ident) if ident else None
+    result = with_workflow_lock(site, explain(_policy(), actor, entity, args["action"], number),
+                                entity.name, args["action"], number)
     return json_response({"user": actor.name, "roles": sorted(actor.roles),
                           "entity": entity.name, "action": args["action"],
-                          "id": int(ident) if ident else None, **result.to_dict()})
+                          "id": number, **result.to_dict()})
 
 
 # -- users ----------------------------------------------------------------------------

@@ -33,11 +33,13 @@ def _value(field: Field, form: MultiDict, name: str) -> Any:
     raw = form.get(name)
     if raw is None:
         return None
+    # An empty box is no value (null), as when an API caller leaves the field out, so
+    # `filter=field:null` finds records made in either; text keeps its spaces otherwise.
+    if not raw.strip():
+        return None
     if field.type == "text":
         return raw.replace("\r\n", "\n")
-    if field.type in ("string", "email", "phone", "url"):
-        return raw.strip()
-    return raw.strip() or None
+    return raw.strip()
 
 
 def values_from(model: Model, entity: Entity, form: MultiDict, files: MultiDict,
