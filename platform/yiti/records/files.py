@@ -101,4 +101,4 @@ def names(engine: Engine, files: Table, ids: Iterable[Any]) -> dict[int, str]:
 
     with reading(engine) as conn:
         return dict(conn.execute(select(files.c.id, files.c.filename)
-                                 .where(files.c.id.in_(wanted))).tuples().all())
+                                 .where(files.c.id.in_(wanted))).all())
