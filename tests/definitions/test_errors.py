@@ -344,6 +344,25 @@ def test_table_of_a_non_child_entity(site: Site):
             "'customer' is not a child entity")
 
 
+def test_link_to_a_child_entity_is_refused_saying_what_to_link(site: Site):
+    """Lines have no list, lookup or API of their own: no screen could fill such a link."""
+    site.pack("shop", {
+        "entities/order.yaml": "entity: order\nfields:\n"
+                               "  lines: {type: table, entity: order_line}\n",
+        "entities/order_line.yaml": "entity: order_line\nchild: true\nfields:\n"
+                                    "  qty: {type: integer}\n",
+        "entities/claim.yaml": "entity: claim\nfields:\n"
+                               "  order: {type: link, entity: order}\n"
+                               "  line: {type: link, entity: order_line}\n",
+    })
+    error = only(site.check())
+    located(error, "modules/shop/entities/claim.yaml", 4, "fields.line.entity",
+            "'order_line' is a child entity, the lines of order.lines: a link cannot point "
+            "at a line")
+    assert "(link the document instead, entity: order; " in str(error)
+    assert "the line's id in an integer field" in str(error)
+
+
 def test_unknown_field_in_form(site: Site):
     site.pack("shop", {"entities/customer.yaml": CUSTOMER, "forms/customer.yaml": """
         form: customer

@@ -82,3 +82,17 @@ def test_history_in_the_transaction_of_its_action(site, engine, people):
         left = conn.execute(select(func.count()).select_from(h).where(
             h.c.record_id == n["id"], h.c.entity == "memo")).scalar_one()
     assert left == 0
+
+
+def test_a_new_memo_never_inherits_a_deleted_ones_workflow_history(api: Api, site):
+    """SQLite reused a deleted record's id: the new record showed the old one's workflow
+    history (with snapshots of its values) and audit trail."""
+    old = memo(api, "Deleted")
+    api("ann").act("memo", old["id"], "submit")
+    back = api("leo").act("memo", old["id"], "reject", comment="No").json
+    site.records().delete("memo", old["id"], version=back["version"])
+    new = memo(api, "Fresh")
+    assert new["id"] != old["id"]
+    assert api("ann").get(f"/api/v1/memo/{new['id']}/workflow").json["history"] == []
+    trail = api("ann").get(f"/api/v1/memo/{new['id']}/history").json
+    assert [h["action"] for h in trail["data"]] == ["create"]

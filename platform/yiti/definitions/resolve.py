@@ -12,7 +12,7 @@ import re
 from types import MappingProxyType
 from typing import Any
 
-from yiti.errors import did_you_mean
+from yiti.errors import DefinitionError, did_you_mean
 
 from .build import Build, EntityDraft, FieldDraft, Item, Spot
 from .fields import make_label, resolve_field, text_map
@@ -201,9 +201,27 @@ def _naming(build: Build, draft: EntityDraft, stored: set[str]) -> Naming:
     return Naming(series=series, gapless=bool(naming.get("gapless", False)), field=by_field)
 
 
+def _link_to_lines(spot: Spot, child: str, used: list[tuple[str, str]]) -> DefinitionError:
+    """The problem of a link to a child entity. Lines have no list, page, lookup or
+    endpoint of their own (they are read and written with their document), so no screen
+    or API call could fill such a field: say what to link instead."""
+    if not used:
+        return spot.error(f"{child!r} is a child entity (lines of a document): a link "
+                          "cannot point at a line", "link the document instead")
+    parent, table_field = used[0]
+    return spot.error(
+        f"{child!r} is a child entity, the lines of {parent}.{table_field}: a link cannot "
+        "point at a line, which has no list, lookup or API of its own",
+        f"link the document instead, entity: {parent}; to name one of its lines, keep "
+        "what the line is about as a link of its own (its item), or the line's id in an "
+        "integer field",
+    )
+
+
 def _check_links(build: Build, made: dict[str, dict[str, Any]]) -> dict[str, str]:
     """Check link and table targets; return each child entity's parent."""
     users: dict[str, list[tuple[str, str]]] = {}
+    to_lines: list[tuple[Spot, str]] = []  # links to a child entity: (spot, child)
     for name, values in made.items():
         draft = build.drafts[name]
         for field in values["fields"].values():
@@ -216,7 +234,11 @@ def _check_links(build: Build, made: dict[str, dict[str, Any]]) -> dict[str, str
                     did_you_mean(field.target, build.entity_names()),
                 ))
                 continue
-            if not field.is_table or field.target in build.broken:
+            if not field.is_table:
+                if field.target in made and made[field.target]["child"]:
+                    to_lines.append((spot, field.target))
+                continue
+            if field.target in build.broken:
                 continue
             if not made[field.target]["child"]:
                 build.add(spot.error(
@@ -243,4 +265,6 @@ def _check_links(build: Build, made: dict[str, dict[str, Any]]) -> dict[str, str
                     "a child entity belongs to one table field: define another child entity",
                 ))
         parents[name] = used[0][0] if used else None  # type: ignore[assignment]
+    for spot, child in to_lines:
+        build.add(_link_to_lines(spot, child, users.get(child, [])))
     return {k: v for k, v in parents.items() if v}

@@ -1,14 +1,31 @@
-"""Attachments: the bytes live on disk by content hash, the metadata in ``yiti_file``."""
+"""Attachments: the bytes live on disk by content hash, the metadata in ``yiti_file``.
+
+Who may do what with a file (enforced by the record service):
+
+- anyone who may write a record uploads (:func:`store`); the file is theirs;
+- a write may attach a file its actor uploaded, or one held by a record the actor may
+  read (copying, as ``amend`` does); any other id is refused as if it did not exist, so
+  ids tell nothing about other people's files;
+- a file is read by whoever may read a record holding it, and by its uploader until it
+  is attached (:func:`is_attached`).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
 import os
+import re
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Connection, Table, insert
+from sqlalchemy import Connection, Engine, Table, insert, or_, select
 
+from yiti.definitions.model import Entity, Model
+
+#: The largest file kept (bytes); the web layer refuses a larger request body before
+#: reading it (``MAX_CONTENT_LENGTH``).
 MAX_SIZE = 50 * 1024 * 1024
 
 
@@ -19,7 +36,8 @@ def store(conn: Connection, files: Table, root: Path, *, filename: str, content_
     if len(data) > MAX_SIZE:
         raise ValidationError(f"the file is larger than {MAX_SIZE // (1024 * 1024)} MB",
                               field="file")
-    name = Path(filename.replace("\\", "/")).name[:255] or "file"
+    # Control characters have no place in a name shown on pages and sent in headers.
+    name = re.sub(r"[\x00-\x1f\x7f]", "", Path(filename.replace("\\", "/")).name)[:255] or "file"
     digest = hashlib.sha256(data).hexdigest()
     path = file_path(root, digest)
     if not path.exists():
@@ -36,3 +54,51 @@ def store(conn: Connection, files: Table, root: Path, *, filename: str, content_
 
 def file_path(root: Path, digest: str) -> Path:
     return root / digest[:2] / digest
+
+
+def uploaded_by(conn: Connection, files: Table, ids: set[int], user: str) -> set[int]:
+    """Which of ``ids`` are files ``user`` uploaded."""
+    return set(conn.execute(select(files.c.id).where(files.c.id.in_(sorted(ids)),
+                                                     files.c.created_by == user)).scalars())
+
+
+def holders(model: Model) -> Iterator[tuple[Entity, str]]:
+    """Every attachment field as (the document entity, its path from the document):
+    ``photo`` on the document, ``photos.photo`` on its lines (the filter path a list of
+    the document takes), ``lines.parts.drawing`` deeper down."""
+    for entity in model.entities.values():
+        if entity.child:
+            continue
+        yield from _paths(model, entity, entity, "")
+
+
+def _paths(model: Model, document: Entity, entity: Entity,
+           prefix: str) -> Iterator[tuple[Entity, str]]:
+    for f in entity.fields.values():
+        if f.type == "attachment":
+            yield document, f"{prefix}{f.name}"
+        elif f.is_table and f.target:
+            yield from _paths(model, document, model.entities[f.target],
+                              f"{prefix}{f.name}.")
+
+
+def is_attached(conn: Connection, model: Model, tables: Mapping[str, Table],
+                file_id: int) -> bool:
+    """Whether any record or line holds the file (whoever may read it)."""
+    held = [select(tables[e.table_name].c.id).where(tables[e.table_name].c[f.name] == file_id)
+            .exists() for e in model.entities.values()
+            for f in e.fields.values() if f.type == "attachment"]
+    return bool(held) and bool(conn.execute(select(or_(*held))).scalar())
+
+
+def names(engine: Engine, files: Table, ids: Iterable[Any]) -> dict[int, str]:
+    """id → file name, for showing attachments of records the caller has read already
+    (a record the caller may read lets them read its files); one query."""
+    wanted = sorted({int(i) for i in ids if isinstance(i, int) or str(i).isdigit()})
+    if not wanted:
+        return {}
+    from yiti.records.transaction import reading
+
+    with reading(engine) as conn:
+        return dict(conn.execute(select(files.c.id, files.c.filename)
+                                 .where(files.c.id.in_(wanted))).all())

@@ -540,12 +540,12 @@ class Records:
         by_table: dict[str, set[int]] = {}
         for _, _, _, table, ident in wanted:
             by_table.setdefault(table, set()).add(ident)
-        found = self._existing(tx, by_table)
+        found = self._existing(tx, by_table) - self._foreign_files(by_table.get("yiti_file",
+                                                                                set()))
         by_row: dict[int, list[FieldProblem]] = {}
         for i, path, what, table, ident in wanted:
             if (table, ident) not in found:
-                by_row.setdefault(i, []).append(
-                    FieldProblem(path, f"no {what} with id {ident}", "link"))
+                by_row.setdefault(i, []).append(FieldProblem(path, _no_such(what, ident), "link"))
         yield from sorted(by_row.items())
 
     def _existing(self, tx: Transaction, ids: Mapping[str, set[Any]]) -> set[tuple[str, Any]]:
@@ -840,37 +840,69 @@ class Records:
 
     def store_file(self, filename: str, content_type: str, data: bytes) -> int:
         """Keep an uploaded file outside the database; returns its id for attachment fields."""
-        from yiti.records.files import store
+        from yiti.records.files import holders, store
 
+        if not self.actor.system and not any(
+                self._allowed(self.model.entities[name], action)
+                for name in {e.name for e, _ in holders(self.model)}
+                for action in ("create", "write")):
+            raise Forbidden("you may not create or change any record that holds files")
         with transaction(self.site.engine) as tx:
             return store(tx.conn, self.tables["yiti_file"], self.site.settings.files_path,
                          filename=filename, content_type=content_type, data=data,
                          user=self.actor.name)
 
     def file_info(self, file_id: int) -> Record:
-        """An attachment's metadata (name, type, size, hash), if the actor may read a
-        record that holds it; NotFound otherwise, so file ids leak nothing."""
+        """A file's metadata (name, type, size, hash), if the actor may read a record or
+        line that holds it, or uploaded it and it is not attached yet; NotFound
+        otherwise, the same whether it exists or not, so file ids leak nothing."""
+        from yiti.records.files import holders, is_attached
+
         files = self.tables["yiti_file"]
-        for entity in self.model.entities.values():
-            holders = [f.name for f in entity.fields.values() if f.type == "attachment"]
-            if not holders or entity.child:
-                continue
+        with reading(self.site.engine) as conn:
+            row = conn.execute(select(files).where(files.c.id == file_id)).mappings().first()
+            if row is None:
+                raise NotFound(f"file {file_id} not found")
+            if self.actor.system or (row["created_by"] == self.actor.name
+                                     and not is_attached(conn, self.model, self.tables,
+                                                         file_id)):
+                return _plain(row)
+        for entity, path in holders(self.model):
             readable = self.policy.readable(self.actor, entity)
-            for name in holders:
-                if readable is not None and name not in readable:
-                    continue
-                try:
-                    page = self.list(entity.name, filters=[(name, "=", file_id)], limit=1,
-                                     fields=["id"])
-                except (Forbidden, NotFound):
-                    continue
-                if page.rows:
-                    with reading(self.site.engine) as conn:
-                        row = conn.execute(select(files).where(files.c.id == file_id)
-                                           ).mappings().first()
-                    if row is not None:
-                        return _plain(row)
+            if readable is not None and path.split(".")[0] not in readable:
+                continue
+            try:
+                page = self.list(entity.name, filters=[(path, "=", file_id)], limit=1,
+                                 fields=["id"])
+            except (Forbidden, NotFound, ValidationError):
+                continue  # may not list the entity, or a field on the path is hidden
+            if page.rows:
+                return _plain(row)
         raise NotFound(f"file {file_id} not found")
+
+    def _allowed(self, entity: Entity, action: str) -> bool:
+        try:
+            self.policy.check(self.actor, entity, action)
+        except (Forbidden, NotFound):
+            return False
+        return True
+
+    def _foreign_files(self, ids: set[int]) -> set[tuple[str, int]]:
+        """Of the file ids a write attaches (anew), those the actor may not attach: not
+        uploaded by them, and held by no record they may read. Refused as if missing."""
+        if not ids or self.actor.system:
+            return set()
+        from yiti.records.files import uploaded_by
+
+        with reading(self.site.engine) as conn:
+            mine = uploaded_by(conn, self.tables["yiti_file"], ids, self.actor.name)
+        foreign = set()
+        for ident in ids - mine:
+            try:
+                self.file_info(ident)
+            except NotFound:
+                foreign.add(("yiti_file", ident))
+        return foreign
 
     def file_path(self, file_id: int) -> Any:
         """Where an attachment's bytes are, after the same check as :meth:`file_info`."""
@@ -1226,8 +1258,8 @@ class Records:
         values: dict[str, set[Any]] = {}
         for _, _, table, value in wanted:
             values.setdefault(table.name, set()).add(value)
-        found = self._existing(tx, values)
-        problems = [FieldProblem(path, f"no {what} with id {value}", "link")
+        found = self._existing(tx, values) - self._foreign_files(values.get("yiti_file", set()))
+        problems = [FieldProblem(path, _no_such(what, value), "link")
                     for path, what, table, value in wanted if (table.name, value) not in found]
         if problems:
             raise ValidationError(problems, entity=entity.name)
@@ -1722,6 +1754,13 @@ def _same_value(f: Field, stored: Any, given: Any) -> bool:
         return parse(f, given) == stored
     except ValueProblem:
         return False
+
+
+def _no_such(what: str, ident: Any) -> str:
+    """A link's refusal; for a file the same whether it is missing or someone else's."""
+    if what == "file":
+        return f"no file with id {ident} that you uploaded or may read"
+    return f"no {what} with id {ident}"
 
 
 def _plain(row: Mapping[str, Any]) -> dict[str, Any]:

@@ -9,10 +9,13 @@ One migration runs in one transaction (PostgreSQL and SQLite both have transacti
 3. alembic's comparison (``compare_metadata``) finds what else differs: new tables,
    columns and indexes are added; dropped tables and columns are destructive and refused
    unless allowed;
-4. extended statistics and derived (generated) columns that engine parts derive from the
+4. on SQLite, an entity table created before ids were ``AUTOINCREMENT`` is rebuilt with
+   it, keeping its rows, and its id sequence is seeded above every id it ever handed out
+   (see :func:`_ids_never_reused`);
+5. extended statistics and derived (generated) columns that engine parts derive from the
    definitions (PostgreSQL; see :mod:`yiti.schema.statistics`) are created, and those no
    longer wanted dropped (derived columns before step 1);
-5. the applied steps are recorded in ``yiti_migration``, and each column's type
+6. the applied steps are recorded in ``yiti_migration``, and each column's type
    signature in ``yiti_schema_state`` (what step 2 compares against next time).
 
 A dry run does all of that and then rolls back (PostgreSQL) or works on a copy of the
@@ -39,6 +42,7 @@ from sqlalchemy import (
     Table,
     column,
     delete,
+    func,
     insert,
     inspect,
     select,
@@ -52,7 +56,7 @@ from yiti.db import WRITE, create_engine, is_sqlite
 from yiti.definitions.model import Field, Model
 from yiti.errors import MigrationRefused
 from yiti.schema import statistics
-from yiti.schema.tables import build_metadata
+from yiti.schema.tables import RECORD_REFS, build_metadata
 from yiti.schema.types import column_type, field_from_signature, is_widening, signature
 from yiti.values import ValueProblem, parse
 
@@ -188,6 +192,7 @@ def _run(conn: Connection, model: Model, allow_destructive: bool,
     ops = Operations(MigrationContext.configure(conn))
     state = _read_state(conn)
     existing = set(inspect(conn).get_table_names())
+    sequences = _sequences(conn) if is_sqlite(conn) else {}
     for kind, table_name, detail in statistics.drop_stale_columns(conn, model, md, timezone):
         result.steps.append(Step(kind, table_name, detail=detail))
 
@@ -254,6 +259,8 @@ def _run(conn: Connection, model: Model, allow_destructive: bool,
     for diff in diffs:
         _apply_diff(conn, ops, md, diff, result, new_tables)
 
+    if is_sqlite(conn):
+        _ids_never_reused(conn, ops, md, model, existing & set(md.tables), sequences, result)
     if conn.dialect.name == "postgresql":
         _search_indexes(conn, model, result)
         for kind, table_name, detail in statistics.keep(conn, model, md, timezone):
@@ -323,7 +330,7 @@ def _apply_diff(conn: Connection, ops: Operations, md: MetaData, diff: Any,
         for sub in diff:
             if sub[0] == "modify_nullable":
                 _, _, tname, cname, kw, _old, new = sub
-                with ops.batch_alter_table(tname) as batch:
+                with ops.batch_alter_table(tname, **_rebuilt_as(md, tname)) as batch:
                     batch.alter_column(cname, nullable=new, existing_type=kw.get("existing_type"))
                 result.steps.append(Step("alter nullable", tname, cname,
                                          detail="null allowed" if new else "not null"))
@@ -342,7 +349,7 @@ def _apply_diff(conn: Connection, ops: Operations, md: MetaData, diff: Any,
     elif kind == "remove_column":
         _, _, tname, col = diff
         result.steps.append(Step("drop column", tname, col.name, destructive=True))
-        _drop_column(conn, ops, tname, col.name)
+        _drop_column(conn, ops, tname, col.name, md)
     elif kind == "add_index":
         idx = diff[1]
         if idx.table.name in new_tables:
@@ -368,7 +375,8 @@ def _apply_diff(conn: Connection, ops: Operations, md: MetaData, diff: Any,
         if all((tname, c.name) in added for c in fk.columns):
             return  # created with its column
         if is_sqlite(conn):
-            with ops.batch_alter_table(tname, recreate="always") as batch:
+            with ops.batch_alter_table(tname, recreate="always",
+                                       **_rebuilt_as(md, tname)) as batch:
                 batch.create_foreign_key(fk.name, fk.referred_table.name,
                                          [c.name for c in fk.columns],
                                          [e.column.name for e in fk.elements],
@@ -382,7 +390,8 @@ def _apply_diff(conn: Connection, ops: Operations, md: MetaData, diff: Any,
         fk = diff[1]
         tname = fk.parent.name
         if is_sqlite(conn):
-            with ops.batch_alter_table(tname, recreate="always") as batch:
+            with ops.batch_alter_table(tname, recreate="always",
+                                       **_rebuilt_as(md, tname)) as batch:
                 batch.drop_constraint(fk.name, type_="foreignkey")
         else:
             ops.drop_constraint(fk.name, tname, type_="foreignkey")
@@ -408,17 +417,86 @@ def _add_column(conn: Connection, ops: Operations, tname: str, col: Column) -> N
         ops.add_column(tname, new)
 
 
-def _drop_column(conn: Connection, ops: Operations, tname: str, cname: str) -> None:
+def _drop_column(conn: Connection, ops: Operations, tname: str, cname: str,
+                 md: MetaData) -> None:
     insp = inspect(conn)
     for idx in insp.get_indexes(tname):
         if cname in idx["column_names"] and idx["name"]:
             ops.drop_index(idx["name"], table_name=tname)
     has_fk = any(cname in fk["constrained_columns"] for fk in insp.get_foreign_keys(tname))
     if is_sqlite(conn) and has_fk:
-        with ops.batch_alter_table(tname, recreate="always") as batch:
+        with ops.batch_alter_table(tname, recreate="always", **_rebuilt_as(md, tname)) as batch:
             batch.drop_column(cname)
     else:
         ops.drop_column(tname, cname)
+
+
+def _rebuilt_as(md: MetaData, tname: str) -> dict[str, Any]:
+    """Keyword arguments for a SQLite table rebuild (alembic's batch mode) that keep what
+    the reflected table would lose: ``AUTOINCREMENT`` on entity tables."""
+    defined = md.tables.get(tname)
+    if defined is not None and defined.dialect_options["sqlite"]["autoincrement"]:
+        return {"table_kwargs": {"sqlite_autoincrement": True}}
+    return {}
+
+
+_SEQUENCE = table("sqlite_sequence", column("name"), column("seq"))
+
+
+def _sequences(conn: Connection) -> dict[str, int]:
+    """SQLite's AUTOINCREMENT counters by table (none before the first such table)."""
+    if not conn.exec_driver_sql("SELECT 1 FROM sqlite_master WHERE type = 'table' AND "
+                                "name = 'sqlite_sequence'").first():
+        return {}
+    return {n: int(s or 0) for n, s in conn.execute(select(_SEQUENCE.c.name, _SEQUENCE.c.seq))}
+
+
+def _ids_never_reused(conn: Connection, ops: Operations, md: MetaData, model: Model,
+                      existing: set[str], before: dict[str, int],
+                      result: MigrationResult) -> None:
+    """Make every entity table of a SQLite database hand out each id once.
+
+    A table created without ``AUTOINCREMENT`` (databases made before it was declared)
+    reuses the highest id after a delete, and the new record would inherit the deleted
+    one's audit trail and workflow history (with snapshots of its values), its
+    notifications' links and stored idempotent responses. Such a table is rebuilt with
+    it, keeping its rows. A rebuild's counter starts at the highest id still there, so
+    it (and the counter of a table an earlier step rebuilt) is seeded above the highest
+    id the table ever used: its counter before this migration, its rows, and every
+    ``record_id`` the engine's tables marked :data:`RECORD_REFS` hold for the entity.
+    """
+    refs = [t for t in md.tables.values() if t.info.get(RECORD_REFS) and t.name in existing]
+    for entity in model.entities.values():
+        name = entity.table_name
+        if name not in existing:
+            continue
+        ddl = conn.execute(select(column("sql")).select_from(table("sqlite_master"))
+                           .where(column("type") == "table", column("name") == name)
+                           ).scalar_one()
+        rebuilt = "AUTOINCREMENT" not in ddl.upper()
+        if rebuilt:
+            with ops.batch_alter_table(name, recreate="always", **_rebuilt_as(md, name)):
+                pass
+            result.steps.append(Step("rebuild table", name,
+                                     detail="AUTOINCREMENT: a deleted record's id is "
+                                            "never given again"))
+        current = _sequences(conn).get(name, 0)
+        if not rebuilt and current >= before.get(name, 0):
+            continue  # the counter was never reset: nothing to seed
+        ids = md.tables[name].c.id
+        highest = [before.get(name, 0), current,
+                   conn.execute(select(func.max(ids))).scalar() or 0]
+        if not entity.child:  # the engine's tables name documents, not their lines
+            highest += [conn.execute(select(func.max(t.c.record_id))
+                                     .where(t.c.entity == entity.name)).scalar() or 0
+                        for t in refs]
+        floor = max(highest)
+        if floor <= current:
+            continue
+        if name in _sequences(conn):
+            conn.execute(update(_SEQUENCE).where(_SEQUENCE.c.name == name).values(seq=floor))
+        else:
+            conn.execute(insert(_SEQUENCE).values(name=name, seq=floor))
 
 
 def _rename_column(conn: Connection, tname: str, old: str, new: str) -> None:
@@ -455,7 +533,7 @@ def _convert(conn: Connection, ops: Operations, target: Table, f: Field,
                              .values({tmp: converted}))
     if failures and not null_failures:
         return failures
-    _drop_column(conn, ops, tname, f.name)
+    _drop_column(conn, ops, tname, f.name, target.metadata)
     _rename_column(conn, tname, tmp, f.name)
     return failures
 

@@ -38,6 +38,12 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
+#: ``Table.info`` key of engine tables that name records by ``entity`` and ``record_id``
+#: (audit, workflow history...): a migration that rebuilds an entity's SQLite table
+#: seeds its id sequence above every id they name, so a deleted record's id is never
+#: handed to a new record, which would inherit its history.
+RECORD_REFS = "record_refs"
+
 #: Engine parts that own tables (users, jobs, workflow history...) register a builder here.
 SYSTEM_TABLES: list[Callable[[MetaData], None]] = []
 
@@ -71,6 +77,7 @@ def _core_tables(md: MetaData) -> None:
         Column("version", Integer),
         Column("changes", JSON, nullable=False),
         Index("ix_yiti_audit_entity_record_id", "entity", "record_id"),
+        info={RECORD_REFS: True},
     )
     Table(
         "yiti_series", md,
@@ -154,7 +161,9 @@ def entity_table(md: MetaData, entity: Entity, model: Model) -> Table:
         indexed = field.indexed or field.type in ("link", "attachment")
         columns.append(Column(field.name, column_type(field), *args, nullable=True,
                               index=indexed and not field.unique))
-    table = Table(name, md, *columns)
+    # AUTOINCREMENT: SQLite otherwise reuses the highest id after a delete, and the new
+    # record would inherit the deleted one's audit trail, workflow history and links.
+    table = Table(name, md, *columns, sqlite_autoincrement=True)
     if not entity.child:
         Index(short_name(f"uq_{name}_name"), table.c.name, unique=True)
     for field in entity.stored_fields:

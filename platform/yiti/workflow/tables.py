@@ -24,7 +24,7 @@ from sqlalchemy import (
     Text,
 )
 
-from yiti.schema.tables import system_table
+from yiti.schema.tables import RECORD_REFS, system_table
 from yiti.schema.types import KeyType, UTCDateTime
 
 HISTORY, TASK, DELEGATION = "yiti_workflow_history", "yiti_workflow_task", \
@@ -52,6 +52,7 @@ def workflow_tables(md: MetaData) -> None:
         Column("version", Integer),
         Column("snapshot", JSON),
         Index("ix_yiti_workflow_history_entity_record_id", "entity", "record_id"),
+        info={RECORD_REFS: True},
     )
     Table(
         TASK, md,
@@ -75,6 +76,7 @@ def workflow_tables(md: MetaData) -> None:
         Index("ix_yiti_workflow_task_status_assignee", "status", "assignee"),
         Index("ix_yiti_workflow_task_status_role", "status", "role"),
         Index("ix_yiti_workflow_task_status_due_at", "status", "due_at"),
+        info={RECORD_REFS: True},
     )
     Table(
         DELEGATION, md,

@@ -12,7 +12,14 @@ from werkzeug.exceptions import HTTPException
 
 
 def init_app(app: Flask) -> None:
-    from yiti.web.api import admin, browse, openapi, records, scripts  # noqa: F401  (routes)
+    from yiti.web.api import (  # noqa: F401  (routes)
+        admin,
+        browse,
+        files,
+        openapi,
+        records,
+        scripts,
+    )
     from yiti.web.api.blueprint import bp
     from yiti.web.api.problems import from_http
 

@@ -581,6 +581,11 @@ def build_document(model: Model, endpoints: Iterable[tuple[str, EndpointSpec]] =
     paths.update(approval_paths())
     schemas.update(approval_schemas())
     paths.update(script_paths(model))
+    if any(f.type == "attachment" for e in model.entities.values() for f in e.fields.values()):
+        from yiti.web.api.files import FILE_SCHEMA, file_paths
+
+        paths.update(file_paths())
+        schemas["yiti.file"] = FILE_SCHEMA  # dotted: no entity is named so
     paths.update(pack_endpoint_paths(endpoints))
     return {
         "openapi": "3.1.0",

@@ -138,6 +138,27 @@ def titles_for(recs: Records, entity: Entity, fields: Iterable[Field],
     return {f.name: titles.get(f.target or "", {}) for f in links}
 
 
+def file_names(ids: Iterable[Any]) -> dict[Any, str]:
+    """id → name of the files that records the caller has read hold (whoever may read a
+    record may read its files), in one query; shown as download links."""
+    from yiti.records.files import names
+
+    return names(site().engine, site().tables["yiti_file"], ids)
+
+
+def attachment_ids(entity: Entity, record: Mapping[str, Any]) -> list[Any]:
+    """The file ids a record and its lines hold, at any depth."""
+    model = site().model
+    out: list[Any] = []
+    for f in entity.fields.values():
+        if f.type == "attachment":
+            out.append(record.get(f.name))
+        elif f.is_table and f.target:
+            for line in record.get(f.name) or []:
+                out += attachment_ids(model.entities[f.target], line)
+    return out
+
+
 def entity_label(entity: Entity, lang: str) -> str:
     return label_text(entity.label, lang)
 

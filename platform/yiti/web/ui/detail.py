@@ -11,7 +11,15 @@ from werkzeug.wrappers import Response
 from yiti.definitions.model import Entity
 from yiti.errors import Conflict, ValidationError, YitiError
 from yiti.web.ui.blueprint import bp, render
-from yiti.web.ui.context import entity_or_404, record_heading, records, site, titles_for
+from yiti.web.ui.context import (
+    attachment_ids,
+    entity_or_404,
+    file_names,
+    record_heading,
+    records,
+    site,
+    titles_for,
+)
 from yiti.web.ui.history import shown_history
 from yiti.web.ui.i18n import current_language, gettext
 from yiti.web.ui.offers import may, record_actions
@@ -50,6 +58,7 @@ def detail(entity: str, ident: int) -> tuple[str, int]:
     return render("ui/detail.html", entity=e, record=record, history=history,
                   tabs=layout_for(form_layout(model, e), model, e, recs),
                   titles=titles, title=record_heading(recs, e, record, titles),
+                  files=file_names(attachment_ids(e, record)),
                   child_of=lambda f: model.entities[f.target or ""],
                   field_of=lambda name: e.fields.get(name),
                   offered=record_actions(recs, e, record, by_workflow,

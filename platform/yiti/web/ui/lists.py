@@ -16,6 +16,7 @@ from yiti.web.ui.blueprint import bp, is_htmx, render
 from yiti.web.ui.context import (
     current_actor,
     entity_or_404,
+    file_names,
     record_title,
     records,
     site,
@@ -124,6 +125,8 @@ def page_context(entity: Entity, args: Any) -> dict[str, Any]:
         "current_view": args.get("view", ""),
         "offered": list_actions(recs, entity, workflow_lifecycle(site(), entity.name)),
         "doc_status": doc_status_column(entity, spec),
+        "files": file_names(row.get(c.path) for c in spec.columns
+                            if c.field.type == "attachment" for row in rows),
     }
 
 
