@@ -202,17 +202,22 @@ def test_a_list_of_the_same_shape_takes_each_calls_values(site, records, catalog
 
 
 def test_an_in_list_compares_whole_values(site, records, catalogue):
-    """A select field's column is 64 characters wide and a filter may name values no
-    longer offered; a longer value in an ``in`` list is not cut down to the column's
-    width (on PostgreSQL the list is one array parameter) and matches nothing."""
+    """A text column has a width (``code``: 40 characters); a value in an ``in`` list is
+    compared whole (on PostgreSQL the list is one array parameter, cast without the
+    column's width), and one longer than the column is refused, never cut down to a
+    prefix that could match. (A select field's filter takes only its options.)"""
     from sqlalchemy import update
 
+    from yiti.errors import ValidationError
+
     _, items = catalogue
-    long_kind = "k" * 64
-    with site.engine.begin() as conn:  # a value of full width, as an old option might be
+    full = "K" * 40
+    with site.engine.begin() as conn:  # a value of full width
         t = site.tables["item"]
-        conn.execute(update(t).where(t.c.id == items[0]["id"]).values(kind=long_kind))
-    for kinds, expected in (([long_kind], 1), ([long_kind + "zzz"], 0),
-                            ([long_kind + "zzz", long_kind], 1)):
-        page = records.list("item", filters=[("kind", "in", kinds)])
-        assert len(page.rows) == expected, kinds
+        conn.execute(update(t).where(t.c.id == items[0]["id"]).values(code=full))
+    for codes, expected in (([full], 1), ([full[:-1]], 0), ([full[:-1], full], 1)):
+        page = records.list("item", filters=[("code", "in", codes)])
+        assert len(page.rows) == expected, codes
+    with pytest.raises(ValidationError) as refused:
+        records.list("item", filters=[("code", "in", [full + "ZZZ"])])
+    assert "longer than 40 characters" in str(refused.value)
