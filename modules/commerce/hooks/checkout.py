@@ -192,8 +192,8 @@ def record_callback(records: api.Records, provider_name: str, callback: Callback
     Races end in one of those answers, never in a 409 for someone else's write: the order
     is paid first, by the workflow's ``pay`` action, which locks the order's row for the
     rest of this transaction, so a cancel, the expiry job and a second delivery of the
-    same callback (which all take that lock first too) wait for this one or it for them,
-    and whatever this one reads afterwards stays as read until it commits."""
+    same callback (each taking that lock before anything else) wait for this one or it for
+    them, and the order stays as this one read it afterwards until it commits."""
     sys = system(records)
     payment = first(sys, "payment", [("name", "=", callback.payment),
                                      ("provider", "=", provider_name)])
@@ -232,8 +232,9 @@ def record_callback(records: api.Records, provider_name: str, callback: Callback
         # the payment changed since it was read: the same callback delivered twice at once
         # (the other delivery settled it first), or another transaction's callback
         again = sys.get("payment", payment["id"])
-        if again["provider_txn"] == callback.transaction_id:
+        if again["provider_txn"] == callback.transaction_id and not paid_now:
             return {"status": "already_processed", "payment": payment["name"]}
+        # (had this one paid the order, answering would keep that: refuse, undoing it)
         raise api.Conflict(f"payment {payment['name']} is already {again['status']}"
                            ) from None
     if order is None:  # a failed payment leaves the order as it is
