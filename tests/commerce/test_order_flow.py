@@ -413,7 +413,7 @@ def test_expiry_cancels_through_the_workflow(site, shop, client, staff):
     body = client.get(f"{A}/{order['id']}/workflow", headers=staff).json
     placed, entry = body["history"]
     assert placed["action"] == "place"
-    assert (entry["action"], entry["user"]) == ("cancel", "system")
+    assert (entry["action"], entry["user"]) == ("expire", "system")
     assert "expired" in entry["comment"]
     assert level(site, shop["SHIRT-1"], shop["WH-A"])["available"] == 50
     ledger_balances(site)

@@ -7,7 +7,7 @@ from typing import Any
 from yiti import api
 
 from .common import first, now, system
-from .orders import move_status, place
+from .orders import place
 from .payments import Callback, provider
 from .quotes import catalogue
 
@@ -185,7 +185,15 @@ def start_payment(ctx: api.EndpointContext, order: dict[str, Any], provider_name
 def record_callback(records: api.Records, provider_name: str, callback: Callback
                     ) -> dict[str, Any]:
     """Apply a verified callback once: the payment succeeds (or fails) and the order is
-    paid. The same transaction id again changes nothing (``already_processed``)."""
+    paid. The same transaction id again changes nothing (``already_processed``); a
+    payment for an order cancelled before it is recorded and marked ``refunded``
+    (``paid_but_order_cancelled``).
+
+    Races end in one of those answers, never in a 409 for someone else's write: the order
+    is paid first, by the workflow's ``pay`` action, which locks the order's row for the
+    rest of this transaction, so a cancel, the expiry job and a second delivery of the
+    same callback (each taking that lock before anything else) wait for this one or it for
+    them, and the order stays as this one read it afterwards until it commits."""
     sys = system(records)
     payment = first(sys, "payment", [("name", "=", callback.payment),
                                      ("provider", "=", provider_name)])
@@ -198,16 +206,40 @@ def record_callback(records: api.Records, provider_name: str, callback: Callback
     if callback.amount != payment["amount"]:
         raise api.ValidationError(f"the amount {callback.amount} is not the payment's "
                                   f"{payment['amount']}", field="amount")
-    at = now(records)
     status = "succeeded" if callback.status == "succeeded" else "failed"
-    sys.transition("payment", payment["id"], {
-        "status": status, "provider_txn": callback.transaction_id,
-        "paid_at": at if status == "succeeded" else None},
-        action="callback", version=payment["version"])
-    order = sys.get("sales_order", payment["sales_order"])
+    order, kept, paid_now = None, status, False
     if status == "succeeded":
-        if order["status"] != "pending_payment":  # e.g. expired meanwhile: refund due
-            return {"status": "paid_but_order_" + order["status"], "payment": payment["name"],
-                    "order": order["name"]}
-        move_status(records, order, "pay", {"paid_amount": payment["amount"]})
+        try:
+            # no version: the system pays whatever the order became since the payment was
+            # read; the engine checks its state on the locked row
+            order = api.act(records, "sales_order", payment["sales_order"], "pay",
+                            inputs={"paid_amount": payment["amount"]})
+            paid_now = True
+        except api.Conflict:
+            # refused before writing anything, the row now locked by us: what it is now
+            # (cancelled, or paid by the other delivery of this callback) stays so
+            order = sys.get("sales_order", payment["sales_order"])
+            if order["status"] == "pending_payment":
+                raise
+            if order["status"] == "cancelled":
+                kept = "refunded"  # refund due, as a cancel marks a payment taken before it
+    try:
+        sys.transition("payment", payment["id"], {
+            "status": kept, "provider_txn": callback.transaction_id,
+            "paid_at": now(records) if status == "succeeded" else None},
+            action="callback", version=payment["version"])
+    except api.Conflict:
+        # the payment changed since it was read: the same callback delivered twice at once
+        # (the other delivery settled it first), or another transaction's callback
+        again = sys.get("payment", payment["id"])
+        if again["provider_txn"] == callback.transaction_id and not paid_now:
+            return {"status": "already_processed", "payment": payment["name"]}
+        # (had this one paid the order, answering would keep that: refuse, undoing it)
+        raise api.Conflict(f"payment {payment['name']} is already {again['status']}"
+                           ) from None
+    if order is None:  # a failed payment leaves the order as it is
+        order = sys.get("sales_order", payment["sales_order"])
+    elif not paid_now:  # e.g. expired meanwhile: refund due
+        return {"status": "paid_but_order_" + order["status"], "payment": payment["name"],
+                "order": order["name"]}
     return {"status": status, "payment": payment["name"], "order": order["name"]}

@@ -169,8 +169,21 @@ def cancel_my_order(ctx: api.EndpointContext) -> dict[str, Any]:
     """``{"order": "SO-..."}``: cancel an unpaid order of the caller; stock returns."""
     order = find_my_order(ctx, ctx.body_object().get("order"))
     if order["status"] != "pending_payment":
-        raise api.Conflict(f"order {order['name']} is {order['status']}: ask the shop")
-    return cancel(ctx.records, order, "cancelled by the customer")
+        raise _not_yours_to_cancel(order)
+    try:
+        return cancel(ctx.records, order, "cancelled by the customer")
+    except (api.Forbidden, api.Conflict):
+        # Paid (or cancelled) since it was read: the engine saw that on the order's locked
+        # row and refused, a paid order with 403 (only staff may cancel it). Answer as if
+        # the request had come after, as the documented 409.
+        now = ctx.system.get("sales_order", order["id"])
+        if now["status"] == "pending_payment":
+            raise
+        raise _not_yours_to_cancel(now) from None
+
+
+def _not_yours_to_cancel(order: dict[str, Any]) -> api.Conflict:
+    return api.Conflict(f"order {order['name']} is {order['status']}: ask the shop")
 
 
 @api.endpoint("payments/test/callback", auth="public", request=S.CALLBACK,

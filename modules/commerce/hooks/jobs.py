@@ -11,10 +11,22 @@ from .orders import expire
 from .stock import allocate
 
 
-@api.job("commerce.expire_reservations")
+# Not one transaction for the run: each order is cancelled in its own (orders.expire), so
+# an order paid or cancelled meanwhile is skipped without undoing the others, and each
+# cancel commits (its row lock released) at once. A run cut short is harmless: the next
+# one lists what is still pending.
+@api.job("commerce.expire_reservations", transactional=False)
 def expire_reservations(ctx: Any) -> dict[str, Any]:
-    """Cancel unpaid orders whose reservation ran out; their stock returns."""
-    return {"expired": expire(ctx.records, ctx.now())}
+    """Cancel unpaid orders whose reservation ran out; their stock returns. The result
+    names the orders ``expired``, ``skipped`` (paid or cancelled since they were listed)
+    and ``failed``; an order that failed fails the attempt (retried), after the others
+    were done."""
+    done = expire(ctx.records, ctx.now())
+    if done["failed"]:
+        raise RuntimeError(f"{len(done['failed'])} expired order(s) could not be cancelled "
+                           f"({len(done['expired'])} cancelled, {len(done['skipped'])} "
+                           f"skipped): " + "; ".join(done["failed"]))
+    return done
 
 
 @api.job("commerce.allocate_stock")

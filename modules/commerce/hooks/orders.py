@@ -13,8 +13,9 @@ before it is written (all or nothing with it; the lines they return are saved wi
 reservations and the flash-sale and coupon counters and marks a succeeded payment for
 refund; :func:`ship_goods` on entering ``shipped`` records the shipment and posts the
 ship moves. :func:`place` creates an order through the ``place`` action (pending payment,
-its stock reserved; the history names who placed it) in one transaction; :func:`expire` cancels unpaid orders through the same
-``cancel`` action, as the system.
+its stock reserved; the history names who placed it) in one transaction; :func:`expire` cancels
+unpaid orders whose reservation ran out through the ``expire`` action (from pending payment
+only), as the system.
 """
 
 from __future__ import annotations
@@ -329,17 +330,39 @@ def ship_goods(doc: dict[str, Any], ctx: api.HookContext) -> dict[str, Any]:
     return {"lines": _unreserved(order)}
 
 
-def expire(records: api.Records, at: dt.datetime, limit: int = 500) -> list[str]:
-    """Cancel unpaid orders whose reservation ran out before ``at`` (the ``cancel`` action,
-    as the system); their names."""
+EXPIRED = "not paid in time: the reservation expired"
+
+
+def expire(records: api.Records, at: dt.datetime, limit: int = 500) -> dict[str, list[str]]:
+    """Cancel unpaid orders whose reservation ran out before ``at`` (the ``expire`` action,
+    as the system), each in its own transaction; call it outside a transaction.
+
+    The list is only a candidate list: an order may be paid or cancelled by someone else
+    between the list and its turn (a batch takes seconds). The ``expire`` action leaves
+    ``pending_payment`` only, and the engine decides it on the order's locked row, so such
+    an order is refused (409) and skipped, never cancelled, and the other orders go on.
+    Answers the names ``expired``, ``skipped`` (no longer pending payment) and ``failed``
+    (``"SO-...: why"``, still pending: the next run tries again)."""
     sys = system(records)
-    done = []
+    done: dict[str, list[str]] = {"expired": [], "skipped": [], "failed": []}
     for row in sys.list("sales_order", filters=[("status", "=", "pending_payment"),
                                                 ("reserved_until", "<", at)],
-                        sort=["reserved_until"], limit=limit, fields=["id"]).rows:
-        order = sys.get("sales_order", row["id"])
-        until = aware(order["reserved_until"])
-        if until is not None and until < at:
-            cancel(sys, order, "not paid in time: the reservation expired")
-            done.append(order["name"])
+                        sort=["reserved_until"], limit=limit,
+                        fields=["id", "name", "reserved_until"]).rows:
+        until = aware(row["reserved_until"])
+        if until is None or until >= at:  # SQLite compares the stored text
+            continue
+        try:
+            # one transaction per order: its cancel commits at once (a payment waiting on
+            # the row gets its answer now, not after the batch) and a refusal undoes it alone
+            with sys.unit_of_work():
+                api.act(sys, "sales_order", row["id"], "expire", comment=EXPIRED)
+        except (api.Conflict, api.ValidationError) as error:
+            status = sys.get("sales_order", row["id"])["status"]
+            if status != "pending_payment":
+                done["skipped"].append(row["name"])  # paid or cancelled meanwhile
+            else:
+                done["failed"].append(f"{row['name']}: {error}")
+        else:
+            done["expired"].append(row["name"])
     return done
