@@ -87,7 +87,7 @@ def test_idempotency_key_replays_the_first_answer(site, client):
     assert again.headers["Idempotent-Replayed"] == "true"
     assert again.json == first.json and notes(site) == 1
     other = client.post(f"{BASE}/notes/add", json={"text": "twice"}, headers=headers)
-    assert other.status_code == 422 and other.json["code"] == "validation"
+    assert other.status_code == 422 and other.json["code"] == "idempotency_mismatch"
     assert notes(site) == 1
 
 

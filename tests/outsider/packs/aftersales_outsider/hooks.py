@@ -18,7 +18,11 @@ def copy_from_order_line(doc, ctx):
     """Fill sku and line amount from the order line chosen (compares ids: finding 5)."""
     if not doc.get("sales_order") or not doc.get("order_line"):
         return
-    _order, line = _order_line(ctx.records, doc["sales_order"], doc["order_line"])
+    try:  # not a link: an integer field's value arrives as sent (a form sends text)
+        line_id = int(doc["order_line"])
+    except (TypeError, ValueError):
+        return  # refused at the field by its own check
+    _order, line = _order_line(ctx.records, doc["sales_order"], line_id)
     if line is not None:
         doc["sku"] = line["sku"]
         doc["line_amount"] = line["amount"]
