@@ -21,8 +21,9 @@ def provider(site):
     return test_provider(site.records())
 
 
-def callback(client, site, payment, txn, amount, *, at=START, body=None, signature=None):
-    headers, raw = provider(site).callback(payment, txn, amount, at)
+def callback(client, site, payment, txn, amount, *, at=START, body=None, signature=None,
+             status="succeeded"):
+    headers, raw = provider(site).callback(payment, txn, amount, at, status)
     if signature is not None:
         headers["X-Test-Pay-Signature"] = signature
     return client.post(f"{X}/payments/test/callback", data=body or raw, headers=headers)
@@ -169,8 +170,31 @@ def test_forged_old_and_replayed_callbacks_change_nothing(site, shop, client, an
     assert replay.status_code == 200 and replay.json["status"] == "already_processed"
     other = callback(client, site, payment, "T-2", amount)
     assert other.status_code == 409
+    assert other.json["detail"] == f"payment {payment} is already succeeded"
     history = site.records().history("sales_order", order["id"])
     assert [h["action"] for h in history].count("pay") == 1
+
+
+def test_a_failed_payment_may_still_succeed_and_a_late_failure_changes_nothing(
+        site, shop, client, ann):
+    order = place(site, shop)
+    payment = client.post(f"{X}/orders/pay", json={"order": order["name"]},
+                          headers=ann).json["payment"]
+    amount = order["grand_total"]
+    failed = callback(client, site, payment, "T-1", amount, status="failed")
+    assert (failed.status_code, failed.json["status"]) == (200, "failed")
+    assert site.records().get("sales_order", order["id"])["status"] == "pending_payment"
+    # the buyer tries again with the provider: the money is taken, the order is paid
+    ok = callback(client, site, payment, "T-2", amount)
+    assert (ok.status_code, ok.json["status"]) == (200, "succeeded"), ok.json
+    assert site.records().get("sales_order", order["id"])["status"] == "paid"
+    # a failure of some other attempt, reported late, changes nothing and is not retried
+    late = callback(client, site, payment, "T-3", amount, status="failed")
+    assert late.status_code == 200
+    assert late.json == {"status": "ignored", "payment": payment}
+    (row,) = site.records().list("payment", filters=[("name", "=", payment)]).rows
+    assert (row["status"], row["provider_txn"]) == ("succeeded", "T-2")
+    assert site.records().get("sales_order", order["id"])["status"] == "paid"
 
 
 def test_cancel_releases_the_reservation(site, shop, client, ann):

@@ -280,3 +280,25 @@ def test_the_same_callback_delivered_twice_at_once_is_processed_once(pg):
         payment = payment_of(site, order)
         assert (payment["status"], payment["provider_txn"]) == ("succeeded", f"T-{order['name']}")
     check_money(site, shop, [o for o, _ in orders])
+
+
+@pytest.mark.postgres_only
+def test_a_failure_notice_racing_a_success_never_loses_the_payment(pg):
+    """The provider reports a failed attempt and a succeeded one of the same payment at
+    once: both are answered 200 as if they came one by one, and the order is paid."""
+    site, shop, app, ann, clerk = pg
+    client = app.test_client()
+    orders = _started(site, shop, client, ann, 10)
+    for order, paying in orders:
+        failed, ok = together(
+            lambda p=paying, o=order: callback(app.test_client(), site, p["payment"],
+                                               f"F-{o['name']}", p["amount"], status="failed"),
+            lambda p=paying, o=order: callback(app.test_client(), site, p["payment"],
+                                               f"S-{o['name']}", p["amount"]))
+        assert (failed.status_code, ok.status_code) == (200, 200), (failed.json, ok.json)
+        assert ok.json["status"] == "succeeded"
+        assert failed.json["status"] in ("failed", "ignored")  # came first, or after
+        payment = payment_of(site, order)
+        assert (payment["status"], payment["provider_txn"]) == ("succeeded", f"S-{order['name']}")
+        assert [h[0] for h in flow(client, clerk, order)] == ["place", "pay"]
+    check_money(site, shop, [o for o, _ in orders])

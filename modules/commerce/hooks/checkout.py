@@ -187,26 +187,30 @@ def record_callback(records: api.Records, provider_name: str, callback: Callback
     """Apply a verified callback once: the payment succeeds (or fails) and the order is
     paid. The same transaction id again changes nothing (``already_processed``); a
     payment for an order cancelled before it is recorded and marked ``refunded``
-    (``paid_but_order_cancelled``).
+    (``paid_but_order_cancelled``). A payment that failed may still succeed (the buyer
+    tried again with the provider); a failure reported for a payment already settled
+    changes nothing (``ignored``), and a second, different success is a double charge
+    for people to refund (409).
 
     Races end in one of those answers, never in a 409 for someone else's write: the order
     is paid first, by the workflow's ``pay`` action, which locks the order's row for the
     rest of this transaction, so a cancel, the expiry job and a second delivery of the
     same callback (each taking that lock before anything else) wait for this one or it for
-    them, and the order stays as this one read it afterwards until it commits."""
+    them, and the order stays as this one read it afterwards until it commits. A failure
+    notice does not touch the order; against a success at the same moment, the payment's
+    version decides which came first, and the answers are as if they came one by one."""
     sys = system(records)
     payment = first(sys, "payment", [("name", "=", callback.payment),
                                      ("provider", "=", provider_name)])
     if payment is None:
         raise api.NotFound(f"no payment {callback.payment!r}")
-    if payment["provider_txn"] == callback.transaction_id:
-        return {"status": "already_processed", "payment": payment["name"]}
-    if payment["status"] != "pending":
-        raise api.Conflict(f"payment {payment['name']} is already {payment['status']}")
+    status = "succeeded" if callback.status == "succeeded" else "failed"
+    settled = _settled(payment, callback, status)
+    if settled is not None:
+        return settled
     if callback.amount != payment["amount"]:
         raise api.ValidationError(f"the amount {callback.amount} is not the payment's "
                                   f"{payment['amount']}", field="amount")
-    status = "succeeded" if callback.status == "succeeded" else "failed"
     order, kept, paid_now = None, status, False
     if status == "succeeded":
         try:
@@ -223,23 +227,50 @@ def record_callback(records: api.Records, provider_name: str, callback: Callback
                 raise
             if order["status"] == "cancelled":
                 kept = "refunded"  # refund due, as a cancel marks a payment taken before it
-    try:
-        sys.transition("payment", payment["id"], {
-            "status": kept, "provider_txn": callback.transaction_id,
-            "paid_at": now(records) if status == "succeeded" else None},
-            action="callback", version=payment["version"])
-    except api.Conflict:
-        # the payment changed since it was read: the same callback delivered twice at once
-        # (the other delivery settled it first), or another transaction's callback
-        again = sys.get("payment", payment["id"])
-        if again["provider_txn"] == callback.transaction_id and not paid_now:
-            return {"status": "already_processed", "payment": payment["name"]}
-        # (had this one paid the order, answering would keep that: refuse, undoing it)
-        raise api.Conflict(f"payment {payment['name']} is already {again['status']}"
-                           ) from None
+    for _ in range(SETTLE_TRIES):
+        try:
+            sys.transition("payment", payment["id"], {
+                "status": kept, "provider_txn": callback.transaction_id,
+                "paid_at": now(records) if status == "succeeded" else None},
+                action="callback", version=payment["version"])
+            break
+        except api.Conflict:
+            # the payment changed since it was read: the same callback delivered twice at
+            # once (the other delivery settled it first), or another transaction's callback
+            payment = sys.get("payment", payment["id"])
+            settled = _settled(payment, callback, status)
+            if settled is not None and not paid_now:
+                return settled
+            if payment["status"] not in OPEN_PAYMENT:
+                # had this one paid the order, answering would keep that: refuse, undoing it
+                raise api.Conflict(f"payment {payment['name']} is already "
+                                   f"{payment['status']}") from None
+            # another failure notice came first: this one is written over it
+    else:
+        raise api.Conflict(f"payment {payment['name']} keeps changing; try again")
     if order is None:  # a failed payment leaves the order as it is
         order = sys.get("sales_order", payment["sales_order"])
     elif not paid_now:  # e.g. expired meanwhile: refund due
         return {"status": "paid_but_order_" + order["status"], "payment": payment["name"],
                 "order": order["name"]}
     return {"status": status, "payment": payment["name"], "order": order["name"]}
+
+
+#: a payment a callback may still settle: not yet paid, or failed (the buyer may try again)
+OPEN_PAYMENT = ("pending", "failed")
+#: how often a callback writes over another one's failure notice that came first
+SETTLE_TRIES = 3
+
+
+def _settled(payment: dict[str, Any], callback: Callback, status: str
+             ) -> dict[str, Any] | None:
+    """The answer when the payment needs no change for ``callback``, or None: this
+    transaction is recorded already, or a failure arrives after the payment was settled.
+    A second success of a settled payment is a 409 (two charges: refund one by hand)."""
+    if payment["provider_txn"] == callback.transaction_id:
+        return {"status": "already_processed", "payment": payment["name"]}
+    if payment["status"] in OPEN_PAYMENT:
+        return None
+    if status == "failed":
+        return {"status": "ignored", "payment": payment["name"]}
+    raise api.Conflict(f"payment {payment['name']} is already {payment['status']}")

@@ -121,7 +121,7 @@ PAYMENT_STARTED: dict[str, Any] = _answer({
 
 CALLBACK_DONE: dict[str, Any] = _answer({
     "status": {"type": "string",
-               "pattern": "^(succeeded|failed|already_processed|paid_but_order_[a-z_]+)$",
+               "pattern": "^(succeeded|failed|already_processed|ignored|paid_but_order_[a-z_]+)$",
                "description": "paid_but_order_<status>: recorded, but the order was no "
                               "longer waiting for it (refund it)"},
     "payment": TEXT, "order": TEXT}, "status", "payment")
