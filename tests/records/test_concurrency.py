@@ -63,6 +63,29 @@ def test_series_under_concurrency_gives_unique_increasing_names(pg_site):
         assert batch == sorted(batch)
 
 
+@pytest.mark.parametrize("entity", ["contact", "loan"])  # a sequence; a gapless counter row
+def test_series_under_concurrency_skips_numbers_records_already_have(pg_site, entity):
+    records = pg_site.records()
+    values: dict = {"full_name": "P"}
+    prefix = "C-"
+    if entity == "loan":
+        contact = records.create("contact", {"full_name": "Borrower"})
+        item = records.create("item", {"code": "I-1", "title": "Item"})
+        values = {"contact": contact["id"], "lines": [{"item": item["id"]}]}
+        prefix = records.create("loan", values)["name"][:-5]
+    imported = {f"{prefix}{n:05d}" for n in range(4, 80, 3)}
+    for name in sorted(imported):
+        records.create(entity, dict(values, name=name))
+
+    def work(i: int) -> list[str]:
+        return [records.create(entity, values)["name"] for _ in range(5)]
+
+    results, errors = run_together(THREADS, work)
+    assert errors == []
+    names = [n for batch in results for n in batch]
+    assert len(names) == THREADS * 5 == len(set(names))
+    assert not imported & set(names)
+
 
 def test_first_names_of_a_series_need_no_second_pooled_connection(tmp_path, postgres_db_url):
     # Every pooled connection is a transaction creating the first record of a series; the

@@ -6,6 +6,12 @@ don't queue on their number; a rolled-back number is skipped). A ``gapless`` ser
 documents that legally need an unbroken sequence, increments a counter row inside the
 document's transaction, so concurrent documents take turns and a rollback gives the number
 back. SQLite serialises writers anyway and always uses the counter row.
+
+Either way a number some record already has as its name (an imported document kept its
+own, a record was named by hand) is skipped, and the series draws the next: on a sequence
+in the same statement that draws, on a counter row with one more query after the draw.
+Otherwise the create would fail on the name's unique index, and on a counter row, whose
+increment rolls back with it, every later create would draw the same number again.
 """
 
 from __future__ import annotations
@@ -88,12 +94,34 @@ def next_names(
     assert entity.naming.series
     now = dt.datetime.now(ZoneInfo(timezone))
     key, suffix, width = split(entity.naming.series, values, now)
-    if entity.naming.gapless or conn.dialect.name != "postgresql":
-        last = _counter(conn, key, count)
-        numbers = range(last - count + 1, last + 1)
-    else:
-        numbers = _sequence(conn, engine, key, count)
-    return [f"{key}{n:0{width}d}{suffix}" for n in numbers]
+    names: list[str] = []
+    # Each round draws past the last one's numbers, and only records that exist can make
+    # it draw again, so this ends; rarely is there a second round.
+    while len(names) < count:
+        want = count - len(names)
+        if entity.naming.gapless or conn.dialect.name != "postgresql":
+            last = _counter(conn, key, want)
+            drawn = [f"{key}{n:0{width}d}{suffix}" for n in range(last - want + 1, last + 1)]
+            taken = _taken(conn, entity.table_name, drawn)
+            names += [name for name in drawn if name not in taken]
+        else:
+            rows = _sequence(conn, engine, entity.table_name, key, suffix, width, want)
+            names += [f"{key}{n:0{width}d}{suffix}" for n, is_taken in rows if not is_taken]
+    return names
+
+
+def _taken(conn: Connection, table_name: str, names: list[str]) -> set[str]:
+    """Which of ``names`` records of the table already have."""
+    t = table(table_name, column("name", String))
+    taken: set[str] = set()
+    for i in range(0, len(names), _CHUNK):
+        taken.update(conn.execute(
+            select(t.c.name).where(t.c.name.in_(names[i:i + _CHUNK]))).scalars())
+    return taken
+
+
+#: Names looked up in one query (SQLite allows 32,766 parameters; stay well under).
+_CHUNK = 500
 
 
 def _counter(conn: Connection, key: str, count: int) -> int:
@@ -109,18 +137,36 @@ def sequence_name(key: str) -> str:
     return "yiti_seq_" + hashlib.sha1(key.encode()).hexdigest()[:20]
 
 
-def _sequence(conn: Connection, engine: Engine, key: str, count: int) -> list[int]:
+def _sequence(conn: Connection, engine: Engine, table_name: str, key: str, suffix: str,
+              width: int, count: int) -> list[tuple[int, bool]]:
+    """``count`` numbers drawn from the key's sequence, in order, each with whether a
+    record of ``table_name`` already has the name it makes (one round trip)."""
     name = sequence_name(key)
     if name not in _known_sequences.get(engine, ()):
         _create_sequence(engine, name)
-    rows = run_kept(conn, _nextval(name), {"n": count})
-    return sorted(row["nextval"] for row in rows)
+    rows = run_kept(conn, _nextval(name, table_name),
+                    {"n": count, "prefix": key, "suffix": suffix, "width": width})
+    return sorted((row["nextval"], row["taken"]) for row in rows)
 
 
 @functools.lru_cache(maxsize=1024)
-def _nextval(name: str) -> TextClause:
-    """The statement drawing from sequence ``name``, built once (see ``db.run_kept``)."""
-    return text(f"SELECT nextval('{name}') FROM generate_series(1, :n)")
+def _nextval(name: str, table_name: str) -> TextClause:
+    """The statement drawing from sequence ``name`` and telling which drawn numbers'
+    names records of ``table_name`` have, built once (see ``db.run_kept``). The draw is a
+    CTE so each number is drawn once (PostgreSQL never inlines a CTE calling a volatile
+    function); the name is formatted as Python's ``f"{n:0{width}d}"`` would (``lpad``
+    alone would cut a number wider than the counter)."""
+    quoted = _PG.identifier_preparer.quote(table_name)
+    number = "CAST(drawn.v AS text)"
+    width = "CAST(:width AS integer)"
+    return text(
+        f"WITH drawn AS (SELECT nextval('{name}') AS v FROM generate_series(1, :n)) "
+        f"SELECT drawn.v AS nextval, EXISTS (SELECT 1 FROM {quoted} AS t WHERE t.name = "
+        f"CAST(:prefix AS text) || lpad({number}, greatest({width}, length({number})), '0')"
+        f" || CAST(:suffix AS text)) AS taken FROM drawn")
+
+
+_PG = postgresql.dialect()
 
 
 def _create_sequence(engine: Engine, name: str) -> None:

@@ -14,6 +14,12 @@ from typing import Any
 from yiti.scripting.proxies import Doc, FrozenMap, ReadOnlyRecord
 
 MAX_MESSAGE = 16 * 1024 * 1024  # bytes of one message, either way
+#: Bytes of one create_record()/update_record() call as sent (its values, encoded): a
+#: record a script writes is stored, audited and sent to every reader, so 16 MB of it a
+#: call, a thousand calls a run, would be far too much. 1 MB holds a record with lines.
+MAX_RECORD_VALUES = 1024 * 1024
+#: The calls that write a record's values.
+WRITES = frozenset({"create", "update"})
 
 # The record calls a worker may ask the app for, and the script function making each.
 CALLS = {

@@ -21,6 +21,7 @@ from types import CodeType, TracebackType
 from typing import Any
 
 from yiti.errors import FieldProblem
+from yiti.scripting import cpu
 from yiti.scripting.access import make_getattr, make_getitem
 from yiti.scripting.budget import Account
 from yiti.scripting.errors import ExpressionError, SandboxViolation, ScriptProblem, cut
@@ -49,7 +50,14 @@ def _globals(limits: Limits) -> dict[str, Any]:
         "_repr_": render_repr,
         "_ascii_": make_render(ascii, limits),
         "_fstring_": make_fstring(limits),
+        "_compared_": _compared,
     }
+
+
+def _compared(value: Any) -> Any:
+    """A comparison's value, unchanged: the call is a point where an evaluation past its
+    CPU time can be stopped (policy.py, cpu.py)."""
+    return value
 
 
 # The names every formula sees (for checks: no memory account, it evaluates nothing).
@@ -59,15 +67,16 @@ _MAX_MEMORY = EXPRESSION_LIMITS.max_memory
 
 class _ThreadGlobals(threading.local):
     """Each thread evaluates with its own guards and builtins, charging its own memory
-    account (budget.py): a charge is then an attribute update, not a thread-local read.
-    Made on a thread's first evaluation (about a millisecond), kept for its life."""
+    account (budget.py): a charge is then an attribute update, not a thread-local read;
+    and with its own CPU clock, which the watchdog reads (cpu.py). Made on a thread's
+    first evaluation (about a millisecond), kept for its life."""
 
     def __init__(self) -> None:
         account = Account()
-        self.state = (account, _globals(replace(EXPRESSION_LIMITS, account=account)))
+        self.state = (account, _globals(replace(EXPRESSION_LIMITS, account=account)),
+                      cpu.new_clock(Expression.evaluate.__code__))
 
 
-_per_thread = _ThreadGlobals()
 _FROZEN_TYPES = (list, dict, set)
 
 
@@ -93,13 +102,29 @@ class Expression:
                 if key[:1] == "_":
                     raise ValueError(f"name {key!r} can't be given to a formula")
                 scope[key] = freeze(value) if type(value) in _FROZEN_TYPES else value
-        account, globals_ = _per_thread.state
+        account, globals_, clock = _per_thread.state
         account.left = _MAX_MEMORY  # this evaluation's memory budget (budget.py)
-        with decimal.localcontext(SANDBOX_CONTEXT):
+        # This evaluation's CPU budget (cpu.py): the watchdog measures from here. A formula
+        # evaluated inside another's (a helper's) counts toward the outer one.
+        outer = clock.running
+        if not outer:
+            clock.generation += 1
+            clock.running = True
+        try:
             try:
-                return eval(self.code, globals_, scope)
-            except Exception as e:
-                raise self._error(e) from None
+                with decimal.localcontext(SANDBOX_CONTEXT):
+                    return eval(self.code, globals_, scope)
+            finally:
+                if not outer:
+                    clock.running = False  # first: from here on the watchdog won't fire
+                    if clock.busy or clock.fired:
+                        clock.stopped()
+        except cpu.OutOfCpu:
+            raise ExpressionError(
+                cpu.out_of_cpu_message(), code="cpu_limit", filename=self.filename,
+                lineno=self.lineno, name=self.name) from None
+        except Exception as e:
+            raise self._error(e) from None
 
     def _error(self, e: BaseException) -> ExpressionError:
         code = getattr(e, "code", "runtime") if isinstance(e, SandboxViolation) else "runtime"
@@ -110,6 +135,9 @@ class Expression:
 
     def __repr__(self) -> str:
         return f"Expression({self.source!r}, filename={self.filename!r}, lineno={self.lineno})"
+
+
+_per_thread = _ThreadGlobals()  # after Expression: each thread's clock watches its code
 
 
 def _describe(e: BaseException) -> str:

@@ -12,6 +12,9 @@ guard calls). On top of it:
 - literals are bounded (long text, huge numbers, complex and bytes are refused);
 - ``format``, ``format_map`` and introspection attributes are refused by name;
 - ``~x`` becomes ``_binop_("^", x, -1)``, so its result is measured like any other;
+- in expressions, each comparison becomes ``_compared_(a < b)``, a call that returns its
+  value: ``x in l`` scans a list in one step, and a call is where Python delivers the
+  exception that ends a formula past its CPU time (``cpu.py``);
 - expressions refuse loops, comprehensions, generators, lambdas, ``:=``, ``*args`` and
   ``{**m}``;
 - scripts refuse imports, classes, ``yield``, ``global``, ``with`` and bare ``except:``,
@@ -147,6 +150,14 @@ class ExpressionPolicy(RestrictingNodeTransformer):
         if not isinstance(node.op, ast.Invert):
             return node
         new = _call("_binop_", ast.Constant("^"), node.operand, ast.Constant(-1))
+        copy_locations(new, node)
+        return new
+
+    def visit_Compare(self, node: ast.Compare) -> Any:
+        node = self.node_contents_visit(node)
+        if self.script:  # a script's CPU timer interrupts any step
+            return node
+        new = _call("_compared_", node)
         copy_locations(new, node)
         return new
 

@@ -321,7 +321,8 @@ class ScriptRunner:
                 if not ready:  # the worker is killed; a host's refusal still says why
                     error = host_error or self._timeout(deadline, until, outer, where)
                     raise _Failed(error, recycle=True)
-                msg = codec.loads(worker.conn.recv_bytes(codec.MAX_MESSAGE))
+                raw = worker.conn.recv_bytes(codec.MAX_MESSAGE)
+                msg = codec.loads(raw)
             except EOFError:
                 raise _Failed(self._died(worker, where), recycle=True) from None
             except (OSError, ValueError) as e:  # the worker is alive but sent too much, or garbage
@@ -333,6 +334,13 @@ class ScriptRunner:
                     raise _Failed(self._too_many_calls(where), recycle=True)
                 if host_error is not None:
                     worker.conn.send_bytes(codec.dumps({"op": "abort"}))
+                    continue
+                if msg.get("method") in codec.WRITES and len(raw) > codec.MAX_RECORD_VALUES:
+                    # the worker refuses first; this is in case it doesn't
+                    worker.conn.send_bytes(codec.dumps({
+                        "op": "refuse", "code": "size_limit",
+                        "message": f"the values given to {codec.CALLS[msg['method']]}() "
+                                   f"are larger than {codec.MAX_RECORD_VALUES // 1024:,} KB"}))
                     continue
                 started = time.monotonic()
                 try:

@@ -139,7 +139,13 @@ def _api(
             )
         what = f"the values given to {codec.CALLS[method]}()"
         args_ = _encode(args, what)
-        conn.send_bytes(_dumps({"op": "call", "method": method, "args": args_}, what))
+        data = _dumps({"op": "call", "method": method, "args": args_}, what)
+        if method in codec.WRITES and len(data) > codec.MAX_RECORD_VALUES:
+            raise SandboxViolation(
+                f"{what} would be larger than {codec.MAX_RECORD_VALUES // 1024:,} KB "
+                f"({len(data):,} bytes as sent); write fewer or smaller values a call",
+                "size_limit")
+        conn.send_bytes(data)
         reply = codec.loads(conn.recv_bytes(codec.MAX_MESSAGE))
         op = reply.get("op")
         if op == "refuse":  # the app won't send this answer (too large), the script goes on
