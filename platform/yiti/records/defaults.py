@@ -4,20 +4,25 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from yiti.definitions.model import Entity, Field, Model
+from yiti.definitions.model import Entity, Field
 from yiti.values import copy_value
 
+if TYPE_CHECKING:
+    from yiti.records.service import Records
 
-def with_defaults(model: Model, entity: Entity, values: Mapping[str, Any], timezone: str
+
+def with_defaults(records: Records, entity: Entity, values: Mapping[str, Any]
                   ) -> dict[str, Any]:
-    """``values`` (copied) with every field they leave out at its default, and each line's."""
+    """``values`` (copied) with every field they leave out at its default, and each line's,
+    ``today`` and ``now`` in the site's time zone."""
+    timezone = records.site.settings.timezone
     doc: dict[str, Any] = {}
     for f in entity.fields.values():
         if f.is_table:
-            child = model.entities[f.target or ""]
+            child = records.model.entities[f.target or ""]
             doc[f.name] = [child_defaults(child, line, timezone)
                            for line in values.get(f.name) or []]
         elif f.name in values:

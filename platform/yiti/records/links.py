@@ -77,11 +77,7 @@ def check(records: Records, tx: Transaction, entity: Entity, doc: Mapping[str, A
         wanted = [w for w in wanted if (w[3], w[4]) not in held]
     if not wanted:
         return
-    values: dict[str, set[Any]] = {}
-    for _, _, _, table, value in wanted:
-        values.setdefault(table, set()).add(value)
-    found = _existing(records, tx, values) - files.foreign(records,
-                                                          values.get("yiti_file", set()))
+    found = _found(records, tx, wanted)
     problems = [FieldProblem(path, _no_such(what, value), "link")
                 for _, path, what, table, value in wanted if (table, value) not in found]
     if problems:
@@ -99,16 +95,23 @@ def missing(records: Records, tx: Transaction, entity: Entity, docs: list[dict[s
             _links_in(records.model, entity, doc, "", i, wanted)
     if not wanted:
         return
-    by_table: dict[str, set[int]] = {}
-    for _, _, _, table, ident in wanted:
-        by_table.setdefault(table, set()).add(ident)
-    found = _existing(records, tx, by_table) - files.foreign(records,
-                                                            by_table.get("yiti_file", set()))
+    found = _found(records, tx, wanted)
     by_row: dict[int, list[FieldProblem]] = {}
     for i, path, what, table, ident in wanted:
         if (table, ident) not in found:
             by_row.setdefault(i, []).append(FieldProblem(path, _no_such(what, ident), "link"))
     yield from sorted(by_row.items())
+
+
+def _found(records: Records, tx: Transaction, wanted: list[Link]) -> set[tuple[str, Any]]:
+    """Which rows the links of ``wanted`` name may be linked to, as (table, id): rows that
+    exist (:func:`_existing`), but no file the actor may not attach (refused as if
+    missing)."""
+    by_table: dict[str, set[Any]] = {}
+    for _, _, _, table, ident in wanted:
+        by_table.setdefault(table, set()).add(ident)
+    return _existing(records, tx, by_table) - files.foreign(records,
+                                                            by_table.get("yiti_file", set()))
 
 
 def _existing(records: Records, tx: Transaction, ids: Mapping[str, set[Any]]

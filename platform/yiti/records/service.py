@@ -231,8 +231,8 @@ class Records:
             values = lookups.looked_up(self, tx, entity, values, "create")
             self.policy.check(self.actor, entity, "create", values)
             access.refuse_unwritable(self, entity, values, None)
-            doc = with_defaults(self.model, entity, values, self.site.settings.timezone)
-            return self._insert(tx, entity, doc, checked=values)
+            return self._insert(tx, entity, with_defaults(self, entity, values),
+                                checked=values)
 
     def create_many(self, entity_name: str, rows: Iterable[Mapping[str, Any]], *,
                     action: str = "create") -> list[int]:
@@ -270,8 +270,7 @@ class Records:
                     refused[i] = error.problems
                     docs.append({})
                     continue
-                docs.append(with_defaults(self.model, entity, values,
-                                          self.site.settings.timezone))
+                docs.append(with_defaults(self, entity, values))
             refused.update(prepare_many(self, tx, entity, docs, skip=set(refused)))
             if refused:
                 raise ValidationError([FieldProblem(f"rows[{i}].{p.field}", p.message, p.code)
@@ -425,7 +424,7 @@ class Records:
             base = re.sub(r"-\d+$", "", old["name"]) if old.get("amended_from") else old["name"]
             n = tx.conn.execute(select(func.count()).where(
                 t.c.name.like(f"{base}-%"), t.c.amended_from.is_not(None))).scalar_one()
-            doc = with_defaults(self.model, entity, values, self.site.settings.timezone)
+            doc = with_defaults(self, entity, values)
             doc["name"] = f"{base}-{n + 1}"
             doc["amended_from"] = old["id"]
             return self._insert(tx, entity, doc, checked=old, name_drawn=True)
@@ -451,7 +450,7 @@ class Records:
     def defaults(self, entity_name: str) -> Record:
         """A new record's values before the user types anything (for blank forms)."""
         entity = self._entity(entity_name)
-        return with_defaults(self.model, entity, {}, self.site.settings.timezone)
+        return with_defaults(self, entity, {})
 
     # -- files --------------------------------------------------------------------
 
