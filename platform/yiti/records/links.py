@@ -115,7 +115,7 @@ def _found(records: Records, tx: Transaction, wanted: list[Link]) -> set[tuple[s
 
 
 def _existing(records: Records, tx: Transaction, ids: Mapping[str, set[Any]]
-             ) -> set[tuple[str, Any]]:
+              ) -> set[tuple[str, Any]]:
     """Which of ``ids`` (by table name) exist, as (table, id). Rows this transaction has
     seen (:func:`seen`) need no lookup; the others take one query for all tables (a
     ``UNION ALL``, built once per set of tables), in chunks of :data:`LINK_CHUNK` ids,
@@ -149,7 +149,7 @@ def _existing(records: Records, tx: Transaction, ids: Mapping[str, set[Any]]
 
 
 def _links_in(model: Model, entity: Entity, doc: Mapping[str, Any], prefix: str, row: int,
-             out: list[Link]) -> None:
+              out: list[Link]) -> None:
     """Append to ``out`` each link and attachment of ``doc`` and its lines that has a
     value, at its path under ``prefix``; ``row``: the doc's place in a batch (0 for
     one record)."""
