@@ -181,8 +181,8 @@ def test_create_many_runs_the_hooks_of_each_record(site, records):
 
 
 def test_create_many_finds_the_problems_create_finds(site, records, contact, items):
-    """create_many checks records in batches (_prepare_many); create one by one
-    (_prepare): the same steps, so the same problems for the same record."""
+    """create_many checks records in batches (prepare_many); create one by one
+    (prepare): the same steps, so the same problems for the same record."""
     def refuse_drills(doc, ctx):  # noqa: ANN001, ANN202
         if any(line.get("item") == items[1]["id"] for line in doc.get("lines") or []):
             raise ValidationError([FieldProblem("lines", "no drills on loan", "rule")])

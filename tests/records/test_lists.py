@@ -151,7 +151,7 @@ def test_search_on_a_link_field_matches_the_linked_records_title(records, catalo
 
 
 def test_a_list_of_the_same_shape_takes_each_calls_values(site, records, catalogue):
-    """The statement of a shape of filters is built once (see Records._kept_shape): the
+    """The statement of a shape of filters is built once (see yiti.records.lists.kept_shape): the
     next call's values, a None, an empty list or a bad value still count."""
     for name in ("Ann Lee", "Bob Wu", "Cai Xin"):
         assert names(records.list("contact", filters=[("full_name", "=", name)])) == [name]

@@ -8,6 +8,9 @@ Who may do what with a file (enforced by the record service):
   ids tell nothing about other people's files;
 - a file is read by whoever may read a record holding it, and by its uploader until it
   is attached (:func:`is_attached`).
+
+:func:`upload`, :func:`info`, :func:`path_for` and :func:`foreign` apply these rules for a
+:class:`~yiti.records.service.Records`; the other functions do no checks.
 """
 
 from __future__ import annotations
@@ -18,11 +21,17 @@ import os
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, Table, insert, or_, select
 
 from yiti.definitions.model import Entity, Model
+from yiti.errors import Forbidden, NotFound, ValidationError
+from yiti.records.statements import plain
+from yiti.records.transaction import reading, transaction
+
+if TYPE_CHECKING:
+    from yiti.records.service import Record, Records
 
 #: The largest file kept (bytes); the web layer refuses a larger request body before
 #: reading it (``MAX_CONTENT_LENGTH``).
@@ -31,8 +40,6 @@ MAX_SIZE = 50 * 1024 * 1024
 
 def store(conn: Connection, files: Table, root: Path, *, filename: str, content_type: str,
           data: bytes, user: str) -> int:
-    from yiti.errors import ValidationError
-
     if len(data) > MAX_SIZE:
         raise ValidationError(f"the file is larger than {MAX_SIZE // (1024 * 1024)} MB",
                               field="file")
@@ -97,8 +104,77 @@ def names(engine: Engine, files: Table, ids: Iterable[Any]) -> dict[int, str]:
     wanted = sorted({int(i) for i in ids if isinstance(i, int) or str(i).isdigit()})
     if not wanted:
         return {}
-    from yiti.records.transaction import reading
-
     with reading(engine) as conn:
         return dict(conn.execute(select(files.c.id, files.c.filename)
                                  .where(files.c.id.in_(wanted))).all())
+
+
+def upload(records: Records, filename: str, content_type: str, data: bytes) -> int:
+    """:meth:`~yiti.records.service.Records.store_file`: :func:`store`, for an actor who may
+    create or change some record that holds files."""
+    if not records.actor.system and not any(
+            _allowed(records, records.model.entities[name], action)
+            for name in {e.name for e, _ in holders(records.model)}
+            for action in ("create", "write")):
+        raise Forbidden("you may not create or change any record that holds files")
+    with transaction(records.site.engine) as tx:
+        return store(tx.conn, records.tables["yiti_file"], records.site.settings.files_path,
+                     filename=filename, content_type=content_type, data=data,
+                     user=records.actor.name)
+
+
+def info(records: Records, file_id: int) -> Record:
+    """:meth:`~yiti.records.service.Records.file_info`: a file's metadata, if the actor may
+    read a record or line that holds it, or uploaded it and it is not attached yet;
+    NotFound otherwise, the same whether it exists or not, so file ids leak nothing."""
+    files = records.tables["yiti_file"]
+    with reading(records.site.engine) as conn:
+        row = conn.execute(select(files).where(files.c.id == file_id)).mappings().first()
+        if row is None:
+            raise NotFound(f"file {file_id} not found")
+        if records.actor.system or (row["created_by"] == records.actor.name
+                                    and not is_attached(conn, records.model, records.tables,
+                                                        file_id)):
+            return plain(row)
+    for entity, path in holders(records.model):
+        readable = records.policy.readable(records.actor, entity)
+        if readable is not None and path.split(".")[0] not in readable:
+            continue
+        try:
+            page = records.list(entity.name, filters=[(path, "=", file_id)], limit=1,
+                                fields=["id"])
+        except (Forbidden, NotFound, ValidationError):
+            continue  # may not list the entity, or a field on the path is hidden
+        if page.rows:
+            return plain(row)
+    raise NotFound(f"file {file_id} not found")
+
+
+def path_for(records: Records, file_id: int) -> Path:
+    """Where an attachment's bytes are, after the same check as :func:`info`."""
+    found = records.file_info(file_id)
+    return file_path(records.site.settings.files_path, found["sha256"])
+
+
+def foreign(records: Records, ids: set[int]) -> set[tuple[str, int]]:
+    """Of the file ids a write attaches (anew), those the actor may not attach: not
+    uploaded by them, and held by no record they may read. Refused as if missing."""
+    if not ids or records.actor.system:
+        return set()
+    with reading(records.site.engine) as conn:
+        mine = uploaded_by(conn, records.tables["yiti_file"], ids, records.actor.name)
+    refused = set()
+    for ident in ids - mine:
+        try:
+            records.file_info(ident)
+        except NotFound:
+            refused.add(("yiti_file", ident))
+    return refused
+
+
+def _allowed(records: Records, entity: Entity, action: str) -> bool:
+    try:
+        records.policy.check(records.actor, entity, action)
+    except (Forbidden, NotFound):
+        return False
+    return True

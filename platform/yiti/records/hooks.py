@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from yiti.permissions.policy import SYSTEM
 
 if TYPE_CHECKING:
+    from yiti.definitions.model import Entity
     from yiti.records.service import Records
 
 #: Each event with when it runs. Kept in one place; docs/hooks.md is checked against it.
@@ -63,6 +64,17 @@ class HookContext:
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` once the transaction commits (never if it rolls back)."""
         self.records.after_commit(callback)
+
+
+def run(records: Records, entity: Entity, event: str, doc: dict[str, Any],
+        old: Mapping[str, Any] | None) -> None:
+    """Call the hooks of ``entity`` for ``event`` on ``doc``, as ``records``' actor."""
+    hooks = records.site.hooks.for_event(entity.name, event)
+    if not hooks:
+        return
+    ctx = HookContext(records, entity.name, event, old)
+    for hook in hooks:
+        hook(doc, ctx)
 
 
 @dataclass
