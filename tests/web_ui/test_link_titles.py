@@ -126,3 +126,35 @@ def test_who_may_not_read_the_employee_sees_the_number_only(app, site, leave, us
     html = page.get_data(as_text=True)
     value = html[html.index('id="value-leave"'):]
     assert on_page in value[:value.index("</dd>")] and hidden not in html
+
+
+def history_files(html: str) -> list[tuple[str, str]]:
+    """The history's changes of the handover's document: (before, after) as HTML."""
+    history = html[html.index('id="history"'):]
+    return re.findall(r"<li>Document:\s*<del>(.*?)</del> → <ins>(.*?)</ins>", history, re.S)
+
+
+def test_the_history_names_files_and_links_those_the_reader_may_download(app, client,
+                                                                           site):
+    """An attachment's change reads as the files' names (it was '#1 → #2'); a name links
+    to the download only while the reader may read that file: the current one, and an
+    earlier one only for its uploader now that no record holds it."""
+    from yiti.permissions.policy import Actor
+
+    ann = site.records(Actor("ann", frozenset({"Employee"})))
+    first = ann.store_file("plan <1>.pdf", "application/pdf", b"%PDF one")
+    second = ann.store_file("plan 2.pdf", "application/pdf", b"%PDF two")
+    handover = ann.create("handover", {"note": "Keys", "document": first})
+    ann.update("handover", handover["id"], {"document": second})
+
+    def link(ident: int, name: str) -> str:
+        return f'<a class="yiti-file" href="/api/v1/_files/{ident}/content">{name}</a>'
+
+    page = client.get(f"/app/handover/{handover['id']}").get_data(as_text=True)
+    assert history_files(page) == [  # newest first, as the administrator sees them
+        ("plan &lt;1&gt;.pdf", link(second, "plan 2.pdf")), ("—", "plan &lt;1&gt;.pdf")]
+    assert client.get(f"/api/v1/_files/{first}/content").status_code == 404  # as offered
+
+    mine = SignedIn(app, "ann").get(f"/app/handover/{handover['id']}").get_data(as_text=True)
+    assert history_files(mine)[0] == (link(first, "plan &lt;1&gt;.pdf"),
+                                      link(second, "plan 2.pdf"))
