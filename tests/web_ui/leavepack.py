@@ -8,8 +8,11 @@ with a plain Status field and no workflow; and a handover that links to leave re
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 import yiti.web.ui  # noqa: F401 - registers the saved-view table before the site is built
 import yiti.workflow  # noqa: F401 - registers the workflow kind and tables before the site
@@ -178,3 +181,17 @@ def people(site: Site) -> dict[str, dict[str, Any]]:
     ann = records.create("employee", {"full_name": "Ann Lee", "department": hr["id"]})
     bob = records.create("employee", {"full_name": "Bob Wu", "department": hr["id"]})
     return {"hr": hr, "ann": ann, "bob": bob}
+
+
+@pytest.fixture(name="site")
+def site_fixture(db_url: str, tmp_path: Path) -> Iterator[Site]:
+    """``site``: the pack's site, for the test modules that import this fixture."""
+    site = build_site(db_url, tmp_path)
+    yield site
+    site.close()
+
+
+@pytest.fixture(name="staff")
+def staff_fixture(site: Site) -> dict[str, dict[str, Any]]:
+    """:func:`people` of the module's ``site``."""
+    return people(site)

@@ -8,8 +8,6 @@ the employee (or the leave request) does not see who it is."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,21 +17,9 @@ from sqlalchemy import event
 from yiti.site import Site
 
 from .conftest import Client, csrf
-from .leavepack import PASSWORD, build_site, people
+from .leavepack import PASSWORD, site_fixture, staff_fixture  # noqa: F401 - fixtures
 
 SHOWN = "LV-00001 · EMP-00001 · Ann Lee"
-
-
-@pytest.fixture
-def site(db_url: str, tmp_path: Path) -> Iterator[Site]:
-    site = build_site(db_url, tmp_path)
-    yield site
-    site.close()
-
-
-@pytest.fixture
-def staff(site: Site) -> dict[str, dict[str, Any]]:
-    return people(site)
 
 
 @pytest.fixture
