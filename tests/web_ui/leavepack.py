@@ -1,14 +1,18 @@
 """A small HR leave pack, after the one an outside developer built from the docs: a leave
 request titled by its employee (a link), a workflow status select named ``status`` whose
-approval submits the record, transitions with Chinese labels; and a submittable expense
-with a plain Status field and no workflow. Used by the tests of what the screens show
+approval submits the record, transitions with Chinese labels; a submittable expense
+with a plain Status field and no workflow; and a handover that links to leave requests
+(on itself and on its task lines) and holds files. Used by the tests of what the screens show
 (tests/web_ui/test_shown_values.py, tests/workflow/test_inbox_display.py)."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 import yiti.web.ui  # noqa: F401 - registers the saved-view table before the site is built
 import yiti.workflow  # noqa: F401 - registers the workflow kind and tables before the site
@@ -77,6 +81,28 @@ fields:
       - {value: open, label: {en: Open, zh-CN: 未结}}
       - {value: paid, label: {en: Paid, zh-CN: 已付}}
 """,
+    "entities/handover.yaml": """entity: handover
+label: {en: Handover, zh-CN: 交接}
+naming: {series: "HO-{#####}"}
+title_field: note
+fields:
+  note: {type: string, label: {en: Note, zh-CN: 备注}}
+  leave: {type: link, entity: leave_request, label: {en: Leave, zh-CN: 请假}}
+  document: {type: attachment, label: {en: Document, zh-CN: 文件}}
+  tasks: {type: table, entity: handover_task, label: {en: Tasks, zh-CN: 任务}}
+""",
+    "entities/handover_task.yaml": """entity: handover_task
+label: {en: Handover task, zh-CN: 交接任务}
+child: true
+fields:
+  leave: {type: link, entity: leave_request, label: {en: Leave, zh-CN: 请假}}
+  sheet: {type: attachment, label: {en: Sheet, zh-CN: 表格}}
+""",
+    "views/handover.yaml": """view: handover
+entity: handover
+label: {en: Handovers, zh-CN: 交接}
+columns: [name, note, leave, document]
+""",
     "views/leave_request.yaml": """view: leave_request
 entity: leave_request
 label: {en: Leave requests, zh-CN: 请假申请}
@@ -113,6 +139,8 @@ transitions:
     "permissions/leave.yaml": """roles:
   Employee: {label: Employee}
   HR Manager: {label: HR manager}
+  Desk: {label: Desk}
+  Outsider: {label: Outsider}
 access:
   - [Employee, employee, read]
   - [Employee, department, read]
@@ -120,6 +148,10 @@ access:
   - [HR Manager, employee, read]
   - [HR Manager, department, read]
   - [HR Manager, leave_request, read]
+  - [Employee, handover, read create write]
+  - [Desk, handover, read]
+  - [Desk, leave_request, read]
+  - [Outsider, handover, read]
 """,
 }
 
@@ -127,7 +159,8 @@ access:
 def build_site(db_url: str, tmp_path: Path, clock: FakeClock | None = None,
                timezone: str = TIMEZONE) -> Site:
     """The pack migrated into a fresh database, its workflow installed, with the users
-    ``clerk`` (Administrator), ``ann`` (Employee) and ``hana`` (HR Manager)."""
+    ``clerk`` (Administrator), ``ann`` (Employee), ``hana`` (HR Manager), ``desk`` (reads
+    leave requests and handovers, not employees) and ``otto`` (reads handovers only)."""
     write_pack(tmp_path / "packs", "leave", FILES)
     site = Site(settings_for(db_url, tmp_path, modules=[tmp_path / "packs"], packs=["leave"])
                 .with_(timezone=timezone))
@@ -136,6 +169,8 @@ def build_site(db_url: str, tmp_path: Path, clock: FakeClock | None = None,
     create_user(site, "clerk", PASSWORD, roles=[ADMINISTRATOR])
     create_user(site, "ann", PASSWORD, roles=["Employee"])
     create_user(site, "hana", PASSWORD, roles=["HR Manager"])
+    create_user(site, "desk", PASSWORD, roles=["Desk"])
+    create_user(site, "otto", PASSWORD, roles=["Outsider"])
     return site
 
 
@@ -146,3 +181,17 @@ def people(site: Site) -> dict[str, dict[str, Any]]:
     ann = records.create("employee", {"full_name": "Ann Lee", "department": hr["id"]})
     bob = records.create("employee", {"full_name": "Bob Wu", "department": hr["id"]})
     return {"hr": hr, "ann": ann, "bob": bob}
+
+
+@pytest.fixture(name="site")
+def site_fixture(db_url: str, tmp_path: Path) -> Iterator[Site]:
+    """``site``: the pack's site, for the test modules that import this fixture."""
+    site = build_site(db_url, tmp_path)
+    yield site
+    site.close()
+
+
+@pytest.fixture(name="staff")
+def staff_fixture(site: Site) -> dict[str, dict[str, Any]]:
+    """:func:`people` of the module's ``site``."""
+    return people(site)

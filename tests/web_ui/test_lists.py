@@ -30,7 +30,7 @@ def rows(html: str) -> list[str]:
     """The first cell's text of each row of the list table."""
     body = html.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
     return [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", m)).strip()
-            for m in re.findall(r'<td>\s*<a href="/app/[^"]+">(.*?)</a>', body, re.S)]
+            for m in re.findall(r'<td[^>]*>\s*<a href="/app/[^"]+">(.*?)</a>', body, re.S)]
 
 
 def test_list_shows_the_view_columns_and_link_titles(client, catalogue):

@@ -6,11 +6,8 @@ document-status column, and the system columns' headers translated."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import event
 
 from yiti.permissions.policy import SYSTEM
@@ -22,19 +19,7 @@ from yiti.web.ui.imports import match_columns
 from yiti.web.ui.screens import SYSTEM_LABELS, system_label
 from yiti.workflow import workflows_of
 
-from .leavepack import TIMEZONE, build_site, people
-
-
-@pytest.fixture
-def site(db_url: str, tmp_path: Path) -> Iterator[Site]:
-    site = build_site(db_url, tmp_path)
-    yield site
-    site.close()
-
-
-@pytest.fixture
-def staff(site: Site) -> dict[str, dict[str, Any]]:
-    return people(site)
+from .leavepack import TIMEZONE, build_site, people, site_fixture, staff_fixture  # noqa: F401
 
 
 def approved_leave(site: Site, staff: dict[str, dict[str, Any]]) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from yiti.jobs import kind as _kind  # noqa: F401 - registers schedules, webhooks, notifications
 from yiti.jobs import retention as _retention  # noqa: F401 - the built-in retention job
 from yiti.jobs import tables as _tables  # registers the system tables
+from yiti.jobs import uploads as _uploads  # noqa: F401 - the built-in cleanup of uploads
 from yiti.jobs.clock import Clock, FakeClock, SystemClock
 from yiti.jobs.notifications import Recipient, mark_read, notify, unread_count
 from yiti.jobs.registry import JOBS, JobSpec, job

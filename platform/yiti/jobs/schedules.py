@@ -84,12 +84,12 @@ def cron_problem(expression: str) -> str | None:
 
 
 def declared(jobs: Jobs) -> dict[str, Schedule]:
-    """Every schedule: the engine's own (retention, :mod:`yiti.jobs.retention`), then the
-    site's packs' (``Model.extra["schedules"]``; one of the same name replaces the
-    engine's)."""
-    from yiti.jobs.retention import builtin_schedules
+    """Every schedule: the engine's own (retention, :mod:`yiti.jobs.retention`; abandoned
+    uploads, :mod:`yiti.jobs.uploads`), then the site's packs' (``Model.extra
+    ["schedules"]``; one of the same name replaces the engine's)."""
+    from yiti.jobs import retention, uploads
 
-    out = builtin_schedules(jobs)
+    out = {**retention.builtin_schedules(jobs), **uploads.builtin_schedules(jobs)}
     for name, definition in jobs.site.model.extra.get("schedules", {}).items():
         body = definition.body
         every = body.get("every")
@@ -235,10 +235,10 @@ def overview(jobs: Jobs) -> list[dict[str, Any]]:
 
 def check(jobs: Jobs) -> list[str]:
     """Problems with the declared schedules that the JSON Schema can't see."""
+    from yiti.jobs import retention, uploads
     from yiti.jobs.registry import JOBS
-    from yiti.jobs.retention import settings_problems
 
-    problems = settings_problems(jobs)
+    problems = retention.settings_problems(jobs) + uploads.settings_problems(jobs)
     for name, definition in jobs.site.model.extra.get("schedules", {}).items():
         body = definition.body
         where = str(definition.location or name)

@@ -6,7 +6,8 @@ running job may go without a sign of life before it is re-queued), ``YITI_JOB_RE
 (seconds before a queued job whose queue message was lost is handed to the queue again),
 ``YITI_JOB_POLL_MAX`` (longest pause of an idle worker between looks at the queue),
 ``YITI_QUEUE_NAME``; retention (:mod:`yiti.jobs.retention`): ``YITI_RETENTION_DAYS``,
-``YITI_RETENTION_FAILED_DAYS``, ``YITI_RETENTION_BATCH``, ``YITI_RETENTION_CRON``; e-mail: ``YITI_SMTP_HOST``, ``YITI_SMTP_PORT``, ``YITI_SMTP_USER``,
+``YITI_RETENTION_FAILED_DAYS``, ``YITI_RETENTION_BATCH``, ``YITI_RETENTION_CRON``; abandoned uploads
+(:mod:`yiti.jobs.uploads`): ``YITI_UPLOAD_MAX_AGE_HOURS``, ``YITI_UPLOAD_CLEANUP_CRON``; e-mail: ``YITI_SMTP_HOST``, ``YITI_SMTP_PORT``, ``YITI_SMTP_USER``,
 ``YITI_SMTP_PASSWORD``, ``YITI_SMTP_FROM``, ``YITI_SMTP_TLS`` (``starttls``, ``ssl`` or
 ``none``).
 """
@@ -49,6 +50,10 @@ class JobSettings:
     retention_batch: int = 1000
     #: When the built-in retention schedule runs (cron, in the site's time zone).
     retention_cron: str = "30 3 * * *"
+    #: Hours an upload no record took is kept before the cleanup deletes it (0: forever).
+    upload_max_age_hours: float = 24.0
+    #: When the built-in cleanup of abandoned uploads runs (cron, in the site's time zone).
+    upload_cleanup_cron: str = "45 * * * *"
 
     def with_(self, **changes: object) -> JobSettings:
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -88,4 +93,6 @@ def from_env(environ: dict[str, str] | None = None) -> JobSettings:
         retention_failed_days=int(number("YITI_RETENTION_FAILED_DAYS", 90)),
         retention_batch=max(int(number("YITI_RETENTION_BATCH", 1000)), 1),
         retention_cron=env.get("YITI_RETENTION_CRON") or "30 3 * * *",
+        upload_max_age_hours=number("YITI_UPLOAD_MAX_AGE_HOURS", 24.0),
+        upload_cleanup_cron=env.get("YITI_UPLOAD_CLEANUP_CRON") or "45 * * * *",
     )

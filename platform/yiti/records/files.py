@@ -52,6 +52,8 @@ def store(conn: Connection, files: Table, root: Path, *, filename: str, content_
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_bytes(data)
         os.replace(tmp, path)  # atomic: a reader never sees half a file
+    else:  # the same content again: tell the cleanup of abandoned uploads it is in use
+        os.utime(path)
     return conn.execute(insert(files).values(
         sha256=digest, filename=name, content_type=content_type[:127] or
         "application/octet-stream", size=len(data), created_at=dt.datetime.now(dt.UTC),

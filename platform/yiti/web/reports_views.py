@@ -238,17 +238,19 @@ def param_input(param: Any, value: Any) -> str:
 
 def link_choices(result: Result) -> dict[str, list[tuple[int, str]]]:
     """Records offered by link parameters (the first 200 the user may see)."""
-    from yiti.web.ui.context import record_title, records
+    from yiti.web.ui.context import records, titled
 
+    recs = records()
     out: dict[str, list[tuple[int, str]]] = {}
     for p in result.report.params:
         if p.type == "link" and p.target:
             entity = site().model.entities[p.target]
             try:
-                page = records().list(p.target, limit=200)
+                page = recs.list(p.target, limit=200)
             except YitiError:
                 continue
-            out[p.name] = [(r["id"], record_title(entity, r)) for r in page.rows]
+            out[p.name] = list(zip((r["id"] for r in page.rows),
+                                   titled(recs, entity, page.rows), strict=True))
     return out
 
 
@@ -274,18 +276,20 @@ def option_labels(result: Result, lang: str) -> dict[str, dict[str, str]]:
 def link_titles(result: Result) -> dict[str, dict[str, str]]:
     """Each link parameter's value → the title of the record it names, as the printout
     shows it (the value itself when the user may not see that record)."""
-    from yiti.web.ui.context import record_title, records
+    from yiti.web.ui.context import record_heading, records
 
+    recs = records()
     out: dict[str, dict[str, str]] = {}
     for p in result.report.params:
         value = result.params.get(p.name)
         if p.type != "link" or not p.target or value is None:
             continue
         try:
-            record = records().get(p.target, value)
+            record = recs.get(p.target, value)
         except YitiError:
             continue
-        out[p.name] = {as_text(value): record_title(site().model.entities[p.target], record)}
+        out[p.name] = {as_text(value): record_heading(recs, site().model.entities[p.target],
+                                                      record)}
     return out
 
 

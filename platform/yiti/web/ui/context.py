@@ -6,7 +6,7 @@ service of the signed-in user's actor, which asks the site's policy.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from flask import abort, current_app
@@ -63,8 +63,15 @@ def title_field(entity: Entity) -> str:
     return entity.title_field or ("name" if not entity.child else "id")
 
 
-def link_titles(recs: Records, target: Entity, ids: Iterable[Any]) -> dict[Any, str]:
-    """id → "name · title" of linked records the actor may read, in one query.
+#: How many links deep a title that is a link is followed (a record titled by a link to
+#: a record titled by a link...), so that records titled through each other end.
+TITLE_DEPTH = 3
+
+
+def link_titles(recs: Records, target: Entity, ids: Iterable[Any], *,
+                depth: int = TITLE_DEPTH) -> dict[Any, str]:
+    """id → "name · title" of linked records the actor may read, as :func:`titled` names
+    them: one query, and one more when the target's title field is itself a link.
 
     Records the actor cannot see keep their bare ``#id`` (the caller's default).
     """
@@ -74,21 +81,23 @@ def link_titles(recs: Records, target: Entity, ids: Iterable[Any]) -> dict[Any, 
     fields = ["id"] + (["name"] if not target.child else [])
     if target.title_field and target.title_field not in fields:
         fields.append(target.title_field)
-    out: dict[Any, str] = {}
+    rows: list[dict[str, Any]] = []
     for start in range(0, len(wanted), 500):
         chunk = wanted[start:start + 500]
         try:
             page = recs.list(target.name, filters=[("id", "in", chunk)], fields=fields,
                              limit=len(chunk), sort=["id"])
         except YitiError:
-            return out
-        for row in page.rows:
-            out[row["id"]] = record_title(target, row)
-    return out
+            break
+        rows += page.rows
+    return dict(zip((r["id"] for r in rows), titled(recs, target, rows, depth=depth),
+                    strict=True))
 
 
 def record_title(entity: Entity, row: Mapping[str, Any]) -> str:
-    """How a record is named to people: its title field, with its name when they differ."""
+    """How a record is named to people: its title field, with its name when they differ.
+    A title field that is a link must already hold the linked record's title (text), as
+    :func:`titled` puts it there; an id left in it is not shown."""
     name = row.get("name")
     title = row.get(entity.title_field) if entity.title_field else None
     if title is not None and not isinstance(title, str):
@@ -98,22 +107,42 @@ def record_title(entity: Entity, row: Mapping[str, Any]) -> str:
     return str(title or name or f"#{row.get('id')}")
 
 
-def record_heading(recs: Records, entity: Entity, record: Mapping[str, Any],
-                   titles: Mapping[str, Mapping[Any, str]] | None = None) -> str:
-    """How a record is named at the top of its page and in messages about it: as
-    :func:`record_title`, except that a title field that is a link (a leave request
-    titled by its employee) shows the linked record as a link column shows it, through
-    :func:`link_titles` ("LV-00001 · EMP-00002 · Bob Wu"), so the number stays and the
-    reader sees who it is about. A linked record the actor may not read adds nothing.
-    ``titles`` (from :func:`titles_for`) saves the query where the page read them."""
-    tf = entity.fields.get(entity.title_field or "")
-    value = record.get(tf.name) if tf is not None else None
-    if tf is None or not tf.is_link or not tf.target or value is None:
-        return record_title(entity, record)
+def title_link(entity: Entity) -> Field | None:
+    """The entity's title field when it is a link (a leave request titled by its
+    employee), else None."""
+    f = entity.fields.get(entity.title_field or "")
+    return f if f is not None and f.is_link and f.target else None
+
+
+def titled(recs: Records, entity: Entity, rows: Sequence[Mapping[str, Any]],
+           titles: Mapping[str, Mapping[Any, str]] | None = None, *,
+           depth: int = TITLE_DEPTH) -> list[str]:
+    """How each of ``rows`` (records of ``entity`` read with their ``id``, ``name`` and
+    title field) is named wherever a screen names a record: a link's cell in a list, a
+    detail page's link field, a link input and its suggestions, the history, a page's
+    heading. As :func:`record_title`, except that a title field that is a link (a leave
+    request titled by its employee) shows the linked record as :func:`link_titles` names
+    it ("LV-00001 · EMP-00002 · Bob Wu"), read in one query for all the rows through the
+    reader's record service: a linked record they may not read adds nothing.
+    ``titles`` (field → id → title, from :func:`titles_for`) saves that query where the
+    page read them already."""
+    tf = title_link(entity)
+    if tf is None or depth <= 0:
+        return [record_title(entity, row) for row in rows]
     known = (titles or {}).get(tf.name)
     if known is None:
-        known = link_titles(recs, site().model.entities[tf.target], [value])
-    return record_title(entity, {**record, tf.name: known.get(value)})
+        known = link_titles(recs, site().model.entities[tf.target or ""],
+                            [row.get(tf.name) for row in rows], depth=depth - 1)
+    return [record_title(entity, {**row, tf.name: known.get(row.get(tf.name))})
+            for row in rows]
+
+
+def record_heading(recs: Records, entity: Entity, record: Mapping[str, Any],
+                   titles: Mapping[str, Mapping[Any, str]] | None = None) -> str:
+    """How a record is named at the top of its page and in messages about it: as every
+    screen names it (:func:`titled`), so the number stays and the reader sees who it is
+    about."""
+    return titled(recs, entity, [record], titles)[0]
 
 
 def titles_by_entity(recs: Records, wanted: Mapping[str, Iterable[Any]]

@@ -4,7 +4,9 @@ The audit trail keeps each change as JSON (``{"status": ["draft", "submitted"]}`
 link as its id). The page shows them like the record itself: an option's label in the
 user's language, a linked record's title, a time in the site's time zone, through the
 same :func:`yiti.web.ui.present.display`. Linked titles are read in one query per linked
-entity for the whole history. A workflow action is named by its label, in both histories
+entity for the whole history. An attachment is named by its file's name (one query for
+the history's files), with a link to the download for a file the reader may still read
+(:func:`readable_files`). A workflow action is named by its label, in both histories
 (:func:`action_label`).
 """
 
@@ -14,16 +16,20 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from yiti.definitions.model import Entity, Field, label_text
+from yiti.errors import NotFound
 from yiti.records.service import Records
 from yiti.values import parse
 from yiti.web.ui import present
-from yiti.web.ui.context import site, titles_by_entity
+from yiti.web.ui.context import file_names, site, titles_by_entity
 
 if TYPE_CHECKING:
     from yiti.workflow.spec import Workflow
 
 #: How a change with no value on one side reads.
 EMPTY = "—"
+#: The most files of earlier versions a history asks the record service about (whether
+#: the reader may still download them); past that they are named without a link.
+MAX_OLD_FILES = 20
 #: The record service's own audit actions (translated by the catalogue, "update" → 修改).
 RECORD_ACTIONS = ("create", "update", "delete", "submit", "cancel", "amend", "adjust", "import")
 
@@ -57,8 +63,12 @@ def shown_history(recs: Records, entity: Entity, record: Mapping[str, Any],
     plain field, ``before`` and ``after`` as text; for a table field ``lines``, its
     ``added``/``removed``/``changed`` counts; and ``action_label``, the label of the
     workflow action an item records (None for the record service's own actions).
-    ``changes`` stays as stored."""
+    For an attachment, ``before_file`` / ``after_file`` hold the file's id when the reader
+    may download it (else None). ``changes`` stays as stored."""
     titles = titles_by_entity(recs, _linked_ids(entity, history))
+    held = _file_ids(entity, history)
+    files = file_names(held)
+    may_download = readable_files(recs, entity, record, held)
     settings = site().settings
     engine = getattr(site(), "workflows", None)
     wf = engine.by_entity.get(entity.name) if engine is not None else None
@@ -73,12 +83,58 @@ def shown_history(recs: Records, entity: Entity, record: Mapping[str, Any],
                     k: len(change.get(k) or ()) for k in ("added", "removed", "changed")}})
                 continue
             before, after = (list(change) + [None, None])[:2]
+            if f is not None and f.type == "attachment":
+                shown.append({"label": label, **_file_side("before", before, files,
+                                                           may_download),
+                              **_file_side("after", after, files, may_download)})
+                continue
             how = {"titles": titles, "lang": lang, "tz": settings.timezone,
                    "currency": present.currency_of(f, record, settings.currency) if f else ""}
             shown.append({"label": label, "before": _text(f, before, **how),
                           "after": _text(f, after, **how)})
         out.append({**item, "shown": shown, "action_label": _workflow_action(wf, item, lang)})
     return out
+
+
+def _file_ids(entity: Entity, history: list[dict[str, Any]]) -> set[int]:
+    """The file ids the history's attachment fields name."""
+    out: set[int] = set()
+    for item in history:
+        for name, change in (item.get("changes") or {}).items():
+            f = entity.fields.get(name)
+            if f is not None and f.type == "attachment" and isinstance(change, list):
+                out.update(v for v in change if isinstance(v, int))
+    return out
+
+
+def readable_files(recs: Records, entity: Entity, record: Mapping[str, Any],
+                   ids: set[int]) -> set[int]:
+    """Which of ``ids`` the reader may download. The files the record holds now in a
+    field the reader sees are theirs to read, as on the record's page; a file of an
+    earlier version only if the record service says so (another record the reader may
+    read holds it, or they uploaded it and nobody holds it): the same
+    :meth:`~yiti.records.service.Records.file_info` the download asks."""
+    readable = recs.policy.readable(recs.actor, entity)
+    current = {record.get(f.name) for f in entity.fields.values()
+               if f.type == "attachment" and (readable is None or f.name in readable)}
+    out = ids & current
+    for ident in sorted(ids - current)[:MAX_OLD_FILES]:
+        try:
+            recs.file_info(ident)
+        except NotFound:
+            continue
+        out.add(ident)
+    return out
+
+
+def _file_side(side: str, value: Any, files: Mapping[int, str], may: set[int]
+               ) -> dict[str, Any]:
+    """One side of an attachment's change: the file's name (its id when the file is gone)
+    and, under ``<side>_file``, its id when the reader may download it."""
+    if not isinstance(value, int):
+        return {side: EMPTY, f"{side}_file": None}
+    return {side: files.get(value, f"#{value}"), f"{side}_file": value if value in may
+            else None}
 
 
 def _linked_ids(entity: Entity, history: list[dict[str, Any]]) -> dict[str, set[Any]]:

@@ -17,9 +17,9 @@ from yiti.web.ui.context import (
     current_actor,
     entity_or_404,
     file_names,
-    record_title,
     records,
     site,
+    titled,
 )
 from yiti.web.ui.i18n import current_language, gettext
 from yiti.web.ui.offers import list_actions
@@ -53,15 +53,22 @@ def fetch_fields(entity: Entity, spec: ListSpec, recs: Records) -> tuple[list[st
     return fields, title_paths
 
 
-def link_title(row: dict[str, Any], col: Column) -> str | None:
-    """The linked record's title from the joined ``<path>.name`` / ``<path>.<title>``."""
-    if row.get(col.path) is None:
-        return None
+def link_cells(recs: Records, rows: list[dict[str, Any]], col: Column) -> list[str | None]:
+    """Each row's linked record in the link column ``col``, named as every screen names
+    it (:func:`yiti.web.ui.context.titled`), from the joined ``<path>.name`` /
+    ``<path>.<title>``: one more query for the whole page when the target's title field
+    is itself a link."""
     target = site().model.entities[col.field.target or ""]
-    sub = {"id": row[col.path], "name": row.get(f"{col.path}.name")}
-    if target.title_field:
-        sub[target.title_field] = row.get(f"{col.path}.{target.title_field}")
-    return record_title(target, sub)
+    subs = []
+    for row in rows:
+        if row.get(col.path) is None:
+            continue
+        sub = {"id": row[col.path], "name": row.get(f"{col.path}.name")}
+        if target.title_field:
+            sub[target.title_field] = row.get(f"{col.path}.{target.title_field}")
+        subs.append(sub)
+    names = iter(titled(recs, target, subs))
+    return [None if row.get(col.path) is None else next(names) for row in rows]
 
 
 def doc_status_column(entity: Entity, spec: ListSpec) -> bool:
@@ -107,7 +114,11 @@ def page_context(entity: Entity, args: Any) -> dict[str, Any]:
     except ValidationError as problem:
         error = "; ".join(p.message for p in problem.problems)
     for row in rows:
-        row["_titles"] = {c.path: link_title(row, c) for c in spec.columns if c.field.is_link}
+        row["_titles"] = {}
+    for col in spec.columns:
+        if col.field.is_link:
+            for row, shown in zip(rows, link_cells(recs, rows, col), strict=True):
+                row["_titles"][col.path] = shown
     keep = {k: v for k, v in args.items() if k not in ("after", "n") and v}
     next_url = None
     if page_next:
@@ -201,12 +212,13 @@ def lookup(entity: str) -> Any:
     q = q.strip()[:200]
     target = request.args.get("target", "")
     fields = ["id", "name"] + ([e.title_field] if e.title_field else [])
+    recs = records()
     try:
-        page = records().list(e.name, search=q or None, limit=10, fields=fields)
+        page = recs.list(e.name, search=q or None, limit=10, fields=fields)
         rows = page.rows
     except YitiError:
         rows = []
-    options = [(row["id"], record_title(e, row)) for row in rows]
+    options = list(zip((row["id"] for row in rows), titled(recs, e, rows), strict=True))
     return render("ui/_lookup.html", options=options, target=target,
                   entity_label=label_text(e.label, current_language()))
 
