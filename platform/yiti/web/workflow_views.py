@@ -39,6 +39,7 @@ from werkzeug.exceptions import HTTPException
 
 from yiti.definitions.model import label_text
 from yiti.errors import FieldProblem, ValidationError, YitiError
+from yiti.web.api.inputs import check_input
 from yiti.web.api.problems import from_error, from_http
 from yiti.web.api.records import (
     PreconditionRequired,
@@ -57,6 +58,7 @@ from yiti.workflow import Workflows, inbox, install
 REQUEST_KEYS = ("comment", "to", "version")
 
 api = Blueprint("workflow_api", __name__, url_prefix="/api/v1")
+api.before_request(check_input)  # bad input refused by name, not a 500
 pages = Blueprint("workflow", __name__, url_prefix="/workflow",
                   template_folder=str(THEME_TEMPLATES))
 

@@ -17,13 +17,14 @@ from yiti.errors import Conflict, FieldProblem, NotFound, ValidationError, YitiE
 from yiti.permissions.policy import Actor
 from yiti.web.api.blueprint import bp
 from yiti.web.api.idempotency import idempotent
+from yiti.web.api.inputs import MAX_ID
 from yiti.web.api.params import parse_list_args
 from yiti.web.api.serialize import etag, json_response, jsonable
 from yiti.web.app import current_site
 from yiti.web.auth import current_actor
 
 COUNT_CAP = 10_000
-_ETAG = re.compile(r'^"v(\d+)"$')
+_ETAG = re.compile(r'^"v([0-9]{1,19})"$')
 #: Writes made with ``If-Match: *`` are tried this many times over the current version.
 ANY_VERSION_TRIES = 5
 
@@ -94,16 +95,19 @@ def expected_version(body: Mapping[str, Any] | None = None) -> int | None:
                                                 "matches; send the ETag as returned, like "
                                                 "\"v3\"", "invalid")])
         match = _ETAG.match(tag)
-        if not match:
+        if not match or int(match.group(1)) > MAX_ID:
             raise ValidationError([FieldProblem("If-Match", "must be an ETag this API "
                                                 "returned, like \"v3\"", "invalid")])
         return int(match.group(1))
     if body is not None and body.get("version") is not None:
-        try:
-            return int(body["version"])
-        except (TypeError, ValueError):
-            raise ValidationError([FieldProblem("version", "must be a whole number",
-                                                "type")]) from None
+        version = body["version"]
+        if isinstance(version, str) and version.isascii() and version.isdigit():
+            version = int(version)
+        if isinstance(version, bool) or not isinstance(version, int) or not (
+                0 <= version <= MAX_ID):
+            raise ValidationError([FieldProblem("version", "must be a whole number (the "
+                                                "record's version)", "type")])
+        return version
     raise PreconditionRequired("send If-Match with the record's ETag (or 'version' in the "
                                "body), so a stale change is refused instead of "
                                "overwriting someone else's")
