@@ -4,6 +4,7 @@ with a problem naming what is at fault (404, 400 or 422), never a 500."""
 
 from __future__ import annotations
 
+import base64
 import io
 
 import pytest
@@ -161,3 +162,33 @@ def test_an_idempotency_key_with_control_characters_is_refused(client: FlaskClie
     made = client.post("/api/v1/contact", json={"full_name": "Ann", "email": "a@x.cn"},
                        headers={**auth, "Idempotency-Key": "order 7 ÿ"})
     assert made.status_code == 201, made.json
+
+
+def cursor(text: str) -> str:
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize("forged", [
+    '[{"d":"1e999999999"},1]', '[{"d":"NaN"},1]', f'[{{"d":"1"}},{2**64}]', '["\\ud800",1]',
+    '["a\\u0000",1]', '[{"d":"1"},1e400]', '[{"d":"1"},"1"]', '[[' * 3000, '[true,1]'])
+def test_a_forged_cursor_is_refused_at_after(client: FlaskClient, make_user, library,
+                                             forged: str) -> None:
+    auth = make_user("lib", "Librarian")
+    first = client.get("/api/v1/contact?limit=1&sort=-credit_limit", headers=auth)
+    assert first.status_code == 200 and first.json["next"], first.json
+    body = problem(client.get(f"/api/v1/contact?limit=1&sort=-credit_limit&after="
+                              f"{cursor(forged)}", headers=auth), 422)
+    assert fields(body) == {"after"}
+    # the cursor the list gave still pages on
+    assert client.get(f"/api/v1/contact?limit=1&sort=-credit_limit&after="
+                      f"{first.json['next']}", headers=auth).status_code == 200
+
+
+def test_an_infinite_link_in_a_filter_is_refused(client: FlaskClient, make_user) -> None:
+    auth = make_user("lib", "Librarian")
+    body = problem(client.get('/api/v1/contact?filters=[["group","in",[1e400]]]',
+                              headers=auth), 422)
+    assert body["errors"][0]["field"].startswith("filters")
+    body = problem(client.post("/api/v1/contact", data='{"full_name": "x", "group": 1e400}',
+                               headers=auth, content_type="application/json"), 422)
+    assert fields(body) == {"group"}
