@@ -192,3 +192,31 @@ def test_an_infinite_link_in_a_filter_is_refused(client: FlaskClient, make_user)
     body = problem(client.post("/api/v1/contact", data='{"full_name": "x", "group": 1e400}',
                                headers=auth, content_type="application/json"), 422)
     assert fields(body) == {"group"}
+
+
+@pytest.mark.parametrize("action", ["submit", "cancel", "amend"])
+def test_a_transition_of_an_entity_that_has_none_is_404(client: FlaskClient, make_user,
+                                                        library, action: str) -> None:
+    """As the OpenAPI document says: no such endpoint (was a 422 naming no field)."""
+    auth = make_user("lib", "Librarian")
+    response = client.post(f"/api/v1/contact/{library['c1']}/{action}",
+                           headers={**auth, "If-Match": "*"})
+    assert "not submittable" in problem(response, 404)["detail"]
+    # no one signed in: refused before anything is said of the entity
+    assert client.post(f"/api/v1/contact/{library['c1']}/{action}").status_code in (401, 403)
+
+
+def test_a_method_a_path_does_not_take_is_405_with_allow(client: FlaskClient,
+                                                         make_user) -> None:
+    """Not a 404 for an entity named ``_files`` or ``approvals`` (an API fuzzer's
+    "wrong response to undeclared method" and "Allow header mismatch")."""
+    auth = make_user("lib", "Librarian")
+    for method, path in (("PATCH", "/api/v1/_files/1"), ("DELETE", "/api/v1/_files/1"),
+                         ("POST", "/api/v1/approvals"), ("PUT", "/api/v1/approvals/count"),
+                         ("POST", "/api/v1/openapi.json")):
+        response = client.open(path, method=method, headers=auth)
+        assert problem(response, 405)["code"] == "method_not_allowed", (method, path)
+        assert set(response.headers["Allow"].split(", ")) <= {"GET", "HEAD", "OPTIONS"}
+    allow = client.options("/api/v1/_files/1", headers=auth).headers["Allow"]
+    assert set(allow.split(", ")) == {"GET", "HEAD", "OPTIONS"}
+    assert problem(client.get("/api/v1/_nothing", headers=auth), 404)["code"] == "not_found"

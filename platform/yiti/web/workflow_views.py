@@ -88,7 +88,7 @@ def api_http_error(error: HTTPException) -> Response:
     return from_http(error)
 
 
-@api.post("/<entity>/<ident>/actions/<action>")
+@api.post("/<entity:entity>/<ident>/actions/<action>")
 def act(entity: str, ident: str, action: str) -> Response:
     ent = entity_or_404(entity)
     actor = current_actor()
@@ -108,7 +108,7 @@ def act(entity: str, ident: str, action: str) -> Response:
     return record_response(ent, record, actor)
 
 
-@api.get("/<entity>/<ident>/workflow")
+@api.get("/<entity:entity>/<ident>/workflow")
 def record_workflow(entity: str, ident: str) -> Response:
     ent = entity_or_404(entity)
     return json_response(panel(ent.name, current_site().records(current_actor())

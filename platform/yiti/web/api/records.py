@@ -115,7 +115,7 @@ def expected_version(body: Mapping[str, Any] | None = None) -> int | None:
 
 # -- lists and creation ----------------------------------------------------------------
 
-@bp.get("/<entity>")
+@bp.get("/<entity:entity>")
 def collection(entity: str) -> Response:
     ent = entity_or_404(entity)
     actor = current_actor()
@@ -139,7 +139,7 @@ def collection(entity: str) -> Response:
     return json_response(body, headers=headers)
 
 
-@bp.post("/<entity>")
+@bp.post("/<entity:entity>")
 def create(entity: str) -> Response:
     ent = entity_or_404(entity)
     actor = current_actor()
@@ -154,7 +154,7 @@ def create(entity: str) -> Response:
 
 # -- one record --------------------------------------------------------------------------
 
-@bp.get("/<entity>/<ident>")
+@bp.get("/<entity:entity>/<ident>")
 def record(entity: str, ident: str) -> Response:
     ent = entity_or_404(entity)
     actor = current_actor()
@@ -165,12 +165,12 @@ def record(entity: str, ident: str) -> Response:
     return record_response(ent, found, actor)
 
 
-@bp.patch("/<entity>/<ident>")
+@bp.patch("/<entity:entity>/<ident>")
 def patch(entity: str, ident: str) -> Response:
     return _update(entity, ident, replace=False)
 
 
-@bp.put("/<entity>/<ident>")
+@bp.put("/<entity:entity>/<ident>")
 def put(entity: str, ident: str) -> Response:
     return _update(entity, ident, replace=True)
 
@@ -216,7 +216,7 @@ def _values(ent: Entity, actor: Actor, body: Mapping[str, Any], old: Mapping[str
     return values
 
 
-@bp.delete("/<entity>/<ident>")
+@bp.delete("/<entity:entity>/<ident>")
 def delete(entity: str, ident: str) -> Response:
     ent = entity_or_404(entity)
     actor = current_actor()
@@ -233,10 +233,12 @@ def delete(entity: str, ident: str) -> Response:
     raise AssertionError("unreachable")
 
 
-@bp.post("/<entity>/<ident>/<any(submit, cancel, amend):action>")
+@bp.post("/<entity:entity>/<ident>/<any(submit, cancel, amend):action>")
 def transition(entity: str, ident: str, action: str) -> Response:
     ent = entity_or_404(entity)
     actor = current_actor()
+    if not ent.submittable:  # no such endpoint (the OpenAPI document lists none)
+        raise NotFound(f"{entity} records are not submittable: there is no /{action}")
     records = current_site().records(actor)
     if action == "amend":
         def run() -> Response:
@@ -251,7 +253,7 @@ def transition(entity: str, ident: str, action: str) -> Response:
     return record_response(ent, method(ent.name, ident, version=version), actor)
 
 
-@bp.get("/<entity>/<ident>/history")
+@bp.get("/<entity:entity>/<ident>/history")
 def history(entity: str, ident: str) -> Response:
     ent = entity_or_404(entity)
     actor = current_actor()
