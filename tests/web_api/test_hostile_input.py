@@ -220,3 +220,16 @@ def test_a_method_a_path_does_not_take_is_405_with_allow(client: FlaskClient,
     allow = client.options("/api/v1/_files/1", headers=auth).headers["Allow"]
     assert set(allow.split(", ")) == {"GET", "HEAD", "OPTIONS"}
     assert problem(client.get("/api/v1/_nothing", headers=auth), 404)["code"] == "not_found"
+
+
+def test_a_body_over_the_limit_is_413(client: FlaskClient, make_user) -> None:
+    from yiti.web.api.inputs import MAX_BODY
+
+    auth = make_user("lib", "Librarian")
+    big = b'{"full_name": "' + b"a" * MAX_BODY + b'"}'
+    response = client.post("/api/v1/contact", data=big, headers=auth,
+                           content_type="application/json")
+    assert problem(response, 413)["code"] == "too_large"
+    response = client.post("/api/v1/expense_claim/1/actions/submit", data=big,
+                           headers=auth, content_type="application/json")
+    assert problem(response, 413)["code"] == "too_large"

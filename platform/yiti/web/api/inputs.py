@@ -1,8 +1,10 @@
 """Checks every ``/api/v1`` request gets before its view runs, so input no database or
 parser can take is refused at its name (a 400, 404 or 422) instead of failing as a 500:
 
-- a body that cannot be read (a broken chunked encoding): ``400``;
-- NUL characters in the query or the body (PostgreSQL refuses them in text): ``422``;
+- a body that cannot be read (a broken chunked encoding): ``400``; one over
+  :data:`MAX_BODY` (a file upload excepted, which has its own bound): ``413``;
+- NUL characters in the query, in a JSON body's text or a form body (PostgreSQL refuses
+  them in text): ``422`` at the field (a file's bytes may hold any);
 - JSON nested too deeply to parse: ``422`` at ``body``;
 - text holding a lone UTF-16 surrogate (``"\\ud800"``, which no database can store):
   ``422`` at the field holding it;
@@ -16,13 +18,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import request
-from werkzeug.exceptions import BadRequest
+from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 
 from yiti.errors import FieldProblem, NotFound, ValidationError
 from yiti.web.auth import current_actor
 
 #: The largest id (and version) a 64-bit integer column holds.
 MAX_ID = 2**63 - 1
+
+#: The largest body of a request other than a file upload (413 ``too_large`` beyond).
+MAX_BODY = 16 * 1024 * 1024
 
 #: How deep a JSON body may nest (objects and lists); Python's parser gives up near 1000.
 MAX_DEPTH = 64
@@ -36,11 +41,19 @@ def check_input() -> None:
             raise NotFound(f"no record {str(value)[:40]!r}")
     if b"%00" in request.query_string or b"\x00" in request.query_string:
         raise _refused("query", "must not contain NUL characters", "nul")
+    if request.endpoint != "api.upload_file":  # which bounds its own (docs/api.md, Files)
+        request.max_content_length = MAX_BODY
+    if request.mimetype == "multipart/form-data":
+        return  # a file's bytes are its own, NUL and all: read (bounded) by the view
     try:
         data = request.get_data(cache=True)
+    except RequestEntityTooLarge:
+        raise RequestEntityTooLarge(f"a request body may have at most "
+                                    f"{MAX_BODY // (1024 * 1024)} MB") from None
     except (OSError, ValueError):  # a broken chunked body, a connection cut short
         raise BadRequest("the request body could not be read") from None
-    if b"\x00" in data or b"\\u0000" in data:
+    if request.mimetype == "application/x-www-form-urlencoded" and (
+            b"\x00" in data or b"%00" in data):
         raise _refused("body", "must not contain NUL characters", "nul")
     if data and request.is_json:
         try:
