@@ -324,7 +324,7 @@ def parse_reference(value: Any) -> int:
         raise ValueProblem("must be a record id", "type")
     try:
         ident = int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: infinity
         raise ValueProblem("must be a record id", "type") from None
     if ident <= 0 or ident >= 2**63:
         raise ValueProblem("must be a record id", "type")

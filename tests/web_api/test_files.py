@@ -184,3 +184,16 @@ def test_the_openapi_document_lists_the_file_routes(doc: dict) -> None:
             "/api/v1/_files/{file_id}/content"} <= set(doc["paths"])
     assert "multipart/form-data" in doc["paths"]["/api/v1/_files"]["post"]["requestBody"][
         "content"]
+
+
+def test_a_binary_file_with_nul_bytes_is_kept_byte_for_byte(client: FlaskClient, make_user,
+                                                            library) -> None:
+    """A real PNG, JPEG or PDF holds NUL bytes: the check refusing NUL in text must not
+    read a file's bytes (every binary upload was a 422 'body: must not contain NUL')."""
+    cal = make_user("cal", "Clerk", group="G1")
+    data = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4
+    made = upload(client, cal, data)
+    assert made.status_code == 201, made.json
+    assert made.json["size"] == len(data)
+    response, body = download(client, made.json["url"], cal)
+    assert response.status_code == 200 and body == data

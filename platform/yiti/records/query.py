@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -428,8 +429,8 @@ def decode_cursor(cursor: str, keys: list[tuple[Any, bool]]) -> list[Any]:
         raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         if not isinstance(raw, list) or len(raw) != len(keys):
             raise ValueError
-        return [_from_json(v, col) for v, (col, _) in zip(raw, keys, strict=True)]
-    except (ValueError, TypeError, ArithmeticError):
+        return [_fits(_from_json(v, col), col) for v, (col, _) in zip(raw, keys, strict=True)]
+    except (ValueError, TypeError, ArithmeticError, RecursionError):
         raise ValidationError([FieldProblem("after", "is not a cursor from this list",
                                             "cursor")]) from None
 
@@ -441,6 +442,36 @@ def _jsonable(value: Any) -> Any:
         return {"t": value.isoformat()}
     if isinstance(value, dt.date):
         return {"D": value.isoformat()}
+    return value
+
+
+def _fits(value: Any, col: Any) -> Any:
+    """``value`` if its sort column can be compared with it in every database, else
+    ValueError: a tampered cursor is refused at ``after``, never sent to fail there (a
+    NUL or lone surrogate in text, a number beyond 64 bits or the column's digits)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError
+        value.encode("utf-8")  # a lone surrogate: UnicodeEncodeError, a ValueError
+    try:
+        expected = col.type.python_type
+    except (AttributeError, NotImplementedError):
+        expected = None
+    if expected is float:
+        expected = (int, float)
+    if expected is not None and not isinstance(value, expected):
+        raise ValueError
+    if isinstance(value, int) and not -(2**63) <= value < 2**63:
+        raise ValueError
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError
+    if isinstance(value, Decimal):
+        precision, scale = getattr(col.type, "precision", None), getattr(col.type, "scale", 0)
+        if not value.is_finite() or (precision and abs(value) >= Decimal(10) ** (
+                precision - (scale or 0))):
+            raise ValueError
     return value
 
 

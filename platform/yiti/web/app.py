@@ -13,7 +13,7 @@ from pathlib import Path
 
 from flask import Flask, current_app
 from werkzeug.middleware.proxy_fix import ProxyFix
-from werkzeug.routing import IntegerConverter
+from werkzeug.routing import BaseConverter, IntegerConverter
 
 from yiti.config import Settings, from_env
 from yiti.site import Site
@@ -42,12 +42,24 @@ class IdConverter(IntegerConverter):
         super().__init__(url_map, *args, **kwargs)  # type: ignore[arg-type]
 
 
+class EntityConverter(BaseConverter):
+    """``<entity:...>`` in the API's routes: a name an entity can have (metadata's name
+    pattern), other than the API's own paths (``approvals``; ``_files``, ``_me`` and
+    ``openapi.json`` fail the pattern). So ``PATCH /api/v1/_files/1`` or
+    ``POST /api/v1/approvals`` is a 405 naming the methods there are, not a 404 for an
+    entity called ``_files``."""
+
+    regex = r"(?!approvals$)[a-z][a-z0-9_]{0,62}"
+    part_isolating = True
+
+
 def create_app(settings: Settings | None = None, *, site: Site | None = None) -> Flask:
     settings = settings or (site.settings if site else from_env())
     site = site or Site(settings)
     app = Flask("yiti", template_folder=str(Path(__file__).parent / "templates"),
                 static_folder=None)
     app.url_map.converters["int"] = IdConverter  # before any route is added
+    app.url_map.converters["entity"] = EntityConverter
     app.config["SECRET_KEY"] = settings.secret_key or _instance_secret(settings)
     app.config["YITI_SETTINGS"] = settings
     app.extensions["yiti"] = site

@@ -30,6 +30,7 @@ from werkzeug.exceptions import HTTPException
 
 from yiti.errors import FieldProblem, Forbidden, ValidationError, YitiError
 from yiti.permissions.policy import Actor
+from yiti.web.api.inputs import check_input
 from yiti.web.api.problems import from_error, from_http
 from yiti.web.api.serialize import json_response
 from yiti.web.app import current_site
@@ -44,6 +45,7 @@ from yiti.workflow import install
 FIELDS = ("from_user", "to_user", "starts", "ends", "reason")
 
 api = Blueprint("delegation_api", __name__, url_prefix="/api/v1/approvals/delegations")
+api.before_request(check_input)  # bad input refused by name, not a 500
 pages = Blueprint("delegations", __name__, url_prefix="/workflow/delegations",
                   template_folder=str(THEME_TEMPLATES))
 

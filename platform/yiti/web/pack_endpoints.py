@@ -38,8 +38,9 @@ from yiti.errors import (
 from yiti.extensions import marked, marked_in
 from yiti.permissions.rules import ADMINISTRATOR
 from yiti.site import Site
-from yiti.web.api.blueprint import engine_error, http_error, no_store, refuse_nul
+from yiti.web.api.blueprint import engine_error, http_error, no_store
 from yiti.web.api.idempotency import idempotent
+from yiti.web.api.inputs import check_input
 from yiti.web.api.problems import problem
 from yiti.web.api.serialize import json_response
 from yiti.web.app import current_site
@@ -96,7 +97,7 @@ def init_app(app: Flask) -> None:
     """Mount every pack endpoint of the app's site (a blueprint per app)."""
     site: Site = app.extensions["yiti"]
     bp = Blueprint("pack_endpoints", __name__, url_prefix=PREFIX)
-    bp.before_request(refuse_nul)
+    bp.before_request(check_input)
     bp.after_request(no_store)
     bp.register_error_handler(YitiError, engine_error)
     bp.register_error_handler(HTTPException, http_error)

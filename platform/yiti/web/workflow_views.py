@@ -39,6 +39,7 @@ from werkzeug.exceptions import HTTPException
 
 from yiti.definitions.model import label_text
 from yiti.errors import FieldProblem, ValidationError, YitiError
+from yiti.web.api.inputs import check_input
 from yiti.web.api.problems import from_error, from_http
 from yiti.web.api.records import (
     PreconditionRequired,
@@ -57,6 +58,7 @@ from yiti.workflow import Workflows, inbox, install
 REQUEST_KEYS = ("comment", "to", "version")
 
 api = Blueprint("workflow_api", __name__, url_prefix="/api/v1")
+api.before_request(check_input)  # bad input refused by name, not a 500
 pages = Blueprint("workflow", __name__, url_prefix="/workflow",
                   template_folder=str(THEME_TEMPLATES))
 
@@ -86,7 +88,7 @@ def api_http_error(error: HTTPException) -> Response:
     return from_http(error)
 
 
-@api.post("/<entity>/<ident>/actions/<action>")
+@api.post("/<entity:entity>/<ident>/actions/<action>")
 def act(entity: str, ident: str, action: str) -> Response:
     ent = entity_or_404(entity)
     actor = current_actor()
@@ -106,7 +108,7 @@ def act(entity: str, ident: str, action: str) -> Response:
     return record_response(ent, record, actor)
 
 
-@api.get("/<entity>/<ident>/workflow")
+@api.get("/<entity:entity>/<ident>/workflow")
 def record_workflow(entity: str, ident: str) -> Response:
     ent = entity_or_404(entity)
     return json_response(panel(ent.name, current_site().records(current_actor())

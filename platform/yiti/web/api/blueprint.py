@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response
 from werkzeug.exceptions import HTTPException
 
 from yiti.errors import YitiError
-from yiti.web.api.problems import field_error, from_error, from_http
+from yiti.web.api.inputs import check_input
+from yiti.web.api.problems import from_error, from_http
 from yiti.web.auth.views import THEME_TEMPLATES
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1", template_folder=str(THEME_TEMPLATES))
 
 
-@bp.before_request
-def refuse_nul() -> None:
-    """NUL characters are never valid text (PostgreSQL refuses them): a 422, not a 500."""
-    if b"%00" in request.query_string or b"\x00" in request.query_string:
-        raise field_error("query", "must not contain NUL characters", "nul")
-    data = request.get_data(cache=True)
-    if b"\x00" in data or b"\\u0000" in data:
-        raise field_error("body", "must not contain NUL characters", "nul")
+#: Before every view: unreadable, NUL-holding, too deep or invalid-Unicode input and ids no
+#: record can have are refused at their name, never a 500 (yiti.web.api.inputs).
+bp.before_request(check_input)
 
 
 @bp.errorhandler(YitiError)

@@ -55,6 +55,9 @@ def idempotent(site: Site, user: str, run: Callable[[], Response]) -> Response:
         return run()
     if len(key) > 255:
         raise ValidationError([FieldProblem(HEADER, "at most 255 characters", "too_long")])
+    if not key.isprintable():  # a NUL is refused by PostgreSQL: a 500, not a retry
+        raise ValidationError([FieldProblem(HEADER, "must be printable text, without "
+                                            "control characters", "invalid")])
     t = site.tables["yiti_idempotency"]
     digest = request_hash()
     now = dt.datetime.now(dt.UTC)

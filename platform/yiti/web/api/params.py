@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from yiti.errors import FieldProblem, ValidationError, did_you_mean
+from yiti.web.api.inputs import MAX_ID, text_problem
 
 OPS = {
     "eq": "=", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">=", "in": "in",
@@ -71,9 +72,12 @@ def parse_list_args(args: Any) -> ListQuery:
     if raw:
         try:
             extra = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):
             extra = None
-        if not isinstance(extra, (list, Mapping)):
+        bad = text_problem(extra, "filters")
+        if bad is not None:
+            problems.append(bad)
+        elif not isinstance(extra, (list, Mapping)):
             problems.append(FieldProblem("filters", "must be a JSON list of "
                                          "[field, op, value]", "invalid"))
         elif isinstance(extra, Mapping):
@@ -92,9 +96,14 @@ def parse_list_args(args: Any) -> ListQuery:
     for name in ("limit", "offset"):
         if args.get(name) is not None:
             try:
-                setattr(query, name, int(args[name]))
+                number = int(args[name])
             except ValueError:
                 problems.append(FieldProblem(name, "must be a whole number", "type"))
+                continue
+            if abs(number) > MAX_ID:  # no database takes it; the service checks the rest
+                problems.append(FieldProblem(name, f"must be at most {MAX_ID}", "range"))
+                continue
+            setattr(query, name, number)
     query.after = args.get("after") or None
     query.search = args.get("q") or None
     if args.get("fields"):

@@ -44,8 +44,10 @@ def problem(status: int, code: str, title: str | None = None, detail: str | None
         "code": code,
         "errors": errors or [],
     }
-    response = Response(json.dumps(body, ensure_ascii=False), status=status,
-                        mimetype=MEDIA_TYPE)
+    # a message may quote the request's own text, lone surrogates and all: replaced, so
+    # the refusal itself never fails to encode
+    response = Response(json.dumps(body, ensure_ascii=False).encode("utf-8", "replace"),
+                        status=status, mimetype=MEDIA_TYPE)
     for key, value in (headers or {}).items():
         response.headers[key] = value
     return response

@@ -17,13 +17,14 @@ from yiti.errors import Conflict, FieldProblem, NotFound, ValidationError, YitiE
 from yiti.permissions.policy import Actor
 from yiti.web.api.blueprint import bp
 from yiti.web.api.idempotency import idempotent
+from yiti.web.api.inputs import MAX_ID
 from yiti.web.api.params import parse_list_args
 from yiti.web.api.serialize import etag, json_response, jsonable
 from yiti.web.app import current_site
 from yiti.web.auth import current_actor
 
 COUNT_CAP = 10_000
-_ETAG = re.compile(r'^"v(\d+)"$')
+_ETAG = re.compile(r'^"v([0-9]{1,19})"$')
 #: Writes made with ``If-Match: *`` are tried this many times over the current version.
 ANY_VERSION_TRIES = 5
 
@@ -94,16 +95,19 @@ def expected_version(body: Mapping[str, Any] | None = None) -> int | None:
                                                 "matches; send the ETag as returned, like "
                                                 "\"v3\"", "invalid")])
         match = _ETAG.match(tag)
-        if not match:
+        if not match or int(match.group(1)) > MAX_ID:
             raise ValidationError([FieldProblem("If-Match", "must be an ETag this API "
                                                 "returned, like \"v3\"", "invalid")])
         return int(match.group(1))
     if body is not None and body.get("version") is not None:
-        try:
-            return int(body["version"])
-        except (TypeError, ValueError):
-            raise ValidationError([FieldProblem("version", "must be a whole number",
-                                                "type")]) from None
+        version = body["version"]
+        if isinstance(version, str) and version.isascii() and version.isdigit():
+            version = int(version)
+        if isinstance(version, bool) or not isinstance(version, int) or not (
+                0 <= version <= MAX_ID):
+            raise ValidationError([FieldProblem("version", "must be a whole number (the "
+                                                "record's version)", "type")])
+        return version
     raise PreconditionRequired("send If-Match with the record's ETag (or 'version' in the "
                                "body), so a stale change is refused instead of "
                                "overwriting someone else's")
@@ -111,7 +115,7 @@ def expected_version(body: Mapping[str, Any] | None = None) -> int | None:
 
 # -- lists and creation ----------------------------------------------------------------
 
-@bp.get("/<entity>")
+@bp.get("/<entity:entity>")
 def collection(entity: str) -> Response:
     ent = entity_or_404(entity)
     actor = current_actor()
@@ -135,7 +139,7 @@ def collection(entity: str) -> Response:
     return json_response(body, headers=headers)
 
 
-@bp.post("/<entity>")
+@bp.post("/<entity:entity>")
 def create(entity: str) -> Response:
     ent = entity_or_404(entity)
     actor = current_actor()
@@ -150,7 +154,7 @@ def create(entity: str) -> Response:
 
 # -- one record --------------------------------------------------------------------------
 
-@bp.get("/<entity>/<ident>")
+@bp.get("/<entity:entity>/<ident>")
 def record(entity: str, ident: str) -> Response:
     ent = entity_or_404(entity)
     actor = current_actor()
@@ -161,12 +165,12 @@ def record(entity: str, ident: str) -> Response:
     return record_response(ent, found, actor)
 
 
-@bp.patch("/<entity>/<ident>")
+@bp.patch("/<entity:entity>/<ident>")
 def patch(entity: str, ident: str) -> Response:
     return _update(entity, ident, replace=False)
 
 
-@bp.put("/<entity>/<ident>")
+@bp.put("/<entity:entity>/<ident>")
 def put(entity: str, ident: str) -> Response:
     return _update(entity, ident, replace=True)
 
@@ -212,7 +216,7 @@ def _values(ent: Entity, actor: Actor, body: Mapping[str, Any], old: Mapping[str
     return values
 
 
-@bp.delete("/<entity>/<ident>")
+@bp.delete("/<entity:entity>/<ident>")
 def delete(entity: str, ident: str) -> Response:
     ent = entity_or_404(entity)
     actor = current_actor()
@@ -229,10 +233,12 @@ def delete(entity: str, ident: str) -> Response:
     raise AssertionError("unreachable")
 
 
-@bp.post("/<entity>/<ident>/<any(submit, cancel, amend):action>")
+@bp.post("/<entity:entity>/<ident>/<any(submit, cancel, amend):action>")
 def transition(entity: str, ident: str, action: str) -> Response:
     ent = entity_or_404(entity)
     actor = current_actor()
+    if not ent.submittable:  # no such endpoint (the OpenAPI document lists none)
+        raise NotFound(f"{entity} records are not submittable: there is no /{action}")
     records = current_site().records(actor)
     if action == "amend":
         def run() -> Response:
@@ -247,7 +253,7 @@ def transition(entity: str, ident: str, action: str) -> Response:
     return record_response(ent, method(ent.name, ident, version=version), actor)
 
 
-@bp.get("/<entity>/<ident>/history")
+@bp.get("/<entity:entity>/<ident>/history")
 def history(entity: str, ident: str) -> Response:
     ent = entity_or_404(entity)
     actor = current_actor()
