@@ -147,16 +147,19 @@ def test_formula_strftime_width_flags_build_nothing_big() -> None:
     assert len(evaluate("today().strftime('%999999999Y')")) < 1000
 
 
-@pytest.mark.xfail(strict=True, reason="formulas have no CPU bound yet: builtins calling a "
-                   "helper per item (min(range(99999), key=format_number)) spend ~0.7 s "
-                   "each, uncharged; a 4,000-character formula holds ~90 of them (a minute "
-                   "of a web worker). Another engineer is adding a step/CPU budget.")
 def test_formula_cpu_bomb_is_bounded() -> None:
+    # Builtins calling a helper per item (min(range(99999), key=format_number)) spend ~0.7 s
+    # each, uncharged by the memory budget; a 4,000-character formula holds ~90 of them.
+    # The formula CPU limit (YITI_FORMULA_CPU_SECONDS) must stop it.
     started = time.perf_counter()
-    try:
-        evaluate(" + ".join(["min(range(99999), key=format_number)"] * 2), NAMES)
-    except ExpressionError:
-        pass
+    refused(" + ".join(["min(range(99999), key=format_number)"] * 2), "cpu_limit")
+    assert time.perf_counter() - started < 0.5
+
+
+def test_formula_hash_flood_through_update_is_refused_before_hashing() -> None:
+    # One C-level step: a CPU timer can only fire after it; refused before it instead.
+    started = time.perf_counter()
+    refused("set().update(range(0, 99999 * (2**61 - 1), 2**61 - 1))", "size_limit")
     assert time.perf_counter() - started < 0.5
 
 
