@@ -414,9 +414,28 @@ def to_json(value: Any) -> Any:
     """A stored value as JSON data: Decimal as a plain decimal string (never exponent
     form: a zero of scale 8 is ``0.00000000``, not ``0E-8``), dates in ISO 8601."""
     if isinstance(value, Decimal):
-        return format(value, "f")
+        return decimal_text(value)
     if isinstance(value, dt.datetime):
         return value.isoformat()
     if isinstance(value, dt.date):
         return value.isoformat()
     return value
+
+
+#: Characters of a decimal written out in full; past them it is written in exponent
+#: notation. A stored number has a few dozen digits, but a script's result or a formula's
+#: value may be ``decimal("1e999999999")``: written out, a billion zeros (gigabytes in the
+#: web process for one answer).
+MAX_PLAIN_DECIMAL = 100
+
+
+def decimal_text(value: Decimal) -> str:
+    """``value`` as a plain decimal string (``0.00000000``, not ``0E-8``), or in exponent
+    notation when that would be past :data:`MAX_PLAIN_DECIMAL` characters or it is not
+    finite (``NaN``, ``Infinity``)."""
+    if value.is_finite():
+        sign, digits, exponent = value.as_tuple()
+        assert isinstance(exponent, int)
+        if max(len(digits) + exponent, 1) + max(-exponent, 0) <= MAX_PLAIN_DECIMAL:
+            return format(value, "f")
+    return str(value)

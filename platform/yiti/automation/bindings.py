@@ -39,8 +39,10 @@ def _event_hook(definition: Definition) -> Any:
             records = records.site.records(Actor(str(definition.body["run_as"])))
         result = _run(definition, records, doc=_plain(doc), inputs={"event": ctx.event})
         if ctx.event in CHANGING and result.doc is not None:
-            for key in result.changed:
-                doc[key] = result.doc.get(key)
+            site = records.site
+            changes = {key: result.doc.get(key) for key in result.changed}
+            doc.update(_checked_changes(site.model.entities, definition.entity or "", changes,
+                                        site.settings.timezone, definition.name))
 
     run.__name__ = f"script_{definition.name}"
     return run
@@ -88,7 +90,61 @@ def _run(definition: Definition, records: Any, *, doc: dict[str, Any] | None,
 
 
 def _plain(doc: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: ([dict(x) for x in v] if isinstance(v, list) else v) for k, v in doc.items()}
+    return {k: ([dict(x) if isinstance(x, Mapping) else x for x in v] if isinstance(v, list)
+                else v) for k, v in doc.items()}
+
+
+#: Keys of a record a script may not set: the record service keeps them.
+_SYSTEM_KEYS = frozenset(("id", "version", "docstatus", "created_at", "created_by",
+                          "modified_at", "modified_by", "parent", "parent_id", "idx"))
+
+
+def _checked_changes(entities: Mapping[str, Any], entity: str, changes: Mapping[str, Any],
+                     timezone: str, script: str) -> dict[str, Any]:
+    """What a record-event script changed, each value parsed and checked as its field
+    would be from the API: a ``before_save`` script runs after validation, so a value it
+    sets is written as it is (a NaN, a list in an integer field, a text past its length
+    failed in the database, a 500). Refused (422) naming the field; system keys and
+    names that are no field are refused too."""
+    from yiti.errors import FieldProblem, ValidationError
+    from yiti.values import ValueProblem, check_bounds, parse
+
+    model = entities.get(entity)
+    out: dict[str, Any] = {}
+    problems: list[FieldProblem] = []
+
+    def one(owner: Any, key: str, value: Any, where: str, line: bool = False) -> Any:
+        field = owner.fields.get(key) if owner is not None else None
+        if field is None:
+            if key == "name" or line:
+                return value  # the record's name; a line's own keys, as the service reads them
+            why = "it is set by the system" if key in _SYSTEM_KEYS else "no field of the record"
+            problems.append(FieldProblem(where, f"script {script!r} may not set {key!r}: {why}",
+                                         "read_only" if key in _SYSTEM_KEYS else "unknown_field"))
+            return None
+        if field.is_table:
+            if not isinstance(value, list) or not all(isinstance(r, Mapping) for r in value):
+                problems.append(FieldProblem(where, f"script {script!r} set it to something "
+                                             "other than a list of lines", "type"))
+                return None
+            child = entities.get(field.target or "")
+            return [{k: one(child, k, v, f"{where}[{i}].{k}", True) for k, v in row.items()}
+                    for i, row in enumerate(value)]
+        try:
+            parsed = parse(field, value, timezone=timezone)
+            if parsed not in (None, ""):
+                check_bounds(field, parsed)
+            return parsed
+        except ValueProblem as problem:
+            problems.append(FieldProblem(where, f"script {script!r} set it to an invalid "
+                                         f"value: {problem.message}", problem.code))
+            return None
+
+    for key, value in changes.items():
+        out[key] = one(model, key, value, key)
+    if problems:
+        raise ValidationError(problems)
+    return out
 
 
 def check_schedule_payload(build: Any, body: Mapping[str, Any], item: Any) -> None:

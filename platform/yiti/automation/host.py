@@ -6,7 +6,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from yiti.errors import NotFound
+from yiti.errors import FieldProblem, NotFound, ValidationError
 from yiti.records.service import Records
 
 log = logging.getLogger("yiti.scripts")
@@ -27,7 +27,20 @@ class RecordsHost:
 
     def list(self, entity: str, filters: Mapping[str, Any], fields: list[str] | None,
              order_by: str | list[str] | None, limit: int) -> list[Mapping[str, Any]]:
+        # What a script passes arrives as it wrote it: a wrong shape is its mistake (422),
+        # not the server's (dict() of a list of triples, sort keys that are no text: 500).
         sort = [order_by] if isinstance(order_by, str) else order_by
+        problems = []
+        if filters is not None and not isinstance(filters, Mapping):
+            problems.append(FieldProblem("filters", "list_records() takes filters as a "
+                                         "mapping of field to value", "type"))
+        for key, what in ((sort, "order_by"), (fields, "fields")):
+            if key is not None and not (isinstance(key, list)
+                                        and all(isinstance(k, str) for k in key)):
+                problems.append(FieldProblem(what, f"list_records() takes {what} as a list of "
+                                             "field names", "type"))
+        if problems:
+            raise ValidationError(problems)
         page = self.records.list(entity, filters=dict(filters or {}), fields=fields,
                                  sort=sort or None, limit=limit)
         return page.rows

@@ -371,7 +371,25 @@ def _copy_wrappers(limits: Limits) -> dict[str, Callable[[Any, str], Callable[..
 
         return run
 
-    return dict.fromkeys(_COPIES, bind)
+    def update(obj: Any, method: str) -> Callable[..., Any]:
+        # set().update(range(0, n * (2**61 - 1), 2**61 - 1)) hashes as set() would: a
+        # flood of one hash took seconds of the web process, unchecked and uncharged.
+        call = getattr(obj, method)
+
+        def run(*args: Any, **kwargs: Any) -> Any:
+            checked = []
+            for a in args:
+                items = bounded_list(a.items() if isinstance(a, dict) else a, limits)
+                keys = items if isinstance(obj, set) else [
+                    p[0] for p in items if type(p) in (tuple, list) and p]
+                check_hashes(keys, limits)
+                charge(items_bytes(len(items)), f"the result of {method}()")
+                checked.append(items)
+            return call(*checked, **kwargs)
+
+        return run
+
+    return {**dict.fromkeys(_COPIES, bind), "update": update}
 
 
 def _strftime(d: dt.date) -> Callable[[str], str]:

@@ -14,6 +14,8 @@ from typing import Any
 
 from flask import Response
 
+from yiti.values import decimal_text
+
 #: Types that are JSON as they are; checked first, by exact type, since they are most of
 #: a record's values (``isinstance`` against ``Mapping`` is slow for each of them).
 _AS_THEY_ARE = frozenset({str, int, float, bool, type(None)})
@@ -28,7 +30,7 @@ def jsonable(value: Any) -> Any:
     if kind is list:
         return [jsonable(v) for v in value]
     if isinstance(value, Decimal):
-        return format(value, "f")
+        return decimal_text(value)
     if isinstance(value, dt.datetime):
         if value.tzinfo is None:
             value = value.replace(tzinfo=dt.UTC)
