@@ -50,3 +50,30 @@ def test_the_commerce_field_tables_are_what_yiti_fields_prints():
     printed = CliRunner().invoke(main, ["fields", *entities])
     assert printed.exit_code == 0, printed.output
     assert kept == printed.output.rstrip("\n")
+
+
+def test_the_naming_default_is_what_a_record_without_naming_gets(tmp_path: Path) -> None:
+    """docs/definitions.md said a record's name defaults to its id; it is empty (an entity
+    without ``naming`` is named by its creator, if at all) and people see ``#<id>``."""
+    from yiti.site import Site
+    from yiti.testing import settings_for, write_pack
+    from yiti.web.ui.context import record_title
+
+    row = next(line for line in (DOCS / "definitions.md").read_text().splitlines()
+               if line.startswith("| `naming` |"))
+    assert row.split(" | ")[-1].startswith('none: the creator may send a `name`')
+    assert '`"name": null` in the API' in row and "`#<id>`" in row
+
+    modules = tmp_path / "packs"
+    write_pack(modules, "p", {"entities/price.yaml": "entity: price\nfields:\n"
+                                                     "  amount: {type: decimal}\n"})
+    site = Site(settings_for(f"sqlite:///{tmp_path / 'x.db'}", tmp_path, modules=[modules]))
+    try:
+        site.migrate()
+        price = site.records().create("price", {"amount": "2"})
+        named = site.records().create("price", {"amount": "3", "name": "P-3"})
+        assert price["name"] is None and named["name"] == "P-3"
+        entity = site.model.entities["price"]
+        assert record_title(entity, price) == f"#{price['id']}"
+    finally:
+        site.close()

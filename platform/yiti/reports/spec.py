@@ -14,8 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from yiti.definitions.model import Entity, Field, Label, Model
-from yiti.errors import did_you_mean
-from yiti.errors import ValidationError
+from yiti.errors import ValidationError, did_you_mean
 from yiti.records.query import OPERATORS, Binder, field_of
 
 AGGREGATES = ("count", "count_distinct", "sum", "avg", "min", "max")
