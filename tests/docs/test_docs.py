@@ -77,3 +77,14 @@ def test_the_naming_default_is_what_a_record_without_naming_gets(tmp_path: Path)
         assert record_title(entity, price) == f"#{price['id']}"
     finally:
         site.close()
+
+
+def test_every_record_event_the_docs_name_exists():
+    """scripting.md named an ``after_submit`` event that never existed."""
+    import re
+
+    others = {"after_commit", "on_delete", "on_enter", "on_leave", "before_write"}
+    named = {(page.name, name) for page in DOCS.glob("*.md")
+             for name in re.findall(r"`((?:before|after|on)_[a-z_]+)`", page.read_text())}
+    assert sorted((page, name) for page, name in named
+                  if name not in EVENTS and name not in others) == []
