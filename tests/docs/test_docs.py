@@ -88,3 +88,20 @@ def test_every_record_event_the_docs_name_exists():
              for name in re.findall(r"`((?:before|after|on)_[a-z_]+)`", page.read_text())}
     assert sorted((page, name) for page, name in named
                   if name not in EVENTS and name not in others) == []
+
+
+def test_writing_a_pack_says_what_the_worked_examples_hold():
+    """§9 pointed at tests/outsider/ as "a complete example" without saying what is there;
+    it now names each pack's parts, which must exist (and stay named as they change)."""
+    import re
+
+    text = (DOCS / "writing-a-pack.md").read_text()
+    section = text.split("## 9. Test it")[1]
+    root = DOCS.parent
+    for path in re.findall(r"`(tests/outsider/[^`]+)`", section):
+        assert (root / path).exists(), path
+    for pack in ("purchasing_outsider", "aftersales_outsider"):
+        assert f"`tests/outsider/packs/{pack}/`" in section
+    parts = sorted(p.name for p in (root / "tests/outsider/packs/purchasing_outsider").iterdir()
+                   if p.name != "module.yaml" and not p.name.startswith("__"))
+    assert [p for p in parts if f"`{p}/" not in section and f"`{p}`" not in section] == []
