@@ -33,19 +33,23 @@ def test_pack_reports_and_dashboards_run(db_url: str, tmp_path: Path) -> None:
         site.close()
 
 
-def test_check_reports_problems_at_their_lines(tmp_path: Path) -> None:
+def overlay_problems(tmp_path: Path, files: dict[str, str]) -> list[str]:
+    """What checking the example pack finds with ``files`` (path → text) in its overlay."""
     overlay = tmp_path / "overlay"
-    (overlay / "reports").mkdir(parents=True)
-    (overlay / "reports" / "bad.yaml").write_text(
-        "report: bad\nentity: loan_line\n"
+    for path, content in files.items():
+        (overlay / path).parent.mkdir(parents=True, exist_ok=True)
+        (overlay / path).write_text(content)
+    _, problems = build_model([PROJECT_ROOT / "modules"], packs=["example"], overlay=overlay)
+    return [str(p) for p in problems]
+
+
+def test_check_reports_problems_at_their_lines(tmp_path: Path) -> None:
+    text = "\n".join(overlay_problems(tmp_path, {
+        "reports/bad.yaml": "report: bad\nentity: loan_line\n"
         "group_by:\n  - {field: parent.loan_dat, bucket: month}\n  - item.kind\n"
         "measures:\n  - {agg: sum, field: item.kind}\n"
-        "chart: {type: bar, x: nothing}\n")
-    (overlay / "dashboards").mkdir()
-    (overlay / "dashboards" / "d.yaml").write_text(
-        "dashboard: d\nwidgets:\n  - {report: nope}\n")
-    _, problems = build_model([PROJECT_ROOT / "modules"], packs=["example"], overlay=overlay)
-    text = "\n".join(str(p) for p in problems)
+        "chart: {type: bar, x: nothing}\n",
+        "dashboards/d.yaml": "dashboard: d\nwidgets:\n  - {report: nope}\n"}))
     assert "bad.yaml:4: group_by[0]: unknown field 'loan_dat' of 'loan' (did you mean 'loan_date'?)" in text
     assert "bad.yaml:7: measures[0].agg: sum needs a number; 'item.kind' is a select" in text
     assert "chart.x: unknown group 'nothing'" in text
@@ -55,20 +59,15 @@ def test_check_reports_problems_at_their_lines(tmp_path: Path) -> None:
 def test_check_refuses_a_fixed_filter_value_no_run_would_take(tmp_path: Path) -> None:
     # docstatus holds draft / submitted / cancelled, not 0 / 1 / 2: the report and the
     # card would answer 422 on every run, so `yiti check` says so and names the values.
-    overlay = tmp_path / "overlay"
-    (overlay / "reports").mkdir(parents=True)
-    (overlay / "reports" / "submitted.yaml").write_text(
-        "report: submitted\nentity: loan\n"
+    problems = overlay_problems(tmp_path, {
+        "reports/submitted.yaml": "report: submitted\nentity: loan\n"
         "filters:\n  - [docstatus, '=', 1]\n  - [docstatus, in, [submited]]\n"
         "  - [loan_date, '>=', 2026-01-01]\n  - [docstatus, '=', submitted]\n"
-        "group_by: [loan_date]\nmeasures: [{agg: count}]\n")
-    (overlay / "dashboards").mkdir()
-    (overlay / "dashboards" / "d.yaml").write_text(
-        "dashboard: d\nwidgets:\n"
+        "group_by: [loan_date]\nmeasures: [{agg: count}]\n",
+        "dashboards/d.yaml": "dashboard: d\nwidgets:\n"
         "  - {kpi: n, entity: loan, measure: {agg: count}, date: loan_date, "
-        "filters: [[docstatus, 2]]}\n")
-    _, problems = build_model([PROJECT_ROOT / "modules"], packs=["example"], overlay=overlay)
-    text = "\n".join(str(p) for p in problems)
+        "filters: [[docstatus, 2]]}\n"})
+    text = "\n".join(problems)
     assert ("submitted.yaml:4: filters[0]: docstatus 1 is not an option "
             "(choose from draft, submitted, cancelled)") in text
     assert ("submitted.yaml:5: filters[1]: docstatus 'submited' is not an option; "
