@@ -28,6 +28,7 @@ from yiti.permissions.policy import SYSTEM, Actor
 from yiti.permissions.users import users_with_role
 from yiti.records.hooks import EVENTS, MARK, HookContext
 from yiti.records.service import Count, Page, Records
+from yiti.times import site_now
 
 if TYPE_CHECKING:
     from yiti.site import Site
@@ -186,9 +187,7 @@ class EndpointContext:
 
     def now(self) -> dt.datetime:
         """The current time (UTC): the job layer's clock, so tests can move it."""
-        jobs = getattr(self.site, "jobs", None)
-        clock = getattr(jobs, "clock", None)
-        return clock.now() if clock is not None else dt.datetime.now(dt.UTC)
+        return site_now(self.site)
 
     def body_object(self) -> dict[str, Any]:
         """The JSON body as a dict; a 422 naming ``body`` when it is anything else."""
@@ -404,9 +403,7 @@ class PageContext:
 
     def now(self) -> dt.datetime:
         """The current time (UTC): the job layer's clock, so tests can move it."""
-        jobs = getattr(self.site, "jobs", None)
-        clock = getattr(jobs, "clock", None)
-        return clock.now() if clock is not None else dt.datetime.now(dt.UTC)
+        return site_now(self.site)
 
 
 def page(path: str, *, auth: str = "public", cache_seconds: int = 0,

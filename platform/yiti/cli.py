@@ -251,6 +251,22 @@ def user() -> None:
     """Create users and change their passwords and roles."""
 
 
+def _language(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    """``--language`` as one of the site's languages, spelt as the site spells it
+    (``zh-cn`` is ``zh-CN``); a usage error naming them otherwise."""
+    if value is None:
+        return None
+    from yiti.errors import did_you_mean
+    from yiti.web.ui.i18n import LANGUAGES
+
+    for code in LANGUAGES:
+        if code.lower() == value.strip().lower():
+            return code
+    hint = did_you_mean(value, LANGUAGES)
+    raise click.BadParameter(f"{value!r} is not a language of this site; choose from "
+                             f"{', '.join(LANGUAGES)}" + (f" ({hint})" if hint else ""))
+
+
 @user.command("create")
 @click.argument("name")
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
@@ -258,15 +274,18 @@ def user() -> None:
 @click.option("--attr", "attrs", multiple=True, help="key=value for row rules (repeatable).")
 @click.option("--full-name")
 @click.option("--email")
+@click.option("--language", callback=_language,
+              help="The user's language (en, zh-CN): their screens, e-mails and "
+                   "notifications. Default: the browser's, notifications in English.")
 def user_create(name: str, password: str, roles: tuple[str, ...], attrs: tuple[str, ...],
-                full_name: str | None, email: str | None) -> None:
+                full_name: str | None, email: str | None, language: str | None) -> None:
     """Create user NAME (e.g. yiti user create ann --password ... --role Administrator)."""
     from yiti.permissions.users import create_user
 
     attributes = dict(a.split("=", 1) for a in attrs if "=" in a)
     with _open_site() as site:
         create_user(site, name, password, roles=roles, full_name=full_name, email=email,
-                    attributes=attributes)
+                    attributes=attributes, language=language)
     click.echo(f"Created user {name!r} with roles: {', '.join(roles) or '(none)'}.")
 
 

@@ -9,11 +9,21 @@ layer (notifications, e-mails) and reports use them from here, below the web lay
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime, get_timezone_gmt
 
-__all__ = ["local_time", "moment"]
+__all__ = ["local_time", "moment", "site_now"]
+
+
+def site_now(site: Any) -> dt.datetime:
+    """The current time (aware, UTC) by ``site``'s job-layer clock (``site.jobs.clock``),
+    so a test that moves that clock (:class:`yiti.jobs.FakeClock`) moves every ``now()``
+    a pack sees: in jobs, endpoints, pages and hooks. The real clock when no job layer is
+    installed."""
+    clock = getattr(getattr(site, "jobs", None), "clock", None)
+    return clock.now() if clock is not None else dt.datetime.now(dt.UTC)
 
 
 def local_time(value: dt.datetime, tz: str) -> dt.datetime:

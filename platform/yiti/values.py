@@ -303,7 +303,7 @@ def _select_parser(field: Field, timezone: str) -> Convert:
 
     def parse_select(value: Any) -> str:
         if not isinstance(value, str):
-            raise ValueProblem("must be one of the listed options", "type")
+            raise ValueProblem(not_an_option(value, allowed), "type")
         if value not in options:
             raise ValueProblem(not_an_option(value, allowed), "option")
         return value

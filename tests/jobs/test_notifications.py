@@ -106,3 +106,30 @@ def test_analysts_edit_templates_in_a_sandbox(make_site: Callable[..., Site]) ->
     notes.save_template(site, "greeting", "en", "{{ items.append(1) }}", "x")
     with pytest.raises(Exception, match="unsafe|modif|immutable|append"):
         notes.render(site, "greeting", "en", {"items": []})
+
+
+def test_a_user_created_with_a_language_is_notified_in_it(
+        make_site: Callable[..., Site], monkeypatch: pytest.MonkeyPatch) -> None:
+    # `yiti user create --language`, then a notification from a process that never ran a
+    # workflow (a schedule's reminder): the user's language picks the template's text.
+    from click.testing import CliRunner
+
+    from yiti.cli import main
+
+    site = make_site()
+    monkeypatch.setenv("DATABASE_URL", site.settings.database_url)
+    monkeypatch.setenv("YITI_MODULES", str(site.settings.module_paths[0]))
+    monkeypatch.setenv("YITI_PACKS", "jobpack")
+    monkeypatch.setenv("YITI_INSTANCE", str(site.settings.instance_path))
+    create = ["user", "create", "--password", "long enough pass phrase 7"]
+    refused = CliRunner().invoke(main, [*create, "--language", "zh", "ann"])
+    assert refused.exit_code == 2
+    assert "'zh' is not a language of this site; choose from en, zh-CN" in refused.output
+    made = CliRunner().invoke(main, [*create, "--language", "zh-cn", "--email",
+                                     "ann@example.com", "ann"])
+    assert made.exit_code == 0, made.output
+    assert site.jobs.recipient_resolver is None
+    notify(site, "ann", template="greeting", context={"name": "安", "count": 3})
+    [item] = notes.for_user(site, "ann")
+    assert (item["subject"], item["language"], item["email"]) == (
+        "安，你好", "zh-CN", "ann@example.com")

@@ -69,7 +69,8 @@ def test_adding_a_field_adds_a_column_and_keeps_rows(tmp_path, db_url):
     result = site.migrate()
     assert sorted(str(s) for s in result.steps) == [
         "add column item.origin: BIGINT", "add column item.stock: NUMERIC(18, 3)",
-        "add index item.origin"]
+        "add foreign key item: fk_item_origin_item", "add index item.origin"]
+    assert foreign_keys(site, "item") == {("origin", "item")}  # in this migration, not the next
     rows = site.records().list("item").rows
     assert rows[0]["title"] == "Tea" and rows[0]["price"] == Decimal("12.50")
     assert rows[0]["stock"] is None
@@ -241,5 +242,69 @@ def test_search_fields_get_trigram_indexes_on_postgresql(tmp_path, db_url):
         assert "Seq Scan" not in plan
     else:  # SQLite has no trigram indexes: search scans, and nothing is planned
         assert steps == []
+    assert site.migrate().steps == []
+    site.close()
+
+
+#: aaa <-> bbb, aaa -> ccc -> ddd -> aaa and aaa -> aaa: no order creates them inline.
+CYCLE = {"aaa": {"other": "bbb", "ref": "ccc", "parent": "aaa"}, "bbb": {"back": "aaa"},
+         "ccc": {"next": "ddd"}, "ddd": {"first": "aaa"}}
+
+
+def linking(links: dict[str, dict[str, str]]) -> list[str]:
+    """Entity definitions with a title and the link fields ``links`` gives each."""
+    return ["".join([f"entity: {name}\nfields:\n  title: {{type: string}}\n",
+                     *(f"  {f}: {{type: link, entity: {target}}}\n"
+                       for f, target in fields.items())])
+            for name, fields in links.items()]
+
+
+def foreign_keys(site: Site, table: str) -> set[tuple[str, str]]:
+    with site.engine.connect() as conn:
+        return {(fk["constrained_columns"][0], fk["referred_table"])
+                for fk in inspect(conn).get_foreign_keys(table)}
+
+
+def link_them(site: Site) -> None:
+    """Records that point at each other round every cycle, and the links hold."""
+    records = site.records()
+    a = records.create("aaa", {"title": "a"})
+    b = records.create("bbb", {"title": "b", "back": a["id"]})
+    d = records.create("ddd", {"title": "d", "first": a["id"]})
+    c = records.create("ccc", {"title": "c", "next": d["id"]})
+    a = records.update("aaa", a["id"], {"other": b["id"], "ref": c["id"],
+                                        "parent": a["id"]})
+    assert (a["other"], a["ref"], a["parent"]) == (b["id"], c["id"], a["id"])
+
+
+def test_links_in_a_cycle_migrate_on_a_new_database(tmp_path, db_url):
+    site = site_for(tmp_path, db_url, *linking(CYCLE))
+    result = site.migrate()
+    assert {"create table aaa", "create table bbb", "create table ccc",
+            "create table ddd"} <= {str(s) for s in result.steps}
+    if site.engine.dialect.name == "postgresql":  # after the tables; SQLite has them inline
+        assert {str(s) for s in result.steps if s.kind == "add foreign key"} == {
+            "add foreign key aaa: fk_aaa_other_bbb", "add foreign key aaa: fk_aaa_ref_ccc",
+            "add foreign key bbb: fk_bbb_back_aaa", "add foreign key ccc: fk_ccc_next_ddd",
+            "add foreign key ddd: fk_ddd_first_aaa"}
+    assert foreign_keys(site, "aaa") == {("other", "bbb"), ("ref", "ccc"), ("parent", "aaa")}
+    assert foreign_keys(site, "bbb") == {("back", "aaa")}
+    assert foreign_keys(site, "ddd") == {("first", "aaa")}
+    link_them(site)
+    assert site.migrate().steps == []
+    site.close()
+
+
+def test_a_later_migration_closes_a_cycle_between_existing_tables(tmp_path, db_url):
+    site = site_for(tmp_path, db_url, *linking({**CYCLE, "aaa": {"ref": "ccc"}, "ccc": {}}))
+    site.migrate()
+    site.close()
+    site = site_for(tmp_path, db_url, *linking(CYCLE))
+    steps = {str(s) for s in site.migrate().steps}
+    assert {"add column aaa.other: BIGINT", "add column aaa.parent: BIGINT",
+            "add column ccc.next: BIGINT"} <= steps
+    assert foreign_keys(site, "aaa") == {("other", "bbb"), ("ref", "ccc"), ("parent", "aaa")}
+    assert foreign_keys(site, "ccc") == {("next", "ddd")}
+    link_them(site)
     assert site.migrate().steps == []
     site.close()

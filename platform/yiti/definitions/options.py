@@ -118,9 +118,10 @@ def _resolved(schema: Any, model: Model) -> Any:
     return out
 
 
-def not_an_option(value: str, allowed: list[str] | tuple[str, ...]) -> str:
-    """Why ``value`` is refused by a select field offering ``allowed``, with the nearest."""
-    hint = did_you_mean(value, allowed)
+def not_an_option(value: Any, allowed: list[str] | tuple[str, ...]) -> str:
+    """Why ``value`` is refused by a select field offering ``allowed``, with the nearest
+    (``1`` is no option either: options are text)."""
+    hint = did_you_mean(value, allowed) if isinstance(value, str) else None
     return (f"{value!r} is not an option" + (f"; {hint}" if hint else "")
             + f" (choose from {', '.join(allowed)})")
 

@@ -62,13 +62,23 @@ class Recipient:
 
 
 def resolve(site: Site, user: str) -> Recipient:
-    """The recipient called ``user``, through ``site.jobs.recipient_resolver`` when set."""
+    """The recipient called ``user``, through ``site.jobs.recipient_resolver`` when set;
+    otherwise the site's user of that name (``yiti_user``: e-mail and language, so a
+    schedule's reminder to a user created ``--language zh-CN`` is in Chinese), or just
+    the name (an address when it holds an ``@``)."""
     from yiti.jobs import jobs_of
 
     resolver = jobs_of(site).recipient_resolver
     if resolver is not None:
         return resolver(user)
-    return Recipient(user, user if "@" in user else None)
+    t = site.tables.get("yiti_user")
+    row = None
+    if t is not None:
+        with reading(site.engine) as conn:
+            row = conn.execute(select(t.c.email, t.c.language).where(t.c.name == user)).first()
+    if row is None:
+        return Recipient(user, user if "@" in user else None)
+    return Recipient(user, row.email, row.language or "en")
 
 
 def pick(text: Any, language: str) -> str:

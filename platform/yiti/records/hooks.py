@@ -8,6 +8,7 @@ Raise :class:`yiti.errors.ValidationError` to refuse the operation; everything i
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib.util
 import sys
 import types
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from yiti.permissions.policy import SYSTEM
+from yiti.times import local_time, site_now
 
 if TYPE_CHECKING:
     from yiti.definitions.model import Entity
@@ -60,6 +62,17 @@ class HookContext:
         must hold over every record (a total across stores), which ``records`` would count
         only where the user's row rules let it see. What it reads is not for the user."""
         return self.records.site.records(SYSTEM)
+
+    def now(self) -> dt.datetime:
+        """The current time in the site's time zone (``YITI_TIMEZONE``), aware: the job
+        layer's clock, which tests move (:func:`yiti.times.site_now`)."""
+        site = self.records.site
+        return local_time(site_now(site), site.settings.timezone)
+
+    def today(self) -> dt.date:
+        """Today's date in the site's time zone (not the server's): the date of
+        :meth:`now`."""
+        return self.now().date()
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` once the transaction commits (never if it rolls back)."""

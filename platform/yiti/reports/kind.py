@@ -58,6 +58,13 @@ def check_dashboard(build: Build, definition: Definition, item: Item) -> None:
                 build.add(item.source.error(at, found))
             elif at[-1] == "date" and found[1].type not in ("date", "datetime"):
                 build.add(item.source.error(at, f"{path!r} is a {found[1].type}, not a date"))
+            elif at[-2] == "filters":
+                flt = widget["filters"][at[-1]]
+                op, value = ("=", flt[1]) if len(flt) == 2 else (flt[1], flt[2])
+                problem = (spec.filter_value_problem(found[1], path, op, value)
+                           if op in spec.OPERATORS else f"unknown operator {op!r}")
+                if problem:
+                    build.add(item.source.error(at, problem))
 
 
 REPORTS = register_kind(Kind("report", "reports", "report.schema.json", check=check_report,

@@ -8,13 +8,14 @@ same reading serves ``yiti check`` (:func:`problems`) and the engine (:func:`rea
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from yiti.definitions.model import Entity, Field, Label, Model
-from yiti.errors import did_you_mean
-from yiti.records.query import OPERATORS, field_of
+from yiti.errors import ValidationError, did_you_mean
+from yiti.records.query import OPERATORS, Binder, field_of
 
 AGGREGATES = ("count", "count_distinct", "sum", "avg", "min", "max")
 BUCKETS = ("day", "week", "month", "quarter", "year")
@@ -209,6 +210,21 @@ def walk(model: Model, entity: Entity, path: str) -> tuple[Entity, Field] | str:
     raise AssertionError("unreachable")
 
 
+def filter_value_problem(f: Field, path: str, op: str, value: Any) -> str | None:
+    """Why a fixed filter value would be refused on every run (``docstatus = 1``: its
+    options are draft, submitted, cancelled), or None. The same parsing as the run's;
+    a date compared with a datetime field is left alone (it means that day)."""
+    values = value if isinstance(value, list | tuple) else [value]
+    if f.type == "datetime" and any(isinstance(v, dt.date) and not isinstance(v, dt.datetime)
+                                    for v in values):
+        return None
+    try:
+        Binder(f, op, path, "filters", "value").parse(value)
+    except ValidationError as error:
+        return "; ".join(p.message for p in error.problems)
+    return None
+
+
 def through_lines(entity: Entity, path: str) -> bool:
     """Whether ``path`` starts with one of ``entity``'s table fields."""
     f = entity.fields.get(path.split(".")[0])
@@ -246,7 +262,11 @@ def problems(model: Model, report: Report) -> list[tuple[tuple[Any, ...], str]]:
                         + (f" ({did_you_mean(flt.param, params)})" if did_you_mean(flt.param, params) else "")))
         if through_lines(entity, flt.path):
             continue  # records having a line that matches, as lists do
-        check_path(("filters", i), flt.path)
+        f = check_path(("filters", i), flt.path)
+        if f is not None and flt.param is None and flt.op in OPERATORS:
+            problem = filter_value_problem(f, flt.path, flt.op, flt.value)
+            if problem:
+                out.append((("filters", i), problem))
     for key, items in (("group_by", report.groups), ("columns", report.columns)):
         for i, g in enumerate(items):
             f = check_path((key, i), g.path)

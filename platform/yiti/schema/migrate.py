@@ -50,7 +50,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.schema import CreateColumn
+from sqlalchemy.sql.ddl import sort_tables_and_constraints
 
 from yiti.db import WRITE, create_engine, is_sqlite
 from yiti.definitions.model import Field, Model
@@ -243,10 +243,7 @@ def _run(conn: Connection, model: Model, allow_destructive: bool,
     # new site that is none, and comparing is most of a first migration's time).
     new_tables = set(md.tables) - existing
     compared = ({t for t, _ in state} | set(md.tables)) & existing
-    for t in md.sorted_tables:
-        if t.name in new_tables:
-            t.create(conn)
-            result.steps.append(Step("create table", t.name))
+    _create_tables(conn, md, new_tables, result)
     ctx = MigrationContext.configure(conn, opts={
         "compare_type": False,
         "include_name": lambda name, kind, parent: (
@@ -280,6 +277,21 @@ def _run(conn: Connection, model: Model, allow_destructive: bool,
             steps=[s.to_dict() for s in result.steps],
         ))
     return result
+
+
+def _create_tables(conn: Connection, md: MetaData, names: set[str],
+                   result: MigrationResult) -> None:
+    """Create the tables ``names``, each after the tables it links to; the foreign keys
+    of a cycle of links (``use_alter``, see :mod:`yiti.schema.tables`) are added once all
+    exist (PostgreSQL) or declared inline (SQLite).
+    """
+    tables = [md.tables[n] for n in sorted(names)]
+    order = sort_tables_and_constraints(tables)
+    md.create_all(conn, tables=tables, checkfirst=False)
+    result.steps += [Step("create table", t.name) for t, _ in order if t is not None]
+    if not is_sqlite(conn):
+        result.steps += [Step("add foreign key", fk.parent.name, detail=str(fk.name))
+                         for fk in sorted(order[-1][1], key=lambda fk: str(fk.name))]
 
 
 #: Trigram indexes for search (PostgreSQL) are kept by :func:`_search_indexes`, not by
@@ -371,9 +383,6 @@ def _apply_diff(conn: Connection, ops: Operations, md: MetaData, diff: Any,
     elif kind == "add_fk":
         fk = diff[1]
         tname = fk.parent.name
-        added = {(s.table, s.column) for s in result.steps if s.kind == "add column"}
-        if all((tname, c.name) in added for c in fk.columns):
-            return  # created with its column
         if is_sqlite(conn):
             with ops.batch_alter_table(tname, recreate="always",
                                        **_rebuilt_as(md, tname)) as batch:
@@ -399,22 +408,14 @@ def _apply_diff(conn: Connection, ops: Operations, md: MetaData, diff: Any,
 
 
 def _add_column(conn: Connection, ops: Operations, tname: str, col: Column) -> None:
+    # The copy has no foreign key (SQLAlchemy leaves out those bound to the table): the
+    # comparison lists it as its own ``add_fk`` step, a named constraint on both
+    # databases (SQLite only reflects the name of a table-level one, hence no inline
+    # ``REFERENCES`` here).
     new = col._copy()
     new.index = None  # indexes come as their own steps from the comparison
     new.unique = None
-    if is_sqlite(conn) and new.foreign_keys:
-        # SQLite can add a column with an inline REFERENCES, not a named constraint.
-        fk = next(iter(col.foreign_keys))
-        q = conn.dialect.identifier_preparer.quote
-        ddl = CreateColumn(Column(new.name, new.type)).compile(dialect=conn.dialect)
-        ondelete = f" ON DELETE {fk.ondelete}" if fk.ondelete else ""
-        name = conn.dialect.identifier_preparer.format_constraint(fk.constraint)
-        conn.exec_driver_sql(
-            f"ALTER TABLE {q(tname)} ADD COLUMN {ddl} CONSTRAINT {name} REFERENCES "
-            f"{q(fk.column.table.name)} ({q(fk.column.name)}){ondelete}"
-        )
-    else:
-        ops.add_column(tname, new)
+    ops.add_column(tname, new)
 
 
 def _drop_column(conn: Connection, ops: Operations, tname: str, cname: str,

@@ -115,7 +115,42 @@ def build_metadata(model: Model) -> MetaData:
         builder(md)
     for entity in model.entities.values():
         entity_table(md, entity, model)
+    _add_cycles_after_tables(md)
     return md
+
+
+def _add_cycles_after_tables(md: MetaData) -> None:
+    """Mark the foreign keys that close a cycle of links ``use_alter``.
+
+    Two entities may link to each other (or round three...): no order of ``CREATE
+    TABLE`` then has every table after the ones it refers to, and PostgreSQL refuses a
+    reference to a table not there yet. A foreign key between two tables that reach each
+    other is added with ``ALTER TABLE`` once both exist (SQLite, which cannot, declares
+    it inline, which it allows before the target exists). A link to its own table needs
+    nothing. What is left is acyclic, so SQLAlchemy and alembic sort tables without
+    warning.
+    """
+    refers: dict[str, set[str]] = {
+        t.name: {fk.referred_table.name for fk in t.foreign_key_constraints}
+        for t in md.tables.values()
+    }
+
+    def reachable(start: str) -> set[str]:
+        seen: set[str] = set()
+        todo = [start]
+        while todo:
+            for target in refers.get(todo.pop(), ()):
+                if target not in seen:
+                    seen.add(target)
+                    todo.append(target)
+        return seen
+
+    reach = {name: reachable(name) for name in refers}
+    for t in md.tables.values():
+        for fk in t.foreign_key_constraints:
+            target = fk.referred_table.name
+            if target != t.name and t.name in reach[target]:
+                fk.use_alter = True
 
 
 def entity_table(md: MetaData, entity: Entity, model: Model) -> Table:
