@@ -28,6 +28,7 @@ from yiti.db import kept_statement, run_kept
 from yiti.definitions.model import label_text
 from yiti.errors import Conflict, FieldProblem, Forbidden, NotFound, ValidationError, did_you_mean
 from yiti.permissions.policy import SYSTEM, Actor
+from yiti.records.locks import lock
 from yiti.records.transaction import current, reading, transaction
 from yiti.workflow import actions, approvers
 from yiti.workflow.spec import BACK, BY_SYSTEM, REQUESTER, State, Transition, Workflow
@@ -224,8 +225,10 @@ class Workflows:
                             entity=entity, action=action)
         wf = self.of(entity)
         records = self.site.records(actor)
-        with transaction(self.site.engine) as tx:
-            record = self._locked(wf, records, tx, records.get(entity, ident))
+        with transaction(self.site.engine):
+            # the row is locked first: of two actions at once the second waits, then sees
+            # the first's state (a 409 before any hook ran, never a half-taken action)
+            record = lock(records, entity, ident)
             current = record.get(wf.state_field) or wf.initial.name
             state = wf.states.get(current) or wf.initial
             if action not in wf.actions():
@@ -316,18 +319,6 @@ class Workflows:
         if creation.chosen is None:  # the guard hooks are not installed on this site
             raise Conflict(f"{entity}: the workflow's hooks did not run; install the engine "
                            "with yiti.workflow.install(site)")
-        return record
-
-    def _locked(self, wf: Workflow, records: Any, tx: Any, record: dict[str, Any]
-                ) -> dict[str, Any]:
-        """The record with its row locked until the action's transaction ends (PostgreSQL:
-        ``SELECT ... FOR UPDATE``), so of two actions at once the second waits, then sees
-        the first's state: a 409 before any hook ran, never a half-taken second action."""
-        table = self.site.tables[self.site.model.entities[wf.entity].table_name]
-        version = tx.conn.execute(select(table.c.version).where(
-            table.c.id == record["id"]).with_for_update()).scalar()
-        if version is not None and version != record["version"]:
-            return records.get(wf.entity, record["id"])  # changed while we waited
         return record
 
     def _target(self, wf: Workflow, t: Transition, record: Mapping[str, Any],
