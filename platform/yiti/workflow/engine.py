@@ -261,7 +261,7 @@ class Workflows:
                 raise ValidationError([FieldProblem(
                     "comment", f"a reason is required to {label_text(t.label) or t.action}",
                     "required")])
-            given = actions.read_inputs(self.site, t, inputs)
+            given = actions.read_inputs(self.site, t, inputs, records)
             target = self._target(wf, t, record, to)
             if t.approves and state.is_approval and state.mode == "all" and not actor.system:
                 if task is None:
@@ -270,7 +270,7 @@ class Workflows:
                 others = [x for x in tasks if x["id"] != task["id"]]
                 if others:
                     return self._countersign(wf, records, record, t, task, actor, behalf,
-                                             comment, version)
+                                             comment, version, given)
             return self._move(wf, records, record, state, t, target, actor, behalf, task,
                               comment, version, carry=carry or not state.is_approval,
                               depth=depth, inputs=given, at=at or self.now())
@@ -354,12 +354,13 @@ class Workflows:
 
     def _countersign(self, wf: Workflow, records: Any, record: dict[str, Any], t: Transition,
                      task: dict[str, Any], actor: Actor, behalf: str | None,
-                     comment: str | None, version: int | None) -> dict[str, Any]:
+                     comment: str | None, version: int | None,
+                     inputs: Mapping[str, Any]) -> dict[str, Any]:
         """One approval of an 'all' step that is not the last: the record stays."""
         self._close_task(task, "approved", actor, record, wf)
         new = self._write(wf, records, record, {}, t.action, version, None)
         self._history(wf, record, new, t.action, record[wf.state_field],
-                      record[wf.state_field], actor, behalf, comment)
+                      record[wf.state_field], actor, behalf, comment, inputs=inputs)
         return new
 
     def _move(self, wf: Workflow, records: Any, record: dict[str, Any], state: State,
@@ -403,7 +404,7 @@ class Workflows:
                            else "closed")
                 self._close_open(wf, record["id"], state.name, closing)
             self._history(wf, record, new, t.action, state.name, target, actor, behalf,
-                          comment, at=at)
+                          comment, at=at, inputs=inputs)
             for step in state.on_leave:
                 actions.after(self, wf, step, new, record, actor, state, context)
             if entering.is_approval:
@@ -507,8 +508,8 @@ class Workflows:
 
     def _history(self, wf: Workflow, before: Mapping[str, Any], after: Mapping[str, Any],
                  action: str, source: str | None, target: str | None, actor: Actor,
-                 behalf: str | None, comment: str | None, at: dt.datetime | None = None
-                 ) -> None:
+                 behalf: str | None, comment: str | None, at: dt.datetime | None = None,
+                 inputs: Mapping[str, Any] | None = None) -> None:
         from yiti.jobs.jsonable import jsonable
 
         h = self.site.tables[HISTORY]
@@ -520,6 +521,7 @@ class Workflows:
                 "action": action, "from_state": source, "to_state": target,
                 "user": actor.name, "on_behalf_of": behalf, "at": at or self.now(),
                 "comment": comment or None, "version": after["version"],
+                "inputs": jsonable(dict(inputs)) if inputs else None,
                 "snapshot": jsonable(dict(before))}))
 
     def _flush_history(self) -> None:

@@ -159,7 +159,7 @@ def _through(wf: Any, doc: Mapping[str, Any], ctx: HookContext, creation: Creati
             "required")])
     context = {"action": chosen.action, "from": initial.name, "to": chosen.target,
                "user": actor.name, "comment": creation.comment,
-               "inputs": actions.read_inputs(site, chosen, creation.inputs),
+               "inputs": actions.read_inputs(site, chosen, creation.inputs, ctx.records),
                "at": creation.at}
     for step in initial.on_leave:
         values.update(actions.compute(site, wf, step, {**view, **values}, actor, context))
@@ -183,7 +183,8 @@ def _passed(wf: Any, doc: dict[str, Any], ctx: HookContext, creation: Creation) 
     record = {"created_by": actor.name, "version": 1, **doc}
     before = {**record, wf.state_field: initial.name}
     engine._history(wf, before, record, t.action, initial.name, t.target, actor,  # noqa: SLF001
-                    creation.behalf, creation.comment, at=creation.at)
+                    creation.behalf, creation.comment, at=creation.at,
+                    inputs=creation.context.get("inputs"))
     token = _writing.set((ctx.entity, doc["id"]))  # its hooks may write the new record
     try:
         for step in initial.on_enter:

@@ -217,12 +217,40 @@ def problems(body: Any, entity: Entity, entities: Any, roles: set[str], filename
                 item = specs.resolve_like(item, entities)
             if item.type == "select" and not item.options:
                 yield ((*at, "type"), "a select input needs options", None)
+            yield from _input_link(item, entities, at)
         if t.condition:
             yield from _formula(t.condition, entity, entities, filename,
                                 line((*where, "condition")),
                                 (*where, "condition"))
         yield from _set(t.set, entity, entities, filename, line, (*where, "set"))
     yield from _graph(wf)
+
+
+def _input_link(item: specs.Input, entities: Any, at: KeyPath
+                ) -> Iterable[tuple[KeyPath, str, str | None]]:
+    """A link input names an entity whose records have a lookup of their own (not lines);
+    ``entity`` belongs to link inputs only."""
+    if item.type != "link":
+        if item.entity:
+            yield ((*at, "entity"), f"entity applies to a link input, not a {item.type} one",
+                   "add type: link, or remove entity")
+        return
+    if not item.entity:
+        yield ((*at, "type"), "a link input needs entity: the entity of the record it names",
+               None)
+        return
+    target = entities.get(item.entity)
+    if target is None:
+        yield ((*at, "entity"), f"unknown entity {item.entity!r}",
+               did_you_mean(item.entity, entities))
+    elif target.child:
+        parent = target.parent or next((e.name for e in entities.values()
+                                        for f in e.table_fields if f.target == target.name),
+                                       None)
+        yield ((*at, "entity"), f"{item.entity!r} is a child entity (lines of "
+               f"{parent or 'a document'}): an input cannot name a line, which has no "
+               "lookup of its own",
+               f"name the document instead{f', entity: {parent}' if parent else ''}")
 
 
 def _graph(wf: specs.Workflow) -> Iterable[tuple[KeyPath, str, str | None]]:
