@@ -39,7 +39,7 @@ from werkzeug.exceptions import HTTPException
 
 from yiti.definitions.model import label_text
 from yiti.errors import FieldProblem, ValidationError, YitiError
-from yiti.web.api.problems import from_error, from_http
+from yiti.web.api.problems import from_error, from_http, problem
 from yiti.web.api.records import (
     PreconditionRequired,
     entity_or_404,
@@ -52,6 +52,7 @@ from yiti.web.auth import current_actor
 from yiti.web.auth.views import THEME_TEMPLATES
 from yiti.web.ui.history import action_label
 from yiti.workflow import Workflows, inbox, install
+from yiti.workflow.refusals import ConditionFailed
 
 #: Keys of an action's body that are not the transition's inputs.
 REQUEST_KEYS = ("comment", "to", "version")
@@ -78,6 +79,10 @@ def _lang() -> str:
 
 @api.errorhandler(YitiError)
 def api_error(error: YitiError) -> Response:
+    if isinstance(error, ConditionFailed):
+        # the reader's words in `detail`; the formulas, for developers, in `condition`
+        return problem(error.status, error.code, None, error.text(_lang()),
+                       extra={"condition": error.conditions})
     return from_error(error)
 
 
@@ -220,7 +225,8 @@ def signed_in() -> Any:
 @pages.errorhandler(YitiError)
 def page_error(error: YitiError) -> Any:
     if request.method == "POST":
-        flash(error.message, "danger")
+        flash(error.text(_lang()) if isinstance(error, ConditionFailed) else error.message,
+              "danger")
         return redirect(_back())
     return Response(error.message, status=error.status, mimetype="text/plain")
 

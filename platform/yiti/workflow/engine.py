@@ -31,6 +31,7 @@ from yiti.permissions.policy import SYSTEM, Actor
 from yiti.records.locks import lock
 from yiti.records.transaction import current, reading, transaction
 from yiti.workflow import actions, approvers
+from yiti.workflow.refusals import ConditionFailed
 from yiti.workflow.spec import BACK, BY_SYSTEM, REQUESTER, State, Transition, Workflow
 from yiti.workflow.tables import HISTORY, TASK
 
@@ -252,10 +253,9 @@ class Workflows:
             chosen = next((p for p in permitted if not p[0].condition or actions.holds(
                 self.site, wf, p[0].condition, record, actor)), None)
             if chosen is None:
-                conditions = "; ".join(p[0].condition or "" for p in permitted)
-                raise Conflict(f"{self.title(wf, record)}: '{action}' is not possible now "
-                               f"(its condition does not hold: {conditions})",
-                               record=record["id"])
+                raise ConditionFailed(self.site.model.entities[wf.entity].label,
+                                      record.get("name") or record.get("id"), action,
+                                      [p[0] for p in permitted], record=record["id"])
             t, _, behalf, task = chosen
             if t.comment_required and not (comment or "").strip():
                 raise ValidationError([FieldProblem(

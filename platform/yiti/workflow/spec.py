@@ -105,6 +105,7 @@ class Transition:
     label: Any = None
     by: tuple[Who, ...] = ()
     condition: str | None = None
+    condition_message: Any = None  # a label: what the refusal says when it does not hold
     comment_required: bool = False
     approves: bool = False
     set: Mapping[str, str] = field(default_factory=dict)
@@ -273,7 +274,7 @@ def parse(body: Mapping[str, Any], *, module: str | None = None,
             sources=(sources,) if isinstance(sources, str) else tuple(sources),
             target=spec["to"], label=spec.get("label"),
             by=tuple(parse_who(w) for w in spec.get("by") or ()),
-            condition=spec.get("condition"),
+            condition=spec.get("condition"), condition_message=spec.get("condition_message"),
             comment_required=spec.get("comment") == "required",
             approves=bool(spec.get("approves")), set=dict(spec.get("set") or {}),
             inputs=parse_inputs(spec.get("inputs")),
