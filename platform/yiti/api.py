@@ -40,7 +40,7 @@ __all__ = [
     "EndpointContext", "EndpointSpec", "FieldProblem", "Forbidden", "HookContext", "NotFound",
     "Page", "PageContext", "PageSpec", "Records", "Rendered", "Reply", "ValidationError",
     "act", "action_effects", "create_with_action", "demo_data", "endpoint", "enqueue", "hook",
-    "job", "notify", "page", "render", "users_with_role",
+    "job", "lock", "notify", "page", "render", "users_with_role",
 ]
 
 #: Marker set by :func:`endpoint` (an :class:`EndpointSpec`) on a pack's functions.
@@ -111,6 +111,19 @@ def action_effects(entity: str, ident: int) -> AbstractContextManager[None]:
     from yiti.workflow.engine import effects
 
     return effects(entity, ident)
+
+
+def lock(records: Records, entity: str, ident: int | str) -> dict[str, Any]:
+    """Lock a record's row until the caller's transaction ends and return the record as
+    now committed, read as ``records``' actor (one they may not read is ``NotFound`` and
+    is not locked). Concurrent callers locking the same record take turns: the second
+    waits for the first's transaction, then gets what it committed (docs/hooks.md, "Taking
+    turns on a record"). PostgreSQL: ``SELECT ... FOR UPDATE``; SQLite: a writing
+    transaction is already the database's only writer. Outside a transaction it raises
+    (the lock would end at once)."""
+    from yiti.records.locks import lock as take
+
+    return take(records, entity, ident)
 
 
 # -- pack API endpoints -------------------------------------------------------------------

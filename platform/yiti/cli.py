@@ -90,6 +90,10 @@ def check(modules: tuple[str, ...], packs: str | None, overlay: str | None) -> N
     problems = [*loaded.problems, *(p for p in later if str(p) not in shown)]
     for problem in problems:
         click.echo(str(problem))
+    for warning in loaded.warnings:  # worth a look, and no reason to fail
+        click.echo(str(warning))
+    if loaded.warnings:
+        click.echo(f"{len(loaded.warnings)} warning(s).")
     if problems:
         if unchecked:
             click.echo(f"Not checked until the problems above are fixed: "

@@ -102,6 +102,18 @@ class DefinitionError(YitiError):
         super().__init__(text)
 
 
+class DefinitionWarning(DefinitionError):
+    """Not wrong, but worth a look (a label missing in one of the site's languages):
+    ``yiti check`` prints it as ``path:line: key: warning: message`` and still passes."""
+
+    code = "definition_warning"
+
+    def __init__(
+        self, path: str, line: int, key: str, message: str, hint: str | None = None
+    ) -> None:
+        super().__init__(path, line, key, f"warning: {message}", hint)
+
+
 class DefinitionErrors(YitiError):
     """All problems found in a set of definitions, reported together."""
 

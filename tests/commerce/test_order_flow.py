@@ -125,7 +125,7 @@ def test_placing_needs_every_line_reserved(site, shop):
     records = site.records()
     line = {"sku": shop["SHIRT-1"], "qty": 2, "unit_price": "100.00", "reserved_qty": 0}
     values = {"channel": shop["ONLINE"], "customer": shop["ANN"], "lines": [line]}
-    with pytest.raises(Conflict, match="condition does not hold"):
+    with pytest.raises(Conflict, match="every line's stock must be reserved first"):
         api.create_with_action(records, "sales_order", values, "place")
     assert records.count("sales_order").value == 0
     placed = api.create_with_action(records, "sales_order", {

@@ -53,7 +53,7 @@ def test_inputs_are_required_parsed_and_reach_formulas_and_hooks(api: Api):
     assert body["label_printed"] is True and body["version"] == p["version"] + 2
     seen = sys.modules["yiti_packs.wfpack.hooks.parcels"].SEEN[-1]
     assert seen["inputs"] == {"courier": "jd", "tracking": "JD0001",
-                              "weight": Decimal("1.250")}
+                              "weight": Decimal("1.250"), "claim": None}
     assert (seen["action"], seen["from"], seen["to"], seen["user"], seen["comment"]) == (
         "send", "open", "sent", "ann", "fragile")
     locked = api("ann").patch(f"/api/v1/parcel/{p['id']}", json={"label_printed": False},
@@ -66,7 +66,9 @@ def test_the_page_and_panel_offer_input_boxes(api: Api):
     panel = api("ann").get(f"/api/v1/parcel/{p['id']}/workflow").json
     (send,) = panel["actions"]
     assert [(i["name"], i["type"], i["required"]) for i in send["inputs"]] == [
-        ("courier", "select", True), ("tracking", "string", True), ("weight", "decimal", False)]
+        ("courier", "select", True), ("tracking", "string", True), ("weight", "decimal", False),
+        ("claim", "link", False)]
+    assert send["inputs"][3]["entity"] == "expense_claim"
     assert send["inputs"][0]["options"] == [{"value": "sf", "label": "sf"},
                                             {"value": "jd", "label": "JD"}]
 

@@ -98,7 +98,8 @@ def test_a_record_created_through_an_action(site: Site, clock, people):
     assert sent["sent_at"] == clock.now() and sent["label_printed"] is True  # its hook wrote
     seen = sys.modules["yiti_packs.wfpack.hooks.parcels"].SEEN[-1]
     assert (seen["action"], seen["from"], seen["to"], seen["inputs"]) == (
-        "send", "open", "sent", {"courier": "jd", "tracking": "JD1", "weight": None})
+        "send", "open", "sent", {"courier": "jd", "tracking": "JD1", "weight": None,
+                                 "claim": None})
     (entry,) = site.workflows.history(SYSTEM, "parcel", sent["id"])
     assert (entry["action"], entry["from_state"], entry["to_state"], entry["user"],
             entry["on_behalf_of"], entry["version"]) == ("send", "open", "sent", "ann", None, 1)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from yiti.errors import DefinitionError
+from yiti.errors import DefinitionError, DefinitionWarning
 
 from .model import Definition, Entity, Module
 from .source import KeyPath, Source
@@ -92,6 +92,7 @@ class Build:
 
     def __init__(self) -> None:
         self.errors: list[DefinitionError] = []
+        self.warnings: list[DefinitionWarning] = []
         self.modules: dict[str, Module] = {}
         #: each module → the modules it depends on, directly or not
         self.depends: dict[str, frozenset[str]] = {}
@@ -108,6 +109,11 @@ class Build:
 
     def add(self, error: DefinitionError) -> None:
         self.errors.append(error)
+
+    def warn(self, warning: DefinitionWarning) -> None:
+        """Keep something worth a look that is not a problem: ``yiti check`` prints it,
+        the site loads regardless."""
+        self.warnings.append(warning)
 
     def knows_entity(self, name: str) -> bool:
         return name in self.drafts or name in self.broken

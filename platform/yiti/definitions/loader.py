@@ -16,9 +16,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
+from typing import TypeVar
 
 from yiti.config import Settings
-from yiti.errors import DefinitionError, DefinitionErrors
+from yiti.errors import DefinitionError, DefinitionErrors, DefinitionWarning
 
 from . import merge, refs, resolve  # noqa: F401  (they register the built-in kinds)
 from .build import SITE, Build, Item
@@ -76,6 +77,9 @@ def build_model(
     return _model(build, build.entities, build.definitions), []
 
 
+E = TypeVar("E", bound=DefinitionError)
+
+
 @dataclass(frozen=True)
 class Partial:
     """A load for ``yiti check``: the problems, and the model of what was found fine, so
@@ -87,6 +91,8 @@ class Partial:
     left_out: tuple[str, ...]
     #: what the checks of the files could not decide because of a problem elsewhere
     unchecked: tuple[str, ...] = ()
+    #: not problems, but worth a look (a label missing in one of the site's languages)
+    warnings: tuple[DefinitionWarning, ...] = ()
 
 
 def build_partial(
@@ -114,7 +120,7 @@ def build_partial(
         for folder, found in build.definitions.items()
     }
     return Partial(_model(build, entities, definitions), errors, tuple(sorted(left_out)),
-                   tuple(dict.fromkeys(build.unchecked)))
+                   tuple(dict.fromkeys(build.unchecked)), tuple(_unique(build.warnings)))
 
 
 def _load(
@@ -222,8 +228,8 @@ def _read_pack_files(build: Build, module: str, folder: Path) -> list[Item]:
     return items
 
 
-def _unique(errors: list[DefinitionError]) -> list[DefinitionError]:
-    seen: dict[str, DefinitionError] = {}
+def _unique(errors: list[E]) -> list[E]:
+    seen: dict[str, E] = {}
     for error in errors:
         seen.setdefault(str(error), error)
     return sorted(seen.values(), key=lambda e: (e.path.startswith("("), e.path, e.line))

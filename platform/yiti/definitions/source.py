@@ -23,7 +23,7 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from yiti.errors import DefinitionError
+from yiti.errors import DefinitionError, DefinitionWarning
 
 #: File name endings read as definitions.
 EXTENSIONS = (".yaml", ".yml", ".json")
@@ -127,6 +127,16 @@ class Source:
         path = tuple(key_path)
         return DefinitionError(
             self.display, self.line(path), key or key_text(path) or "(file)", message, hint
+        )
+
+
+    def warning(
+        self, key_path: Iterable[str | int], message: str, hint: str | None = None
+    ) -> DefinitionWarning:
+        """A :class:`DefinitionWarning` located at ``key_path`` in this file."""
+        path = tuple(key_path)
+        return DefinitionWarning(
+            self.display, self.line(path), key_text(path) or "(file)", message, hint
         )
 
 

@@ -40,7 +40,7 @@ from werkzeug.exceptions import HTTPException
 from yiti.definitions.model import label_text
 from yiti.errors import FieldProblem, ValidationError, YitiError
 from yiti.web.api.inputs import check_input
-from yiti.web.api.problems import from_error, from_http
+from yiti.web.api.problems import from_error, from_http, problem
 from yiti.web.api.records import (
     PreconditionRequired,
     entity_or_404,
@@ -53,6 +53,7 @@ from yiti.web.auth import current_actor
 from yiti.web.auth.views import THEME_TEMPLATES
 from yiti.web.ui.history import action_label
 from yiti.workflow import Workflows, inbox, install
+from yiti.workflow.refusals import ConditionFailed
 
 #: Keys of an action's body that are not the transition's inputs.
 REQUEST_KEYS = ("comment", "to", "version")
@@ -80,6 +81,10 @@ def _lang() -> str:
 
 @api.errorhandler(YitiError)
 def api_error(error: YitiError) -> Response:
+    if isinstance(error, ConditionFailed):
+        # the reader's words in `detail`; the formulas, for developers, in `condition`
+        return problem(error.status, error.code, None, error.text(_lang()),
+                       extra={"condition": error.conditions})
     return from_error(error)
 
 
@@ -139,6 +144,7 @@ def panel(entity: str, record: dict[str, Any]) -> dict[str, Any] | None:
     actor = current_actor()
     lang = _lang()
     state = record.get(wf.state_field)
+    history = eng.history(actor, entity, record["id"])
     return {
         "workflow": wf.name, "state": state, "state_label": eng.state_label(wf, state, lang),
         "version": record["version"], "id": record["id"], "entity": entity,
@@ -147,6 +153,7 @@ def panel(entity: str, record: dict[str, Any]) -> dict[str, Any] | None:
                      "approves": t.approves, "back": t.target == "@back",
                      "inputs": [{"name": i.name, "label": label_text(i.label, lang) or i.name,
                                  "type": i.type, "required": i.required,
+                                 "entity": i.entity,
                                  "options": [{"value": v, "label": label_text(o, lang) or v}
                                              for v, o in i.options]}
                                 for i in t.inputs]}
@@ -160,8 +167,47 @@ def panel(entity: str, record: dict[str, Any]) -> dict[str, Any] | None:
             "action_label": action_label(wf, h["action"], h["from_state"], lang),
             "from_label": eng.state_label(wf, h["from_state"] or "", lang),
             "to_label": eng.state_label(wf, h["to_state"] or "", lang),
-            "snapshot": h["snapshot"]} for h in eng.history(actor, entity, record["id"])],
+            "inputs_shown": shown,
+            "snapshot": h["snapshot"]}
+            for h, shown in zip(history, inputs_shown(wf, history, lang), strict=True)],
     }
+
+
+def inputs_shown(wf: Any, history: list[dict[str, Any]], lang: str
+                 ) -> list[list[dict[str, str]]]:
+    """For each history row, its inputs as people read them: the input's label and the
+    value, a link as its record's title (read as the viewer: one they may not read shows
+    its id)."""
+    from yiti.web.ui.context import titles_for
+    from yiti.workflow.actions import input_field
+
+    declared = {}
+    for t in wf.transitions:
+        for i in t.inputs:
+            declared.setdefault((t.action, i.name), i)
+    links = {i.name: input_field(i) for i in declared.values() if i.type == "link"}
+    rows = [h.get("inputs") or {} for h in history]
+    site = current_site()
+    titles = titles_for(site.records(current_actor()), site.model.entities[wf.entity],
+                        links.values(), rows) if links else {}
+    out = []
+    for h, row in zip(history, rows, strict=True):
+        shown = []
+        for name, value in row.items():
+            if value in (None, ""):
+                continue
+            item = declared.get((h["action"], name))
+            label = (label_text(item.label, lang) if item and item.label else "") or name
+            if name in links:
+                text = titles.get(name, {}).get(value) or f"#{value}"
+            elif item is not None and item.options:
+                text = next((label_text(o, lang) or v for v, o in item.options if v == value),
+                            str(value))
+            else:
+                text = str(value)
+            shown.append({"name": name, "label": label, "value": text})
+        out.append(shown)
+    return out
 
 
 # -- pages -----------------------------------------------------------------------------------
@@ -181,7 +227,8 @@ def signed_in() -> Any:
 @pages.errorhandler(YitiError)
 def page_error(error: YitiError) -> Any:
     if request.method == "POST":
-        flash(error.message, "danger")
+        flash(error.text(_lang()) if isinstance(error, ConditionFailed) else error.message,
+              "danger")
         return redirect(_back())
     return Response(error.message, status=error.status, mimetype="text/plain")
 

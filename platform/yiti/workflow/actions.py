@@ -23,16 +23,17 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from yiti.definitions.model import Field, Option, label_text
-from yiti.errors import FieldProblem, ValidationError, did_you_mean
+from yiti.errors import FieldProblem, Forbidden, NotFound, ValidationError, did_you_mean
 from yiti.permissions.policy import Actor
 from yiti.permissions.users import users_with_role
 from yiti.scripting import ExpressionError, compile_expression, record_names
 from yiti.scripting.proxies import record_proxy
-from yiti.values import ValueProblem, check_bounds, parse
+from yiti.values import ValueProblem, check_bounds, parse, parse_reference
 from yiti.workflow import approvers
 from yiti.workflow.spec import BY_SYSTEM, Action, Input, State, Transition, Workflow
 
 if TYPE_CHECKING:
+    from yiti.records.service import Records
     from yiti.site import Site
     from yiti.workflow.engine import Workflows
 
@@ -70,10 +71,11 @@ def holds(site: Site, wf: Workflow, condition: str, record: Mapping[str, Any],
     return bool(expr.evaluate(names(site, wf, record, actor)))
 
 
-def read_inputs(site: Site, t: Transition, given: Mapping[str, Any] | None
-                ) -> dict[str, Any]:
+def read_inputs(site: Site, t: Transition, given: Mapping[str, Any] | None,
+                records: Records) -> dict[str, Any]:
     """The inputs of ``t`` parsed from ``given``: a 422 naming each missing, unknown or
-    malformed one (all together)."""
+    malformed one (all together). A link input is the id of a record ``records``' actor
+    may read, given as its id or a lookup (see :func:`link_input`)."""
     given = dict(given or {})
     known = {i.name: i for i in t.inputs}
     problems = []
@@ -87,8 +89,11 @@ def read_inputs(site: Site, t: Transition, given: Mapping[str, Any] | None
     for item in t.inputs:
         f = input_field(item)
         try:
-            value = parse(f, given.get(item.name), timezone=site.settings.timezone)
-            check_bounds(f, value)
+            if item.type == "link":
+                value = link_input(records, item, given.get(item.name))
+            else:
+                value = parse(f, given.get(item.name), timezone=site.settings.timezone)
+                check_bounds(f, value)
         except ValueProblem as problem:
             problems.append(FieldProblem(item.name, problem.message, problem.code))
             continue
@@ -102,11 +107,41 @@ def read_inputs(site: Site, t: Transition, given: Mapping[str, Any] | None
     return out
 
 
+def link_input(records: Records, item: Input, value: Any) -> int | None:
+    """A link input's value as the id of a record ``records``' actor may read: given as
+    its id (``12``, ``"12"``, ``{"id": 12}``) or as a lookup (``{"code": "ACME"}``, the
+    one match among the records they may read), as a record's link field takes it. A
+    record that does not exist and one they may not read get the same refusal, so the
+    answer tells nothing about records they cannot see."""
+    entity = item.entity or ""
+    if value in (None, ""):
+        return None
+    if isinstance(value, Mapping) and value and "id" not in value:
+        what = ", ".join(f"{k}={v!r}" for k, v in value.items())
+        try:
+            rows = records.list(entity, filters=list(value.items()), limit=2,
+                                fields=["id"]).rows
+        except ValidationError as error:
+            raise ValueProblem(error.message, "link") from None
+        if len(rows) != 1:
+            raise ValueProblem(f"{'no' if not rows else 'more than one'} {entity} with "
+                               f"{what}" + (" that you may read" if not rows else ""),
+                               "link")
+        return int(rows[0]["id"])
+    ident = parse_reference(value)
+    try:
+        records.get(entity, ident)
+    except (NotFound, Forbidden):
+        raise ValueProblem(f"no {entity} with id {ident} that you may read", "link") from None
+    return ident
+
+
 def input_field(item: Input) -> Field:
     """An input as a field, so the field parsers and bounds apply to it."""
     return Field(name=item.name, type=item.type, label=item.label or {},
                  required=item.required, max_length=item.max_length, min=item.min,
-                 max=item.max, options=tuple(Option(v, label or {}) for v, label in item.options))
+                 max=item.max, options=tuple(Option(v, label or {}) for v, label in item.options),
+                 target=item.entity)
 
 
 def formula_extra(site: Site, context: Mapping[str, Any]) -> dict[str, Any]:

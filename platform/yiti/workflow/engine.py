@@ -28,8 +28,10 @@ from yiti.db import kept_statement, run_kept
 from yiti.definitions.model import label_text
 from yiti.errors import Conflict, FieldProblem, Forbidden, NotFound, ValidationError, did_you_mean
 from yiti.permissions.policy import SYSTEM, Actor
+from yiti.records.locks import lock
 from yiti.records.transaction import current, reading, transaction
 from yiti.workflow import actions, approvers
+from yiti.workflow.refusals import ConditionFailed
 from yiti.workflow.spec import BACK, BY_SYSTEM, REQUESTER, State, Transition, Workflow
 from yiti.workflow.tables import HISTORY, TASK
 
@@ -224,8 +226,10 @@ class Workflows:
                             entity=entity, action=action)
         wf = self.of(entity)
         records = self.site.records(actor)
-        with transaction(self.site.engine) as tx:
-            record = self._locked(wf, records, tx, records.get(entity, ident))
+        with transaction(self.site.engine):
+            # the row is locked first: of two actions at once the second waits, then sees
+            # the first's state (a 409 before any hook ran, never a half-taken action)
+            record = lock(records, entity, ident)
             current = record.get(wf.state_field) or wf.initial.name
             state = wf.states.get(current) or wf.initial
             if action not in wf.actions():
@@ -249,16 +253,15 @@ class Workflows:
             chosen = next((p for p in permitted if not p[0].condition or actions.holds(
                 self.site, wf, p[0].condition, record, actor)), None)
             if chosen is None:
-                conditions = "; ".join(p[0].condition or "" for p in permitted)
-                raise Conflict(f"{self.title(wf, record)}: '{action}' is not possible now "
-                               f"(its condition does not hold: {conditions})",
-                               record=record["id"])
+                raise ConditionFailed(self.site.model.entities[wf.entity].label,
+                                      record.get("name") or record.get("id"), action,
+                                      [p[0] for p in permitted], record=record["id"])
             t, _, behalf, task = chosen
             if t.comment_required and not (comment or "").strip():
                 raise ValidationError([FieldProblem(
                     "comment", f"a reason is required to {label_text(t.label) or t.action}",
                     "required")])
-            given = actions.read_inputs(self.site, t, inputs)
+            given = actions.read_inputs(self.site, t, inputs, records)
             target = self._target(wf, t, record, to)
             if t.approves and state.is_approval and state.mode == "all" and not actor.system:
                 if task is None:
@@ -267,7 +270,7 @@ class Workflows:
                 others = [x for x in tasks if x["id"] != task["id"]]
                 if others:
                     return self._countersign(wf, records, record, t, task, actor, behalf,
-                                             comment, version)
+                                             comment, version, given)
             return self._move(wf, records, record, state, t, target, actor, behalf, task,
                               comment, version, carry=carry or not state.is_approval,
                               depth=depth, inputs=given, at=at or self.now())
@@ -318,18 +321,6 @@ class Workflows:
                            "with yiti.workflow.install(site)")
         return record
 
-    def _locked(self, wf: Workflow, records: Any, tx: Any, record: dict[str, Any]
-                ) -> dict[str, Any]:
-        """The record with its row locked until the action's transaction ends (PostgreSQL:
-        ``SELECT ... FOR UPDATE``), so of two actions at once the second waits, then sees
-        the first's state: a 409 before any hook ran, never a half-taken second action."""
-        table = self.site.tables[self.site.model.entities[wf.entity].table_name]
-        version = tx.conn.execute(select(table.c.version).where(
-            table.c.id == record["id"]).with_for_update()).scalar()
-        if version is not None and version != record["version"]:
-            return records.get(wf.entity, record["id"])  # changed while we waited
-        return record
-
     def _target(self, wf: Workflow, t: Transition, record: Mapping[str, Any],
                 to: str | None) -> str:
         if t.target != BACK:
@@ -363,12 +354,13 @@ class Workflows:
 
     def _countersign(self, wf: Workflow, records: Any, record: dict[str, Any], t: Transition,
                      task: dict[str, Any], actor: Actor, behalf: str | None,
-                     comment: str | None, version: int | None) -> dict[str, Any]:
+                     comment: str | None, version: int | None,
+                     inputs: Mapping[str, Any]) -> dict[str, Any]:
         """One approval of an 'all' step that is not the last: the record stays."""
         self._close_task(task, "approved", actor, record, wf)
         new = self._write(wf, records, record, {}, t.action, version, None)
         self._history(wf, record, new, t.action, record[wf.state_field],
-                      record[wf.state_field], actor, behalf, comment)
+                      record[wf.state_field], actor, behalf, comment, inputs=inputs)
         return new
 
     def _move(self, wf: Workflow, records: Any, record: dict[str, Any], state: State,
@@ -412,7 +404,7 @@ class Workflows:
                            else "closed")
                 self._close_open(wf, record["id"], state.name, closing)
             self._history(wf, record, new, t.action, state.name, target, actor, behalf,
-                          comment, at=at)
+                          comment, at=at, inputs=inputs)
             for step in state.on_leave:
                 actions.after(self, wf, step, new, record, actor, state, context)
             if entering.is_approval:
@@ -516,8 +508,8 @@ class Workflows:
 
     def _history(self, wf: Workflow, before: Mapping[str, Any], after: Mapping[str, Any],
                  action: str, source: str | None, target: str | None, actor: Actor,
-                 behalf: str | None, comment: str | None, at: dt.datetime | None = None
-                 ) -> None:
+                 behalf: str | None, comment: str | None, at: dt.datetime | None = None,
+                 inputs: Mapping[str, Any] | None = None) -> None:
         from yiti.jobs.jsonable import jsonable
 
         h = self.site.tables[HISTORY]
@@ -529,6 +521,7 @@ class Workflows:
                 "action": action, "from_state": source, "to_state": target,
                 "user": actor.name, "on_behalf_of": behalf, "at": at or self.now(),
                 "comment": comment or None, "version": after["version"],
+                "inputs": jsonable(dict(inputs)) if inputs else None,
                 "snapshot": jsonable(dict(before))}))
 
     def _flush_history(self) -> None:

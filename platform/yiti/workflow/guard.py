@@ -26,6 +26,7 @@ from yiti.records.hooks import HookContext
 from yiti.values import copy_value
 from yiti.workflow import actions
 from yiti.workflow.engine import Creation, _writing, creating, writing
+from yiti.workflow.refusals import ConditionFailed
 
 
 def _workflow(site: Any, entity: str) -> Any:
@@ -146,9 +147,9 @@ def _through(wf: Any, doc: Mapping[str, Any], ctx: HookContext, creation: Creati
     chosen = next((t for t in creation.transitions if not t.condition or actions.holds(
         site, wf, t.condition, {**view, **values}, actor)), None)
     if chosen is None:
-        conditions = "; ".join(t.condition or "" for t in creation.transitions)
-        raise Conflict(f"'{creation.transitions[0].action}' is not possible for a new "
-                       f"{ctx.entity}: its condition does not hold ({conditions})")
+        raise ConditionFailed(site.model.entities[ctx.entity].label,
+                              {"en": "(new)", "zh-CN": "（新建）"},
+                              creation.transitions[0].action, creation.transitions)
     entering = wf.states[chosen.target]
     if entering.submitted or entering.cancelled:
         raise Conflict(f"{chosen.action!r} submits or cancels the record: create it, then "
@@ -159,7 +160,7 @@ def _through(wf: Any, doc: Mapping[str, Any], ctx: HookContext, creation: Creati
             "required")])
     context = {"action": chosen.action, "from": initial.name, "to": chosen.target,
                "user": actor.name, "comment": creation.comment,
-               "inputs": actions.read_inputs(site, chosen, creation.inputs),
+               "inputs": actions.read_inputs(site, chosen, creation.inputs, ctx.records),
                "at": creation.at}
     for step in initial.on_leave:
         values.update(actions.compute(site, wf, step, {**view, **values}, actor, context))
@@ -183,7 +184,8 @@ def _passed(wf: Any, doc: dict[str, Any], ctx: HookContext, creation: Creation) 
     record = {"created_by": actor.name, "version": 1, **doc}
     before = {**record, wf.state_field: initial.name}
     engine._history(wf, before, record, t.action, initial.name, t.target, actor,  # noqa: SLF001
-                    creation.behalf, creation.comment, at=creation.at)
+                    creation.behalf, creation.comment, at=creation.at,
+                    inputs=creation.context.get("inputs"))
     token = _writing.set((ctx.entity, doc["id"]))  # its hooks may write the new record
     try:
         for step in initial.on_enter:

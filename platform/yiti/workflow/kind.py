@@ -12,7 +12,7 @@ name; a script that does not compile.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from yiti.definitions.build import Build, Item
@@ -93,6 +93,68 @@ def check_workflow(build: Build, definition: Definition, item: Item) -> None:
         build.add(source.error(at, message, hint))
     for at, message, hint in hook_problems(body, build.modules.get(definition.module or "")):
         build.add(source.error(at, message, hint))
+    for at, message, hint in warnings(body, languages(build)):
+        build.warn(source.warning(at, message, hint))
+
+
+def languages(build: Build) -> list[str]:
+    """The languages the site's labels are written in (packs, entities, fields), English
+    first: a site with more than one expects each label in each."""
+    found: dict[str, None] = {"en": None}
+    labels = [*(m.label for m in build.modules.values()),
+              *(e.label for e in build.entities.values()),
+              *(f.label for e in build.entities.values() for f in e.fields.values())]
+    for label in labels:
+        if isinstance(label, Mapping):
+            found.update(dict.fromkeys(label))
+    return list(found)
+
+
+def warnings(body: Any, langs: list[str]) -> Iterable[tuple[KeyPath, str, str | None]]:
+    """What is not wrong but shows people something they cannot read: on a site of more
+    than one language, a state or action without a label in one of them (the screens and
+    the history then show its name: "sync", "complete"), and a condition whose refusal
+    can reach people without a ``condition_message`` (they are told only that the action
+    is not possible now)."""
+    try:
+        wf = specs.parse(body)
+    except Exception:  # noqa: BLE001 - a malformed body is reported by the schema
+        return
+    example = "{" + ", ".join(f"{lang}: ..." for lang in langs) + "}"
+    if len(langs) > 1:
+        for name, state in wf.states.items():
+            missing = _missing(state.label, langs)
+            if missing:
+                yield (("states", name, "label") if state.label else ("states", name),
+                       f"state {name!r} has no label in {', '.join(missing)}: those readers "
+                       f"see {name!r} on the record's page and in its history",
+                       f"add label: {example}")
+        for t in wf.transitions:
+            where: KeyPath = ("transitions", t.index)
+            missing = _missing(t.label, langs)
+            if missing:
+                yield ((*where, "label") if t.label else (*where, "action"),
+                       f"action {t.action!r} has no label in {', '.join(missing)}: those "
+                       f"readers see {t.action!r} on its button and in the history",
+                       f"add label: {example}")
+            missing = _missing(t.condition_message, langs) if t.condition_message else []
+            if missing:
+                yield ((*where, "condition_message"), f"condition_message has no text in "
+                       f"{', '.join(missing)}", f"write it as {example}")
+    for t in wf.transitions:
+        if t.condition and not t.condition_message and any(
+                all(o.condition for o in wf.leaving(s, t.action)) for s in t.sources):
+            yield (("transitions", t.index, "condition"),
+                   f"when the condition does not hold, people are told only that "
+                   f"{t.action!r} is not possible now",
+                   f"add condition_message: {example} saying what to do first")
+
+
+def _missing(label: Any, langs: list[str]) -> list[str]:
+    if not label:
+        return list(langs)
+    given = {"en"} if isinstance(label, str) else set(label)
+    return [lang for lang in langs if lang not in given]
 
 
 def hook_problems(body: Any, module: Any) -> Iterable[tuple[KeyPath, str, str | None]]:
@@ -217,12 +279,40 @@ def problems(body: Any, entity: Entity, entities: Any, roles: set[str], filename
                 item = specs.resolve_like(item, entities)
             if item.type == "select" and not item.options:
                 yield ((*at, "type"), "a select input needs options", None)
+            yield from _input_link(item, entities, at)
         if t.condition:
             yield from _formula(t.condition, entity, entities, filename,
                                 line((*where, "condition")),
                                 (*where, "condition"))
         yield from _set(t.set, entity, entities, filename, line, (*where, "set"))
     yield from _graph(wf)
+
+
+def _input_link(item: specs.Input, entities: Any, at: KeyPath
+                ) -> Iterable[tuple[KeyPath, str, str | None]]:
+    """A link input names an entity whose records have a lookup of their own (not lines);
+    ``entity`` belongs to link inputs only."""
+    if item.type != "link":
+        if item.entity:
+            yield ((*at, "entity"), f"entity applies to a link input, not a {item.type} one",
+                   "add type: link, or remove entity")
+        return
+    if not item.entity:
+        yield ((*at, "type"), "a link input needs entity: the entity of the record it names",
+               None)
+        return
+    target = entities.get(item.entity)
+    if target is None:
+        yield ((*at, "entity"), f"unknown entity {item.entity!r}",
+               did_you_mean(item.entity, entities))
+    elif target.child:
+        parent = target.parent or next((e.name for e in entities.values()
+                                        for f in e.table_fields if f.target == target.name),
+                                       None)
+        yield ((*at, "entity"), f"{item.entity!r} is a child entity (lines of "
+               f"{parent or 'a document'}): an input cannot name a line, which has no "
+               "lookup of its own",
+               f"name the document instead{f', entity: {parent}' if parent else ''}")
 
 
 def _graph(wf: specs.Workflow) -> Iterable[tuple[KeyPath, str, str | None]]:

@@ -21,7 +21,7 @@ BY_SYSTEM = "system"
 RESERVED_INPUTS = ("comment", "to", "version", "next", "action", "csrf_token")
 #: The field types an input may have.
 INPUT_TYPES = ("string", "text", "integer", "decimal", "money", "percent", "boolean", "date",
-               "datetime", "select", "email", "phone", "url")
+               "datetime", "select", "email", "phone", "url", "link")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
@@ -93,6 +93,7 @@ class Input:
     max: Any = None
     options: tuple[tuple[str, Any], ...] = ()  # select: (value, label)
     like: str | None = None  # "entity.field": type, options, label and bounds from there
+    entity: str | None = None  # link: the entity of the record it names (given as its id)
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,7 @@ class Transition:
     label: Any = None
     by: tuple[Who, ...] = ()
     condition: str | None = None
+    condition_message: Any = None  # a label: what the refusal says when it does not hold
     comment_required: bool = False
     approves: bool = False
     set: Mapping[str, str] = field(default_factory=dict)
@@ -195,7 +197,7 @@ def parse_inputs(specs: Any) -> tuple[Input, ...]:
             max_length=spec.get("max_length"), min=spec.get("min"), max=spec.get("max"),
             options=tuple((str(o["value"]), o.get("label")) if isinstance(o, Mapping)
                           else (str(o), None) for o in spec.get("options") or ()),
-            like=like))
+            like=like, entity=spec.get("entity")))
     return tuple(out)
 
 
@@ -232,7 +234,8 @@ def resolve_like(item: Input, entities: Mapping[str, Any]) -> Input:
         max_length=item.max_length if item.max_length is not None else f.max_length,
         min=item.min if item.min is not None else f.min,
         max=item.max if item.max is not None else f.max,
-        options=item.options or tuple((o.value, o.label or None) for o in f.options))
+        options=item.options or tuple((o.value, o.label or None) for o in f.options),
+        entity=item.entity or (f.target if f.type == "link" else None))
 
 
 def resolve(wf: Workflow, entities: Mapping[str, Any]) -> Workflow:
@@ -271,7 +274,7 @@ def parse(body: Mapping[str, Any], *, module: str | None = None,
             sources=(sources,) if isinstance(sources, str) else tuple(sources),
             target=spec["to"], label=spec.get("label"),
             by=tuple(parse_who(w) for w in spec.get("by") or ()),
-            condition=spec.get("condition"),
+            condition=spec.get("condition"), condition_message=spec.get("condition_message"),
             comment_required=spec.get("comment") == "required",
             approves=bool(spec.get("approves")), set=dict(spec.get("set") or {}),
             inputs=parse_inputs(spec.get("inputs")),

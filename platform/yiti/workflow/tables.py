@@ -1,7 +1,7 @@
 """The workflow engine's tables: history, approval tasks and delegations.
 
 - ``yiti_workflow_history``: one row per action taken on a record (who, when, from, to,
-  the action, the comment, on whose behalf, and a snapshot of the record as it was
+  the action, the comment, its inputs, on whose behalf, and a snapshot of the record as it was
   approved);
 - ``yiti_workflow_task``: one row per approver slot each time a record enters an
   approval step (open, approved, rejected, closed, escalated), which is what "my
@@ -50,6 +50,7 @@ def workflow_tables(md: MetaData) -> None:
         Column("at", UTCDateTime(), nullable=False),
         Column("comment", Text),
         Column("version", Integer),
+        Column("inputs", JSON),  # the action's inputs as given (a link: the record's id)
         Column("snapshot", JSON),
         Index("ix_yiti_workflow_history_entity_record_id", "entity", "record_id"),
         info={RECORD_REFS: True},

@@ -358,6 +358,13 @@ def _input_schema(spec: Any) -> dict[str, Any]:
         "decimal": {"type": ["string", "number"]}, "money": {"type": ["string", "number"]},
         "percent": {"type": ["string", "number"]},
     }
+    if spec.type == "link":
+        return {"oneOf": [{"type": "integer", "minimum": 1},
+                          {"type": "object", "minProperties": 1}],
+                "description": (f"{label_text(spec.label)}: " if spec.label else "")
+                + f"the id of a {spec.entity} you may read, or a lookup of one "
+                  "({\"id\": 12}, {\"code\": \"ACME\"})",
+                "x-yiti-entity": spec.entity}
     schema = dict(kinds.get(spec.type, {"type": "string"}))
     if spec.options:
         schema["enum"] = [value for value, _ in spec.options]

@@ -34,8 +34,9 @@ TITLES = {
 
 def problem(status: int, code: str, title: str | None = None, detail: str | None = None,
             errors: list[dict[str, str]] | None = None,
-            headers: dict[str, str] | None = None) -> Response:
-    """A problem response."""
+            headers: dict[str, str] | None = None,
+            extra: dict[str, Any] | None = None) -> Response:
+    """A problem response; ``extra``: members of the problem's own (RFC 9457 extensions)."""
     body = {
         "type": TYPE_BASE + code,
         "title": title or TITLES.get(status, "Error"),
@@ -43,6 +44,7 @@ def problem(status: int, code: str, title: str | None = None, detail: str | None
         "detail": detail or title or TITLES.get(status, "Error"),
         "code": code,
         "errors": errors or [],
+        **(extra or {}),
     }
     # a message may quote the request's own text, lone surrogates and all: replaced, so
     # the refusal itself never fails to encode
