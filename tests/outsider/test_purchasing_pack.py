@@ -140,7 +140,7 @@ def test_fixtures_api_and_approval_round_trip(site: Site, app: Flask,
     big_url = f"/api/v1/purchase_request/{big['id']}"
     api.post(f"{big_url}/actions/submit", headers=ann, json={})
     over = api.post(f"{big_url}/actions/approve", headers=mia, json={})
-    assert over.status_code == 409 and "total <= 50000" in over.json["detail"]
+    assert over.status_code == 409 and "total <= 50000" in over.json["condition"], over.json
     refused = api.post(f"{big_url}/actions/approve", headers=dora, json={})
     assert refused.status_code == 422, refused.json  # the hook: past ACME's credit limit
     assert refused.json["errors"][0]["field"] == "total"

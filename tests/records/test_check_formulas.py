@@ -85,7 +85,7 @@ def test_a_select_compared_with_text_that_is_no_option_is_reported(tmp_path):
     result = CliRunner().invoke(main, ["check", "--modules", str(tmp_path / "packs")])
     assert result.exit_code == 1
     found = sorted(line.split("/p/", 1)[1] for line in result.output.splitlines()
-                   if "/p/" in line)
+                   if "/p/" in line and ": warning: " not in line)
     assert found == [
         "entities/request.yaml:10: fields.flag.formula: kind: 'repiar' is not an option; did "
         "you mean 'repair'? (choose from return, repair, exchange)",

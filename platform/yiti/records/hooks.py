@@ -33,8 +33,10 @@ EVENTS: dict[str, str] = {
     "after_save": "after the row and its lines are written, in the same transaction",
     "before_delete": "before a record is deleted; raise to refuse",
     "after_delete": "after a record is deleted, in the same transaction",
-    "on_submit": "when a draft is submitted, after its checks, in the same transaction",
-    "on_cancel": "when a submitted record is cancelled, in the same transaction",
+    "on_submit": "when a draft is submitted: after its checks and validate, before "
+                 "before_save, in the same transaction",
+    "on_cancel": "when a submitted record is cancelled: after its checks and validate, "
+                 "before before_save, in the same transaction",
 }
 
 Hook = Callable[[dict[str, Any], "HookContext"], None]

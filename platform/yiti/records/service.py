@@ -398,13 +398,13 @@ class Records:
                 raise ValidationError(problems, entity=entity.name)
             doc = copy_value(old)
             doc.update({k: copy_value(v) for k, v in values.items()})
+            event = None
             if docstatus and entity.submittable and docstatus != old["docstatus"]:
                 event = {"submitted": "on_submit", "cancelled": "on_cancel"}.get(docstatus)
-                if event:
-                    hooks.run(self, entity, event, doc, old)
             else:
                 docstatus = None
-            return self._save_existing(tx, entity, old, doc, action, docstatus=docstatus)
+            return self._save_existing(tx, entity, old, doc, action, docstatus=docstatus,
+                                       event=event)
 
     def amend(self, entity_name: str, ident: int | str) -> Record:
         """A new draft copied from a cancelled record, linked to it by ``amended_from``."""
@@ -552,12 +552,20 @@ class Records:
 
     def _save_existing(self, tx: Transaction, entity: Entity, old: Record, doc: dict[str, Any],
                        action: str, docstatus: str | None = None, *,
-                       checked: tuple[str, Mapping[str, Any]] | None = None) -> Record:
+                       checked: tuple[str, Mapping[str, Any]] | None = None,
+                       event: str | None = None) -> Record:
         """Write ``doc`` over ``old``. ``checked``: the policy's action and the values its
         row rules passed, to check again if the hooks changed what they read; None for a
-        workflow's transition, whose ``by:`` decided who may take it."""
+        workflow's transition, whose ``by:`` decided who may take it. A submit or cancel
+        moves ``docstatus`` and runs its ``event`` (``on_submit``/``on_cancel``) after the
+        checks and ``validate``, before ``before_save``; every hook of it sees ``doc``'s
+        new docstatus (and ``ctx.old``'s former one), so it can tell a submit from a save."""
         writes.loaded(tx).pop((entity.table_name, old["id"]), None)
+        if docstatus:
+            doc["docstatus"] = docstatus
         prepare(self, tx, entity, doc, old)
+        if event:
+            hooks.run(self, entity, event, doc, old)
         stored = writes.write_over(self, tx, entity, old, doc, action, docstatus,
                                    checked=checked)
         if stored is not None:  # as stored (RETURNING): no after_save hook wrote since
@@ -576,10 +584,8 @@ class Records:
             if old["docstatus"] != source:
                 raise Conflict(f"{title(entity, old)} is {old['docstatus']}; "
                                f"only a {source} record can be {target}", record=old["id"])
-            doc = copy_value(old)
-            hooks.run(self, entity, event, doc, old)
-            return self._save_existing(tx, entity, old, doc, action, docstatus=target,
-                                       checked=(action, old))
+            return self._save_existing(tx, entity, old, copy_value(old), action,
+                                       docstatus=target, checked=(action, old), event=event)
 
     def _expect(self, entity: Entity, old: Record, version: Any) -> None:
         if version is None:
