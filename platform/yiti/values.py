@@ -431,11 +431,10 @@ MAX_PLAIN_DECIMAL = 100
 
 def decimal_text(value: Decimal) -> str:
     """``value`` as a plain decimal string (``0.00000000``, not ``0E-8``), or in exponent
-    notation when that would be past :data:`MAX_PLAIN_DECIMAL` characters or it is not
-    finite (``NaN``, ``Infinity``)."""
-    if value.is_finite():
-        sign, digits, exponent = value.as_tuple()
-        assert isinstance(exponent, int)
-        if max(len(digits) + exponent, 1) + max(-exponent, 0) <= MAX_PLAIN_DECIMAL:
-            return format(value, "f")
+    notation when its first digit is :data:`MAX_PLAIN_DECIMAL` or more places from the
+    point (written out, the zeros between would be past that many characters) or it is
+    not finite (``NaN``, ``Infinity``). Otherwise the plain text is at most that long plus
+    the digits the value itself holds."""
+    if value.is_finite() and -MAX_PLAIN_DECIMAL < value.adjusted() < MAX_PLAIN_DECIMAL:
+        return format(value, "f")  # (a zero's adjusted() is its exponent: 0E-999999999)
     return str(value)
