@@ -46,7 +46,7 @@ def post(doc, ctx):
 @pytest.fixture
 def site(tmp_path: Path, db_url: str):  # noqa: ANN201
     modules = tmp_path / "packs"
-    write_pack(modules, "buying", {
+    write_pack(modules, "receiving", {
         "entities/stock.yaml": "entity: stock\nfields:\n  received: {type: integer, default: 0}\n",
         "entities/receipt.yaml": "entity: receipt\nsubmittable: true\nfields:\n"
                                  "  stock: {type: link, entity: stock, required: true}\n"
@@ -63,7 +63,7 @@ def site(tmp_path: Path, db_url: str):  # noqa: ANN201
 def _seen() -> list[tuple[str, str, str | None]]:
     import sys
 
-    return sys.modules["yiti_packs.buying.hooks"].SEEN
+    return sys.modules["yiti_packs.receiving.hooks"].SEEN
 
 
 def test_submit_runs_validate_then_on_submit_and_every_hook_sees_the_new_docstatus(site):
