@@ -26,7 +26,7 @@ PACK = {
         "entity: purchase_order_line\nchild: true\ntitle_field: sku\nfields:\n"
         "  sku: {type: string}\n  qty: {type: integer}\n",
     "entities/receipt.yaml":
-        "entity: receipt\nfields:\n"
+        "entity: receipt\nlist: {columns: [name, purchase_order, po_line]}\nfields:\n"
         "  purchase_order: {type: link, entity: purchase_order}\n"
         "  po_line: {type: link, entity: purchase_order_line, within: purchase_order}\n"
         "  lines: {type: table, entity: receipt_line}\n",
@@ -126,7 +126,7 @@ def test_a_line_of_an_unreadable_document_is_refused_as_a_missing_one(site: Site
         receiver.create("receipt", {"purchase_order": orders[0]["id"], "po_line": 99999})
     assert _problem(error) == ("po_line", "no purchase_order_line with id 99999")
     with site.records().unit_of_work() as tx:
-        assert line_links.titles(receiver, tx, site.model.entities["purchase_order_line"],
+        assert line_links.titles(receiver, tx.conn, site.model.entities["purchase_order_line"],
                                  [line["id"]]) == {}
 
 
@@ -153,7 +153,7 @@ def test_a_saved_order_keeps_its_lines_and_a_linked_line_cannot_be_removed(site:
 def test_a_line_title_names_the_order_the_position_and_the_line(site: Site, orders) -> None:
     po = orders[0]
     with site.records().unit_of_work() as tx:
-        titles = line_links.titles(_buyer(site), tx, site.model.entities["purchase_order_line"],
+        titles = line_links.titles(_buyer(site), tx.conn, site.model.entities["purchase_order_line"],
                                    [line["id"] for line in po["lines"]])
     assert titles == {po["lines"][0]["id"]: f"{po['name']} #1 · A-1 Shirt",
                       po["lines"][1]["id"]: f"{po['name']} #2 · A-2"}

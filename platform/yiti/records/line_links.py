@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
 from yiti.definitions.model import Entity, Field, Model, label_text
 from yiti.errors import Conflict, FieldProblem, Forbidden, NotFound
@@ -67,7 +67,7 @@ def problems(records: Records, tx: Transaction, entity: Entity,
         if isinstance(document, int):
             parent = model.entities[f.target or ""].parent or ""
             documents.setdefault(parent, set()).add(document)
-    readable = {name: readable_documents(records, tx, model.entities[name], ids)
+    readable = {name: readable_documents(records, tx.conn, model.entities[name], ids)
                 for name, ids in documents.items()}
     for i, path, f, line, document in wanted:
         child = model.entities[f.target or ""]
@@ -88,7 +88,7 @@ def problems(records: Records, tx: Transaction, entity: Entity,
     return out
 
 
-def readable_documents(records: Records, tx: Transaction, document: Entity,
+def readable_documents(records: Records, conn: Connection, document: Entity,
                        ids: Iterable[Any]) -> dict[Any, Mapping[str, Any]]:
     """id → row of the documents among ``ids`` the actor may read (their lines not
     loaded): the policy's row filter, then its check of each row."""
@@ -101,7 +101,7 @@ def readable_documents(records: Records, tx: Transaction, document: Entity,
     if rule is not None:
         query = query.where(rule)
     out: dict[Any, Mapping[str, Any]] = {}
-    for row in tx.conn.execute(query).mappings():
+    for row in conn.execute(query).mappings():
         try:
             records.policy.check(records.actor, document, "read", row)
         except (Forbidden, NotFound):
@@ -110,7 +110,7 @@ def readable_documents(records: Records, tx: Transaction, document: Entity,
     return out
 
 
-def titles(records: Records, tx: Transaction, child: Entity, ids: Iterable[Any]
+def titles(records: Records, conn: Connection, child: Entity, ids: Iterable[Any]
            ) -> dict[Any, str]:
     """id → title of the lines among ``ids`` whose document the actor may read: the
     document's name, the line's position and its title field when it has one
@@ -125,8 +125,8 @@ def titles(records: Records, tx: Transaction, child: Entity, ids: Iterable[Any]
     tf = child.fields.get(child.title_field or "")
     if tf is not None and tf.stored:
         columns.append(ct.c[tf.name])
-    rows = list(tx.conn.execute(select(*columns).where(ct.c.id.in_(wanted))).mappings())
-    documents = readable_documents(records, tx, model.entities[child.parent],
+    rows = list(conn.execute(select(*columns).where(ct.c.id.in_(wanted))).mappings())
+    documents = readable_documents(records, conn, model.entities[child.parent],
                                    [r["parent_id"] for r in rows])
     shown: dict[Any, str] = {}
     if tf is not None and tf.is_link and tf.target:
@@ -230,3 +230,19 @@ def removed_lines(model: Model, entity: Entity, old: Record) -> Iterator[tuple[E
     the document is deleted)."""
     for t in entity.table_fields:
         yield model.entities[t.target or ""], list(old.get(t.name) or [])
+
+
+def lines_of(records: Records, conn: Connection, child: Entity, document: Any,
+             search: str = "", limit: int = 20) -> list[tuple[Any, str]]:
+    """(id, title) of the lines of ``child`` in ``document`` (an id) whose titles hold
+    ``search`` (any case), in their order; none when the actor may not read the
+    document: what a picker of a link to a line offers."""
+    if not str(document).isdigit() or child.parent is None:
+        return []
+    ct = records.tables[child.table_name]
+    ids = list(conn.execute(select(ct.c.id).where(ct.c.parent_id == int(document))
+                            .order_by(ct.c.idx)).scalars())
+    named = titles(records, conn, child, ids)
+    wanted = search.casefold()
+    found = [(i, named[i]) for i in ids if i in named and wanted in named[i].casefold()]
+    return found[:limit]
