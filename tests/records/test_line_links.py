@@ -46,7 +46,7 @@ PACK = {
 @pytest.fixture
 def site(tmp_path: Path, db_url: str) -> Iterator[Site]:
     modules = tmp_path / "packs"
-    write_pack(modules, "buying", PACK)
+    write_pack(modules, "receiving", PACK)
     site = Site(settings_for(db_url, tmp_path, modules=[modules]), model=load([modules]))
     site.migrate()
     try:

@@ -25,7 +25,7 @@ from .conftest import PASSWORD, Client, csrf
 
 @pytest.fixture
 def site(tmp_path: Path, db_url: str) -> Iterator[Site]:
-    write_pack(tmp_path / "packs", "buying", PACK)
+    write_pack(tmp_path / "packs", "receiving", PACK)
     site = Site(settings_for(db_url, tmp_path, modules=[tmp_path / "packs"]))
     site.migrate()
     create_user(site, "clerk", PASSWORD, roles=[ADMINISTRATOR])
