@@ -107,3 +107,16 @@ def test_an_export_names_the_line(client, site, orders) -> None:
     site.records().create("receipt", {"purchase_order": a["id"], "po_line": a["lines"][1]["id"]})
     exported = client.get("/app/receipt/export.csv").get_data(as_text=True)
     assert f"{a['name']} #2 · A-2 Cap" in exported
+
+
+def test_openapi_says_which_document_the_line_belongs_to(site) -> None:
+    from yiti.web.api.openapi import field_schema
+
+    schema = field_schema(site.model, site.model.entities["receipt"].fields["po_line"],
+                          output=False)
+    assert schema["x-yiti-line-of"] == {"entity": "purchase_order", "within": "purchase_order"}
+    assert "the id of a line of the purchase_order that field purchase_order" in \
+        schema["description"]
+    line = field_schema(site.model, site.model.entities["receipt_line"].fields["po_line"],
+                        output=False)
+    assert "that the document's field purchase_order names" in line["description"]
