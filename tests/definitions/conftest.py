@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from yiti.definitions import check
+from yiti.definitions import Model, check, load_model
 from yiti.errors import DefinitionError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,6 +44,10 @@ class Site:
 
     def check(self, **kwargs: object) -> list[DefinitionError]:
         return check([self.modules], **kwargs)  # type: ignore[arg-type]
+
+    def model(self) -> Model:
+        """The packs' model (they must have no problems)."""
+        return load_model([self.modules])
 
 
 @pytest.fixture

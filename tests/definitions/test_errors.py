@@ -344,23 +344,79 @@ def test_table_of_a_non_child_entity(site: Site):
             "'customer' is not a child entity")
 
 
-def test_link_to_a_child_entity_is_refused_saying_what_to_link(site: Site):
-    """Lines have no list, lookup or API of their own: no screen could fill such a link."""
+def _lines_pack(site: Site, claim: str, line_fields: str = "  qty: {type: integer}\n") -> None:
+    site.pack("shop", {
+        "entities/order.yaml": "entity: order\nfields:\n"
+                               "  lines: {type: table, entity: order_line}\n",
+        "entities/order_line.yaml": "entity: order_line\nchild: true\nfields:\n"
+                                    + line_fields,
+        "entities/claim.yaml": "entity: claim\nfields:\n" + claim,
+    })
+
+
+def test_link_to_a_child_entity_without_within_is_refused_saying_what_to_add(site: Site):
+    """A line is one of a document's lines: the link must say which field names the
+    document."""
+    _lines_pack(site, "  order: {type: link, entity: order}\n"
+                      "  line: {type: link, entity: order_line}\n")
+    error = only(site.check())
+    located(error, "modules/shop/entities/claim.yaml", 4, "fields.line.entity",
+            "'order_line' is a child entity, the lines of order.lines: a link to a line "
+            "needs 'within'")
+    assert "say within: order" in str(error)
+
+
+def test_link_to_a_line_within_a_link_of_the_record_is_accepted(site: Site):
+    _lines_pack(site, "  order: {type: link, entity: order}\n"
+                      "  line: {type: link, entity: order_line, within: order}\n")
+    assert site.check() == []
+    line = site.model().entities["claim"].fields["line"]
+    assert (line.within, line.within_parent, line.is_line_link) == ("order", False, True)
+
+
+def test_within_naming_an_unknown_field_suggests_the_links(site: Site):
+    _lines_pack(site, "  order: {type: link, entity: order}\n"
+                      "  line: {type: link, entity: order_line, within: ordr}\n")
+    error = only(site.check())
+    located(error, "modules/shop/entities/claim.yaml", 4, "fields.line.within",
+            "unknown field 'ordr': within names a link field of 'claim'")
+    assert "(did you mean 'order'?)" in str(error)
+
+
+def test_within_naming_a_link_to_another_entity_is_refused(site: Site):
+    _lines_pack(site, "  other: {type: link, entity: claim}\n"
+                      "  line: {type: link, entity: order_line, within: other}\n")
+    error = only(site.check())
+    located(error, "modules/shop/entities/claim.yaml", 4, "fields.line.within",
+            "within names claim.other, which is not a link to 'order'")
+
+
+def test_within_on_a_link_to_a_document_is_refused(site: Site):
+    _lines_pack(site, "  order: {type: link, entity: order}\n"
+                      "  again: {type: link, entity: order, within: order}\n")
+    error = only(site.check())
+    located(error, "modules/shop/entities/claim.yaml", 4, "fields.again.within",
+            "'order' is not a child entity: within applies to a link to a line")
+
+
+def test_within_on_a_line_is_looked_up_on_the_line_then_on_its_document(site: Site):
+    """A return's line names a line of the order its document (or the line) names."""
     site.pack("shop", {
         "entities/order.yaml": "entity: order\nfields:\n"
                                "  lines: {type: table, entity: order_line}\n",
         "entities/order_line.yaml": "entity: order_line\nchild: true\nfields:\n"
                                     "  qty: {type: integer}\n",
-        "entities/claim.yaml": "entity: claim\nfields:\n"
-                               "  order: {type: link, entity: order}\n"
-                               "  line: {type: link, entity: order_line}\n",
+        "entities/ret.yaml": "entity: ret\nfields:\n"
+                             "  order: {type: link, entity: order}\n"
+                             "  lines: {type: table, entity: ret_line}\n",
+        "entities/ret_line.yaml": "entity: ret_line\nchild: true\nfields:\n"
+                                  "  own: {type: link, entity: order}\n"
+                                  "  a: {type: link, entity: order_line, within: order}\n"
+                                  "  b: {type: link, entity: order_line, within: own}\n",
     })
-    error = only(site.check())
-    located(error, "modules/shop/entities/claim.yaml", 4, "fields.line.entity",
-            "'order_line' is a child entity, the lines of order.lines: a link cannot point "
-            "at a line")
-    assert "(link the document instead, entity: order; " in str(error)
-    assert "the line's id in an integer field" in str(error)
+    assert site.check() == []
+    fields = site.model().entities["ret_line"].fields
+    assert (fields["a"].within_parent, fields["b"].within_parent) == (True, False)
 
 
 def test_unknown_field_in_form(site: Site):

@@ -37,7 +37,7 @@ TYPE_KEYS: dict[str, frozenset[str]] = {
     "boolean": frozenset(), "json": frozenset(), "attachment": frozenset(),
     "date": frozenset({"min", "max"}), "datetime": frozenset({"min", "max"}),
     "select": frozenset({"options"}),
-    "link": frozenset({"entity", "on_delete"}),
+    "link": frozenset({"entity", "on_delete", "within"}),
     "table": frozenset({"entity"}),
 }
 
@@ -170,6 +170,7 @@ def resolve_field(draft: FieldDraft) -> tuple[FieldModel | None, list[Definition
             indexed=bool(spec.get("indexed", False)),
             pattern=spec.get("pattern"),
             target=spec.get("entity"),
+            within=spec.get("within"),
             renamed_from=spec.get("renamed_from"),
             convert=spec.get("convert"),
             formula=spec.get("formula"),

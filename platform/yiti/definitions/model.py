@@ -73,6 +73,10 @@ class Field:
     options: tuple[Option, ...] = ()  # select
     target: str | None = None  # link: the entity linked to; table: the child entity
     on_delete: str = "restrict"  # link: restrict | set null | cascade
+    # link to a child entity (a line): the link field naming the document the line must
+    # belong to; on a line, a field of the line or else (within_parent) of its document
+    within: str | None = None
+    within_parent: bool = False
     renamed_from: str | None = None
     convert: str | None = None  # "parse": re-read old values with this field's type
     formula: str | None = None  # computed field: an expression (see yiti.scripting)
@@ -87,6 +91,11 @@ class Field:
     @property
     def is_link(self) -> bool:
         return self.type == "link"
+
+    @property
+    def is_line_link(self) -> bool:
+        """Whether the field links one line of a document (a link to a child entity)."""
+        return self.type == "link" and self.within is not None
 
     @property
     def stored(self) -> bool:

@@ -9,6 +9,7 @@ currency_field, rules, naming) and the references between entities (links, child
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from types import MappingProxyType
 from typing import Any
 
@@ -202,26 +203,58 @@ def _naming(build: Build, draft: EntityDraft, stored: set[str]) -> Naming:
 
 
 def _link_to_lines(spot: Spot, child: str, used: list[tuple[str, str]]) -> DefinitionError:
-    """The problem of a link to a child entity. Lines have no list, page, lookup or
-    endpoint of their own (they are read and written with their document), so no screen
-    or API call could fill such a field: say what to link instead."""
+    """The problem of a link to a child entity without ``within``: a line is one of a
+    document's lines, so the link must say which field names that document."""
     if not used:
         return spot.error(f"{child!r} is a child entity (lines of a document): a link "
-                          "cannot point at a line", "link the document instead")
+                          "to a line needs 'within'", "link the document instead")
     parent, table_field = used[0]
     return spot.error(
-        f"{child!r} is a child entity, the lines of {parent}.{table_field}: a link cannot "
-        "point at a line, which has no list, lookup or API of its own",
-        f"link the document instead, entity: {parent}; to name one of its lines, keep "
-        "what the line is about as a link of its own (its item), or the line's id in an "
-        "integer field",
+        f"{child!r} is a child entity, the lines of {parent}.{table_field}: a link to a "
+        "line needs 'within', the link field naming the document the line belongs to",
+        f"add a link to the document (for example {parent}: {{type: link, entity: "
+        f"{parent}}}) and say within: {parent}; or link the document alone, entity: "
+        f"{parent}",
     )
+
+
+def _within(build: Build, made: dict[str, dict[str, Any]], parents: dict[str, str],
+            holder: str, field: Field, document: str) -> Field:
+    """``field`` (a link of ``holder`` to lines of ``document``) with where its
+    ``within`` field is: on ``holder``, or, for a line, on the line first, then on its
+    parent document. A problem goes to ``build`` at the ``within`` key."""
+    spot = build.drafts[holder].fields[field.name].where("within")
+    owner = holder
+    candidates = dict(made[holder]["fields"])
+    on_parent = False
+    if field.within not in candidates and holder in parents:
+        parent_fields = made[parents[holder]]["fields"]
+        if field.within in parent_fields:
+            owner, candidates, on_parent = parents[holder], dict(parent_fields), True
+    named = candidates.get(field.within or "")
+    if named is None:
+        links = sorted(n for n, f in candidates.items() if f.is_link and f.target == document)
+        where = f"{holder!r}" + (f" or its document {parents[holder]!r}"
+                                  if holder in parents else "")
+        build.add(spot.error(
+            f"unknown field {field.within!r}: within names a link field of {where}",
+            did_you_mean(field.within or "", links) or
+            f"add a link to the document ({field.within or 'document'}: {{type: link, "
+            f"entity: {document}}}) and name it here",
+        ))
+    elif not named.is_link or named.target != document:
+        build.add(spot.error(
+            f"within names {owner}.{named.name}, which is not a link to {document!r}, "
+            f"the document whose lines {field.target!r} are",
+            f"name a field {{type: link, entity: {document}}}",
+        ))
+    return replace(field, within_parent=on_parent)
 
 
 def _check_links(build: Build, made: dict[str, dict[str, Any]]) -> dict[str, str]:
     """Check link and table targets; return each child entity's parent."""
     users: dict[str, list[tuple[str, str]]] = {}
-    to_lines: list[tuple[Spot, str]] = []  # links to a child entity: (spot, child)
+    to_lines: list[tuple[Spot, str, Field]] = []  # links to a line: (spot, holder, field)
     for name, values in made.items():
         draft = build.drafts[name]
         for field in values["fields"].values():
@@ -236,7 +269,11 @@ def _check_links(build: Build, made: dict[str, dict[str, Any]]) -> dict[str, str
                 continue
             if not field.is_table:
                 if field.target in made and made[field.target]["child"]:
-                    to_lines.append((spot, field.target))
+                    to_lines.append((spot, name, field))
+                elif field.within is not None:
+                    build.add(draft.fields[field.name].where("within").error(
+                        f"{field.target!r} is not a child entity: within applies to a "
+                        "link to a line", "remove 'within'"))
                 continue
             if field.target in build.broken:
                 continue
@@ -265,6 +302,17 @@ def _check_links(build: Build, made: dict[str, dict[str, Any]]) -> dict[str, str
                     "a child entity belongs to one table field: define another child entity",
                 ))
         parents[name] = used[0][0] if used else None  # type: ignore[assignment]
-    for spot, child in to_lines:
-        build.add(_link_to_lines(spot, child, users.get(child, [])))
-    return {k: v for k, v in parents.items() if v}
+    parents = {k: v for k, v in parents.items() if v}
+    for spot, holder, field in to_lines:
+        child = field.target or ""
+        if field.within is None:
+            build.add(_link_to_lines(spot, child, users.get(child, [])))
+        elif child in parents and made[parents[child]]["child"]:
+            build.add(spot.error(
+                f"{child!r} holds lines of lines (of {parents[child]!r}): a link can name a "
+                "line of a document, not a line of a line", None))
+        elif child in parents:
+            fields = dict(made[holder]["fields"])
+            fields[field.name] = _within(build, made, parents, holder, field, parents[child])
+            made[holder]["fields"] = MappingProxyType(fields)
+    return parents

@@ -74,6 +74,10 @@ def resolve(records: Records, tx: Transaction, entity: Entity, doc: dict[str, An
             if f.type == "link" and value is not None:
                 doc[f.name] = link_id(value)
             continue
+        if f.is_line_link:  # lines have no lookup of their own (docs/definitions.md)
+            problems.append(FieldProblem(f"{prefix}{f.name}", "a line is given by its id, "
+                                         "as {\"id\": 12} or 12", "link"))
+            continue
         try:
             page = records.list(f.target or "", filters=list(value.items()), limit=2,
                                 fields=["id"])

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from yiti.definitions.model import Entity, Model
 from yiti.errors import FieldProblem, ValidationError
-from yiti.records import formulas, hooks, links
+from yiti.records import formulas, hooks, line_links, links
 from yiti.records.lookups import resolve as resolve_lookups
 from yiti.records.transaction import Transaction
 from yiti.records.validate import clean
@@ -30,6 +30,9 @@ def prepare(records: Records, tx: Transaction, entity: Entity, doc: dict[str, An
     if problems:
         raise ValidationError(problems, entity=entity.name)
     links.check(records, tx, entity, doc, old)
+    refused = line_links.problems(records, tx, entity, [doc], old=old)
+    if refused:
+        raise ValidationError(refused[0], entity=entity.name)
     hooks.run(records, entity, "validate", doc, old)
 
 
@@ -74,6 +77,9 @@ def prepare_many(records: Records, tx: Transaction, entity: Entity,
     if has_links:
         for i, problems in links.missing(records, tx, entity, docs, skip | set(refused)):
             refused[i] = problems
+        if line_links.has_line_links(model, entity):
+            refused.update(line_links.problems(records, tx, entity, docs,
+                                               skip | set(refused)))
     if validate_hooks:
         for i, doc in enumerate(docs):
             if i in skip or i in refused:

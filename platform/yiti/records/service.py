@@ -25,7 +25,18 @@ from yiti.db import run_kept
 from yiti.definitions.model import Entity, label_text
 from yiti.errors import Conflict, FieldProblem, Forbidden, NotFound, ValidationError
 from yiti.permissions.policy import Actor
-from yiti.records import access, audit, counters, files, hooks, links, lists, lookups, writes
+from yiti.records import (
+    access,
+    audit,
+    counters,
+    files,
+    hooks,
+    line_links,
+    links,
+    lists,
+    lookups,
+    writes,
+)
 from yiti.records.defaults import child_defaults, with_defaults
 from yiti.records.lists import Count, ListShape, Page
 from yiti.records.prepare import prepare, prepare_many
@@ -344,6 +355,8 @@ class Records:
                 raise Conflict(f"{title(entity, old)} is submitted; cancel it first",
                                record=old["id"])
             hooks.run(self, entity, "before_delete", old, old)
+            for child, lines in line_links.removed_lines(self.model, entity, old):
+                line_links.refuse_removal(self, tx, child, old, lines)
             t = self.tables[entity.table_name]
             try:
                 with tx.conn.begin_nested():

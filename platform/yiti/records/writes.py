@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from yiti.db import run_kept
 from yiti.definitions.model import Entity, label_text
 from yiti.errors import Conflict, FieldProblem, ValidationError
-from yiti.records import audit, bulk, hooks, naming
+from yiti.records import audit, bulk, hooks, line_links, naming
 from yiti.records.access import recheck_rows
 from yiti.records.links import LINK_CHUNK, seen
 from yiti.records.statements import statement
@@ -243,6 +243,8 @@ def _write_lines(records: Records, tx: Transaction, entity: Entity, doc: dict[st
             stored.append(new)
         gone = [i for i in before if i not in keep]
         if gone:
+            line_links.refuse_removal(records, tx, child, old or doc,
+                                      [before[i] for i in gone])
             tx.conn.execute(delete(ct).where(ct.c.id.in_(gone)))
     return out
 

@@ -65,6 +65,12 @@ def field_schema(model: Model, f: Field, *, output: bool) -> dict[str, Any]:
     else:  # json
         return {"description": label_text(f.label)}
     schema["description"] = label_text(f.label)
+    if f.is_line_link:  # a line: its id, of the document the within field names
+        document = model.entities[f.target or ""].parent
+        where = "the document's field" if f.within_parent else "field"
+        schema["description"] += (f": the id of a line of the {document} that {where} "
+                                  f"{f.within} names")
+        schema["x-yiti-line-of"] = {"entity": document, "within": f.within}
     if output or not f.required:
         schema["type"] = [schema["type"], "null"]
         if "enum" in schema:

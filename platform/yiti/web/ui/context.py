@@ -78,6 +78,12 @@ def link_titles(recs: Records, target: Entity, ids: Iterable[Any], *,
     wanted = sorted({int(i) for i in ids if i is not None and str(i).isdigit()})
     if not wanted:
         return {}
+    if target.child:  # a line, named by its document: only if the actor may read that
+        from yiti.records import line_links
+        from yiti.records.transaction import reading
+
+        with reading(recs.site.engine) as conn:
+            return line_links.titles(recs, conn, target, wanted)
     fields = ["id"] + (["name"] if not target.child else [])
     if target.title_field and target.title_field not in fields:
         fields.append(target.title_field)

@@ -22,7 +22,7 @@ from yiti.definitions.model import Entity, Field
 from yiti.records.service import Records
 from yiti.web.ui import listing, present
 from yiti.web.ui.blueprint import bp
-from yiti.web.ui.context import entity_or_404, records, site
+from yiti.web.ui.context import entity_or_404, link_titles, records, site
 from yiti.web.ui.i18n import current_language
 from yiti.web.ui.lists import UNSORTABLE, fetch_fields
 from yiti.web.ui.screens import Column, list_spec, readable_spec, screen_field
@@ -74,9 +74,17 @@ def rows(recs: Records, entity: Entity, args: dict[str, str]
     first = recs.list(entity.name, filters=req.filters, search=req.search or None,
                       sort=req.sort, limit=PAGE, fields=fields, action="export")
 
+    lines = [c for c in columns if c.field.is_link
+             and site().model.entities[c.field.target or ""].child]
+
     def generate() -> Iterator[list[Any]]:
         page, sent = first, 0
         while True:
+            for c in lines:  # a link to a line: exported as its title, as screens show it
+                known = link_titles(recs, site().model.entities[c.field.target or ""],
+                                    [row.get(c.path) for row in page.rows])
+                for row in page.rows:
+                    row[f"{c.path}.name"] = known.get(row.get(c.path))
             for row in page.rows:
                 yield [neutralise(cell(c.field, row.get(c.path), row, c.path, tz))
                        for c in columns]

@@ -10,13 +10,16 @@ from werkzeug.wrappers import Response
 
 from yiti.definitions.model import Entity, label_text
 from yiti.errors import ValidationError, YitiError
+from yiti.records import line_links
 from yiti.records.service import Count, Records
+from yiti.records.transaction import reading
 from yiti.web.ui import listing, saved_views
 from yiti.web.ui.blueprint import bp, is_htmx, render
 from yiti.web.ui.context import (
     current_actor,
     entity_or_404,
     file_names,
+    link_titles,
     records,
     site,
     titled,
@@ -43,6 +46,8 @@ def fetch_fields(entity: Entity, spec: ListSpec, recs: Records) -> tuple[list[st
             fields.append(col.path)
         if col.field.is_link and col.field.target:
             target = model.entities[col.field.target]
+            if target.child:  # a line has no name: link_cells reads its title
+                continue
             readable = recs.policy.readable(recs.actor, target)
             for part in ("name", target.title_field):
                 if part and (readable is None or part in readable or part == "name"):
@@ -59,6 +64,10 @@ def link_cells(recs: Records, rows: list[dict[str, Any]], col: Column) -> list[s
     ``<path>.<title>``: one more query for the whole page when the target's title field
     is itself a link."""
     target = site().model.entities[col.field.target or ""]
+    if target.child:  # a line: named by its document, read with the documents of the page
+        known = link_titles(recs, target, [row.get(col.path) for row in rows])
+        return [None if row.get(col.path) is None
+                else known.get(row[col.path], f"#{row[col.path]}") for row in rows]
     subs = []
     for row in rows:
         if row.get(col.path) is None:
@@ -203,10 +212,14 @@ def bulk(entity: str) -> Response:
 @bp.get("/<entity>/lookup")
 def lookup(entity: str) -> Any:
     """Search-as-you-type for link inputs: the first matches of ``q``, through the service
-    (so the user sees only the records they may read)."""
+    (so the user sees only the records they may read). For a link to a line (a child
+    entity), the lines of the document the form's ``within`` input holds (its name in
+    ``within``; the picker's own field in ``field``)."""
     e = site().model.entities.get(entity)
     if e is None:
         abort(404)
+    if e.child:
+        return _line_lookup(e)
     q = request.args.get("q") or next(
         (v for k, v in request.args.items() if k.endswith(".search")), "")
     q = q.strip()[:200]
@@ -221,6 +234,36 @@ def lookup(entity: str) -> Any:
     options = list(zip((row["id"] for row in rows), titled(recs, e, rows), strict=True))
     return render("ui/_lookup.html", options=options, target=target,
                   entity_label=label_text(e.label, current_language()))
+
+
+def _arg(name: str) -> str:
+    """The request's value of input ``name``, top-level or on a line (``lines[2].name``)."""
+    if not name:
+        return ""
+    return request.args.get(name) or next(
+        (v for k, v in request.args.items() if k.endswith(f"].{name}")), "")
+
+
+def _line_lookup(child: Entity) -> Any:
+    """The lines of the chosen document whose titles hold what was typed; a hint to
+    choose the document first when the ``within`` input is empty."""
+    document = site().model.entities.get(child.parent or "")
+    if document is None:
+        abort(404)
+    field = request.args.get("field", "")
+    q = (_arg(f"{field}.search") if field else request.args.get("q", "")).strip()[:200]
+    chosen = _arg(request.args.get("within", "")).strip()
+    hint = ""
+    options: list[tuple[Any, str]] = []
+    if not chosen.isdigit():
+        hint = gettext("Choose the %(document)s first.",
+                       document=label_text(document.label, current_language()).lower())
+    else:
+        recs = records()
+        with reading(site().engine) as conn:
+            options = line_links.lines_of(recs, conn, child, int(chosen), q)
+    return render("ui/_lookup.html", options=options, hint=hint,
+                  entity_label=label_text(child.label, current_language()))
 
 
 @bp.post("/<entity>/views")
