@@ -200,3 +200,35 @@ def test_script_endpoints_over_http(site, library):
     assert r.status_code == 422 and r.json["code"] in ("loop_limit", "cpu_limit", "timeout")
     anonymous = client.post("/api/v1/_scripts/stock_of", json={"code": "BK-1"})
     assert anonymous.status_code in (401, 403) and "stock" not in anonymous.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(("code", "field", "problem"), [
+    ("doc.lines[0].bogus = 1", "lines[0].bogus", "unknown_field"),
+    ("doc.lines[0]['bogus'] = 1", "lines[0].bogus", "unknown_field"),
+    ("doc.lines[0].qty = 'many'", "lines[0].qty", "type"),
+    ("doc.bogus = 1", "bogus", "unknown_field"),
+])
+def test_a_before_save_scripts_line_keys_are_checked_as_its_fields(tmp_path, db_url, code,
+                                                                  field, problem):
+    packs = write_pack(tmp_path, {"lines.yaml": f"""
+        script: line_keys
+        entity: loan
+        event: before_save
+        code: |
+          {code}
+        """})
+    modules = [PROJECT_ROOT / "modules", packs]
+    site = Site(settings_for(db_url, tmp_path, modules=modules),
+                model=load(modules, packs=["example", "auto"]))
+    try:
+        site.migrate()
+        records = site.records()
+        contact = records.create("contact", {"full_name": "Ann"})
+        item = records.create("item", {"code": "BK-1", "title": "Book", "stock": 2})
+        with pytest.raises(ValidationError) as error:
+            records.create("loan", {"contact": contact["id"], "lines": [{"item": item["id"]}]})
+        assert [(p.field, p.code) for p in error.value.problems] == [(field, problem)]
+        assert "script 'line_keys'" in error.value.problems[0].message
+        assert records.count("loan").value == 0
+    finally:
+        site.close()
