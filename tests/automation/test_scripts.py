@@ -50,6 +50,13 @@ SCRIPTS = {
         code: |
           result = len(list_records("item", {}, limit=1000))
         """,
+    "boom.yaml": """
+        script: boom
+        event: api
+        code: |
+          n = 0
+          result = 1 / n
+        """,
     "spin.yaml": """
         script: spin
         event: api
@@ -232,3 +239,18 @@ def test_a_before_save_scripts_line_keys_are_checked_as_its_fields(tmp_path, db_
         assert records.count("loan").value == 0
     finally:
         site.close()
+
+
+def test_an_error_names_the_script_file_from_its_pack_never_the_servers_path(site, library,
+                                                                             tmp_path):
+    from yiti.permissions import tokens, users
+    from yiti.web.app import create_app
+
+    client = create_app(site=site).test_client()
+    ident = users.create_user(site, "root", "root-password-long", roles=["Administrator"])
+    auth = {"Authorization": f"Bearer {tokens.create_token(site, ident, ['*'])[0]}"}
+    r = client.post("/api/v1/_scripts/boom", json={}, headers=auth)
+    assert r.status_code == 422 and r.mimetype == "application/problem+json"
+    assert r.json["detail"] == "auto/scripts/boom.yaml:5: boom: ZeroDivisionError: division by zero"
+    assert str(tmp_path) not in r.get_data(as_text=True)
+    assert not any(str(v).startswith("/") for v in r.json.values())
