@@ -258,17 +258,13 @@ def user() -> None:
 def _language(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
     """``--language`` as one of the site's languages, spelt as the site spells it
     (``zh-cn`` is ``zh-CN``); a usage error naming them otherwise."""
-    if value is None:
-        return None
-    from yiti.errors import did_you_mean
-    from yiti.web.ui.i18n import LANGUAGES
+    from yiti.errors import ValidationError
+    from yiti.languages import site_language
 
-    for code in LANGUAGES:
-        if code.lower() == value.strip().lower():
-            return code
-    hint = did_you_mean(value, LANGUAGES)
-    raise click.BadParameter(f"{value!r} is not a language of this site; choose from "
-                             f"{', '.join(LANGUAGES)}" + (f" ({hint})" if hint else ""))
+    try:
+        return site_language(value)
+    except ValidationError as error:
+        raise click.BadParameter(error.problems[0].message) from None
 
 
 @user.command("create")

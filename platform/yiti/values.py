@@ -28,6 +28,9 @@ from yiti.definitions.options import not_an_option
 UTC = dt.UTC
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 
+#: The largest id (and version) a 64-bit integer column holds.
+MAX_ID = 2**63 - 1
+
 T = TypeVar("T")
 
 

@@ -50,6 +50,13 @@ SCRIPTS = {
         code: |
           result = len(list_records("item", {}, limit=1000))
         """,
+    "boom.yaml": """
+        script: boom
+        event: api
+        code: |
+          n = 0
+          result = 1 / n
+        """,
     "spin.yaml": """
         script: spin
         event: api
@@ -200,3 +207,50 @@ def test_script_endpoints_over_http(site, library):
     assert r.status_code == 422 and r.json["code"] in ("loop_limit", "cpu_limit", "timeout")
     anonymous = client.post("/api/v1/_scripts/stock_of", json={"code": "BK-1"})
     assert anonymous.status_code in (401, 403) and "stock" not in anonymous.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(("code", "field", "problem"), [
+    ("doc.lines[0].bogus = 1", "lines[0].bogus", "unknown_field"),
+    ("doc.lines[0]['bogus'] = 1", "lines[0].bogus", "unknown_field"),
+    ("doc.lines[0].qty = 'many'", "lines[0].qty", "type"),
+    ("doc.bogus = 1", "bogus", "unknown_field"),
+])
+def test_a_before_save_scripts_line_keys_are_checked_as_its_fields(tmp_path, db_url, code,
+                                                                  field, problem):
+    packs = write_pack(tmp_path, {"lines.yaml": f"""
+        script: line_keys
+        entity: loan
+        event: before_save
+        code: |
+          {code}
+        """})
+    modules = [PROJECT_ROOT / "modules", packs]
+    site = Site(settings_for(db_url, tmp_path, modules=modules),
+                model=load(modules, packs=["example", "auto"]))
+    try:
+        site.migrate()
+        records = site.records()
+        contact = records.create("contact", {"full_name": "Ann"})
+        item = records.create("item", {"code": "BK-1", "title": "Book", "stock": 2})
+        with pytest.raises(ValidationError) as error:
+            records.create("loan", {"contact": contact["id"], "lines": [{"item": item["id"]}]})
+        assert [(p.field, p.code) for p in error.value.problems] == [(field, problem)]
+        assert "script 'line_keys'" in error.value.problems[0].message
+        assert records.count("loan").value == 0
+    finally:
+        site.close()
+
+
+def test_an_error_names_the_script_file_from_its_pack_never_the_servers_path(site, library,
+                                                                             tmp_path):
+    from yiti.permissions import tokens, users
+    from yiti.web.app import create_app
+
+    client = create_app(site=site).test_client()
+    ident = users.create_user(site, "root", "root-password-long", roles=["Administrator"])
+    auth = {"Authorization": f"Bearer {tokens.create_token(site, ident, ['*'])[0]}"}
+    r = client.post("/api/v1/_scripts/boom", json={}, headers=auth)
+    assert r.status_code == 422 and r.mimetype == "application/problem+json"
+    assert r.json["detail"] == "auto/scripts/boom.yaml:5: boom: ZeroDivisionError: division by zero"
+    assert str(tmp_path) not in r.get_data(as_text=True)
+    assert not any(str(v).startswith("/") for v in r.json.values())

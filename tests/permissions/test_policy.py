@@ -193,12 +193,17 @@ def test_explain_names_the_rule_that_decided(site: Site, actor, data) -> None:
 
 
 def test_a_pack_outside_the_project_is_named_from_its_folder(tmp_path: Path) -> None:
-    from yiti.permissions.rules import _in_pack
+    from yiti.definitions.source import in_pack
 
     outside = tmp_path / "packs" / "leave" / "permissions" / "leave.yaml"
-    assert _in_pack("leave", str(outside)) == "leave/permissions/leave.yaml"
-    assert _in_pack("leave", "modules/leave/permissions/leave.yaml") == \
+    assert in_pack(str(outside), "leave") == "leave/permissions/leave.yaml"
+    assert in_pack("modules/leave/permissions/leave.yaml", "leave") == \
         "modules/leave/permissions/leave.yaml"
+    # without the pack's name: the nearest folder holding a manifest, else the file's own
+    outside.parent.mkdir(parents=True)
+    assert in_pack(str(outside)) == "permissions/leave.yaml"
+    (tmp_path / "packs" / "leave" / "module.yaml").write_text("name: leave\n")
+    assert in_pack(str(outside)) == "leave/permissions/leave.yaml"
 
 
 def test_create_many_checks_row_rules_for_every_record(site: Site, actor, data) -> None:

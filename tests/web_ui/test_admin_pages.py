@@ -208,6 +208,22 @@ def test_roles_attributes_enabled_and_password(app, client, site: Site) -> None:
     assert SignedIn(app, "ann", "new password 1").get("/app/").status_code == 200
 
 
+def test_the_user_pages_set_and_check_the_language(client, site: Site) -> None:
+    create_ann(client)
+    page = client.get("/admin/users/ann").get_data(as_text=True)
+    assert '<option value="zh-CN" selected>' in page  # her language, shown to change
+    form = {"roles": ["Employee"], "enabled": "1"}
+    assert client.post("/admin/users/ann", {**form, "language": "en"}).status_code == 302
+    assert users.get_user(site, "ann")["language"] == "en"
+    wrong = client.post("/admin/users/ann", {**form, "roles": ["TeamLead"], "language": "fr"})
+    assert wrong.status_code == 422 and 'id="language-error"' in wrong.get_data(as_text=True)
+    row = users.get_user(site, "ann")
+    assert row["language"] == "en" and users.roles_of(site, row["id"]) == {"Employee"}
+    new = client.post("/admin/users/new", {"name": "eve", "password": ANN_PASSWORD,
+                                           "language": "fr"})
+    assert new.status_code == 422 and 'id="language-error"' in new.get_data(as_text=True)
+
+
 def test_a_post_without_csrf_is_refused(client, site: Site) -> None:
     response = client.raw.post("/admin/users/new", data={"name": "eve",
                                                          "password": ANN_PASSWORD})

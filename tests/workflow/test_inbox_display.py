@@ -1,5 +1,6 @@
 """What "My approvals" shows: a record titled by a link (a leave request by its employee)
-under the linked record's title, read in one query per linked entity; times in the site's
+under the linked record's title as every screen names it ("LV-00001 · EMP-00001 · Ann
+Lee", :func:`yiti.records.titles.titled`), read in one query per linked entity; times in the site's
 time zone, with its offset; and the approval page's links as titles, not ids."""
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from sqlalchemy import event
 
 from yiti.permissions import users
 from yiti.permissions.policy import SYSTEM
+from yiti.records.titles import titled
 from yiti.site import Site
 from yiti.workflow import Workflows, inbox, workflows_of
 
@@ -72,8 +74,12 @@ def test_a_link_title_field_shows_the_linked_title_read_once_per_entity(site, en
     waiting(site, engine, staff["ann"])
     waiting(site, engine, staff["bob"])
     few, items = selects(site, lambda: inbox.items(engine, hana))
-    assert [(i["name"], i["title"]) for i in items] == [("LV-00001", "Ann Lee"),
-                                                        ("LV-00002", "Bob Wu")]
+    assert [(i["name"], i["title"]) for i in items] == [("LV-00001", "EMP-00001 · Ann Lee"),
+                                                        ("LV-00002", "EMP-00002 · Bob Wu")]
+    leave = site.records(hana).get("leave_request", items[0]["id"])
+    entity = site.model.entities["leave_request"]
+    heading = titled(site.records(hana), entity, [leave])[0]
+    assert heading == f'{items[0]["name"]} · {items[0]["title"]}'  # as the record page
     for _ in range(4):
         waiting(site, engine, staff["ann"])
     many, items = selects(site, lambda: inbox.items(engine, hana))
@@ -86,7 +92,7 @@ def test_the_inbox_page_shows_titles_and_local_times(app, site, engine):
     client = signed_in(app, "hana")
     zh = {"Accept-Language": "zh-CN"}
     html = client.get("/workflow/inbox", headers=zh).get_data(as_text=True)
-    assert "LV-00001</a> · Ann Lee" in html and "LV-00001 · LV-00001" not in html
+    assert "LV-00001</a> · EMP-00001 · Ann Lee" in html and "LV-00001 · LV-00001" not in html
     assert "2026年3月1日 09:30:00 GMT+08:00" in html  # the task opened at 01:30 UTC
     page = client.get(f"/workflow/leave_request/{leave['id']}", headers=zh)
     html = page.get_data(as_text=True)

@@ -105,7 +105,8 @@ def _checked_changes(entities: Mapping[str, Any], entity: str, changes: Mapping[
     would be from the API: a ``before_save`` script runs after validation, so a value it
     sets is written as it is (a NaN, a list in an integer field, a text past its length
     failed in the database, a 500). Refused (422) naming the field; system keys and
-    names that are no field are refused too."""
+    names that are no field are refused too, in a line as well (``lines[0].bogus``: a
+    line keeps the system keys it was read with, which the service sets itself)."""
     from yiti.errors import FieldProblem, ValidationError
     from yiti.values import ValueProblem, check_bounds, parse
 
@@ -116,9 +117,12 @@ def _checked_changes(entities: Mapping[str, Any], entity: str, changes: Mapping[
     def one(owner: Any, key: str, value: Any, where: str, line: bool = False) -> Any:
         field = owner.fields.get(key) if owner is not None else None
         if field is None:
-            if key == "name" or line:
+            if (key == "name" and not line) or (line and key in _SYSTEM_KEYS):
                 return value  # the record's name; a line's own keys, as the service reads them
-            why = "it is set by the system" if key in _SYSTEM_KEYS else "no field of the record"
+            if line:
+                why = "no field of the line"
+            else:
+                why = "it is set by the system" if key in _SYSTEM_KEYS else "no field of the record"
             problems.append(FieldProblem(where, f"script {script!r} may not set {key!r}: {why}",
                                          "read_only" if key in _SYSTEM_KEYS else "unknown_field"))
             return None

@@ -17,10 +17,8 @@ from yiti.errors import DefinitionError, did_you_mean
 from .build import Build
 from .fields import make_label
 from .model import Location, Module
-from .source import Source, display_path, read_source
+from .source import MANIFEST, Source, display_path, read_source
 from .validate import validate
-
-MANIFEST = "module.yaml"
 
 
 @dataclass

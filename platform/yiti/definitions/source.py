@@ -78,6 +78,31 @@ def display_path(path: Path) -> str:
         return str(path)
 
 
+#: The manifest that makes a folder a pack.
+MANIFEST = "module.yaml"
+
+
+def in_pack(path: str, module: str | None = None) -> str:
+    """A definition file's ``path`` as API clients and end users see it (an error's
+    ``path:line``, a rule's source): as it is when relative (under the working
+    directory: ``modules/commerce/scripts/x.yaml``); an absolute one (a pack outside the
+    project) from its pack's folder on (``commerce/scripts/x.yaml``: the folder named
+    ``module``, else the nearest holding a pack's manifest), never the server's file
+    system."""
+    parts = Path(path).parts
+    if not Path(path).is_absolute():
+        return path
+    if module and module in parts[:-1]:
+        return "/".join(parts[len(parts) - 1 - parts[::-1].index(module):])
+    for i in range(len(parts) - 2, 0, -1):
+        try:
+            if (Path(*parts[:i + 1]) / MANIFEST).is_file():
+                return "/".join(parts[i:])
+        except OSError:
+            break
+    return "/".join(parts[-2:])
+
+
 def key_text(key_path: Iterable[str | int]) -> str:
     """``("fields", "qty", "scale")`` → ``fields.qty.scale``; list items as ``rules[0]``."""
     text = ""

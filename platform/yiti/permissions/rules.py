@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from yiti.definitions.model import SYSTEM_COLUMNS, Entity, Model
+from yiti.definitions.source import in_pack
 from yiti.errors import did_you_mean
 from yiti.permissions.policy import ACTIONS, USER_NAME
 
@@ -159,17 +159,6 @@ def _name_field_hint(target: Entity, path: str) -> str | None:
     return did_you_mean(f"{path}.user", [f"{path}.{f.name}" for f in text])
 
 
-def _in_pack(module: str, path: str) -> str:
-    """``path`` as it is when relative (``modules/commerce/permissions/staff.yaml``);
-    an absolute one (a pack outside the project) from its pack's folder on."""
-    parts = Path(path).parts
-    if not Path(path).is_absolute():
-        return path
-    if module in parts:
-        return "/".join(parts[len(parts) - 1 - parts[::-1].index(module):])
-    return "/".join(parts[-2:])
-
-
 def declared_rules(model: Model) -> RuleSet:
     """The rules the packs declare in ``permissions/`` (later packs add to earlier ones)."""
     rules = RuleSet()
@@ -177,7 +166,7 @@ def declared_rules(model: Model) -> RuleSet:
         body = definition.body
         lines: Mapping[str, int] = body.get("_lines", {})
         # never the server's file system: the text reaches API clients in a refusal
-        path = (_in_pack(definition.module, definition.location.path)
+        path = (in_pack(definition.location.path, definition.module)
                 if definition.location else definition.module)
 
         def where(key: str, i: int, path: str = path, lines: Mapping[str, int] = lines) -> str:

@@ -20,6 +20,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, insert, select, update
 
 from yiti.errors import FieldProblem, NotFound, ValidationError, did_you_mean
+from yiti.languages import site_language
 from yiti.permissions.policy import USER_NAME, Actor
 from yiti.permissions.rules import ADMINISTRATOR
 from yiti.records.transaction import reading
@@ -77,7 +78,9 @@ def create_user(site: Site, name: str, password: str | None, *, roles: Iterable[
                 full_name: str | None = None, email: str | None = None,
                 attributes: Mapping[str, Any] | None = None, language: str | None = None
                 ) -> int:
-    """Create a user; refuses unknown roles (with a suggestion) and weak passwords."""
+    """Create a user; refuses unknown roles (with a suggestion), weak passwords and a
+    language the site does not speak (:func:`yiti.languages.site_language`)."""
+    language = site_language(language)
     name = name.strip()
     if not name or len(name) > 140:
         raise ValidationError([FieldProblem("name", "must be 1 to 140 characters")])
@@ -108,6 +111,16 @@ def set_roles(site: Site, name: str, roles: Iterable[str]) -> None:
     user = get_user(site, name)
     with site.engine.begin() as conn:
         _write_roles(conn, site, user["id"], roles)
+
+
+def set_language(site: Site, name: str, language: str | None) -> None:
+    """Set a user's language (their screens, e-mails and notifications), one the site
+    speaks; None for the browser's."""
+    language = site_language(language)
+    user = get_user(site, name)
+    t = site.tables["yiti_user"]
+    with site.engine.begin() as conn:
+        conn.execute(update(t).where(t.c.id == user["id"]).values(language=language))
 
 
 def set_attributes(site: Site, name: str, attributes: Mapping[str, Any]) -> None:

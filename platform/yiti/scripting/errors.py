@@ -1,7 +1,8 @@
 """Errors an analyst sees when a formula or a script fails, and compile-time problems.
 
-Every error names the definition file, the line in that file, the expression or script
-and a stable ``code`` (``syntax``, ``forbidden``, ``runtime``, ``size_limit``,
+Every error names the definition file (from its pack's folder on when the pack is outside
+the working directory: :func:`yiti.definitions.source.in_pack`), the line in that file,
+the expression or script and a stable ``code`` (``syntax``, ``forbidden``, ``runtime``, ``size_limit``,
 ``cpu_limit``, ``memory_limit``, ``timeout``, ``loop_limit``, ``call_limit``,
 ``recursion_limit``, ``output_limit``, ``depth_limit``, ``worker``); never a traceback.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from yiti.definitions.source import in_pack
 from yiti.errors import DefinitionError, YitiError
 
 # Characters of a message an analyst's code gives or causes: throw()'s message, an error's
@@ -62,6 +64,8 @@ class ScriptError(YitiError):
         name: str = "",
     ) -> None:
         self.reason = message
+        # the one place a failing script's file is named to API clients and end users
+        filename = in_pack(filename)
         self.filename, self.lineno, self.name = filename, lineno, name
         where = f"{filename}:{lineno}: " + (f"{name}: " if name else "")
         super().__init__(where + message, filename=filename, lineno=lineno, script=name)

@@ -17,6 +17,7 @@ from werkzeug.routing import BaseConverter, IntegerConverter
 
 from yiti.config import Settings, from_env
 from yiti.site import Site
+from yiti.values import MAX_ID
 
 #: "module:attribute" of every blueprint (or ``init_app(app)`` function) to register.
 BLUEPRINTS: list[str] = [
@@ -33,12 +34,32 @@ BLUEPRINTS: list[str] = [
 ]
 
 
+def digits_at_most(limit: int) -> str:
+    """A regular expression matching the ASCII numbers from 0 to ``limit`` (leading
+    zeros allowed up to ``limit``'s length), so a larger one fails the route's pattern
+    itself: a converter's refusal comes after the method check and makes a POST to a
+    path that also has a GET a 405 instead of a 404."""
+    top = str(limit)
+    parts = [f"[0-9]{{1,{len(top) - 1}}}"] if len(top) > 1 else []
+    for i, digit in enumerate(top):
+        if digit != "0":
+            rest = len(top) - i - 1
+            parts.append(f"{top[:i]}[0-{int(digit) - 1}]" + (f"[0-9]{{{rest}}}" if rest else ""))
+    parts.append(top)
+    return "(?:" + "|".join(parts) + ")"
+
+
 class IdConverter(IntegerConverter):
-    """``<int:...>`` in every route: a number a database id can be (below 2**63), so a
-    larger one matches no route (404) instead of failing in the database."""
+    """``<int:...>`` in every route: a number a database id can be (ASCII digits, below
+    2**63), so a larger one, or digits of another script (``٣``, which ``int()`` reads
+    as 3), match no route: a 404, never a failure in the database nor another record.
+    Ids that are not ``<int:>`` (the API's, the workflow pages') are checked by
+    :func:`yiti.web.api.inputs.possible_id`."""
+
+    regex = digits_at_most(MAX_ID)
 
     def __init__(self, url_map: object, *args: object, **kwargs: object) -> None:
-        kwargs.setdefault("max", 2**63 - 1)
+        kwargs.setdefault("max", MAX_ID)
         super().__init__(url_map, *args, **kwargs)  # type: ignore[arg-type]
 
 

@@ -39,7 +39,7 @@ from werkzeug.exceptions import HTTPException
 
 from yiti.definitions.model import label_text
 from yiti.errors import FieldProblem, ValidationError, YitiError
-from yiti.web.api.inputs import check_input
+from yiti.web.api.inputs import check_input, check_page_ident
 from yiti.web.api.problems import from_error, from_http, problem
 from yiti.web.api.records import (
     PreconditionRequired,
@@ -222,6 +222,9 @@ def signed_in() -> Any:
         if manager is not None:
             return manager.unauthorized()
     return None
+
+
+pages.before_request(check_page_ident)  # after signed_in: an impossible id is a 404
 
 
 @pages.errorhandler(YitiError)

@@ -15,19 +15,16 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, false, func, or_, select
 
-from yiti.definitions.model import Entity, Field, Model, label_text
-from yiti.errors import Forbidden, NotFound, YitiError
+from yiti.definitions.model import Entity, Model, label_text
+from yiti.errors import Forbidden, NotFound
 from yiti.permissions.policy import Actor
+from yiti.records.titles import resolved
 from yiti.records.transaction import reading
 from yiti.workflow.tables import TASK
 
 if TYPE_CHECKING:
     from yiti.records.service import Records
     from yiti.workflow.engine import Workflows
-
-#: The most ids one read of linked titles asks for (the record service's largest page).
-MAX_PAGE = 1000
-
 
 def _condition(engine: Workflows, actor: Actor,
                behalf: dict[str, frozenset[str]] | None = None) -> Any:
@@ -80,7 +77,7 @@ def items(engine: Workflows, actor: Actor, *, limit: int = 100, lang: str = "en"
     A fixed number of queries whatever the number of items: the tasks, the delegations
     (:meth:`Workflows._behalf`, once), then per entity with waiting records the records
     (:meth:`Records.get_many`, with their lines) and their open tasks, and per entity
-    that titles records by a link the linked records' titles."""
+    that titles records by a link the linked records' titles (:func:`_titles`)."""
     t = engine.site.tables[TASK]
     behalf = engine._behalf(actor)  # noqa: SLF001
     with reading(engine.site.engine) as conn:
@@ -106,7 +103,7 @@ def items(engine: Workflows, actor: Actor, *, limit: int = 100, lang: str = "en"
                     t.c.status == "open").order_by(t.c.id)).mappings():
                 open_tasks.setdefault((name, task["record_id"], task["state"]), []).append(
                     dict(task))
-    linked = _linked_titles(records, engine.site.model, found)
+    titles = _titles(records, engine.site.model, found)
     seen: set[tuple[str, int]] = set()
     out: list[dict[str, Any]] = []
     for row in rows:
@@ -126,7 +123,7 @@ def items(engine: Workflows, actor: Actor, *, limit: int = 100, lang: str = "en"
         out.append({
             "entity": row["entity"], "entity_label": label_text(entity.label, lang),
             "id": record["id"], "name": record.get("name"), "version": record["version"],
-            "title": _title(entity, record, linked), "state": row["state"],
+            "title": titles[row["entity"]][record["id"]], "state": row["state"],
             "state_label": engine.state_label(wf, row["state"], lang),
             "waiting_since": row["created_at"], "due_at": row["due_at"],
             "on_behalf_of": owner if owner != actor.name else None,
@@ -139,50 +136,26 @@ def items(engine: Workflows, actor: Actor, *, limit: int = 100, lang: str = "en"
     return out
 
 
-def _title_link(entity: Entity) -> Field | None:
-    """The entity's title field when it is a link (a leave request titled by its
-    employee), else None."""
-    f = entity.fields.get(entity.title_field or "")
-    return f if f is not None and f.is_link and f.target else None
-
-
-def _linked_titles(records: Records, model: Model,
-                   found: Mapping[str, Mapping[int, Mapping[str, Any]]]
-                   ) -> dict[str, dict[Any, str]]:
-    """Linked entity → (id → title) for the records whose title field is a link: one
-    query per linked entity, through the reader's record service (a record they may not
-    read keeps the title it had without it: its own name)."""
-    wanted: dict[str, set[Any]] = {}
+def _titles(records: Records, model: Model,
+            found: Mapping[str, Mapping[int, Mapping[str, Any]]]
+            ) -> dict[str, dict[int, str]]:
+    """entity → (id → title) of the waiting records, as every screen names their title
+    (:func:`yiti.records.titles.resolved`: a title field that is a link shows the linked
+    record as the record pages do, read through the reader's record service, one query
+    per entity titled by a link); a record without a title is named by its name."""
+    out: dict[str, dict[int, str]] = {}
     for name, rows in found.items():
-        f = _title_link(model.entities[name])
-        if f is not None:
-            wanted.setdefault(f.target or "", set()).update(
-                r[f.name] for r in rows.values() if r.get(f.name) is not None)
-    out: dict[str, dict[Any, str]] = {}
-    for name, ids in wanted.items():
-        target = model.entities[name]
-        fields = ["id", *([] if target.child else ["name"]),
-                  *([target.title_field] if target.title_field else [])]
-        ordered = sorted(ids)
-        for chunk in (ordered[i:i + MAX_PAGE] for i in range(0, len(ordered), MAX_PAGE)):
-            try:
-                page = records.list(name, filters=[("id", "in", chunk)], fields=fields,
-                                    limit=len(chunk))
-            except YitiError:
-                break
-            out.setdefault(name, {}).update(
-                (row["id"], _title(target, row)) for row in page.rows)
+        entity = model.entities[name]
+        ids = list(rows)
+        shown = resolved(records, entity, [rows[i] for i in ids])
+        out[name] = {i: _title(entity, row) for i, row in zip(ids, shown, strict=True)}
     return out
 
 
-def _title(entity: Entity, record: Mapping[str, Any],
-           linked: Mapping[str, Mapping[Any, str]] | None = None) -> str:
-    """How the inbox names a record: its title field; a link there is shown as the linked
-    record's title (its own title field, else its name); else the record's name."""
+def _title(entity: Entity, record: Mapping[str, Any]) -> str:
+    """The title part of a record's name (its title field, a link there already resolved
+    to text), else its name: the inbox shows the name as the link and this beside it."""
     value = record.get(entity.title_field) if entity.title_field else None
-    link = _title_link(entity)
-    if link is not None:
-        value = (linked or {}).get(link.target or "", {}).get(value)
     if not isinstance(value, str):
         value = None
     return value if value else str(record.get("name") or record["id"])

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, request, url_for
 from werkzeug.wrappers import Response
 
 from yiti.errors import Forbidden, NotFound
@@ -20,6 +20,7 @@ from yiti.permissions.role_policy import RolePolicy
 from yiti.permissions.rules import ADMINISTRATOR
 from yiti.web.app import current_site
 from yiti.web.auth import ReauthRequired, current_actor
+from yiti.web.ui.blueprint import error_page
 from yiti.web.ui.i18n import gettext
 
 
@@ -50,14 +51,12 @@ def reauth_redirect(error: ReauthRequired) -> Response:
 
 
 def refused(error: Forbidden) -> tuple[str, int]:
-    return render_template("ui/error.html", message=gettext("You may not do this."),
-                           detail=error.message), 403
+    return error_page(403, gettext("You may not do this."), error.message, english=True)
 
 
 def not_found(error: NotFound | Any) -> tuple[str, int]:
-    detail = getattr(error, "message", None)
-    return render_template("ui/error.html", message=gettext("Not found."),
-                           detail=detail), 404
+    return error_page(404, gettext("Not found."), getattr(error, "message", None),
+                      english=True)
 
 
 def policy() -> RolePolicy:

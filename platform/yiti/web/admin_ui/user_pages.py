@@ -12,13 +12,14 @@ from flask import flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from yiti.errors import FieldProblem, ValidationError
+from yiti.languages import LANGUAGES, site_language
 from yiti.permissions import users
 from yiti.permissions.rules import ADMINISTRATOR
 from yiti.web.admin_ui.blueprint import bp
 from yiti.web.admin_ui.formdata import errors_by_field, format_attributes, parse_attributes
 from yiti.web.app import current_site
 from yiti.web.auth import current_actor, require_fresh
-from yiti.web.ui.i18n import LANGUAGES, gettext
+from yiti.web.ui.i18n import gettext
 
 LIMIT = 500
 
@@ -67,8 +68,6 @@ def user_new() -> Any:
     try:
         attributes = parse_attributes(values["attributes"])
         problems = []
-        if values["language"] and values["language"] not in LANGUAGES:
-            problems.append(FieldProblem("language", f"must be one of {', '.join(LANGUAGES)}"))
         if not password:
             problems.append(FieldProblem("password", "is required", "required"))
         if problems:
@@ -95,20 +94,25 @@ def user_edit(name: str) -> Any:
     user = users.get_user(site, name)
     current = sorted(users.roles_of(site, user["id"]))
     values: dict[str, Any] = {"roles": current, "enabled": bool(user["enabled"]),
-                              "attributes": format_attributes(user["attributes"])}
+                              "attributes": format_attributes(user["attributes"]),
+                              "language": user["language"] or ""}
     if request.method == "GET":
         return _edit_form(user, values, {})
     require_fresh()
     form = request.form
     values = {"roles": form.getlist("roles"), "enabled": form.get("enabled") == "1",
-              "attributes": form.get("attributes") or ""}
+              "attributes": form.get("attributes") or "",
+              "language": form.get("language") or ""}
     try:
         attributes = parse_attributes(values["attributes"])
+        language = site_language(values["language"])  # refused before anything changes
         _keep_yourself(name, values)
         users.set_roles(site, name, values["roles"])
         users.set_attributes(site, name, attributes)
         if values["enabled"] != bool(user["enabled"]):
             users.set_enabled(site, name, values["enabled"])
+        if language != user["language"]:
+            users.set_language(site, name, language)
     except ValidationError as error:
         return _edit_form(user, values, errors_by_field(error), 422)
     flash(gettext("User %(name)s saved.", name=name), "success")
@@ -158,4 +162,5 @@ def _edit_form(user: dict[str, Any], values: dict[str, Any], errors: dict[str, l
                status: int = 200) -> tuple[str, int]:
     roles = sorted(set(users.known_roles(current_site())) | set(values["roles"]))
     return render_template("admin/user_edit.html", user=user, values=values, errors=errors,
-                           roles=roles, myself=user["name"] == current_actor().name), status
+                           roles=roles, myself=user["name"] == current_actor().name,
+                           languages=LANGUAGES), status

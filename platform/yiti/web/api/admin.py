@@ -174,20 +174,25 @@ def explain_view() -> Response:
 
 @bp.post("/_admin/users")
 def create_user() -> Response:
-    """Create a user: name, password, roles, attributes. Needs a fresh sign-in."""
+    """Create a user: name, password, roles, attributes, language (one the site speaks,
+    else 422 at ``language``). Needs a fresh sign-in."""
     _admin()
     require_fresh()
     body = body_object()
-    ident = users.create_user(current_site(), str(body.get("name") or ""),
+    site = current_site()
+    ident = users.create_user(site, str(body.get("name") or ""),
                               body.get("password"), roles=body.get("roles") or [],
                               full_name=body.get("full_name"), email=body.get("email"),
-                              attributes=body.get("attributes") or {})
-    return json_response({"id": ident, "name": body.get("name")}, 201)
+                              attributes=body.get("attributes") or {},
+                              language=body.get("language"))
+    row = users.get_user(site, str(body.get("name") or "").strip())
+    return json_response({"id": ident, "name": row["name"], "language": row["language"]}, 201)
 
 
 @bp.patch("/_admin/users/<name>")
 def change_user(name: str) -> Response:
-    """Change a user's roles, attributes or enabled flag. Needs a fresh sign-in."""
+    """Change a user's roles, attributes, language or enabled flag. Needs a fresh
+    sign-in."""
     _admin()
     require_fresh()
     site = current_site()
@@ -196,8 +201,11 @@ def change_user(name: str) -> Response:
         users.set_roles(site, name, body["roles"] or [])
     if "attributes" in body:
         users.set_attributes(site, name, body["attributes"] or {})
+    if "language" in body:
+        users.set_language(site, name, body["language"])
     if "enabled" in body:
         users.set_enabled(site, name, bool(body["enabled"]))
     row = users.get_user(site, name)
     return json_response({"name": name, "roles": sorted(users.roles_of(site, row["id"])),
-                          "attributes": row["attributes"], "enabled": row["enabled"]})
+                          "attributes": row["attributes"], "language": row["language"],
+                          "enabled": row["enabled"]})

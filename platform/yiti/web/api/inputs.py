@@ -17,14 +17,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flask import request
+from flask import abort, request
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 
 from yiti.errors import FieldProblem, NotFound, ValidationError
+from yiti.values import MAX_ID
 from yiti.web.auth import current_actor
-
-#: The largest id (and version) a 64-bit integer column holds.
-MAX_ID = 2**63 - 1
 
 #: The largest body of a request other than a file upload (413 ``too_large`` beyond).
 MAX_BODY = 16 * 1024 * 1024
@@ -35,10 +33,10 @@ MAX_DEPTH = 64
 
 def check_input() -> None:
     """``before_request`` of the API's blueprints (see the module's docstring)."""
-    for key, value in (request.view_args or {}).items():
-        if key == "ident" and not possible_id(value):
-            current_actor()  # 401 first, as for any id, when no one is signed in
-            raise NotFound(f"no record {str(value)[:40]!r}")
+    bad = impossible_ident()
+    if bad is not None:
+        current_actor()  # 401 first, as for any id, when no one is signed in
+        raise NotFound(f"no record {bad[:40]!r}")
     if b"%00" in request.query_string or b"\x00" in request.query_string:
         raise _refused("query", "must not contain NUL characters", "nul")
     if request.endpoint != "api.upload_file":  # which bounds its own (docs/api.md, Files)
@@ -64,6 +62,21 @@ def check_input() -> None:
         problem = text_problem(body, "body")
         if problem is not None:
             raise ValidationError([problem])
+
+
+def impossible_ident() -> str | None:
+    """The record id or name in this request's URL (its ``ident``) when no record can
+    have it (:func:`possible_id`), else None."""
+    value = (request.view_args or {}).get("ident")
+    return None if value is None or possible_id(value) else str(value)
+
+
+def check_page_ident() -> None:
+    """``before_request`` of the screens' blueprints (after their sign-in check): an id
+    in the URL no record can have is the 404 page, as for any id that does not exist
+    (not a 500, nor a POST's redirect back with a message)."""
+    if impossible_ident() is not None:
+        abort(404)
 
 
 def possible_id(value: object) -> bool:

@@ -11,7 +11,7 @@ from yiti.definitions.model import Field, label_text
 from yiti.errors import Conflict, Forbidden, NotFound
 from yiti.web.ui import offers, present
 from yiti.web.ui.context import SignInRequired, current_actor, site
-from yiti.web.ui.i18n import LANGUAGES, current_language, gettext
+from yiti.web.ui.i18n import DEFAULT, LANGUAGES, current_language, gettext
 
 bp = Blueprint("ui", __name__, url_prefix="/app")
 
@@ -73,6 +73,18 @@ def render(template: str, status: int = 200, **context: Any) -> tuple[str, int]:
     return render_template(template, **context), status
 
 
+def error_page(status: int, message: str, detail: str | None = None, *,
+               english: bool = False) -> tuple[str, int]:
+    """The HTML error page: ``message`` (translated) as its lead, ``detail`` under it.
+    An ``english`` detail (the engine's own words: a permission refusal, a record not
+    found) is folded under a "Details" disclosure for a reader of another language, so
+    the page reads in theirs and the words stay at hand for support. The API's problems
+    keep the engine's text as it is."""
+    folded = bool(detail) and english and current_language() != DEFAULT
+    return render("ui/error.html", status, message=message, detail=detail,
+                  detail_folded=folded)
+
+
 @bp.errorhandler(SignInRequired)
 def sign_in(error: SignInRequired) -> Response | tuple[str, int]:
     manager = getattr(current_app, "login_manager", None)
@@ -83,13 +95,12 @@ def sign_in(error: SignInRequired) -> Response | tuple[str, int]:
 
 @bp.errorhandler(NotFound)
 def not_found(error: NotFound) -> tuple[str, int]:
-    return render("ui/error.html", 404, message=gettext("Not found."), detail=error.message)
+    return error_page(404, gettext("Not found."), error.message, english=True)
 
 
 @bp.errorhandler(Forbidden)
 def forbidden(error: Forbidden) -> tuple[str, int]:
-    return render("ui/error.html", 403, message=gettext("You may not do this."),
-                  detail=error.message)
+    return error_page(403, gettext("You may not do this."), error.message, english=True)
 
 
 @bp.errorhandler(Conflict)

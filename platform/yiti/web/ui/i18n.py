@@ -21,9 +21,8 @@ from flask import g, has_request_context, request, session
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header
 
-#: Languages offered by the switch: code → its own name.
-LANGUAGES: dict[str, str] = {"en": "English", "zh-CN": "中文"}
-DEFAULT = "en"
+from yiti.languages import DEFAULT, LANGUAGES
+
 COOKIE = "yiti_lang"
 TRANSLATIONS = Path(__file__).resolve().parents[2] / "translations"
 
