@@ -15,6 +15,7 @@
       box.querySelector(".yiti-options").replaceChildren();
       search.setAttribute("aria-expanded", "false");
       markDirty(box);
+      clearLinesOf(hidden);
       hidden.dispatchEvent(new Event("change", { bubbles: true }));
       return;
     }
@@ -25,9 +26,25 @@
   document.addEventListener("input", function (event) {
     var search = event.target.closest(".yiti-link-search");
     if (search && search.value.trim() === "") {
-      search.closest(".yiti-link").querySelector(".yiti-link-value").value = "";
+      var hidden = search.closest(".yiti-link").querySelector(".yiti-link-value");
+      hidden.value = "";
+      clearLinesOf(hidden);
     }
   });
+  /* A link to a line (data-within: the link to its document) follows that document:
+     choosing another one, or none, clears the line chosen from the old one. The document's
+     input is on the line's own row, or the form's top (data-within-top). */
+  function clearLinesOf(hidden) {
+    var field = hidden.name.split(".").pop();
+    var onLine = hidden.name.indexOf("[") !== -1;
+    var scope = onLine ? hidden.closest("tr") : hidden.closest("form");
+    if (!scope || !/^[a-z][a-z0-9_]*$/.test(field)) { return; }
+    scope.querySelectorAll('.yiti-link[data-within="' + field + '"]').forEach(function (box) {
+      if (box.contains(hidden) || box.hasAttribute("data-within-top") === onLine) { return; }
+      box.querySelector(".yiti-link-value").value = "";
+      box.querySelector(".yiti-link-search").value = "";
+    });
+  }
   document.addEventListener("htmx:afterSwap", function (event) {
     var list = event.detail.target;
     if (list.classList && list.classList.contains("yiti-options")) {
