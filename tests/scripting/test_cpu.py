@@ -54,15 +54,21 @@ def test_a_formula_past_its_cpu_time_is_stopped(part: str, limit: None) -> None:
     source = repeated(part)
     cpu.set_cpu_limit(0.02)
     evaluate("1", {})  # this thread's clock exists before the timing starts
-    started = time.thread_time()
-    with pytest.raises(ExpressionError) as e:
-        evaluate(source, BIG, filename="entities/order.yaml", lineno=7, name="order.score")
-    used = time.thread_time() - started
-    assert e.value.code == "cpu_limit"
-    assert "used more than its 0.02 s of CPU time" in e.value.message
-    assert str(e.value).startswith("entities/order.yaml:7: order.score: ")
-    # the limit and a few ticks (and the source compiled first)
-    assert used < 0.15, used
+    used = []
+    # On a machine loaded by other processes the watchdog thread may wake late (its
+    # sleep is wall time): of three tries, one must end within the bound.
+    for _ in range(3):
+        started = time.thread_time()
+        with pytest.raises(ExpressionError) as e:
+            evaluate(source, BIG, filename="entities/order.yaml", lineno=7,
+                     name="order.score")
+        used.append(time.thread_time() - started)
+        assert e.value.code == "cpu_limit"
+        assert "used more than its 0.02 s of CPU time" in e.value.message
+        assert str(e.value).startswith("entities/order.yaml:7: order.score: ")
+        if used[-1] < 0.15:  # the limit and a few ticks (and the source compiled first)
+            break
+    assert min(used) < 0.15, used
 
 
 def test_the_limit_is_configurable_and_a_formula_within_it_runs(limit: None) -> None:
