@@ -1,4 +1,5 @@
-"""Which values an actor may set: refused before a write, never silently dropped.
+"""Which values an actor may set: refused before a write, never silently dropped; which
+rows they may read, by id (:func:`readable_by_id`).
 
 Field permissions and read-only fields are checked on the values given
 (:func:`refuse_unwritable`); row rules are checked again on the values about to be
@@ -9,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Select, select
 
 from yiti.definitions.model import SYSTEM_COLUMNS, Entity, Field, Model
 from yiti.errors import FieldProblem, Forbidden, ValidationError
@@ -122,3 +125,12 @@ def _same_value(f: Field, stored: Any, given: Any) -> bool:
         return parse(f, given) == stored
     except ValueProblem:
         return False
+
+
+def readable_by_id(records: Records, entity: Entity, ids: Sequence[int]) -> Select:
+    """The rows of ``entity`` with these ids that the actor's row rules let through (the
+    policy's check of each row still follows: a rule it can't put in SQL)."""
+    t = records.tables[entity.table_name]
+    query = select(t).where(t.c.id.in_(ids))
+    rule = records.policy.row_filter(records.actor, entity, t)
+    return query if rule is None else query.where(rule)

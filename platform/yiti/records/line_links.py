@@ -15,6 +15,7 @@ from sqlalchemy import Connection, select
 
 from yiti.definitions.model import Entity, Field, Model, label_text
 from yiti.errors import Conflict, FieldProblem, Forbidden, NotFound
+from yiti.records import access
 from yiti.records.transaction import Transaction
 
 if TYPE_CHECKING:
@@ -95,13 +96,8 @@ def readable_documents(records: Records, conn: Connection, document: Entity,
     wanted = sorted({i for i in ids if isinstance(i, int)})
     if not wanted:
         return {}
-    t = records.tables[document.table_name]
-    query = select(t).where(t.c.id.in_(wanted))
-    rule = records.policy.row_filter(records.actor, document, t)
-    if rule is not None:
-        query = query.where(rule)
     out: dict[Any, Mapping[str, Any]] = {}
-    for row in conn.execute(query).mappings():
+    for row in conn.execute(access.readable_by_id(records, document, wanted)).mappings():
         try:
             records.policy.check(records.actor, document, "read", row)
         except (Forbidden, NotFound):

@@ -110,11 +110,7 @@ class Records:
         wanted = sorted({int(i) for i in ids})
         if not wanted:
             return {}
-        t = self.tables[entity.table_name]
-        query = select(t).where(t.c.id.in_(wanted))
-        row_rule = self.policy.row_filter(self.actor, entity, t)
-        if row_rule is not None:
-            query = query.where(row_rule)
+        query = access.readable_by_id(self, entity, wanted)
         with reading(self.site.engine) as conn:
             rows = {r["id"]: plain(r) for r in conn.execute(query).mappings()}
             for f in entity.table_fields:
