@@ -1,14 +1,13 @@
-"""Double 11 on PostgreSQL: the app under gunicorn, buyers over HTTP, then the invariants.
+"""Double 11 on PostgreSQL: the app under granian, buyers over HTTP, then the invariants.
 
     .venv/bin/python bench/double11.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/test
     .venv/bin/python bench/double11.py --database-url ... --buyers 200 --rounds 5 --burst 2000
 
 In a fresh schema: a shop (sfshop.build_shop plus 20 products), a flash-sale SKU with
-``--flash-stock`` units, buyers who are customers with API tokens. Then, against
-``gunicorn -w W -k gthread --threads T --reuse-port 'yiti.web.app:create_app()'`` on
-127.0.0.1 (``--reuse-port``: each worker listens on its own socket and the kernel spreads
-new connections over them; without it one worker tends to take nearly every keep-alive
-connection and the others idle, see docs/architecture.md):
+``--flash-stock`` units, buyers who are customers with API tokens. Then, against the
+production server on 127.0.0.1, ``granian --interface wsgi --workers W --blocking-threads
+T --factory yiti.web.app:create_app`` (docs/architecture.md, "Serving in production"; W 2
+and T 2 unless given):
 
 1. **checkout**: ``--buyers`` concurrent buyers, ``--rounds`` orders each (add to cart,
    check out with an Idempotency-Key, start paying); half try the flash SKU first, the rest
@@ -32,7 +31,10 @@ is doing (each on an idle keep-alive connection or a new one) and a checkout's l
 counts from its arrival, so it shows the latency at that rate; closed, 200 buyers who
 each wait for their answer can never see less than 200 / throughput on average (Little's
 law). ``--timeline FILE`` writes each checkout's start, latency and status.
-``--worker-class gevent`` tries gunicorn's gevent worker (gevent is not a dependency).
+``--server gunicorn`` serves the app under ``gunicorn -w W -k gthread --threads T
+--reuse-port`` instead (T 8 unless given; ``--worker-class gevent`` for its gevent worker),
+the server of the earlier figures in docs/benchmarks.md: gunicorn is not a dependency,
+``pip install gunicorn`` first.
 
 ``--phases`` runs some of them only, e.g. ``--phases read`` for the read path alone
 (no buyers are created for it, so set-up takes seconds); the phases are ``checkout``,
@@ -44,7 +46,7 @@ law). ``--timeline FILE`` writes each checkout's start, latency and status.
 
 The load comes from this process (asyncio, a minimal HTTP/1.1 keep-alive client), so
 on a 2-core machine client and server share the CPUs. After the checkout and read phases
-a line says where the CPUs went (gunicorn, postgres, this process, idle; from ``/proc``). Bounded: ``--time-limit`` per phase.
+a line says where the CPUs went (the server, postgres, this process, idle; from ``/proc``). Bounded: ``--time-limit`` per phase.
 Exits with a message and status 2 without PostgreSQL; 1 when an invariant fails.
 """
 
@@ -147,13 +149,22 @@ def start_server(url: str, tmp: Path, args: argparse.Namespace) -> tuple[subproc
            "PYTHONPATH": str(ROOT / "platform"), "YITI_WRITE_SLOTS": str(args.write_slots),
            "YITI_WRITE_WAIT": str(args.write_wait)}
     env.pop("REDIS_URL", None)
-    gunicorn = Path(sys.executable).with_name("gunicorn")
-    server = subprocess.Popen(
-        [str(gunicorn), "-w", str(args.workers), "-k", args.worker_class, "--threads",
-         str(args.threads), "-b", f"127.0.0.1:{port}", "--backlog", "4096",
-         "--keep-alive", "120", "--worker-connections", "4000", "--timeout", "120",
-         "--log-level", "warning", "--reuse-port", "yiti.web.app:create_app()"],
-        env=env, cwd=tmp)
+    if args.server == "granian":
+        # the production command of docs/architecture.md, on a free port
+        command = [str(Path(sys.executable).with_name("granian")), "--interface", "wsgi",
+                   "--workers", str(args.workers), "--blocking-threads", str(args.threads),
+                   "--host", "127.0.0.1", "--port", str(port), "--backlog", "4096",
+                   "--log-level", "warning", "--no-ws", "--http", "1", "--factory",
+                   "yiti.web.app:create_app"]
+    else:
+        command = [str(Path(sys.executable).with_name("gunicorn")), "-w", str(args.workers),
+                   "-k", args.worker_class, "--threads", str(args.threads),
+                   "-b", f"127.0.0.1:{port}", "--backlog", "4096",
+                   "--keep-alive", "120", "--worker-connections", "4000", "--timeout", "120",
+                   "--log-level", "warning", "--reuse-port", "yiti.web.app:create_app()"]
+    if not Path(command[0]).exists():
+        raise SystemExit(f"{args.server} is not installed here: pip install {args.server}")
+    server = subprocess.Popen(command, env=env, cwd=tmp)
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         try:
@@ -164,17 +175,24 @@ def start_server(url: str, tmp: Path, args: argparse.Namespace) -> tuple[subproc
         except OSError:
             pass
         if server.poll() is not None:
-            raise SystemExit("gunicorn exited while starting")
+            raise SystemExit(f"{args.server} exited while starting")
         time.sleep(0.5)
     server.terminate()
-    raise SystemExit("gunicorn did not answer within 90 s")
+    raise SystemExit(f"{args.server} did not answer within 90 s")
+
+
+def server_line(args: argparse.Namespace) -> str:
+    if args.server == "granian":
+        return f"granian --workers {args.workers} --blocking-threads {args.threads}"
+    return (f"gunicorn -w {args.workers} -k {args.worker_class} --threads {args.threads} "
+            "--reuse-port")
 
 
 # -- where the CPUs went ---------------------------------------------------------------------
 
 def cpu_ticks() -> dict[str, int]:
     """Clock ticks so far: the machine's busy and idle (``/proc/stat``) and, per kind of
-    process (gunicorn, postgres, this bench), their user + system time. Linux only; empty
+    process (the server, postgres, this bench), their user + system time. Linux only; empty
     elsewhere."""
     try:
         fields = [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
@@ -189,8 +207,9 @@ def cpu_ticks() -> dict[str, int]:
             stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        kind = ("gunicorn" if b"gunicorn" in cmd else "postgres" if cmd.startswith(b"postgres")
-                else "bench" if entry.name == str(os.getpid()) else None)
+        kind = ("bench" if entry.name == str(os.getpid())
+                else "server" if b"gunicorn" in cmd or b"granian" in cmd
+                else "postgres" if cmd.startswith(b"postgres") else None)
         if kind:
             out[kind] = out.get(kind, 0) + int(stat[11]) + int(stat[12])
     return out
@@ -198,13 +217,13 @@ def cpu_ticks() -> dict[str, int]:
 
 def cpu_split(before: dict[str, int], after: dict[str, int]) -> str:
     """Where the CPUs went between two :func:`cpu_ticks`: shares of all CPU time. A
-    process that ended in between is missed (gunicorn's workers and the pooled backends
+    process that ended in between is missed (the server's workers and the pooled backends
     live through a phase)."""
     if not before or not after:
         return "CPU split: not available here"
     total = (after["busy"] + after["idle"]) - (before["busy"] + before["idle"]) or 1
     parts = [f"{k} {100 * (after.get(k, 0) - before.get(k, 0)) / total:.0f}%"
-             for k in ("gunicorn", "postgres", "bench")]
+             for k in ("server", "postgres", "bench")]
     idle = 100 * (after["idle"] - before["idle"]) / total
     return f"  CPU ({os.cpu_count()} CPUs): " + ", ".join(parts) + f", idle {idle:.0f}%"
 
@@ -487,7 +506,10 @@ def main() -> int:
     parser.add_argument("--burst", type=int, default=2000)
     parser.add_argument("--burst-stock", type=int, default=100)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--threads", type=int,
+                        help="per worker: granian's blocking threads (default 2) or "
+                             "gunicorn's threads (default 8)")
+    parser.add_argument("--server", choices=("granian", "gunicorn"), default="granian")
     parser.add_argument("--worker-class", default="gthread",
                         help="gunicorn's -k: gthread, or gevent if installed")
     parser.add_argument("--rate", type=float, default=0,
@@ -504,6 +526,7 @@ def main() -> int:
                         help=f"comma-separated, some of {', '.join(PHASES)}")
     args = parser.parse_args()
     args.phases = [p.strip() for p in args.phases.split(",") if p.strip()]
+    args.threads = args.threads or (2 if args.server == "granian" else 8)
     unknown = [p for p in args.phases if p not in PHASES]
     if unknown or not args.phases:
         parser.error(f"--phases: {', '.join(unknown) or 'none given'}; "
@@ -535,9 +558,7 @@ def run(url: str, tmp: Path, args: argparse.Namespace) -> int:
               f"{args.buyers} buyers x {args.rounds} rounds ({args.flow}"
               f"{f', open loop: {args.rate:g} orders/s' if args.rate else ''}), "
               f"flash stock {args.flash_stock}; "
-              f"gunicorn -w {args.workers} -k {args.worker_class} --threads {args.threads} "
-              f"--reuse-port, "
-              f"{args.write_slots} write slots per worker")
+              f"{server_line(args)}, {args.write_slots} write slots per worker")
         server, port = start_server(url, tmp, args)
         problems: list[str] = []
 

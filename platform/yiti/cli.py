@@ -365,7 +365,8 @@ def token_revoke(ident: int) -> None:
               help="Run job workers in this process (default: yes without REDIS_URL, "
                    "no with it: then run `yiti worker`).")
 def serve(host: str, port: int, run_jobs: bool | None) -> None:
-    """Serve the web UI and API (the development server; use gunicorn in production)."""
+    """Serve the web UI and API (the development server; in production, granian:
+    docs/architecture.md)."""
     from yiti.web.app import create_app
 
     settings = _settings()
