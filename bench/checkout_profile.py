@@ -43,6 +43,8 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=60)
     parser.add_argument("--profile", type=int, default=0, help="print cProfile's top N")
     parser.add_argument("--sort", default="cumulative", help="cProfile's order (tottime...)")
+    parser.add_argument("--dump", help="with --profile: also write cProfile's data to this "
+                                       "file (for pstats: callers, callees)")
     parser.add_argument("--flow", choices=("cart", "buy-now"), default="cart")
     parser.add_argument("--trace", action="store_true",
                         help="print the SQL statements of one ordinary round")
@@ -157,6 +159,8 @@ def main() -> int:
         show("flash SKU (sold out)", rounds(buyers[n + flash_stock:2 * n],
                                             lambda i: "SHIRT-1", "soldout"))
         if profile is not None:
+            if args.dump:
+                profile.dump_stats(args.dump)
             stream = io.StringIO()
             pstats.Stats(profile, stream=stream).sort_stats(args.sort).print_stats(
                 args.profile)

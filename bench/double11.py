@@ -12,6 +12,8 @@ and T 2 unless given):
 1. **checkout**: ``--buyers`` concurrent buyers, ``--rounds`` orders each (add to cart,
    check out with an Idempotency-Key, start paying); half try the flash SKU first, the rest
    and every later round buy ordinary SKUs. Prints orders/s and checkout p50/p95/p99.
+   ``--pay-in-checkout``: the checkout starts the payment too (``"pay": "test"``, as the
+   storefront does: one request fewer per order).
    ``--flow buy-now``: no cart, the checkout sends its line ("buy now", as a flash-sale
    page does: one request fewer per order), here and in the burst.
 2. **read path**: ``--readers`` connections of anonymous visitors for ``--read-seconds``:
@@ -181,6 +183,12 @@ def start_server(url: str, tmp: Path, args: argparse.Namespace) -> tuple[subproc
     raise SystemExit(f"{args.server} did not answer within 90 s")
 
 
+def steps(args: argparse.Namespace) -> str:
+    """What one order is, in requests."""
+    first = "check out with the line" if args.flow == "buy-now" else "add to cart, check out"
+    return f"{first} and pay in it" if args.pay_in_checkout else f"{first}, pay"
+
+
 def server_line(args: argparse.Namespace) -> str:
     if args.server == "granian":
         return f"granian --workers {args.workers} --blocking-threads {args.threads}"
@@ -245,6 +253,8 @@ async def checkout_phase(port: int, ids: dict[str, Any], args: argparse.Namespac
         flash = n == 0 and i % 2 == 0
         sku = "SHIRT-1" if flash else rng.choice(ids["ordinary"])
         lines = {"lines": [{"sku": sku, "qty": 1}]} if buy_now else {}
+        if args.pay_in_checkout:
+            lines["pay"] = "test"
         if not buy_now:
             status, _ = await http.request("POST", f"{X}/cart/add", {"sku": sku, "qty": 1}, h)
             statuses[f"cart {status}"] += 1
@@ -256,8 +266,12 @@ async def checkout_phase(port: int, ids: dict[str, Any], args: argparse.Namespac
         if flash:
             statuses[f"flash {status}"] += 1
         if status == 201:
-            name = json.loads(body)["name"]
-            for _ in range(20):  # a shed payment is tried again, as a client would
+            placed = json.loads(body)
+            name = placed["name"]
+            if args.pay_in_checkout:  # the payment came with the order
+                status = 201 if placed["payment"]["status"] == "pending" else 500
+            for _ in range(0 if args.pay_in_checkout else 20):
+                # a shed payment is tried again, as a client would
                 status, _ = await http.request("POST", f"{X}/orders/pay", {
                     "order": name}, {**h, "Idempotency-Key": f"pay-{i}-{n}"})
                 statuses[f"pay {status}"] += 1
@@ -373,7 +387,9 @@ async def burst_phase(port: int, ids: dict[str, Any], args: argparse.Namespace
     statuses: Counter[str] = Counter()
     accepted: list[str] = []
     go = asyncio.Event()
-    order = {"lines": [{"sku": "HOT-1", "qty": 1}]} if args.flow == "buy-now" else {}
+    order: dict[str, Any] = {"lines": [{"sku": "HOT-1", "qty": 1}]} if args.flow == "buy-now" else {}
+    if args.pay_in_checkout:
+        order["pay"] = "test"
 
     async def buyer(i: int, h: dict[str, str]) -> None:
         http = Http(port, args.timeout)
@@ -385,8 +401,12 @@ async def burst_phase(port: int, ids: dict[str, Any], args: argparse.Namespace
             latencies.append(time.perf_counter() - t0)
             statuses[str(status)] += 1
             if status == 201:
-                name = json.loads(body)["name"]
-                for _ in range(20):  # a shed payment is tried again, as a client would
+                placed = json.loads(body)
+                name = placed["name"]
+                if args.pay_in_checkout:  # the payment came with the order
+                    status = 201 if placed["payment"]["status"] == "pending" else 500
+                for _ in range(0 if args.pay_in_checkout else 20):
+                    # a shed payment is tried again, as a client would
                     status, _ = await http.request("POST", f"{X}/orders/pay", {
                         "order": name}, {**h, "Idempotency-Key": f"burst-pay-{i}"})
                     if status != 429:
@@ -499,6 +519,9 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--flow", choices=("cart", "buy-now"), default="cart",
                         help="add to cart then check out, or check out with the line")
+    parser.add_argument("--pay-in-checkout", action="store_true",
+                        help="start the payment in the checkout request (\"pay\": "
+                             "\"test\"), not with orders/pay after it")
     parser.add_argument("--flash-stock", type=int, default=50)
     parser.add_argument("--readers", type=int, default=32)
     parser.add_argument("--read-seconds", type=float, default=10)
@@ -556,6 +579,7 @@ def run(url: str, tmp: Path, args: argparse.Namespace) -> int:
         print(f"set-up: {time.perf_counter() - t0:.0f} s; schema {schema}; "
               f"phases {', '.join(args.phases)}; "
               f"{args.buyers} buyers x {args.rounds} rounds ({args.flow}"
+              f"{', pay in checkout' if args.pay_in_checkout else ''}"
               f"{f', open loop: {args.rate:g} orders/s' if args.rate else ''}), "
               f"flash stock {args.flash_stock}; "
               f"{server_line(args)}, {args.write_slots} write slots per worker")
@@ -571,8 +595,7 @@ def run(url: str, tmp: Path, args: argparse.Namespace) -> int:
                           "checkouts"))
             print(f"  orders accepted and paid: {len(co['accepted']):,} "
                   f"({len(co['accepted']) / co['seconds']:,.0f} orders/s, each: "
-                  f"{'check out with the line' if args.flow == 'buy-now' else 'add to cart, check out'}"
-                  f", pay); statuses {dict(co['statuses'])}")
+                  f"{steps(args)}); statuses {dict(co['statuses'])}")
             print(split)
 
         if "read" in args.phases:

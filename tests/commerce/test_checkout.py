@@ -119,6 +119,45 @@ def test_buy_now_orders_the_lines_sent_and_leaves_the_cart(site, shop, client, a
     ledger_balances(site)
 
 
+def test_checkout_with_pay_starts_the_payment_in_the_same_request(site, shop, client, ann):
+    """``pay`` places the order and starts its payment at once (one request, one
+    transaction): the answer is the order with ``payment`` as ``orders/pay`` gives it, the
+    payment's callback pays the order; a replay of the key answers the same, once."""
+    body = {"lines": [{"sku": "SHIRT-1", "qty": 2}], "pay": "test", "ship_to_name": "Ann"}
+    first = client.post(f"{X}/checkout", json=body, headers={**ann, "Idempotency-Key": "p-1"})
+    assert first.status_code == 201, first.json
+    order, payment = first.json, first.json["payment"]
+    assert order["status"] == "pending_payment" and order["grand_total"] == "200.00"
+    assert payment["status"] == "pending" and payment["amount"] == order["grand_total"]
+    assert payment["provider"]["pay_url"].endswith(payment["payment"])
+    stored = site.records().list("payment", filters=[("sales_order", "=", order["id"])]).rows
+    assert [(p["name"], p["amount"], p["status"]) for p in stored] == [
+        (payment["payment"], D("200.00"), "pending")]
+    again = client.post(f"{X}/checkout", json=body, headers={**ann, "Idempotency-Key": "p-1"})
+    assert again.headers["Idempotent-Replayed"] == "true" and again.json == first.json
+    assert site.records().count("payment").value == 1
+    paid = callback(client, site, payment["payment"], "T-1", order["grand_total"])
+    assert paid.status_code == 200 and paid.json["status"] == "succeeded", paid.json
+    assert site.records().get("sales_order", order["id"])["status"] == "paid"
+    # without pay, no payment (and no payment key) as before
+    later = client.post(f"{X}/checkout", json={"lines": [{"sku": "TEA-1"}]},
+                        headers={**ann, "Idempotency-Key": "p-2"})
+    assert later.status_code == 201 and "payment" not in later.json
+    assert site.records().count("payment").value == 1
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({"lines": [{"sku": "SHIRT-1"}], "pay": "paypal"}, "pay"),
+    ({"lines": [{"sku": "SHIRT-1", "qty": 51}], "pay": "test"}, "lines[0].qty"),
+])
+def test_checkout_with_pay_refused_changes_nothing(site, shop, client, ann, body, field):
+    r = client.post(f"{X}/checkout", json=body, headers=ann)
+    assert r.status_code == 422 and [e["field"] for e in r.json["errors"]] == [field], r.json
+    assert site.records().count("sales_order").value == 0
+    assert site.records().count("payment").value == 0
+    assert level(site, shop["SHIRT-1"], shop["WH-A"])["reserved"] == 0
+
+
 @pytest.mark.parametrize(("body", "field", "reason"), [
     ({"lines": [{"sku": "NOPE-1"}]}, "lines[0].sku", "no sku 'NOPE-1'"),
     ({"lines": [{"sku": "TEA-1"}, {"sku": "SHIRT-1", "qty": 0}]}, "lines[1].qty",

@@ -124,13 +124,17 @@ def cart_quote(ctx: api.EndpointContext) -> dict[str, Any]:
     return quote_json(priced)
 
 
-@api.endpoint("checkout", request=S.CHECKOUT, response=S.ORDER, status=201,
+@api.endpoint("checkout", request=S.CHECKOUT, response=S.ORDER_AND_PAYMENT, status=201,
               errors=(403, 409, 422))
 def place_order(ctx: api.EndpointContext) -> api.Reply:
     """Place the order from the cart, or from ``lines`` ("buy now"; send an
     ``Idempotency-Key``): prices it, reserves its stock, and answers 201 with the order,
-    due to be paid by ``reserved_until``."""
-    order = place_from_cart(ctx, ctx.body_object())
+    due to be paid by ``reserved_until``; with ``pay`` (a provider), its payment started
+    too, in the same transaction, under ``payment``."""
+    body = ctx.body_object()
+    order = place_from_cart(ctx, body)
+    if body.get("pay"):
+        order = {**order, "payment": start_payment(ctx, order, body["pay"])}
     return api.Reply(order, 201, {"Location": f"/api/v1/sales_order/{order['id']}"})
 
 

@@ -119,6 +119,12 @@ PAYMENT_STARTED: dict[str, Any] = _answer({
                  "properties": {"pay_url": {"type": "string", "format": "uri"}}},
 }, "payment", "amount", "status", "provider")
 
+# A checkout that was asked to start paying (``pay``) answers the order with its payment.
+ORDER_AND_PAYMENT: dict[str, Any] = {"allOf": [ORDER, {
+    "type": "object", "properties": {"payment": {
+        **PAYMENT_STARTED, "description": "with pay only: the payment started, as "
+                                          "orders/pay answers it"}}}]}
+
 CALLBACK_DONE: dict[str, Any] = _answer({
     "status": {"type": "string",
                "pattern": "^(succeeded|failed|already_processed|ignored|paid_but_order_[a-z_]+)$",
@@ -170,6 +176,9 @@ CHECKOUT = _body({
     "lines": {**ORDER_LINES, "description": "buy now: order these lines, not the cart's "
                                             "(the cart is left as it is)"},
     "coupon_code": {**COUPON_CODE, "description": "with lines only (the cart keeps its own)"},
+    "pay": {"type": ["string", "null"], "enum": ["test", None],
+            "description": "start paying with this provider in the same request (the "
+                           "answer's payment is orders/pay's); left out: pay later"},
     **SHIP_TO})
 NO_PARAMETERS = _query({})
 ORDER_QUERY = _query({"name": ORDER_NAME}, "name")
