@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from yiti.errors import Conflict, FieldProblem, Forbidden, NotFound, ValidationError
 from yiti.jobs import enqueue, job, notify
+from yiti.messages import Message
 from yiti.permissions.policy import SYSTEM, Actor
 from yiti.permissions.users import users_with_role
 from yiti.records.hooks import EVENTS, MARK, HookContext
@@ -40,8 +41,13 @@ __all__ = [
     "EndpointContext", "EndpointSpec", "FieldProblem", "Forbidden", "HookContext", "NotFound",
     "Page", "PageContext", "PageSpec", "Records", "Rendered", "Reply", "ValidationError",
     "act", "action_effects", "create_with_action", "demo_data", "endpoint", "enqueue", "hook",
-    "job", "lock", "notify", "page", "render", "users_with_role",
+    "job", "lock", "message", "notify", "page", "render", "users_with_role",
 ]
+
+#: A message for people, said in the reader's language where the pack's ``i18n/<lang>.po``
+#: translates its template: ``api.message("only %(n)s left", n=2)`` (docs/hooks.md,
+#: "Messages in the reader's language"). It is the English ``str`` everywhere else.
+message = Message
 
 #: Marker set by :func:`endpoint` (an :class:`EndpointSpec`) on a pack's functions.
 ENDPOINT_MARK = "__yiti_endpoint__"

@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 
 from yiti.definitions.model import Field
 from yiti.definitions.options import not_an_option
+from yiti.messages import Message
 
 UTC = dt.UTC
 DEFAULT_TIMEZONE = "Asia/Shanghai"
@@ -134,9 +135,9 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _PHONE = re.compile(r"^\+?[0-9][0-9 ()\-]{2,30}$")
 _URL = re.compile(r"^https?://[^\s]+$", re.IGNORECASE)
 _TEXT_CHECKS = {
-    "email": (_EMAIL, "is not an e-mail address", "email"),
-    "phone": (_PHONE, "is not a phone number", "phone"),
-    "url": (_URL, "is not an http(s) address", "url"),
+    "email": (_EMAIL, Message("is not an e-mail address"), "email"),
+    "phone": (_PHONE, Message("is not a phone number"), "phone"),
+    "url": (_URL, Message("is not an http(s) address"), "url"),
 }
 
 
@@ -150,15 +151,15 @@ def _text_parser(field: Field, timezone: str) -> Convert:
         if value.__class__ is str:
             text = value
         elif isinstance(value, bool) or not isinstance(value, (str, int, Decimal)):
-            raise ValueProblem("must be text", "type")
+            raise ValueProblem(Message("must be text"), "type")
         else:
             text = str(value)
         if "\x00" in text:
-            raise ValueProblem("must not contain NUL characters")
+            raise ValueProblem(Message("must not contain NUL characters"))
         if strip:
             text = text.strip()
         if max_length is not None and len(text) > max_length:
-            raise ValueProblem(f"is longer than {max_length} characters", "max_length")
+            raise ValueProblem(Message("is longer than %(n)s characters", n=max_length), "max_length")
         if check is not None and text and not check[0].match(text):
             raise ValueProblem(check[1], check[2])
         return text
@@ -175,21 +176,21 @@ def _parse_integer(value: Any) -> int:
     if value.__class__ is int:
         number = value
     elif isinstance(value, bool):
-        raise ValueProblem("must be a whole number", "type")
+        raise ValueProblem(Message("must be a whole number"), "type")
     elif isinstance(value, int):
         number = int(value)
     elif isinstance(value, (str, Decimal, float)):
         try:
             d = Decimal(str(value).strip())
         except InvalidOperation:
-            raise ValueProblem("must be a whole number", "type") from None
+            raise ValueProblem(Message("must be a whole number"), "type") from None
         if not d.is_finite() or d != d.to_integral_value():
-            raise ValueProblem("must be a whole number", "type")
+            raise ValueProblem(Message("must be a whole number"), "type")
         number = int(d)
     else:
-        raise ValueProblem("must be a whole number", "type")
+        raise ValueProblem(Message("must be a whole number"), "type")
     if not -(2**63) <= number < 2**63:
-        raise ValueProblem("is out of range", "range")
+        raise ValueProblem(Message("is out of range"), "range")
     return number
 
 
@@ -204,7 +205,8 @@ def _decimal_parser(field: Field, timezone: str) -> Convert:
     precision = field.precision if field.precision is not None else default_precision
     quantum = Decimal(1).scaleb(-scale)
     limit = Decimal(10) ** (precision - scale)
-    too_large = (f"is too large (at most {precision - scale} digits before the point)",
+    too_large = (Message("is too large (at most %(n)s digits before the point)",
+                         n=precision - scale),
                  "precision")
 
     def parse_decimal(value: Any) -> Decimal:
@@ -216,13 +218,13 @@ def _decimal_parser(field: Field, timezone: str) -> Convert:
         else:
             number = _to_decimal(value)
         if not number.is_finite():
-            raise ValueProblem("must be a finite number", "type")
+            raise ValueProblem(Message("must be a finite number"), "type")
         try:
             rounded = number.quantize(quantum)
         except InvalidOperation:  # more digits than Decimal's context holds
             raise ValueProblem(*too_large) from None
         if rounded != number:
-            raise ValueProblem(f"has more than {scale} decimal places", "scale")
+            raise ValueProblem(Message("has more than %(n)s decimal places", n=scale), "scale")
         if abs(rounded) >= limit:
             raise ValueProblem(*too_large)
         return rounded
@@ -232,7 +234,7 @@ def _decimal_parser(field: Field, timezone: str) -> Convert:
 
 def _to_decimal(value: Any) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, (int, str, Decimal, float)):
-        raise ValueProblem("must be a number", "type")
+        raise ValueProblem(Message("must be a number"), "type")
     if isinstance(value, float):
         # A float from JSON: take its shortest decimal form, never the binary expansion.
         value = repr(value)
@@ -241,7 +243,7 @@ def _to_decimal(value: Any) -> Decimal:
             Decimal(value)
         )
     except InvalidOperation:
-        raise ValueProblem("must be a number", "type") from None
+        raise ValueProblem(Message("must be a number"), "type") from None
 
 
 @parser("boolean")
@@ -260,7 +262,7 @@ def _parse_boolean(value: Any) -> bool:
             return True
         if word in ("0", "false", "no", "off", "n", "否"):
             return False
-    raise ValueProblem("must be true or false", "type")
+    raise ValueProblem(Message("must be true or false"), "type")
 
 
 @parser("date")
@@ -270,7 +272,7 @@ def _date_parser(field: Field, timezone: str) -> Convert:
 
 def _parse_date(value: Any) -> dt.date:
     if isinstance(value, dt.datetime):
-        raise ValueProblem("must be a date, not a date and time", "type")
+        raise ValueProblem(Message("must be a date, not a date and time"), "type")
     if isinstance(value, dt.date):
         return value
     if isinstance(value, str):
@@ -278,7 +280,7 @@ def _parse_date(value: Any) -> dt.date:
             return dt.date.fromisoformat(value.strip())
         except ValueError:
             pass
-    raise ValueProblem("must be a date like 2026-11-11", "type")
+    raise ValueProblem(Message("must be a date like 2026-11-11"), "type")
 
 
 @parser("datetime")
@@ -288,10 +290,10 @@ def _datetime_parser(field: Field, timezone: str) -> Convert:
             try:
                 value = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
             except ValueError:
-                raise ValueProblem("must be a date and time like 2026-11-11T20:00:00+08:00",
+                raise ValueProblem(Message("must be a date and time like 2026-11-11T20:00:00+08:00"),
                                    "type") from None
         if not isinstance(value, dt.datetime):
-            raise ValueProblem("must be a date and time", "type")
+            raise ValueProblem(Message("must be a date and time"), "type")
         if value.tzinfo is None:
             value = value.replace(tzinfo=ZoneInfo(timezone))
         return value
@@ -324,13 +326,13 @@ def parse_reference(value: Any) -> int:
     if isinstance(value, dict) and "id" in value:
         value = value["id"]
     if isinstance(value, bool):
-        raise ValueProblem("must be a record id", "type")
+        raise ValueProblem(Message("must be a record id"), "type")
     try:
         ident = int(value)
     except (TypeError, ValueError, OverflowError):  # OverflowError: infinity
-        raise ValueProblem("must be a record id", "type") from None
+        raise ValueProblem(Message("must be a record id"), "type") from None
     if ident <= 0 or ident >= 2**63:
-        raise ValueProblem("must be a record id", "type")
+        raise ValueProblem(Message("must be a record id"), "type")
     return ident
 
 
@@ -343,9 +345,9 @@ def _parse_json(value: Any) -> Any:
     try:
         text = json.dumps(value, default=_json_default, allow_nan=False)
     except (TypeError, ValueError):
-        raise ValueProblem("must be JSON data (objects, lists, text, numbers)", "type") from None
+        raise ValueProblem(Message("must be JSON data (objects, lists, text, numbers)"), "type") from None
     if len(text) > 1_000_000:
-        raise ValueProblem("is larger than 1 MB", "max_length")
+        raise ValueProblem(Message("is larger than 1 MB"), "max_length")
     return json.loads(text)
 
 
@@ -399,13 +401,13 @@ def _build_bounds(field: Field) -> Check | None:
         if value is None:
             return
         if pattern is not None and isinstance(value, str) and not pattern.fullmatch(value):
-            raise ValueProblem(f"must match the pattern {field.pattern}", "pattern")
+            raise ValueProblem(Message("must match the pattern %(pattern)s", pattern=field.pattern), "pattern")
         if min_length is not None and len(value) < min_length:
-            raise ValueProblem(f"must be at least {field.min} characters", "min")
+            raise ValueProblem(Message("must be at least %(n)s characters", n=field.min), "min")
         if low is not None and value < low:
-            raise ValueProblem(f"must be at least {low}", "min")
+            raise ValueProblem(Message("must be at least %(n)s", n=low), "min")
         if high is not None and value > high:
-            raise ValueProblem(f"must be at most {high}", "max")
+            raise ValueProblem(Message("must be at most %(n)s", n=high), "max")
 
     return check
 

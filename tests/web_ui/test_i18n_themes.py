@@ -42,11 +42,13 @@ def test_browser_language_is_the_default(app, client):
 
 
 def test_every_engine_string_is_translated(tmp_path):
-    """Extract the strings of the screens' code and templates; each has a zh-CN text."""
+    """Extract the strings of the screens' code and templates, and the engine's messages
+    for people (``Message``); each has a zh-CN text."""
     pot = tmp_path / "messages.pot"
     cfg = PROJECT_ROOT / "platform/yiti/translations/babel.cfg"
     subprocess.run([sys.executable, "-m", "babel.messages.frontend", "extract",
                     "-F", str(cfg), "-k", "_", "-k", "gettext", "-k", "ngettext:1,2",
+                    "-k", "Message",
                     "-o", str(pot), str(PROJECT_ROOT)], check=True, cwd=PROJECT_ROOT,
                    capture_output=True)
     from babel.messages.pofile import read_po

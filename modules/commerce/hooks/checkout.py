@@ -68,7 +68,8 @@ def qty_of(body: dict[str, Any], default: int | None = None, *, field: str = "qt
     to 999, else a 422 at ``field``."""
     value = body.get("qty", default)
     if isinstance(value, bool) or not isinstance(value, int) or not least <= value <= 999:
-        raise api.ValidationError(f"must be a whole number from {least} to 999", field=field)
+        raise api.ValidationError(api.message("must be a whole number from %(least)s to 999",
+                                              least=least), field=field)
     return value
 
 
@@ -129,7 +130,7 @@ def checkout(ctx: api.EndpointContext, body: dict[str, Any]) -> dict[str, Any]:
     else:
         customer, cart = shopper_cart(ctx, body.get("channel"))
         if cart is None or not cart["lines"]:
-            raise api.ValidationError("the cart is empty", field="lines")
+            raise api.ValidationError(api.message("the cart is empty"), field="lines")
         channel = catalogue(sys).channel(sys, cart["channel"])
         lines, coupon_code = cart_lines(cart), cart["coupon_code"]
     values = {k: body[k] for k in ("ship_to_name", "ship_to_phone", "ship_to_address",
@@ -165,7 +166,7 @@ def my_order(ctx: api.EndpointContext, name: Any, *, fields: list[str] | None = 
     if order is None or order["customer"] != customer_of(ctx, SHOPPER_FIELDS)["id"]:
         if fields is not None:
             customer_of(ctx, SHOPPER_FIELDS)  # 403 for a user who is no customer at all
-        raise api.NotFound(f"no order {name!r}")
+        raise api.NotFound(api.message("no order %(order)s", order=repr(name)))
     return order
 
 
@@ -173,7 +174,8 @@ def start_payment(ctx: api.EndpointContext, order: dict[str, Any], provider_name
                   ) -> dict[str, Any]:
     """A pending payment of the order's total with ``provider``, and how to pay it."""
     if order["status"] != "pending_payment":
-        raise api.Conflict(f"order {order['name']} is {order['status']}: nothing to pay")
+        raise api.Conflict(api.message("order %(order)s is %(status)s: nothing to pay",
+                                       order=order["name"], status=order["status"]))
     chosen = provider(ctx.system, provider_name)
     payment = ctx.system.create("payment", {"sales_order": order["id"],
                                             "provider": chosen.name,

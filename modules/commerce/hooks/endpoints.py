@@ -102,7 +102,7 @@ def cart_coupon(ctx: api.EndpointContext) -> dict[str, Any]:
 
         found, problem = check_coupon(ctx.system, code, customer, ctx.now())
         if found is None:
-            raise api.ValidationError(problem or "no such coupon", field="code")
+            raise api.ValidationError(problem or api.message("no such coupon"), field="code")
     cart = ctx.system.update("cart", cart["id"], {"coupon_code": code},
                              version=cart["version"])
     return _cart_json(ctx, customer, cart)
@@ -187,7 +187,8 @@ def cancel_my_order(ctx: api.EndpointContext) -> dict[str, Any]:
 
 
 def _not_yours_to_cancel(order: dict[str, Any]) -> api.Conflict:
-    return api.Conflict(f"order {order['name']} is {order['status']}: ask the shop")
+    return api.Conflict(api.message("order %(order)s is %(status)s: ask the shop",
+                                    order=order["name"], status=order["status"]))
 
 
 @api.endpoint("payments/test/callback", auth="public", request=S.CALLBACK,

@@ -72,10 +72,12 @@ def _place(records: api.Records, *, channel: dict[str, Any], customer: dict[str,
     sys = system(records)
     at = at or now(records)
     if channel["status"] != "active":
-        raise api.ValidationError(f"channel {channel['code']} is not selling now",
+        raise api.ValidationError(api.message("channel %(channel)s is not selling now",
+                                              channel=channel["code"]),
                                   field="channel")
     if not lines:
-        raise api.ValidationError("an order needs at least one line", field="lines")
+        raise api.ValidationError(api.message("an order needs at least one line"),
+                                  field="lines")
     priced = quote(sys, channel=channel, customer=customer, lines=lines,
                    coupon_code=coupon_code, at=at)
     if coupon_code and priced.quote.coupon_problem:
@@ -115,7 +117,8 @@ def _place(records: api.Records, *, channel: dict[str, Any], customer: dict[str,
                                          "customer": customer["id"], "sales_order": order["id"]})
         if priced.coupon["max_uses"]:
             _counter(sys, "coupon", priced.coupon["id"], "remaining_uses", -1, "coupon_code",
-                     f"coupon {priced.coupon['code']} has been used up")
+                     api.message("coupon %(code)s has been used up",
+                                 code=priced.coupon["code"]))
     _take_flash_sales(sys, order, customer, priced.promotions)
     return _reserve(records, order, channel, levels, guess)
 
@@ -135,12 +138,15 @@ def _levels_or_refuse(sys: api.Records, warehouse: int, skus: dict[int, dict],
     for i, (sku, _qty) in enumerate(lines):
         row = rows.get(sku)
         if row is None:
-            raise api.ValidationError(f"{skus[sku]['code']} is out of stock",
+            raise api.ValidationError(api.message("%(sku)s is out of stock",
+                                                  sku=skus[sku]["code"]),
                                       field=f"lines[{i}].qty")
         if row["available"] < wanted[sku]:
             code = sys.get("warehouse", warehouse)["code"]
-            raise api.ValidationError(f"not enough stock of {skus[sku]['code']} in {code}: "
-                                      f"{row['available']} available", field=f"lines[{i}].qty")
+            raise api.ValidationError(api.message(
+                "not enough stock of %(sku)s in %(warehouse)s: %(available)s available",
+                sku=skus[sku]["code"], warehouse=code, available=row["available"]),
+                field=f"lines[{i}].qty")
     return {sku: row["id"] for sku, row in rows.items()}
 
 
@@ -155,7 +161,8 @@ def _flash_cap_or_refuse(sys: api.Records, lines: Sequence[Any]) -> None:
     for row in sys.list("promotion", filters=[("id", "in", sorted(taken))],
                         fields=["id", "title", "remaining_qty"], limit=len(taken)).rows:
         if (row["remaining_qty"] or 0) < taken[row["id"]]:
-            raise api.ValidationError(f"{row['title']} is sold out", field="lines")
+            raise api.ValidationError(api.message("%(sale)s is sold out", sale=row["title"]),
+                                      field="lines")
 
 
 def _quota_guess(sys: api.Records, channel: dict, warehouse: int, lines: Sequence[Any]
@@ -184,7 +191,8 @@ def _check_on_sale(sys: api.Records, channel: dict, skus: dict[int, dict],
         sku = skus[sku_id]
         if not sku["active"] or sku["product.status"] != "active" \
                 or sku["product"] not in listed:
-            raise api.ValidationError(f"{sku['code']} is not on sale in {channel['code']}",
+            raise api.ValidationError(api.message("%(sku)s is not on sale in %(channel)s",
+                                                  sku=sku["code"], channel=channel["code"]),
                                       field=f"lines[{i}].sku")
 
 
@@ -209,7 +217,8 @@ def _take_flash_sales(sys: api.Records, order: dict, customer: dict,
             quota = first(sys, "flash_sale_quota", [("promotion", "=", promo_id),
                                                     ("customer", "=", customer["id"])],
                           fields=["id"])
-            too_many = f"{promo['title']}: at most {promo['per_customer_limit']} per customer"
+            too_many = api.message("%(sale)s: at most %(n)s per customer",
+                                   sale=promo["title"], n=promo["per_customer_limit"])
             if quota is not None:
                 _counter(sys, "flash_sale_quota", quota["id"], "remaining", -qty, "lines",
                          too_many)

@@ -25,6 +25,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
+from yiti import api
+
 CENT = Decimal("0.01")
 ZERO = Decimal("0")
 
@@ -274,14 +276,16 @@ def _apply_coupon(quote: Quote, promo: Promo, code: str) -> None:
     spent = sum((line.amount for line in lines), ZERO)
     label = f"coupon {code}"
     if not lines:
-        quote.coupon_problem = f"coupon {code} applies to none of these items"
+        quote.coupon_problem = api.message("coupon %(code)s applies to none of these items",
+                                           code=code)
     elif promo.kind == "threshold":
         if promo.threshold is not None and spent >= promo.threshold:
             _share(quote, lines, promo, code, money(promo.amount or 0),
                    f"{label}: spent {spent} >= {promo.threshold}: {promo.amount} off")
         else:
-            quote.coupon_problem = (f"coupon {code} needs a spend of {promo.threshold} "
-                                    f"on its items (now {spent})")
+            quote.coupon_problem = api.message(
+                "coupon %(code)s needs a spend of %(threshold)s on its items (now %(spent)s)",
+                code=code, threshold=promo.threshold, spent=spent)
     elif promo.kind == "percent_off" and promo.percent:
         for line in lines:
             _give(quote, line, promo, code, promo.kind, line.amount * promo.percent / 100,
@@ -291,7 +295,8 @@ def _apply_coupon(quote: Quote, promo: Promo, code: str) -> None:
             _give(quote, line, promo, code, promo.kind, promo.amount * line.item.qty,
                   f"{label}: {promo.amount} off each of {line.item.qty}")
     else:
-        quote.coupon_problem = f"coupon {code} gives nothing on these items"
+        quote.coupon_problem = api.message("coupon %(code)s gives nothing on these items",
+                                           code=code)
 
 
 def _shipping(quote: Quote) -> None:

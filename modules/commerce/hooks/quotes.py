@@ -84,7 +84,8 @@ class Catalogue:
         ident = key if name == "id" else self.sku_codes.get(key)
         row = self.sku_rows(sys, [ident]).get(ident) if ident is not None else None
         if row is None:
-            raise api.ValidationError(f"no sku {value!r}", field=param)
+            raise api.ValidationError(api.message("no sku %(sku)s", sku=repr(value)),
+                                      field=param)
         return row
 
     def channel_prices(self, sys: api.Records, channel: int, skus: Iterable[int]
@@ -241,7 +242,8 @@ def quote(sys: api.Records, *, channel: dict[str, Any], customer: dict[str, Any]
     skus = cat.sku_rows(sys, ids)
     for i, (sku, _qty) in enumerate(lines):
         if sku not in skus:
-            raise api.ValidationError(f"no SKU {sku}", field=f"lines[{i}].sku")
+            raise api.ValidationError(api.message("no SKU %(sku)s", sku=sku),
+                                      field=f"lines[{i}].sku")
     prices = cat.channel_prices(sys, channel["id"], ids)
     shipping = cat.shipping_classes(sys)
     parents = cat.category_parents(sys)
@@ -269,7 +271,8 @@ def quote(sys: api.Records, *, channel: dict[str, Any], customer: dict[str, Any]
         if coupon is not None:
             row = promotions.get(coupon["promotion"])
             if row is None:
-                problem = f"coupon {coupon_code}: its promotion is not running now"
+                problem = api.message("coupon %(code)s: its promotion is not running now",
+                                      code=coupon_code)
                 coupon = None
             else:
                 coupon_promo = _promo(row)
@@ -286,17 +289,17 @@ def check_coupon(sys: api.Records, code: str, customer: dict[str, Any] | None,
     """The coupon called ``code`` if ``customer`` may use it at ``at``; else a reason."""
     coupon = first(sys, "coupon", [("code", "=", code.strip().upper())])
     if coupon is None:
-        return None, f"no coupon {code!r}"
+        return None, api.message("no coupon %(code)s", code=repr(code))
     if not is_active(coupon, at, "valid_from", "valid_to"):
-        return None, f"coupon {code} is not valid now"
+        return None, api.message("coupon %(code)s is not valid now", code=code)
     if coupon["customer"] is not None and (customer is None
                                            or coupon["customer"] != customer["id"]):
-        return None, f"coupon {code} belongs to another customer"
+        return None, api.message("coupon %(code)s belongs to another customer", code=code)
     if coupon["max_uses"] and coupon["remaining_uses"] <= 0:
-        return None, f"coupon {code} has been used up"
+        return None, api.message("coupon %(code)s has been used up", code=code)
     if customer is not None and first(sys, "coupon_redemption", [
             ("coupon", "=", coupon["id"]), ("customer", "=", customer["id"])]):
-        return None, f"you have already used coupon {code}"
+        return None, api.message("you have already used coupon %(code)s", code=code)
     return coupon, None
 
 

@@ -152,9 +152,9 @@ def _short(sys: api.Records, move: Move, field: str) -> api.ValidationError:
     warehouse = sys.get("warehouse", move.warehouse)
     row = level(sys, move.sku, move.warehouse)
     have = row["available"] if row else 0
-    return api.ValidationError(
-        f"not enough stock of {sku['code']} in {warehouse['code']}: {have} available",
-        field=field)
+    return api.ValidationError(api.message(
+        "not enough stock of %(sku)s in %(warehouse)s: %(available)s available",
+        sku=sku["code"], warehouse=warehouse["code"], available=have), field=field)
 
 
 # -- reservations ------------------------------------------------------------------------

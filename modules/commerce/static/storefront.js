@@ -41,8 +41,11 @@
       if (r.status === 401) { signIn(); throw new Error("sign in"); }
       return r.json().then(function (json) {
         if (!r.ok) {
+          // one field at fault: its message alone (the detail prefixes the field's path)
+          var said = json.errors && json.errors.length === 1 ? json.errors[0].message
+            : json.detail;
           var err = new Error(r.status === 429 ? script.getAttribute("data-busy")
-                              : (json.detail || script.getAttribute("data-failed")));
+                              : (said || script.getAttribute("data-failed")));
           err.problem = json;
           throw err;
         }

@@ -23,10 +23,12 @@ import ast
 import json
 import re
 from collections.abc import Callable, Iterator, Mapping
+from difflib import get_close_matches
 from functools import cache
 from typing import Any
 
 from yiti.errors import did_you_mean
+from yiti.messages import Message
 
 from .model import Field, Model
 from .source import KeyPath
@@ -121,9 +123,14 @@ def _resolved(schema: Any, model: Model) -> Any:
 def not_an_option(value: Any, allowed: list[str] | tuple[str, ...]) -> str:
     """Why ``value`` is refused by a select field offering ``allowed``, with the nearest
     (``1`` is no option either: options are text)."""
-    hint = did_you_mean(value, allowed) if isinstance(value, str) else None
-    return (f"{value!r} is not an option" + (f"; {hint}" if hint else "")
-            + f" (choose from {', '.join(allowed)})")
+    near = get_close_matches(value, [str(a) for a in allowed], n=1) if isinstance(
+        value, str) else None
+    if near:
+        return Message("%(value)s is not an option; did you mean %(near)s? (choose from "
+                       "%(options)s)", value=repr(value), near=repr(near[0]),
+                       options=", ".join(allowed))
+    return Message("%(value)s is not an option (choose from %(options)s)",
+                   value=repr(value), options=", ".join(allowed))
 
 
 def compared_options(source: str, field_of: Callable[[tuple[str, ...]], Field | None]

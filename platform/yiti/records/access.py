@@ -15,6 +15,7 @@ from sqlalchemy import Select, select
 
 from yiti.definitions.model import SYSTEM_COLUMNS, Entity, Field, Model
 from yiti.errors import FieldProblem, Forbidden, ValidationError
+from yiti.messages import Message
 from yiti.records.validate import unknown_keys
 from yiti.values import ValueProblem, parse
 
@@ -45,12 +46,12 @@ def refuse_unwritable(records: Records, entity: Entity, values: Mapping[str, Any
                 continue
             if key == "name" and actor.system and old is None:
                 continue  # imports keep their documents' numbers
-            problems.append(FieldProblem(key, "is set by the system", "read_only"))
+            problems.append(FieldProblem(key, Message("is set by the system"), "read_only"))
             continue
         if (f.read_only or f.formula) and not actor.system:
-            problems.append(FieldProblem(key, "is read-only", "read_only"))
+            problems.append(FieldProblem(key, Message("is read-only"), "read_only"))
         elif writable is not None and key not in writable:
-            problems.append(FieldProblem(key, "you may not change this field",
+            problems.append(FieldProblem(key, Message("you may not change this field"),
                                          "forbidden_field"))
     if not actor.system:
         problems += _unwritable_in_lines(records.model, entity, values, old)

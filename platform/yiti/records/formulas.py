@@ -16,6 +16,7 @@ from typing import Any
 
 from yiti.definitions.model import Entity, Field, Model, label_text
 from yiti.errors import FieldProblem, ValidationError
+from yiti.messages import Message
 from yiti.scripting import ExpressionError, ScriptProblem, compile_expression, record_names
 from yiti.scripting.proxies import ReadOnlyRecord, record_proxy, set_name
 from yiti.values import TEXT_TYPES, ValueProblem, parse
@@ -91,7 +92,8 @@ def check_conditions(model: Model, entity: Entity, doc: dict[str, Any]) -> list[
     found, problems = _required(model, entity, doc, "", None)
     for path, value in found:
         if is_blank(value):
-            message = "needs at least one line" if isinstance(value, list) else "is required"
+            message = (Message("needs at least one line") if isinstance(value, list)
+                       else Message("is required"))
             problems.append(FieldProblem(path, message, "required"))
     return problems
 

@@ -16,6 +16,7 @@ from sqlalchemy import Integer, literal, select, union_all
 from yiti.db import kept_statement, run_kept
 from yiti.definitions.model import Entity, Model
 from yiti.errors import FieldProblem, ValidationError
+from yiti.messages import Message
 from yiti.records import files
 from yiti.records.query import in_list
 from yiti.records.transaction import Transaction
@@ -172,5 +173,5 @@ def _links_in(model: Model, entity: Entity, doc: Mapping[str, Any], prefix: str,
 def _no_such(what: str, ident: Any) -> str:
     """A link's refusal; for a file the same whether it is missing or someone else's."""
     if what == "file":
-        return f"no file with id {ident} that you uploaded or may read"
-    return f"no {what} with id {ident}"
+        return Message("no file with id %(id)s that you uploaded or may read", id=ident)
+    return Message("no %(what)s with id %(id)s", what=what, id=ident)

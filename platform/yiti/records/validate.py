@@ -14,6 +14,7 @@ from typing import Any
 
 from yiti.definitions.model import SYSTEM_COLUMNS, Entity, Model
 from yiti.errors import FieldProblem
+from yiti.messages import Message
 from yiti.values import (
     DEFAULT_TIMEZONE,
     PerDefinition,
@@ -69,7 +70,7 @@ def clean(model: Model, entity: Entity, doc: dict[str, Any], *, prefix: str = ""
         try:
             value = check.parse(get(check.name))
             if check.required and (value is None or value == ""):
-                problems.append(FieldProblem(f"{prefix}{check.name}", "is required",
+                problems.append(FieldProblem(f"{prefix}{check.name}", Message("is required"),
                                              "required"))
             if check.bounds is not None:
                 check.bounds(value)
@@ -88,12 +89,13 @@ def _clean_lines(model: Model, check: FieldCheck, doc: dict[str, Any], prefix: s
         doc[check.name] = []
         lines = []
     if not isinstance(lines, list) or not all(isinstance(x, dict) for x in lines):
-        return [FieldProblem(where, "must be a list of lines", "type")]
+        return [FieldProblem(where, Message("must be a list of lines"), "type")]
     if len(lines) > MAX_LINES:
-        return [FieldProblem(where, f"has more than {MAX_LINES} lines", "too_many")]
+        return [FieldProblem(where, Message("has more than %(n)s lines", n=MAX_LINES),
+                             "too_many")]
     problems = []
     if check.required and not lines:
-        problems.append(FieldProblem(where, "needs at least one line", "required"))
+        problems.append(FieldProblem(where, Message("needs at least one line"), "required"))
     child = model.entities[check.table or ""]
     for i, line in enumerate(lines):
         problems += unknown_keys(child, line, prefix=f"{where}[{i}].")

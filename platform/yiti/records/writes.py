@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from yiti.db import run_kept
 from yiti.definitions.model import Entity, label_text
 from yiti.errors import Conflict, FieldProblem, ValidationError
+from yiti.messages import Message
 from yiti.records import audit, bulk, hooks, line_links, naming
 from yiti.records.access import recheck_rows
 from yiti.records.links import LINK_CHUNK, seen
@@ -276,8 +277,9 @@ def _integrity(entity: Entity, error: IntegrityError, *,
             return Conflict(f"a {label_text(entity.label)} with this name already exists")
         key = (name_from,)
     if key is not None:
-        message = ("is already used by another record" if len(key) == 1
-                   else f"the combination of {', '.join(key)} is already used")
+        message = (Message("is already used by another record") if len(key) == 1
+                   else Message("the combination of %(fields)s is already used",
+                                fields=", ".join(key)))
         return ValidationError([FieldProblem(key[0], message, "unique")],
                                entity=entity.name)
     return Conflict(f"the change to {label_text(entity.label)} conflicts with other "
@@ -321,10 +323,10 @@ def unique_rows(records: Records, tx: Transaction, entity: Entity,
     keys += [tuple(key) for key in entity.unique_together]
     found: list[tuple[int, FieldProblem]] = []
     for key in keys:  # all of them: the database names only the first it met
-        problem = (FieldProblem(key[0], "is already used by another record", "unique")
+        problem = (FieldProblem(key[0], Message("is already used by another record"), "unique")
                    if len(key) == 1 else
-                   FieldProblem(key[0], f"the combination of {', '.join(key)} is already "
-                                "used", "unique"))
+                   FieldProblem(key[0], Message("the combination of %(fields)s is already used",
+                                                fields=", ".join(key)), "unique"))
         first: dict[tuple[Any, ...], int] = {}
         for i, doc in enumerate(docs):
             value = tuple(doc.get(k) for k in key)

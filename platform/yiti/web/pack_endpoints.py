@@ -36,6 +36,7 @@ from yiti.errors import (
     did_you_mean,
 )
 from yiti.extensions import marked, marked_in
+from yiti.messages import Message
 from yiti.permissions.rules import ADMINISTRATOR
 from yiti.site import Site
 from yiti.web.api.blueprint import engine_error, http_error, no_store
@@ -178,7 +179,7 @@ def check_request(spec: EndpointSpec, data: Any) -> None:
             for key in error.validator_value:
                 if key not in error.instance:
                     name = key_text([*path, key])
-                    problems.setdefault(name, FieldProblem(name, "is required", "required"))
+                    problems.setdefault(name, FieldProblem(name, Message("is required"), "required"))
             continue
         known = error.schema.get("properties") or {}
         if error.validator == "additionalProperties" and isinstance(error.instance, dict) \

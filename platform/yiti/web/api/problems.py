@@ -56,17 +56,25 @@ def problem(status: int, code: str, title: str | None = None, detail: str | None
 
 
 def from_error(error: YitiError) -> Response:
-    """The problem for an engine error (its ``status`` and ``code``)."""
+    """The problem for an engine error (its ``status`` and ``code``), its messages in the
+    request's language where they are messages (:class:`~yiti.messages.Message`) with a
+    translation (the screens' choice: session, ``yiti_lang`` cookie, ``Accept-Language``);
+    ``code`` and ``field`` never change."""
+    from yiti.web.ui.i18n import say
+
     errors = []
+    message = say(error.message)
     if isinstance(error, ValidationError):
-        errors = [p.to_dict() for p in error.problems]
+        errors = [{**p.to_dict(), "message": say(p.message)} for p in error.problems]
+        message = "; ".join(f"{e['field']}: {e['message']}" if e["field"] else e["message"]
+                            for e in errors)
     headers = {}
     retry = error.details.get("retry_after") if error.details else None
     if retry:
         headers["Retry-After"] = str(retry)
     status = error.status if 400 <= error.status < 600 else 500
     # 503s say why (a store is away, try again later); other 5xx carry nothing of the error
-    detail = (error.message if status < 500 or status == 503
+    detail = (message if status < 500 or status == 503
               else "the server could not complete the request")
     return problem(status, error.code, None, detail, errors, headers)
 

@@ -16,7 +16,7 @@ from werkzeug.wrappers import Response
 from yiti.web.ui import saved_views, themes
 from yiti.web.ui.blueprint import bp, render
 from yiti.web.ui.context import current_actor
-from yiti.web.ui.i18n import COOKIE, LANGUAGES, gettext, ngettext
+from yiti.web.ui.i18n import COOKIE, LANGUAGES, gettext, ngettext, say
 
 __all__ = ["bp", "init_app"]
 
@@ -28,6 +28,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.add_extension("jinja2.ext.i18n")
     app.jinja_env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
     app.jinja_env.autoescape = True
+    app.jinja_env.filters["say"] = say  # a problem's message in the reader's language
     # Sign-in and CSRF come from the auth layer; until it is registered, forms still
     # carry a real token and scripts a nonce, so the templates work either way.
     app.jinja_env.globals.setdefault("csrf_token", _csrf_token)

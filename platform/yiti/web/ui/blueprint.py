@@ -11,7 +11,7 @@ from yiti.definitions.model import Field, label_text
 from yiti.errors import Conflict, Forbidden, NotFound
 from yiti.web.ui import offers, present
 from yiti.web.ui.context import SignInRequired, current_actor, site
-from yiti.web.ui.i18n import DEFAULT, LANGUAGES, current_language, gettext
+from yiti.web.ui.i18n import DEFAULT, LANGUAGES, current_language, gettext, say
 
 bp = Blueprint("ui", __name__, url_prefix="/app")
 
@@ -80,7 +80,10 @@ def error_page(status: int, message: str, detail: str | None = None, *,
     found) is folded under a "Details" disclosure for a reader of another language, so
     the page reads in theirs and the words stay at hand for support. The API's problems
     keep the engine's text as it is."""
-    folded = bool(detail) and english and current_language() != DEFAULT
+    said = say(detail) if detail else detail
+    # a message translated for the reader is theirs, not the engine's English
+    folded = bool(said) and english and said == detail and current_language() != DEFAULT
+    detail = said
     return render("ui/error.html", status, message=message, detail=detail,
                   detail_folded=folded)
 
@@ -107,7 +110,7 @@ def forbidden(error: Forbidden) -> tuple[str, int]:
 def conflict(error: Conflict) -> tuple[str, int]:
     """A page the record's state does not allow now (the edit form of a locked record)."""
     return render("ui/error.html", 409, message=gettext("Not possible now."),
-                  detail=error.message)
+                  detail=say(error.message))
 
 
 @bp.errorhandler(404)

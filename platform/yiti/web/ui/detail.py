@@ -21,7 +21,7 @@ from yiti.web.ui.context import (
     titles_for,
 )
 from yiti.web.ui.history import shown_history
-from yiti.web.ui.i18n import current_language, gettext
+from yiti.web.ui.i18n import current_language, gettext, say
 from yiti.web.ui.offers import may, record_actions
 from yiti.web.ui.screens import form_layout, layout_for
 from yiti.workflow.guard import locked_fields, workflow_lifecycle
@@ -90,5 +90,5 @@ def act(entity: str, ident: int, action: str) -> Response:
         flash(gettext("%(what)s submitted.", what=what) if action == "submit"
               else gettext("%(what)s cancelled.", what=what), "success")
     except (Conflict, ValidationError) as error:
-        flash(error.message, "danger")
+        flash(say(error.message), "danger")
     return redirect(url_for("ui.detail", entity=e.name, ident=ident))

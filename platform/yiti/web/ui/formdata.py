@@ -18,6 +18,7 @@ from werkzeug.datastructures import FileStorage, MultiDict
 from yiti.definitions.model import Entity, Field, Model
 from yiti.errors import FieldProblem
 from yiti.records.service import Records
+from yiti.web.ui.i18n import say
 from yiti.web.ui.present import input_value
 
 LINE = re.compile(r"^(\w+)\[(\d+)\]\.(\w+)$")
@@ -167,7 +168,8 @@ def blank_line(child: Entity) -> dict[str, str]:
 
 
 def errors_by_input(problems: list[FieldProblem]) -> dict[str, list[str]]:
+    """Each input's problems, said in the reader's language."""
     out: dict[str, list[str]] = {}
     for p in problems:
-        out.setdefault(p.field, []).append(p.message)
+        out.setdefault(p.field, []).append(say(p.message))
     return out

@@ -27,7 +27,7 @@ from yiti.records.validate import clean
 from yiti.web.ui import formdata, offers
 from yiti.web.ui.blueprint import bp, render
 from yiti.web.ui.context import entity_or_404, link_titles, record_heading, records, site
-from yiti.web.ui.i18n import current_language, gettext
+from yiti.web.ui.i18n import current_language, gettext, say
 from yiti.web.ui.screens import (
     FieldStates,
     conditional_fields,
@@ -227,7 +227,7 @@ def update(entity: str, ident: int) -> Any:
         except ValidationError as error:
             problems = error.problems
         except Conflict as error:
-            conflict = error.message
+            conflict = say(error.message)
         else:
             flash(gettext("%(what)s saved.", what=record_heading(recs, e, saved)), "success")
             return redirect(url_for("ui.detail", entity=e.name, ident=ident))

@@ -21,6 +21,7 @@ from flask import g, has_request_context, request, session
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header
 
+from yiti import messages
 from yiti.languages import DEFAULT, LANGUAGES
 
 COOKIE = "yiti_lang"
@@ -102,6 +103,24 @@ def gettext(message: str, **values: Any) -> str:
     """``message`` in the current language, with ``%(name)s`` placeholders filled."""
     text = catalogue(current_language()).get(message, message)
     return text % values if values else text
+
+
+def say(text: str) -> str:
+    """A message for people in the current language: a :class:`~yiti.messages.Message`
+    from the packs' ``i18n/<lang>.po`` or the engine's catalogue, filled with its values;
+    any other text, and everything in English, as it is."""
+    lang = current_language()
+    if lang == DEFAULT or not isinstance(text, messages.Message):
+        return text
+    return messages.say(text, _message_catalogues(lang))
+
+
+def _message_catalogues(lang: str) -> list[dict[str, str]]:
+    from yiti.web.app import current_site
+    from yiti.web.pack_pages import pack_catalogue
+
+    packs = [pack_catalogue(m.path, lang) for m in current_site().model.modules.values()]
+    return [*packs, catalogue(lang)]
 
 
 def ngettext(singular: str, plural: str, n: int, **values: Any) -> str:
