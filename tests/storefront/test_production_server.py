@@ -44,7 +44,7 @@ def serve(url: str, tmp_path: Path) -> Iterator[int]:
     server = subprocess.Popen(
         [str(granian), "--interface", "wsgi", "--workers", "2", "--blocking-threads", "2",
          "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
-         "--factory", "yiti.web.app:create_app"],
+         "--workers-kill-timeout", "5", "--factory", "yiti.web.app:create_app"],
         env=env, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 60
@@ -66,6 +66,7 @@ def serve(url: str, tmp_path: Path) -> Iterator[int]:
             server.wait(10)
         except subprocess.TimeoutExpired:
             server.kill()
+            server.wait(10)
         log.close()
 
 
