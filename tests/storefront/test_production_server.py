@@ -101,22 +101,22 @@ def shoppers(site: Site, n: int) -> list[dict[str, str]]:
     return headers
 
 
-@pytest.fixture
-def shop_site(db_url: str, tmp_path: Path) -> Iterator[Site]:
-    site = make_site(db_url, tmp_path)
+def opened(url: str, tmp_path: Path) -> Iterator[Site]:
+    site = make_site(url, tmp_path)
     try:
         yield site
     finally:
         site.close()
+
+
+@pytest.fixture
+def shop_site(db_url: str, tmp_path: Path) -> Iterator[Site]:
+    yield from opened(db_url, tmp_path)
 
 
 @pytest.fixture
 def postgres_shop_site(postgres_db_url: str, tmp_path: Path) -> Iterator[Site]:
-    site = make_site(postgres_db_url, tmp_path)
-    try:
-        yield site
-    finally:
-        site.close()
+    yield from opened(postgres_db_url, tmp_path)
 
 
 @pytest.mark.postgres_only
