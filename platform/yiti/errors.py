@@ -7,6 +7,7 @@ maps each class to an HTTP status once (``status``).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,8 +56,7 @@ class ValidationError(YitiError):
             problems = [FieldProblem(field or "", problems)]
         self.problems = list(problems)
         self.entity = entity
-        text = "; ".join(f"{p.field}: {p.message}" if p.field else p.message for p in problems)
-        super().__init__(text)
+        super().__init__(joined((p.field, p.message) for p in problems))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -64,6 +64,11 @@ class ValidationError(YitiError):
             "message": self.message,
             "errors": [p.to_dict() for p in self.problems],
         }
+
+
+def joined(problems: Iterable[tuple[str, str]]) -> str:
+    """``(field, message)`` pairs as one line for people: ``email: is required; ...``."""
+    return "; ".join(f"{field}: {message}" if field else message for field, message in problems)
 
 
 class NotFound(YitiError):

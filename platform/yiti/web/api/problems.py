@@ -18,7 +18,7 @@ from typing import Any
 from flask import Response
 from werkzeug.exceptions import HTTPException
 
-from yiti.errors import ValidationError, YitiError
+from yiti.errors import ValidationError, YitiError, joined
 
 TYPE_BASE = "https://yiti.dev/problems/"
 MEDIA_TYPE = "application/problem+json"
@@ -66,8 +66,7 @@ def from_error(error: YitiError) -> Response:
     message = say(error.message)
     if isinstance(error, ValidationError):
         errors = [{**p.to_dict(), "message": say(p.message)} for p in error.problems]
-        message = "; ".join(f"{e['field']}: {e['message']}" if e["field"] else e["message"]
-                            for e in errors)
+        message = joined((e["field"], e["message"]) for e in errors)
     headers = {}
     retry = error.details.get("retry_after") if error.details else None
     if retry:

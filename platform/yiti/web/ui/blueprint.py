@@ -78,8 +78,8 @@ def error_page(status: int, message: str, detail: str | None = None, *,
     """The HTML error page: ``message`` (translated) as its lead, ``detail`` under it.
     An ``english`` detail (the engine's own words: a permission refusal, a record not
     found) is folded under a "Details" disclosure for a reader of another language, so
-    the page reads in theirs and the words stay at hand for support. The API's problems
-    keep the engine's text as it is."""
+    the page reads in theirs and the words stay at hand for support; a message the
+    catalogues translate (:func:`~yiti.web.ui.i18n.say`) is shown translated, unfolded."""
     said = say(detail) if detail else detail
     # a message translated for the reader is theirs, not the engine's English
     folded = bool(said) and english and said == detail and current_language() != DEFAULT
