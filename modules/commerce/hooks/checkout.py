@@ -8,7 +8,7 @@ from yiti import api
 
 from .common import first, now, system
 from .orders import place
-from .payments import Callback, provider
+from .payments import Callback
 from .quotes import catalogue
 
 #: What the cart, checkout and payment steps read of the customer (with its id).
@@ -118,7 +118,8 @@ def cart_lines(cart: dict[str, Any]) -> list[tuple[int, int]]:
 def checkout(ctx: api.EndpointContext, body: dict[str, Any]) -> dict[str, Any]:
     """Place the order from the customer's open cart, which is then closed; or, with
     ``body["lines"]`` ("buy now", as a flash-sale page does), from those lines and
-    ``body["coupon_code"]``, leaving the cart as it is."""
+    ``body["coupon_code"]``, leaving the cart as it is. With ``body["pay"]`` (a
+    provider), the order's payment is started too (under ``payment``)."""
     sys = ctx.system
     if body.get("lines"):
         customer, cart = customer_of(ctx, SHOPPER_FIELDS), None
@@ -138,7 +139,7 @@ def checkout(ctx: api.EndpointContext, body: dict[str, Any]) -> dict[str, Any]:
     values["priority"] = body.get("priority") or (
         "vip" if customer["member_level"] == "vip" else "normal")
     order = place(ctx.records, channel=channel, customer=customer, lines=lines,
-                  coupon_code=coupon_code, values=values)
+                  coupon_code=coupon_code, values=values, pay=body.get("pay"))
     if cart is not None:
         sys.update("cart", cart["id"], {"status": "ordered", "sales_order": order["id"]},
                    version=cart["version"])
@@ -168,20 +169,6 @@ def my_order(ctx: api.EndpointContext, name: Any, *, fields: list[str] | None = 
             customer_of(ctx, SHOPPER_FIELDS)  # 403 for a user who is no customer at all
         raise api.NotFound(api.message("no order %(order)s", order=repr(name)))
     return order
-
-
-def start_payment(ctx: api.EndpointContext, order: dict[str, Any], provider_name: str
-                  ) -> dict[str, Any]:
-    """A pending payment of the order's total with ``provider``, and how to pay it."""
-    if order["status"] != "pending_payment":
-        raise api.Conflict(api.message("order %(order)s is %(status)s: nothing to pay",
-                                       order=order["name"], status=order["status"]))
-    chosen = provider(ctx.system, provider_name)
-    payment = ctx.system.create("payment", {"sales_order": order["id"],
-                                            "provider": chosen.name,
-                                            "amount": order["grand_total"]})
-    return {"payment": payment["name"], "amount": payment["amount"],
-            "status": payment["status"], "provider": chosen.start(payment)}
 
 
 def record_callback(records: api.Records, provider_name: str, callback: Callback

@@ -24,7 +24,6 @@ from .checkout import (
     record_callback,
     set_line,
     shopper_cart,
-    start_payment,
 )
 from .checkout import checkout as place_from_cart
 from .checkout import (
@@ -32,7 +31,7 @@ from .checkout import (
 )
 from .common import lookup
 from .orders import cancel, move_status, place, ship
-from .payments import provider
+from .payments import provider, start_payment
 from .quotes import catalogue, quote, quote_json
 from .stock import allocate
 
@@ -131,10 +130,7 @@ def place_order(ctx: api.EndpointContext) -> api.Reply:
     ``Idempotency-Key``): prices it, reserves its stock, and answers 201 with the order,
     due to be paid by ``reserved_until``; with ``pay`` (a provider), its payment started
     too, in the same transaction, under ``payment``."""
-    body = ctx.body_object()
-    order = place_from_cart(ctx, body)
-    if body.get("pay"):
-        order = {**order, "payment": start_payment(ctx, order, body["pay"])}
+    order = place_from_cart(ctx, ctx.body_object())
     return api.Reply(order, 201, {"Location": f"/api/v1/sales_order/{order['id']}"})
 
 
@@ -164,7 +160,7 @@ def pay(ctx: api.EndpointContext) -> api.Reply:
     (a URL to pay at) and the payment's name, which its callback will carry."""
     body = ctx.body_object()
     order = find_my_order(ctx, body.get("order"), fields=["name", "status", "grand_total"])
-    return api.Reply(start_payment(ctx, order, body.get("provider") or "test"), 201)
+    return api.Reply(start_payment(ctx.system, order, body.get("provider") or "test"), 201)
 
 
 @api.endpoint("orders/cancel", request=S.MY_ORDER, response=S.ORDER, status=200,

@@ -27,6 +27,7 @@ from typing import Any
 from yiti import api
 
 from .common import all_rows, aware, first, now, system
+from .payments import start_payment
 from .quotes import catalogue, quote
 from .stock import post, release_move, reserve_many, ship_move
 
@@ -54,21 +55,23 @@ def line_values(line: dict[str, Any], **changes: Any) -> dict[str, Any]:
 def place(records: api.Records, *, channel: dict[str, Any], customer: dict[str, Any],
           lines: Sequence[tuple[int, int]], coupon_code: str | None = None,
           values: dict[str, Any] | None = None, store: dict[str, Any] | None = None,
-          at: dt.datetime | None = None) -> dict[str, Any]:
-    """Price ``lines`` and create the order with its stock reserved, all or nothing.
+          at: dt.datetime | None = None, pay: str | None = None) -> dict[str, Any]:
+    """Price ``lines`` and create the order with its stock reserved, all or nothing; with
+    ``pay`` (a provider), its payment started too, under the order's ``payment``.
 
-    Writes go cold rows first and hot rows last (coupon, per-customer flash-sale limit,
-    the flash sale's total, then stock), so a hot row's lock is held only to the commit.
+    Writes go cold rows first (the order, its payment, the ledger's moves) and hot rows
+    last (coupon, per-customer flash-sale limit, the flash sale's total, then stock), so a
+    hot row's lock is held only to the commit.
     """
     with system(records).unit_of_work():
         return _place(records, channel=channel, customer=customer, lines=lines,
-                      coupon_code=coupon_code, values=values, store=store, at=at)
+                      coupon_code=coupon_code, values=values, store=store, at=at, pay=pay)
 
 
 def _place(records: api.Records, *, channel: dict[str, Any], customer: dict[str, Any],
            lines: Sequence[tuple[int, int]], coupon_code: str | None,
            values: dict[str, Any] | None, store: dict[str, Any] | None,
-           at: dt.datetime | None) -> dict[str, Any]:
+           at: dt.datetime | None, pay: str | None) -> dict[str, Any]:
     sys = system(records)
     at = at or now(records)
     if channel["status"] != "active":
@@ -112,6 +115,7 @@ def _place(records: api.Records, *, channel: dict[str, Any], customer: dict[str,
                         "line_no": a.line_no, "amount": a.amount,
                         "explanation": a.explanation[:400]} for a in q.applied],
     }, "place", at=at, behalf=caller)
+    payment = start_payment(sys, order, pay) if pay else None
     if priced.coupon is not None:
         sys.create("coupon_redemption", {"coupon": priced.coupon["id"],
                                          "customer": customer["id"], "sales_order": order["id"]})
@@ -120,7 +124,8 @@ def _place(records: api.Records, *, channel: dict[str, Any], customer: dict[str,
                      api.message("coupon %(code)s has been used up",
                                  code=priced.coupon["code"]))
     _take_flash_sales(sys, order, customer, priced.promotions)
-    return _reserve(records, order, channel, levels, guess)
+    order = _reserve(records, order, channel, levels, guess)
+    return order if payment is None else {**order, "payment": payment}
 
 
 def _levels_or_refuse(sys: api.Records, warehouse: int, skus: dict[int, dict],

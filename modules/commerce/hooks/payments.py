@@ -108,6 +108,20 @@ def test_provider(records: api.Records) -> TestProvider:
     return TestProvider(secret)
 
 
+def start_payment(sys: api.Records, order: dict[str, Any], provider_name: str
+                  ) -> dict[str, Any]:
+    """A pending payment of the order's total with ``provider_name``, and how to pay it
+    (``sys``: the system's record service)."""
+    if order["status"] != "pending_payment":
+        raise api.Conflict(api.message("order %(order)s is %(status)s: nothing to pay",
+                                       order=order["name"], status=order["status"]))
+    chosen = provider(sys, provider_name)
+    payment = sys.create("payment", {"sales_order": order["id"], "provider": chosen.name,
+                                     "amount": order["grand_total"]})
+    return {"payment": payment["name"], "amount": payment["amount"],
+            "status": payment["status"], "provider": chosen.start(payment)}
+
+
 def provider(records: api.Records, name: str) -> Provider:
     """The provider called ``name``."""
     if name == "test":

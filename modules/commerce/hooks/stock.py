@@ -65,14 +65,21 @@ def post(records: api.Records, moves: Sequence[Move], *, field: str = "lines",
          levels: Mapping[tuple[int, int], int] | None = None) -> None:
     """Adjust the levels for ``moves`` and write them to the ledger, or refuse them all.
 
-    The counters are adjusted first (channel allocations, then levels, each in id order)
-    and the ledger rows written after, in the same transaction. A move that would take a
-    counter below zero raises a ValidationError naming the SKU and warehouse (and
-    ``field[i]``, the document line it came from); the caller's transaction rolls back.
+    In one transaction (the caller's, if any): the ledger rows are written first, then the
+    counters adjusted (channel allocations, then levels, each in id order), so the level
+    rows, which every order for the SKU updates, are locked last and only to the commit.
+    A move that would take a counter below zero raises a ValidationError naming the SKU
+    and warehouse (and ``field[i]``, the document line it came from) and nothing is kept.
     ``levels`` (level ids by (sku, warehouse), read in this transaction) saves looking
     them up when the caller has them for every move.
     """
     sys = system(records)
+    with sys.unit_of_work():
+        _post(sys, moves, field, levels)
+
+
+def _post(sys: api.Records, moves: Sequence[Move], field: str,
+          levels: Mapping[tuple[int, int], int] | None) -> None:
     quota_changes: dict[int, dict[str, int]] = {}
     level_changes: dict[int, dict[str, int]] = {}
     where: dict[int, int] = {}  # level id -> index of the move (for the message)
@@ -92,6 +99,9 @@ def post(records: api.Records, moves: Sequence[Move], *, field: str = "lines",
         where[ident] = i
         _add(level_changes, ident, on_hand=move.on_hand, reserved=move.reserved,
              available=move.available, free=move.free, headroom=move.available)
+    rows = [_ledger_row(m) for m in moves if m.on_hand or m.reserved]
+    if rows:
+        sys.create_many("stock_move", rows)
     for ident in sorted(quota_changes):
         if quota_changes[ident]:
             sys.adjust(QUOTA, [(ident, quota_changes[ident])])
@@ -102,9 +112,6 @@ def post(records: api.Records, moves: Sequence[Move], *, field: str = "lines",
             sys.adjust(LEVEL, [(ident, level_changes[ident])])
         except api.ValidationError:
             raise _short(sys, moves[where[ident]], f"{field}[{where[ident]}]") from None
-    rows = [_ledger_row(m) for m in moves if m.on_hand or m.reserved]
-    if rows:
-        sys.create_many("stock_move", rows)
 
 
 def _levels(sys: api.Records, moves: Sequence[Move]) -> dict[tuple[int, int], int]:
