@@ -60,6 +60,7 @@ import datetime as dt
 import json
 import os
 import random
+import signal
 import socket
 import subprocess
 import sys
@@ -166,7 +167,7 @@ def start_server(url: str, tmp: Path, args: argparse.Namespace) -> tuple[subproc
                    "--log-level", "warning", "--reuse-port", "yiti.web.app:create_app()"]
     if not Path(command[0]).exists():
         raise SystemExit(f"{args.server} is not installed here: pip install {args.server}")
-    server = subprocess.Popen(command, env=env, cwd=tmp)
+    server = subprocess.Popen(command, env=env, cwd=tmp, start_new_session=True)
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         try:
@@ -660,7 +661,11 @@ def run(url: str, tmp: Path, args: argparse.Namespace) -> int:
     finally:
         if server is not None:
             server.terminate()
-            server.wait(30)
+            try:
+                server.wait(30)
+            except subprocess.TimeoutExpired:  # its workers too, not only their parent
+                os.killpg(server.pid, signal.SIGKILL)
+                server.wait(10)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -45,7 +46,8 @@ def serve(url: str, tmp_path: Path) -> Iterator[int]:
         [str(granian), "--interface", "wsgi", "--workers", "2", "--blocking-threads", "2",
          "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
          "--workers-kill-timeout", "5", "--factory", "yiti.web.app:create_app"],
-        env=env, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT)
+        env=env, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT,
+        start_new_session=True)  # its own process group: nothing outlives the test
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -63,9 +65,9 @@ def serve(url: str, tmp_path: Path) -> Iterator[int]:
     finally:
         server.terminate()
         try:
-            server.wait(10)
-        except subprocess.TimeoutExpired:
-            server.kill()
+            server.wait(15)
+        except subprocess.TimeoutExpired:  # the workers too, not only their parent
+            os.killpg(server.pid, signal.SIGKILL)
             server.wait(10)
         log.close()
 
