@@ -64,7 +64,6 @@ OVERFLOW = """() => {
   const width = document.documentElement.clientWidth;
   const wide = [];
   for (const el of document.querySelectorAll('main *')) {
-    if (el.closest('.yiti-lines')) continue;  // a form's line editor scrolls in its box
     const box = el.getBoundingClientRect();
     if (box.width && box.right > width + 1) wide.push(el.tagName + '.' + el.className);
   }
