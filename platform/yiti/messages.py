@@ -13,13 +13,19 @@ Templates use ``%(name)s`` placeholders, as the catalogues do::
     Message("is longer than %(n)s characters", n=40)
     api.message("not enough stock of %(sku)s: %(left)s left", sku="SHIRT-1", left=2)
 
+A value may itself be a Message (said in the same language) or a label, a mapping of
+languages to texts as definitions give them (``{"en": "Submitted", "zh-CN": "已提交"}``):
+its text in the reader's language, English in the English text::
+
+    Message("%(record)s is %(state)s", record=title, state=state.label)
+
 Text built from a Message (an f-string, ``+``) is plain English again: make the whole
 sentence one Message.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 
@@ -30,7 +36,8 @@ class Message(str):
     values: dict[str, Any]
 
     def __new__(cls, template: str, /, **values: Any) -> Message:
-        self = super().__new__(cls, template % values if values else template)
+        text = template % {k: _in(v, "en") for k, v in values.items()} if values else template
+        self = super().__new__(cls, text)
         self.template = template
         self.values = values
         return self
@@ -43,17 +50,28 @@ def _rebuilt(template: str, values: dict[str, Any]) -> Message:
     return Message(template, **values)
 
 
-def say(text: str, catalogues: Iterable[Mapping[str, str]]) -> str:
-    """``text`` in the language of ``catalogues`` (msgid → msgstr, first found wins): a
-    :class:`Message`'s translation filled with its values; anything else, or a Message
-    no catalogue has (or whose translation does not fit its values), as it is."""
+def say(text: str, catalogues: Sequence[Mapping[str, str]], lang: str) -> str:
+    """``text`` in ``lang``, whose ``catalogues`` (msgid → msgstr, first found wins) are
+    given: a :class:`Message`'s translation filled with its values, each said in ``lang``
+    too; a Message no catalogue has, its English template so filled; a translation that
+    does not fit its values, the English. Anything else as it is."""
     if not isinstance(text, Message):
         return text
-    for texts in catalogues:
-        found = texts.get(text.template)
-        if found:
+    values = {k: _in(v, lang, catalogues) for k, v in text.values.items()}
+    found = next((t[text.template] for t in catalogues if t.get(text.template)), None)
+    for template in (found, text.template):
+        if template:
             try:
-                return found % text.values if text.values else found
+                return template % values if values else template
             except (KeyError, TypeError, ValueError):
-                break  # a translation with a wrong placeholder: the English, not an error
+                continue  # a translation with a wrong placeholder: the English one
     return str.__str__(text)
+
+
+def _in(value: Any, lang: str, catalogues: Sequence[Mapping[str, str]] = ()) -> Any:
+    """A message's value for a reader of ``lang``: a Message said, a label's text."""
+    if isinstance(value, Message):
+        return say(value, catalogues, lang) if lang != "en" else str.__str__(value)
+    if isinstance(value, Mapping):
+        return value.get(lang) or value.get("en") or next(iter(value.values()), "")
+    return value

@@ -134,3 +134,21 @@ def test_no_warning_when_the_site_speaks_one_language_or_a_refusal_cannot_happen
     found = warnings_of(tmp_path, ENGLISH, flow)
     assert not any("label" in w for w in found), found
     assert not any("transitions[0].condition" in w for w in found), found
+
+
+def test_other_refusals_are_said_in_the_readers_language_too(api: Api, site: Site):
+    """An action the state does not offer (409) comes back in Chinese to a reader of
+    Chinese: the engine's catalogue, the entity's label in the reader's language; English
+    otherwise, as before. ``code`` stays as it is."""
+    pr = free_purchase(api, site)
+
+    def act(action: str, lang: str, body: dict | None = None) -> Any:
+        return api.client.post(f"/api/v1/purchase/{pr['id']}/actions/{action}", json=body or {},
+                               headers={**api.people["ann"], "Accept-Language": lang})
+
+    en, zh = act("approve", "en"), act("approve", "zh-CN")
+    assert en.status_code == zh.status_code == 409 and en.json["code"] == zh.json["code"]
+    assert en.json["detail"] == (f"Purchase request {pr['name']} is draft; 'approve' is not "
+                                 "possible there (possible: submit, close)")
+    assert zh.json["detail"] == (f"采购申请 {pr['name']} 当前为“draft”，不能执行 'approve'"
+                                 "（可执行：submit, close）")

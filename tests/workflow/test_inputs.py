@@ -32,7 +32,7 @@ def test_inputs_are_required_parsed_and_reach_formulas_and_hooks(api: Api):
     assert missing.status_code == 422
     assert {(e["field"], e["code"]) for e in missing.json["errors"]} == {
         ("courier", "required"), ("tracking", "required")}
-    assert "required to send" in missing.json["errors"][0]["message"]
+    assert "required to Send: give Courier" in missing.json["errors"][0]["message"]  # labels
     wrong = api("ann").act("parcel", p["id"], "send", courier="ups", tracking="1234567890123",
                            weight="heavy", courrier="sf")
     assert wrong.status_code == 422

@@ -37,6 +37,7 @@ from yiti.web.app import current_site
 from yiti.web.auth import current_actor
 from yiti.web.auth.views import THEME_TEMPLATES
 from yiti.web.ui.i18n import gettext as _
+from yiti.web.ui.i18n import say
 from yiti.web.workflow_views import signed_in
 from yiti.workflow import approvers as who
 from yiti.workflow import install
@@ -144,9 +145,9 @@ pages.before_request(signed_in)  # the sign-in page first, then back here
 @pages.errorhandler(YitiError)
 def page_error(error: YitiError) -> Any:
     if request.method == "POST":
-        flash(error.message, "danger")
+        flash(say(error.message), "danger")
         return redirect(url_for("delegations.page"))
-    return Response(error.message, status=error.status, mimetype="text/plain")
+    return Response(say(error.message), status=error.status, mimetype="text/plain")
 
 
 def _render(values: dict[str, Any], errors: dict[str, list[str]], status: int = 200) -> Any:

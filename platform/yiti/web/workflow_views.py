@@ -52,6 +52,7 @@ from yiti.web.app import current_site
 from yiti.web.auth import current_actor
 from yiti.web.auth.views import THEME_TEMPLATES
 from yiti.web.ui.history import action_label
+from yiti.web.ui.i18n import say
 from yiti.workflow import Workflows, inbox, install
 from yiti.workflow.refusals import ConditionFailed
 
@@ -230,10 +231,10 @@ pages.before_request(check_page_ident)  # after signed_in: an impossible id is a
 @pages.errorhandler(YitiError)
 def page_error(error: YitiError) -> Any:
     if request.method == "POST":
-        flash(error.text(_lang()) if isinstance(error, ConditionFailed) else error.message,
+        flash(error.text(_lang()) if isinstance(error, ConditionFailed) else say(error.message),
               "danger")
         return redirect(_back())
-    return Response(error.message, status=error.status, mimetype="text/plain")
+    return Response(say(error.message), status=error.status, mimetype="text/plain")
 
 
 @pages.get("/inbox")

@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 
 from yiti.definitions.model import Field, Option, label_text
 from yiti.errors import FieldProblem, Forbidden, NotFound, ValidationError, did_you_mean
+from yiti.messages import Message
 from yiti.permissions.policy import Actor
 from yiti.permissions.users import users_with_role
 from yiti.scripting import ExpressionError, compile_expression, record_names
@@ -98,8 +99,9 @@ def read_inputs(site: Site, t: Transition, given: Mapping[str, Any] | None,
             problems.append(FieldProblem(item.name, problem.message, problem.code))
             continue
         if item.required and value in (None, ""):
-            problems.append(FieldProblem(item.name, f"is required to {t.action}: give "
-                                         f"{label_text(item.label) or item.name}", "required"))
+            problems.append(FieldProblem(item.name, Message(
+                "is required to %(action)s: give %(input)s", action=t.label or t.action,
+                input=item.label or item.name), "required"))
             continue
         out[item.name] = value
     if problems:

@@ -27,6 +27,7 @@ from sqlalchemy import insert, select, update
 from yiti.db import kept_statement, run_kept
 from yiti.definitions.model import label_text
 from yiti.errors import Conflict, FieldProblem, Forbidden, NotFound, ValidationError, did_you_mean
+from yiti.messages import Message
 from yiti.permissions.policy import SYSTEM, Actor
 from yiti.records.locks import lock
 from yiti.records.transaction import current, reading, transaction
@@ -93,6 +94,18 @@ class Workflows:
     def title(self, wf: Workflow, record: Mapping[str, Any]) -> str:
         entity = self.site.model.entities[wf.entity]
         return f"{label_text(entity.label)} {record.get('name') or record.get('id')}"
+
+    def subject(self, wf: Workflow, record: Mapping[str, Any]) -> Message:
+        """The record as a refusal names it (its entity's label and name), in the reader's
+        language (:mod:`yiti.messages`)."""
+        entity = self.site.model.entities[wf.entity]
+        return Message("%(entity)s %(name)s", entity=entity.label,
+                       name=record.get("name") or record.get("id"))
+
+    def state_text(self, wf: Workflow, name: str) -> Any:
+        """A state's label (its languages) for a message, else its name."""
+        state = wf.states.get(name)
+        return state.label if state and state.label else name
 
     def state_label(self, wf: Workflow, name: str, lang: str = "en") -> str:
         state = wf.states.get(name)
@@ -238,18 +251,23 @@ class Workflows:
             options = wf.leaving(current, action)
             if not options:
                 possible = ", ".join(t.action for t in wf.leaving(current)) or "none"
-                raise Conflict(f"{self.title(wf, record)} is {self.state_label(wf, current)}; "
-                               f"'{action}' is not possible there (possible: {possible})",
-                               record=record["id"], state=current)
+                raise Conflict(Message(
+                    "%(record)s is %(state)s; %(action)s is not possible there (possible: "
+                    "%(possible)s)", record=self.subject(wf, record),
+                    state=self.state_text(wf, current), action=f"'{action}'",
+                    possible=possible), record=record["id"], state=current)
             tasks = self.open_tasks(wf, record["id"], current) if state.is_approval else []
             permitted = [(t, *self.allowed(actor, wf, t, record, tasks)) for t in options]
             permitted = [p for p in permitted if p[1]]
             if not permitted:
                 waiting = ", ".join(sorted({task["assignee"] or f"role {task['role']}"
                                             for task in tasks})) or "someone else"
-                raise Forbidden(f"you may not {action} {self.title(wf, record)}"
-                                + (f": it waits for {waiting}" if state.is_approval else ""),
-                                entity=entity, action=action)
+                raise Forbidden(Message(
+                    "you may not %(action)s %(record)s: it waits for %(waiting)s",
+                    action=action, record=self.subject(wf, record), waiting=waiting)
+                    if state.is_approval else Message(
+                    "you may not %(action)s %(record)s", action=action,
+                    record=self.subject(wf, record)), entity=entity, action=action)
             chosen = next((p for p in permitted if not p[0].condition or actions.holds(
                 self.site, wf, p[0].condition, record, actor)), None)
             if chosen is None:
@@ -259,14 +277,15 @@ class Workflows:
             t, _, behalf, task = chosen
             if t.comment_required and not (comment or "").strip():
                 raise ValidationError([FieldProblem(
-                    "comment", f"a reason is required to {label_text(t.label) or t.action}",
-                    "required")])
+                    "comment", Message("a reason is required to %(action)s",
+                                       action=t.label or t.action), "required")])
             given = actions.read_inputs(self.site, t, inputs, records)
             target = self._target(wf, t, record, to)
             if t.approves and state.is_approval and state.mode == "all" and not actor.system:
                 if task is None:
-                    raise Forbidden(f"you have no part in {self.title(wf, record)}'s "
-                                    "countersign", entity=entity, action=action)
+                    raise Forbidden(Message("you have no part in the countersign of "
+                                            "%(record)s", record=self.subject(wf, record)),
+                                    entity=entity, action=action)
                 others = [x for x in tasks if x["id"] != task["id"]]
                 if others:
                     return self._countersign(wf, records, record, t, task, actor, behalf,
@@ -467,8 +486,9 @@ class Workflows:
                                            acted_at=self.now(),
                                            watched_hash=self.watched_hash(wf, record)))
             if done.rowcount != 1:
-                raise Conflict(f"{self.title(wf, record)} was decided by someone else since "
-                               "you opened it; reload it", record=record["id"])
+                raise Conflict(Message("%(record)s was decided by someone else since you "
+                                       "opened it; reload it",
+                                       record=self.subject(wf, record)), record=record["id"])
 
     def _close_open(self, wf: Workflow, record_id: int, state: str, status: str) -> None:
         t = self.site.tables[TASK]

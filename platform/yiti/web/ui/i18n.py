@@ -112,7 +112,7 @@ def say(text: str) -> str:
     lang = current_language()
     if lang == DEFAULT or not isinstance(text, messages.Message):
         return text
-    return messages.say(text, _message_catalogues(lang))
+    return messages.say(text, _message_catalogues(lang), lang)
 
 
 def _message_catalogues(lang: str) -> list[dict[str, str]]:
