@@ -48,7 +48,7 @@ def test_staff_allocate_ship_and_complete_through_the_action_endpoint(site, shop
     missing = act(client, staff, order, "ship", carrier="sf")
     assert missing.status_code == 422
     assert [e["field"] for e in missing.json["errors"]] == ["tracking_no"]
-    assert "required to ship" in missing.json["errors"][0]["message"]
+    assert "required to Ship" in missing.json["errors"][0]["message"]
     assert level(site, shop["SHIRT-1"], shop["WH-A"])["reserved"] == 2  # nothing moved
 
     allocated = act(client, staff, order, "allocate")

@@ -71,7 +71,8 @@ def product_detail(sys: api.Records, args: Mapping[str, str]) -> dict[str, Any]:
         ("channel", "=", channel["id"]), ("product", "=", product["id"]),
         ("status", "=", "listed")])
     if not listed:
-        raise api.NotFound(f"no product {args.get('code')!r} on sale in {channel['code']}")
+        raise api.NotFound(api.message("no product %(product)s on sale in %(channel)s",
+                                       product=repr(args.get("code")), channel=channel["code"]))
     product = sys.get("product", product["id"])  # with its images and related products
     skus = sys.list("sku", filters=[("product", "=", product["id"]), ("active", "=", True)],
                     sort=["code"], limit=200).rows
@@ -102,5 +103,6 @@ def _channel(sys: api.Records, code: str | None) -> dict[str, Any]:
 
     channel = channel_for(sys, code)
     if channel["status"] != "active":
-        raise api.NotFound(f"channel {channel['code']} is not selling now")
+        raise api.NotFound(api.message("channel %(channel)s is not selling now",
+                                       channel=channel["code"]))
     return channel

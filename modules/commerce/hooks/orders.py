@@ -237,7 +237,7 @@ def _take_flash_sales(sys: api.Records, order: dict, customer: dict,
                 "remaining": promo["per_customer_limit"] - qty})
     for promo_id in sorted(taken):
         _counter(sys, "promotion", promo_id, "remaining_qty", -taken[promo_id], "lines",
-                 f"{promotions[promo_id]['title']} is sold out")
+                 api.message("%(sale)s is sold out", sale=promotions[promo_id]["title"]))
 
 
 def _reserve(records: api.Records, order: dict, channel: dict, levels: dict[int, int],

@@ -45,9 +45,11 @@ def _channel(ctx: api.PageContext) -> dict[str, Any]:
     try:
         channel = find_channel(_guest(ctx), ctx.args.get("channel"))
     except api.ValidationError:
-        raise api.NotFound(f"no channel {ctx.args.get('channel')!r}") from None
+        raise api.NotFound(api.message("no channel %(channel)s",
+                                       channel=repr(ctx.args.get("channel")))) from None
     if channel["status"] != "active" or channel["kind"] not in CHANNEL_KINDS:
-        raise api.NotFound(f"channel {channel['code']} has no storefront")
+        raise api.NotFound(api.message("channel %(channel)s has no storefront",
+                                       channel=channel["code"]))
     return channel
 
 
@@ -127,7 +129,8 @@ def shop_category(ctx: api.PageContext) -> api.Rendered:
     rows = ctx.records.list("product_category", filters=[
         ("code", "=", ctx.params["code"])], limit=1).rows
     if not rows:
-        raise api.NotFound(f"no category {ctx.params['code']!r}")
+        raise api.NotFound(api.message("no category %(category)s",
+                                       category=repr(ctx.params["code"])))
     children = ctx.records.list("product_category", filters=[("parent", "=", rows[0]["id"])],
                                 sort=["sort_order", "code"], fields=["code", "title"],
                                 limit=50).rows
@@ -155,7 +158,8 @@ def _product(ctx: api.PageContext, channel: dict[str, Any], code: str) -> dict[s
         ("channel", "=", channel["id"]), ("product", "=", found[0]["id"]),
         ("status", "=", "listed")]).value
     if not listed:
-        raise api.NotFound(f"no product {code!r} on sale in {channel['title']}")
+        raise api.NotFound(api.message("no product %(product)s on sale in %(channel)s",
+                                       product=repr(code), channel=channel["title"]))
     product = r.get("product", found[0]["id"])
     skus = r.list("sku", filters=[("product", "=", product["id"]), ("active", "=", True)],
                   sort=["code"], limit=200).rows
@@ -241,7 +245,7 @@ def _buy_now(ctx: api.PageContext, channel: dict[str, Any], customer: dict[str, 
     try:
         lines = order_lines(sys, [{"sku": code}])
     except api.ValidationError:
-        raise api.NotFound(f"no SKU {code[:60]!r}") from None
+        raise api.NotFound(api.message("no SKU %(sku)s", sku=repr(code[:60]))) from None
     priced = quote(sys, channel=channel, customer=customer, lines=lines, coupon_code=None,
                    at=ctx.now())
     return {"lines": [{"sku": sku, "qty": qty} for sku, qty in lines],

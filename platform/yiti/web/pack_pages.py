@@ -45,7 +45,7 @@ from yiti.site import Site
 from yiti.web.app import current_site
 from yiti.web.auth import current_actor
 from yiti.web.page_cache import cached_response, install, mark_shared, share, shared_key
-from yiti.web.ui.i18n import COOKIE, LANGUAGES, babel_locale, catalogue, current_language
+from yiti.web.ui.i18n import COOKIE, LANGUAGES, babel_locale, catalogue, current_language, say
 
 PREFIX = "/p"
 
@@ -224,10 +224,10 @@ def _error(error: YitiError) -> Response:
     module = current_site().model.modules.get(pack)
     if module is not None and (module.path / "templates" / "error.html").is_file():
         body = render_page(current_site(), pack, Rendered("error.html", {
-            "status": status, "message": error.message}, status))
+            "status": status, "message": say(error.message)}, status))
     else:
         body = (f"<!doctype html><meta charset='utf-8'><title>{status}</title>"
-                f"<p>{_escape(error.message)}</p>")
+                f"<p>{_escape(say(error.message))}</p>")
     response = Response(body, status, mimetype="text/html")
     response.headers["Cache-Control"] = "no-store"
     return response
