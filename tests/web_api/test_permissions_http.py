@@ -26,6 +26,13 @@ def test_no_permission_on_an_entity(client: FlaskClient, make_user, library) -> 
                       headers=auth).status_code == 404
     created = client.post("/api/v1/contact", json={"full_name": "X"}, headers=auth)
     assert created.status_code == 403
+    assert created.json["detail"] == "you may not create Contact records"
+    # the same refusals in the reader's language (Accept-Language), codes unchanged
+    zh = {**auth, "Accept-Language": "zh-CN"}
+    said = client.post("/api/v1/contact", json={"full_name": "X"}, headers=zh).json
+    assert said["code"] == "forbidden" and said["detail"] == "您无权新建联系人记录"
+    hidden = client.get(f"/api/v1/contact/{library['c1']}", headers=zh).json
+    assert hidden["code"] == "not_found" and hidden["detail"] == f"未找到联系人 {library['c1']}"
     changed = client.patch(f"/api/v1/contact/{library['c1']}", json={"full_name": "Y"},
                            headers={**auth, "If-Match": '"v1"'})
     assert changed.status_code == 404

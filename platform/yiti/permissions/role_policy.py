@@ -27,6 +27,7 @@ from sqlalchemy.exc import DBAPIError
 from yiti.db import side_engine
 from yiti.definitions.model import SYSTEM_COLUMNS, Entity, label_text
 from yiti.errors import Forbidden, NotFound
+from yiti.messages import Message
 from yiti.permissions import overrides, rows
 from yiti.permissions.policy import Actor
 from yiti.permissions.rules import ADMINISTRATOR, Grant, RowRule, RuleSet, declared_rules
@@ -39,6 +40,13 @@ if TYPE_CHECKING:
 #: them; this process's own changes call :meth:`RolePolicy.invalidate`).
 OVERRIDES_TTL = 2.0
 READ_ACTIONS = ("read", "export")
+#: The actions of policy.ACTIONS as a refusal says them, in each language.
+ACTION_WORDS = {
+    "read": {"en": "read", "zh-CN": "查看"}, "create": {"en": "create", "zh-CN": "新建"},
+    "write": {"en": "write", "zh-CN": "修改"}, "delete": {"en": "delete", "zh-CN": "删除"},
+    "submit": {"en": "submit", "zh-CN": "提交"}, "cancel": {"en": "cancel", "zh-CN": "取消"},
+    "export": {"en": "export", "zh-CN": "导出"}, "import": {"en": "import", "zh-CN": "导入"},
+}
 
 
 def scope_for(action: str, entity: str) -> tuple[str, ...]:
@@ -104,7 +112,8 @@ class RolePolicy:
         grants = self.grants(actor, entity, action)
         if not grants:
             self._deny(actor, entity, action, existing,
-                       f"you may not {action} {label_text(entity.label)} records")
+                       Message("you may not %(action)s %(entity)s records",
+                               action=ACTION_WORDS.get(action, action), entity=entity.label))
         if record is None:
             return
         rules = self._row_rules(entity, grants)
@@ -230,7 +239,8 @@ class RolePolicy:
     def _deny(self, actor: Actor, entity: Entity, action: str, existing: bool,
               message: str) -> None:
         if existing and (action == "read" or not self.grants(actor, entity, "read")):
-            raise NotFound(f"{label_text(entity.label)} not found", entity=entity.name)
+            raise NotFound(Message("%(entity)s not found", entity=entity.label),
+                           entity=entity.name)
         raise Forbidden(message, entity=entity.name, action=action)
 
 

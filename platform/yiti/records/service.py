@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from yiti.db import run_kept
 from yiti.definitions.model import Entity, label_text
 from yiti.errors import Conflict, FieldProblem, Forbidden, NotFound, ValidationError
+from yiti.messages import Message
 from yiti.permissions.policy import Actor
 from yiti.records import (
     access,
@@ -518,7 +519,8 @@ class Records:
                 query = query.where(row_rule)
             row = conn.execute(query).mappings().first()
         if row is None:
-            raise NotFound(f"{label_text(entity.label)} {ident} not found", entity=entity.name)
+            raise NotFound(Message("%(entity)s %(id)s not found", entity=entity.label, id=ident),
+                           entity=entity.name)
         record = plain(row)
         for f in entity.table_fields:
             child = self.model.entities[f.target or ""]
