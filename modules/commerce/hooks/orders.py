@@ -271,6 +271,14 @@ def release(records: api.Records, order: dict, note: str) -> None:
                                 order["channel"], line["reserved_from"] or "free",
                                 order=order["id"], reference=order["name"], note=note)
              for line in order["lines"] if line["reserved_qty"]]
+    # the counters in the order placing takes them (coupon, flash-sale quota, the sale's
+    # total, then stock), so a cancel and a placement never wait for each other in a circle
+    redemption = first(sys, "coupon_redemption", [("sales_order", "=", order["id"])])
+    if redemption is not None:
+        coupon = sys.get("coupon", redemption["coupon"])
+        sys.delete("coupon_redemption", redemption["id"])
+        if coupon["max_uses"]:
+            sys.adjust("coupon", [(coupon["id"], {"remaining_uses": 1})])
     taken: dict[int, int] = {}
     for line in order["lines"]:
         if line["promotion"] is not None:
@@ -282,12 +290,6 @@ def release(records: api.Records, order: dict, note: str) -> None:
             sys.adjust("flash_sale_quota", [(quota["id"], {"remaining": taken[promo_id]})])
     for promo_id in sorted(taken):
         sys.adjust("promotion", [(promo_id, {"remaining_qty": taken[promo_id]})])
-    redemption = first(sys, "coupon_redemption", [("sales_order", "=", order["id"])])
-    if redemption is not None:
-        coupon = sys.get("coupon", redemption["coupon"])
-        sys.delete("coupon_redemption", redemption["id"])
-        if coupon["max_uses"]:
-            sys.adjust("coupon", [(coupon["id"], {"remaining_uses": 1})])
     post(records, moves)
 
 
