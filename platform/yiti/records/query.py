@@ -457,8 +457,10 @@ def _fits(value: Any, col: Any) -> Any:
         value.encode("utf-8")  # a lone surrogate: UnicodeEncodeError, a ValueError
     try:
         expected = col.type.python_type
-    except (AttributeError, NotImplementedError):  # a type that names no Python type
-        expected = None  # (JSON, custom types): only the checks below apply
+    except (AttributeError, NotImplementedError):
+        # SQLAlchemy's TypeEngine.python_type raises NotImplementedError for a type that
+        # names no Python type (JSON, custom types): only the checks below apply to those
+        expected = None
     if expected is float:
         expected = (int, float)
     if expected is not None and not isinstance(value, expected):

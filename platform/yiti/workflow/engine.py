@@ -91,10 +91,6 @@ class Workflows:
             raise NotFound(f"{entity} has no workflow")
         return wf
 
-    def title(self, wf: Workflow, record: Mapping[str, Any]) -> str:
-        entity = self.site.model.entities[wf.entity]
-        return f"{label_text(entity.label)} {record.get('name') or record.get('id')}"
-
     def subject(self, wf: Workflow, record: Mapping[str, Any]) -> Message:
         """The record as a refusal names it (its entity's label and name), in the reader's
         language (:mod:`yiti.messages`)."""
@@ -108,8 +104,7 @@ class Workflows:
         return state.label if state and state.label else name
 
     def state_label(self, wf: Workflow, name: str, lang: str = "en") -> str:
-        state = wf.states.get(name)
-        return label_text(state.label, lang) if state and state.label else name
+        return label_text(self.state_text(wf, name), lang)
 
     def watched_hash(self, wf: Workflow, record: Mapping[str, Any]) -> str:
         entity = self.site.model.entities[wf.entity]
